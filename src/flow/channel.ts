@@ -1,0 +1,144 @@
+import type { TimeCache } from "../internal/clock.js";
+import { BoundedQueue, type QueueDiscipline } from "./bounded-queue.js";
+
+/** What `Taker.wait` resolves with when there will be no item: the input ended or the worker retires. */
+export const END: unique symbol = Symbol("flowrhythm.end");
+export type End = typeof END;
+
+/** Something that waits for items: a worker, or the reader of `stream()`. */
+export interface Taker<T> {
+  /** Hands over an item taken for this taker; its promise resolves with it. */
+  deliver(item: T, stamp: number): void;
+  /** Ends the wait with {@link END}. */
+  release(): void;
+}
+
+/** The reader side's hooks, called synchronously on the hot path. */
+export interface ChannelHooks {
+  /** An item entered (queued, or handed straight to a waiting taker). */
+  enqueued(): void;
+}
+
+interface Writer<T> {
+  item: T;
+  resolve: (accepted: boolean) => void;
+}
+
+/**
+ * The hand-off between two stages: a bounded queue, the takers waiting for items, and the
+ * writers waiting for room.
+ *
+ * Invariants: takers wait only while the queue is empty; writers wait only while it is full;
+ * so an item is never queued while a taker waits, and never refused while there is room.
+ * Once `closed`, no new writer comes; once `shut` (on stop), nothing more is accepted.
+ */
+export class Channel<T> {
+  readonly queue: BoundedQueue<T>;
+  closed = false;
+  shut = false;
+  readonly #takers: Taker<T>[] = [];
+  readonly #writers: Writer<T>[] = [];
+  readonly #cache: TimeCache;
+  readonly #hooks: ChannelHooks;
+
+  constructor(capacity: number, discipline: QueueDiscipline<T>, cache: TimeCache, hooks: ChannelHooks) {
+    this.queue = new BoundedQueue<T>(capacity, discipline);
+    this.#cache = cache;
+    this.#hooks = hooks;
+  }
+
+  /** Writers waiting for room. */
+  get waitingWriters(): number {
+    return this.#writers.length;
+  }
+
+  /** Takes an item without waiting, if one is ready; the fast path. */
+  offer(item: T): boolean {
+    if (this.shut) return false;
+    const takers = this.#takers;
+    if (takers.length > 0) {
+      // A waiting taker means the queue is empty: hand over directly.
+      const taker = takers.pop()!;
+      taker.deliver(item, this.#cache.t);
+      this.#hooks.enqueued();
+      return true;
+    }
+    const q = this.queue;
+    if (q.length >= q.capacity) return false;
+    q.push(item, this.#cache.t);
+    this.#hooks.enqueued();
+    return true;
+  }
+
+  /** Waits for room, after `offer` refused. Resolves `false` if the channel was shut meanwhile. */
+  put(item: T): Promise<boolean> {
+    if (this.shut) return Promise.resolve(false);
+    if (this.offer(item)) return Promise.resolve(true);
+    return new Promise((resolve) => this.#writers.push({ item, resolve }));
+  }
+
+  /** Removes the next item; the caller checked `queue.length`. Lets one waiting writer in. */
+  take(): T {
+    const item = this.queue.take();
+    if (this.#writers.length > 0) this.#admitWriter();
+    return item;
+  }
+
+  /**
+   * Registers `taker` to receive the next item. Returns `false`, without registering, when
+   * the channel is closed and empty: there will be no next item.
+   */
+  wait(taker: Taker<T>): boolean {
+    if (this.closed && this.queue.length === 0) return false;
+    this.#takers.push(taker);
+    return true;
+  }
+
+  /** Withdraws a waiting taker (scale-down of an idle worker) and releases it. */
+  withdraw(taker: Taker<T>): boolean {
+    const i = this.#takers.indexOf(taker);
+    if (i < 0) return false;
+    this.#takers.splice(i, 1);
+    taker.release();
+    return true;
+  }
+
+  /** A waiting taker to retire, the longest-waiting first. */
+  get firstTaker(): Taker<T> | undefined {
+    return this.#takers[0];
+  }
+
+  /** No more writers will come: takers waiting on an empty queue are released. */
+  close(): void {
+    this.closed = true;
+    if (this.queue.length === 0) this.#releaseTakers();
+  }
+
+  /**
+   * Stop: refuses everything from now on, releases takers and writers (writers get `false`),
+   * and returns the items that were queued, for the caller to report as dropped.
+   */
+  shutDown(): T[] {
+    this.shut = true;
+    this.closed = true;
+    const items: T[] = [];
+    const q = this.queue;
+    while (q.length > 0) items.push(q.take());
+    const writers = this.#writers.splice(0);
+    for (const w of writers) w.resolve(false);
+    this.#releaseTakers();
+    return items;
+  }
+
+  #admitWriter(): void {
+    const w = this.#writers.shift()!;
+    this.queue.push(w.item, this.#cache.t);
+    this.#hooks.enqueued();
+    w.resolve(true);
+  }
+
+  #releaseTakers(): void {
+    const takers = this.#takers.splice(0);
+    for (const t of takers) t.release();
+  }
+}

@@ -1,0 +1,58 @@
+import type { ScaleEvent } from "../scaling/scaling-controller.js";
+import type { FlowStats } from "../stats/stage-stats.js";
+
+/** An item whose stage function threw (after any retries). */
+export interface TransformerError<T = unknown> {
+  readonly type: "TransformerError";
+  readonly item: T;
+  readonly error: unknown;
+  readonly stage: string;
+  readonly attempt: number;
+}
+
+/** The producer threw, or could not be iterated. Reported once; the flow drains what it had. */
+export interface SourceError {
+  readonly type: "SourceError";
+  readonly error: unknown;
+}
+
+/** Why an item was dropped. */
+export type DropReason =
+  /** The flow was stopped while the item was queued, in flight or waiting to be handed on. */
+  | "STOPPED"
+  /** A router found no arm for the item's label. */
+  | "ROUTER_MISS"
+  /** A later item returned `Last(...)` and cut this one off. */
+  | "UPSTREAM_TERMINATED";
+
+/** An item that left the flow without being consumed or failing. */
+export interface Dropped<T = unknown> {
+  readonly type: "Dropped";
+  readonly item: T;
+  readonly stage: string;
+  readonly reason: DropReason;
+}
+
+/** Everything the error handler receives. */
+export type FlowErrorEvent = TransformerError | SourceError | Dropped;
+
+/** Receives error events; may be async. A throw is logged and ignored. */
+export type ErrorHandler = (event: FlowErrorEvent) => void | PromiseLike<void>;
+
+/** The typed event map of a `Flow` (eventemitter3). */
+export interface FlowEvents {
+  /** A stage's worker count changed. */
+  scale: (event: ScaleEvent) => void;
+  /** An item was dropped. */
+  drop: (event: Dropped) => void;
+  /** An item failed. */
+  itemError: (event: TransformerError) => void;
+  /** The producer failed. */
+  sourceError: (event: SourceError) => void;
+  /** Every item reached a terminal state after the input ended or `drain()`. */
+  drained: () => void;
+  /** `stop()` finished. */
+  stopped: () => void;
+  /** A snapshot every `statsIntervalMs` while running (built only when someone listens). */
+  stats: (stats: FlowStats) => void;
+}

@@ -1,0 +1,273 @@
+import type { EventEmitter } from "eventemitter3";
+import { type Clock, TimeCache } from "../internal/clock.js";
+import { Deferred } from "../internal/deferred.js";
+import type { ScaleEvent } from "../scaling/scaling-controller.js";
+import type { FlowState, FlowStats, StageStats } from "../stats/stage-stats.js";
+import { Channel } from "./channel.js";
+import type { DropReason, Dropped, ErrorHandler, FlowErrorEvent, FlowEvents, TransformerError } from "./events.js";
+import { ProducerPump, type PumpHost } from "./producer-pump.js";
+import { Stage, type StageSpec } from "./stage.js";
+import type { StageRun } from "./stage-run.js";
+import { StreamReader } from "./stream-reader.js";
+import type { Source } from "./types.js";
+
+/** Settings a run is built with (already validated by the builder). */
+export interface RuntimeConfig {
+  readonly clock: Clock;
+  readonly tickMs: number;
+  readonly statsIntervalMs: number;
+  readonly statsWindowMs: number;
+  readonly sampleEvery: number;
+  readonly handler: ErrorHandler | undefined;
+  readonly events: EventEmitter<FlowEvents>;
+}
+
+const ABORT_REASON = "flow stopped";
+
+/**
+ * One run of a flow: the stages wired in a chain, the producer pump, the tick, error reporting
+ * and the lifecycle (`drain`, `stop`, completion). A `Flow` builds a new one per `start()`.
+ *
+ * Conservation: every item the pump takes is counted in `itemsIn` and ends in exactly one of
+ * `consumed`, `failedCount`, `droppedCount`; `finished` resolves only when all of them add up
+ * (every stage done, every handler call settled).
+ */
+export class FlowRuntime implements StageRun, PumpHost {
+  readonly clock: Clock;
+  readonly cache: TimeCache;
+  readonly sampleEvery: number;
+  readonly statsWindowMs: number;
+  readonly stages: Stage[];
+  readonly startedAt: number;
+  state: FlowState = "running";
+  stopping = false;
+  halted = false;
+  itemsIn = 0;
+  consumed = 0;
+  failedCount = 0;
+  droppedCount = 0;
+  readonly #config: RuntimeConfig;
+  readonly #abort = new AbortController();
+  readonly #finished = new Deferred<void>();
+  readonly #stopSignal = new Deferred<void>();
+  readonly #pending = new Set<Promise<void>>();
+  readonly #pump: ProducerPump<unknown>;
+  readonly #sink: Channel<unknown> | null;
+  readonly #faultsLogged = new Set<string>();
+  #tickTimer: unknown = null;
+  #nextStatsAt: number;
+  #stopPromise: Promise<void> | null = null;
+  #ended = false;
+
+  constructor(specs: readonly StageSpec[], source: Source<unknown>, config: RuntimeConfig, withSink: boolean) {
+    this.#config = config;
+    this.clock = config.clock;
+    this.cache = new TimeCache(config.clock);
+    this.sampleEvery = config.sampleEvery;
+    this.statsWindowMs = config.statsWindowMs;
+    this.startedAt = this.cache.t;
+    this.#nextStatsAt = this.startedAt + config.statsIntervalMs;
+    this.stages = specs.map((spec) => new Stage(spec, this));
+    const last = this.stages[this.stages.length - 1]!;
+    this.#sink = withSink ? new Channel<unknown>(last.spec.queueSize, "fifo", this.cache, { enqueued() {} }) : null;
+    this.stages.forEach((stage, i) => {
+      const next = this.stages[i + 1];
+      if (next) {
+        stage.next = next.input;
+        stage.onDone = () => next.closeInput();
+      } else {
+        stage.next = this.#sink;
+        stage.onDone = () => this.#lastStageDone();
+      }
+    });
+    this.#pump = new ProducerPump(source, this.stages[0]!, this);
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** Settles when every item reached a terminal state (after the input ended, `drain()` or `stop()`). */
+  get finished(): Promise<void> {
+    return this.#finished.promise;
+  }
+
+  start(): void {
+    for (const stage of this.stages) stage.start();
+    this.#armTick();
+    void this.#pump.run();
+  }
+
+  /** Outputs of the last stage, when the run was built with a sink. */
+  reader(): StreamReader<unknown> {
+    return new StreamReader(this.#sink!, this);
+  }
+
+  /** `drain()`: take no more input, finish everything in flight. */
+  drain(): Promise<void> {
+    if (!this.#ended && !this.halted) {
+      this.halted = true;
+      this.state = "draining";
+      if (this.#pump.pendingNext) this.#pump.abandon();
+    }
+    return this.#finished.promise;
+  }
+
+  /** `stop()`: abort in-flight work, drop what is queued, wait for every worker to exit. */
+  stop(): Promise<void> {
+    if (this.#stopPromise) return this.#stopPromise;
+    if (this.#ended) return this.#finished.promise;
+    this.stopping = true;
+    this.halted = true;
+    this.state = "stopping";
+    this.#abort.abort(new DOMException(ABORT_REASON, "AbortError"));
+    this.#stopSignal.resolve();
+    if (this.#pump.pendingNext) this.#pump.abandon();
+    for (const stage of this.stages) {
+      stage.dropQueued(stage.input.shutDown(), "STOPPED");
+      stage.closeInput();
+    }
+    if (this.#sink) this.#dropSink();
+    this.#stopPromise = this.#finished.promise;
+    return this.#stopPromise;
+  }
+
+  /** Called by the stream reader once the sink is closed and empty. */
+  sinkDrained(): void {
+    void this.#end();
+  }
+
+  #lastStageDone(): void {
+    const sink = this.#sink;
+    if (sink && !this.stopping) {
+      sink.close();
+      return;
+    }
+    void this.#end();
+  }
+
+  // Outputs waiting for the stream's reader when the flow stops: dropped by the last stage.
+  #dropSink(): void {
+    const last = this.stages[this.stages.length - 1]!;
+    last.dropQueued(this.#sink!.shutDown() as never[], "STOPPED");
+  }
+
+  async #end(): Promise<void> {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (this.#tickTimer !== null) this.clock.clearTimeout(this.#tickTimer);
+    this.#tickTimer = null;
+    // Let every handler call finish, unless the flow was stopped (a hung handler must not hang stop()).
+    while (this.#pending.size > 0 && !this.stopping) await Promise.all([...this.#pending]);
+    for (const stage of this.stages) stage.metrics.tick(this.cache.read());
+    this.state = this.stopping ? "stopped" : "drained";
+    this.#config.events.emit(this.stopping ? "stopped" : "drained");
+    this.#finished.resolve();
+  }
+
+  #armTick(): void {
+    const handle = this.clock.setTimeout(this.#tick, this.#config.tickMs);
+    (handle as { unref?: () => void } | null)?.unref?.();
+    this.#tickTimer = handle;
+  }
+
+  readonly #tick = (): void => {
+    if (this.#ended) return;
+    const now = this.cache.read();
+    for (const stage of this.stages) {
+      stage.metrics.tick(now);
+      if (!this.stopping && !stage.done) stage.controller.onTick();
+    }
+    const events = this.#config.events;
+    if (now >= this.#nextStatsAt) {
+      this.#nextStatsAt = now + this.#config.statsIntervalMs;
+      if (events.listenerCount("stats") > 0) events.emit("stats", this.stats());
+    }
+    if (!this.#ended) this.#armTick();
+  };
+
+  stats(): FlowStats {
+    const stages: StageStats[] = this.stages.map((s) => s.metrics.snapshot());
+    return Object.freeze({
+      state: this.state,
+      now: this.clock.now(),
+      startedAt: this.startedAt,
+      itemsIn: this.itemsIn,
+      consumed: this.consumed,
+      failed: this.failedCount,
+      dropped: this.droppedCount,
+      inFlight: this.itemsIn - this.consumed - this.failedCount - this.droppedCount,
+      stages: Object.freeze(stages),
+    });
+  }
+
+  scaled(event: ScaleEvent): void {
+    this.#config.events.emit("scale", event);
+  }
+
+  strategyFault(stage: string, error: unknown): void {
+    this.#logOnce(`${stage}:strategy`, `[flowrhythm] scaling strategy of stage "${stage}" failed; decision ignored:`, error);
+  }
+
+  workerFault(stage: string, what: string, error: unknown): void {
+    this.#logOnce(`${stage}:${what}`, `[flowrhythm] stage "${stage}": ${what}:`, error);
+  }
+
+  sourceFailed(error: unknown): void {
+    const event = { type: "SourceError", error } as const;
+    this.#config.events.emit("sourceError", event);
+    void this.#deliver(event);
+  }
+
+  failed(item: unknown, error: unknown, stage: string, attempt: number): Promise<void> {
+    this.failedCount++;
+    const event: TransformerError = { type: "TransformerError", item, error, stage, attempt };
+    this.#config.events.emit("itemError", event);
+    return this.#deliver(event);
+  }
+
+  dropped(item: unknown, stage: string, reason: DropReason): Promise<void> {
+    this.droppedCount++;
+    const event: Dropped = { type: "Dropped", item, stage, reason };
+    this.#config.events.emit("drop", event);
+    return this.#deliver(event);
+  }
+
+  // The handler is awaited by the worker that hit the error (natural backpressure on a slow
+  // handler), but never beyond stop(): a hung handler must not hang the flow's shutdown.
+  #deliver(event: FlowErrorEvent): Promise<void> {
+    const handler = this.#config.handler;
+    if (!handler) {
+      if (event.type !== "Dropped") {
+        const where = event.type === "TransformerError" ? ` in stage "${event.stage}"` : "";
+        console.error(`[flowrhythm] ${event.type}${where}:`, event.error);
+      }
+      return Promise.resolve();
+    }
+    let result: unknown;
+    try {
+      result = handler(event);
+    } catch (error) {
+      console.error("[flowrhythm] the error handler threw; ignored:", error);
+      return Promise.resolve();
+    }
+    if (!result || typeof (result as PromiseLike<void>).then !== "function") return Promise.resolve();
+    const tracked: Promise<void> = Promise.resolve(result as PromiseLike<void>).then(
+      () => {
+        this.#pending.delete(tracked);
+      },
+      (error: unknown) => {
+        this.#pending.delete(tracked);
+        console.error("[flowrhythm] the error handler rejected; ignored:", error);
+      },
+    );
+    this.#pending.add(tracked);
+    return Promise.race([tracked, this.#stopSignal.promise]);
+  }
+
+  #logOnce(key: string, message: string, error: unknown): void {
+    if (this.#faultsLogged.has(key)) return;
+    this.#faultsLogged.add(key);
+    console.error(message, error);
+  }
+}

@@ -1,0 +1,119 @@
+import { describeValue } from "../internal/flow-config-error.js";
+import type { Stage } from "./stage.js";
+import type { Source } from "./types.js";
+
+/** What the pump reports to the flow. */
+export interface PumpHost {
+  /** Set by `drain()` and `stop()`: take no more items. */
+  readonly halted: boolean;
+  itemsIn: number;
+  sourceFailed(error: unknown): void;
+  dropped(item: unknown, stage: string, reason: "STOPPED"): Promise<void>;
+}
+
+/**
+ * Moves items from the producer into the first stage's queue, waiting while it is full.
+ *
+ * An item counts as entered once the pump has it from the source. `drain()` and `stop()` never
+ * wait on a producer stalled inside `next()`: the pump is abandoned (the first stage's input
+ * closes at once) and the source is asked to `return()`; what it yields afterwards is not taken.
+ */
+export class ProducerPump<T> {
+  #iterator: Iterator<T> | AsyncIterator<T> | null = null;
+  #pendingNext = false;
+  #abandoned = false;
+  #closed = false;
+
+  constructor(
+    private readonly source: Source<T>,
+    private readonly first: Stage<T, unknown>,
+    private readonly host: PumpHost,
+  ) {}
+
+  /** Whether the pump is waiting inside the source's `next()`. */
+  get pendingNext(): boolean {
+    return this.#pendingNext;
+  }
+
+  async run(): Promise<void> {
+    const host = this.host;
+    const input = this.first.input;
+    let iterator: Iterator<T> | AsyncIterator<T>;
+    let isAsync: boolean;
+    try {
+      const src = (typeof this.source === "function" ? this.source() : this.source) as unknown;
+      const s = src as Partial<AsyncIterable<T> & Iterable<T>> | null | undefined;
+      if (s != null && typeof s[Symbol.asyncIterator] === "function") {
+        iterator = s[Symbol.asyncIterator]!();
+        isAsync = true;
+      } else if (s != null && typeof s[Symbol.iterator] === "function") {
+        iterator = s[Symbol.iterator]!();
+        isAsync = false;
+      } else {
+        throw new TypeError(`producer gave ${describeValue(src)}; expected an iterable or an async iterable`);
+      }
+    } catch (error) {
+      host.sourceFailed(error);
+      this.#closeInput();
+      return;
+    }
+    this.#iterator = iterator;
+    let finished = false;
+    for (;;) {
+      if (host.halted || this.#abandoned) break;
+      let result: IteratorResult<T>;
+      try {
+        if (isAsync) {
+          this.#pendingNext = true;
+          result = await iterator.next();
+          this.#pendingNext = false;
+          if (this.#abandoned) return;
+        } else result = (iterator as Iterator<T>).next();
+      } catch (error) {
+        this.#pendingNext = false;
+        if (this.#abandoned) return;
+        host.sourceFailed(error);
+        finished = true;
+        break;
+      }
+      if (result.done) {
+        finished = true;
+        break;
+      }
+      host.itemsIn++;
+      const item = result.value;
+      if (!input.offer(item)) {
+        const accepted = await input.put(item);
+        if (!accepted) void host.dropped(item, this.first.name, "STOPPED");
+      }
+    }
+    if (!finished && !this.#abandoned) {
+      // Halted while the source was suspended at a yield: its `finally` runs now.
+      try {
+        await iterator.return?.();
+      } catch (error) {
+        host.sourceFailed(error);
+      }
+    }
+    this.#closeInput();
+  }
+
+  /** Gives up on a `next()` in progress: closes the first stage's input and the source. */
+  abandon(): void {
+    if (this.#abandoned) return;
+    this.#abandoned = true;
+    this.#closeInput();
+    const it = this.#iterator;
+    if (it && typeof it.return === "function") {
+      try {
+        Promise.resolve(it.return()).catch(() => {});
+      } catch {}
+    }
+  }
+
+  #closeInput(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.first.closeInput();
+  }
+}

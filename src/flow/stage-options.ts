@@ -1,0 +1,93 @@
+import { z } from "zod";
+import type { Clock } from "../internal/clock.js";
+import { check, isFiniteNumber, isFn, isInt, parseOptions } from "../internal/parse-options.js";
+import type { ScalingStrategy } from "../scaling/scaling-strategy.js";
+import type { QueueDiscipline } from "./bounded-queue.js";
+import type { ErrorHandler } from "./events.js";
+
+/** Options of one stage (`addTransformer(fn, opts)`, `setConsumer(fn, opts)`, `configure(name, opts)`). */
+export interface StageOptions<T = any> {
+  /** Unique name within the flow. @defaultValue the function's name, else `stage<N>` (`consumer` for the consumer) */
+  name?: string;
+  /** How many workers, decided live. @defaultValue the flow's `defaultScalingStrategy`, else one fixed worker */
+  scalingStrategy?: ScalingStrategy;
+  /** Capacity of the stage's input queue; `Infinity` opts out of backpressure. @defaultValue 1024 */
+  queueSize?: number;
+  /** Order of service: `"fifo"`, `"lifo"`, or `{ priority }` (higher numbers first, ties FIFO). @defaultValue "fifo" */
+  queue?: QueueDiscipline<T>;
+}
+
+/** Options of a `Flow`. */
+export interface FlowOptions {
+  /** Strategy for every stage that sets none; each stage gets its own `clone()`. @defaultValue one fixed worker */
+  defaultScalingStrategy?: ScalingStrategy;
+  /** Where every time read and timer comes from. @defaultValue the system clock */
+  clock?: Clock;
+  /** Period of the scaling tick (`onTick`, rates, liveness). @defaultValue 100 */
+  tickMs?: number;
+  /** Period of the `stats` event. @defaultValue 1000 */
+  statsIntervalMs?: number;
+  /** Latency percentiles cover the last one to two windows of this length. @defaultValue 10000 */
+  statsWindowMs?: number;
+  /**
+   * Time one item in this many per worker for latency and queue wait (plus every item a worker
+   * takes after waiting). 1 times every item. Counters always count every item.
+   * @defaultValue 8
+   */
+  timingSampleEvery?: number;
+  /** Receives `TransformerError`, `SourceError` and `Dropped` events. @defaultValue log errors to stderr */
+  errorHandler?: ErrorHandler;
+}
+
+export const isStrategy = (v: unknown): boolean =>
+  typeof v === "object" &&
+  v !== null &&
+  typeof (v as ScalingStrategy).initialWorkers === "function" &&
+  typeof (v as ScalingStrategy).onEnqueue === "function" &&
+  typeof (v as ScalingStrategy).onDequeue === "function";
+
+const STRATEGY = "a ScalingStrategy (an object with initialWorkers, onEnqueue and onDequeue methods)";
+
+const stageSchema = z.strictObject({
+  name: check<string>((v) => typeof v === "string" && v.length > 0, "a non-empty string").optional(),
+  scalingStrategy: check<ScalingStrategy>(isStrategy, STRATEGY).optional(),
+  queueSize: check<number>((v) => v === Number.POSITIVE_INFINITY || isInt(1)(v), "a whole number ≥ 1, or Infinity").optional(),
+  queue: check<QueueDiscipline>(
+    (v) =>
+      v === "fifo" ||
+      v === "lifo" ||
+      (typeof v === "object" &&
+        v !== null &&
+        Object.keys(v).length === 1 &&
+        typeof (v as { priority?: unknown }).priority === "function"),
+    '"fifo", "lifo" or { priority: (item) => number }',
+  ).optional(),
+});
+
+const flowSchema = z.strictObject({
+  defaultScalingStrategy: check<ScalingStrategy>(isStrategy, STRATEGY).optional(),
+  clock: check<Clock>(
+    (v) =>
+      typeof v === "object" &&
+      v !== null &&
+      isFn((v as Clock).now) &&
+      isFn((v as Clock).setTimeout) &&
+      isFn((v as Clock).clearTimeout),
+    "a Clock ({ now(), setTimeout(fn, ms), clearTimeout(handle) })",
+  ).optional(),
+  tickMs: check<number>((v) => isFiniteNumber(1)(v), "a finite number of milliseconds ≥ 1").optional(),
+  statsIntervalMs: check<number>((v) => isFiniteNumber(1)(v), "a finite number of milliseconds ≥ 1").optional(),
+  statsWindowMs: check<number>((v) => isFiniteNumber(1)(v), "a finite number of milliseconds ≥ 1").optional(),
+  timingSampleEvery: check<number>(isInt(1), "a whole number ≥ 1").optional(),
+  errorHandler: check<ErrorHandler>(isFn, "a function").optional(),
+});
+
+/** Validates stage options; `where` names the stage in the error. */
+export function parseStageOptions(options: unknown, where: string): StageOptions {
+  return parseOptions(stageSchema, options ?? {}, where) as StageOptions;
+}
+
+/** Validates flow options. */
+export function parseFlowOptions(options: unknown): FlowOptions {
+  return parseOptions(flowSchema, options ?? {}, "Flow options") as FlowOptions;
+}

@@ -1,0 +1,24 @@
+import type { Clock, TimeCache } from "../internal/clock.js";
+import type { ScaleEvent } from "../scaling/scaling-controller.js";
+import type { DropReason } from "./events.js";
+
+/** What a running stage needs from the flow that runs it. */
+export interface StageRun {
+  readonly clock: Clock;
+  readonly cache: TimeCache;
+  /** Aborts on `stop()`; every worker's `ctx.signal`. */
+  readonly signal: AbortSignal;
+  readonly sampleEvery: number;
+  readonly statsWindowMs: number;
+  /** Set by `stop()`: no new workers, outputs are dropped. */
+  readonly stopping: boolean;
+  /** Items that completed the last stage. */
+  consumed: number;
+  scaled(event: ScaleEvent): void;
+  strategyFault(stage: string, error: unknown): void;
+  workerFault(stage: string, what: string, error: unknown): void;
+  /** Reports a `TransformerError`; resolves once the handler is done (or the flow stops). */
+  failed(item: unknown, error: unknown, stage: string, attempt: number): Promise<void>;
+  /** Reports a `Dropped` event. */
+  dropped(item: unknown, stage: string, reason: DropReason): Promise<void>;
+}

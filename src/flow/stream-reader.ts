@@ -1,0 +1,59 @@
+import { type Channel, END, type End, type Taker } from "./channel.js";
+
+/** What the reader needs from the run it reads. */
+export interface ReaderHost {
+  consumed: number;
+  stop(): Promise<void>;
+  sinkDrained(): void;
+}
+
+/**
+ * The async iterator behind `flow.stream()`: takes the last stage's outputs from the sink
+ * channel. An item counts as consumed when it is handed to the loop. Leaving the loop early
+ * (`break`, `return`, a throw) stops the flow.
+ */
+export class StreamReader<T> implements AsyncIterator<T>, Taker<T> {
+  #resolve: ((value: T | End) => void) | null = null;
+  #done = false;
+
+  constructor(
+    private readonly sink: Channel<T>,
+    private readonly host: ReaderHost,
+  ) {}
+
+  deliver(item: T): void {
+    const resolve = this.#resolve!;
+    this.#resolve = null;
+    resolve(item);
+  }
+
+  release(): void {
+    const resolve = this.#resolve;
+    this.#resolve = null;
+    resolve?.(END);
+  }
+
+  async next(): Promise<IteratorResult<T>> {
+    if (this.#done) return { done: true, value: undefined };
+    const sink = this.sink;
+    let item: T | End;
+    if (sink.queue.length > 0) item = sink.take();
+    else if (!sink.wait(this)) item = END;
+    else item = await new Promise<T | End>((resolve) => (this.#resolve = resolve));
+    if (item === END) {
+      this.#done = true;
+      this.host.sinkDrained();
+      return { done: true, value: undefined };
+    }
+    this.host.consumed++;
+    return { done: false, value: item };
+  }
+
+  async return(): Promise<IteratorResult<T>> {
+    if (!this.#done) {
+      this.#done = true;
+      await this.host.stop();
+    }
+    return { done: true, value: undefined };
+  }
+}

@@ -1,0 +1,37 @@
+/** A worker's identity and its private scratch space, stable for the worker's life. */
+export interface WorkerInfo {
+  /** Unique within the stage, counting from 1. */
+  readonly id: number;
+  /** Free for the stage's function to keep per-worker state in. */
+  readonly data: Record<string, unknown>;
+}
+
+/**
+ * What a stage's function is handed beside the item. One object per worker, reused from item
+ * to item: read it during the call, do not keep it.
+ */
+export interface StageContext {
+  /** Aborts when the flow is stopped; pass it to `fetch` and friends. */
+  readonly signal: AbortSignal;
+  /** 1 on the first try. */
+  readonly attempt: number;
+  /** The stage's name. */
+  readonly stage: string;
+  /** The worker running the call. */
+  readonly worker: WorkerInfo;
+}
+
+/** A stage's function: takes an item, returns (or resolves to) the next stage's item. */
+export type Transformer<In, Out> = (item: In, ctx: StageContext) => Out | PromiseLike<Out>;
+
+/** The last stage's function; its return value is dropped. */
+export type Consumer<In> = (item: In, ctx: StageContext) => unknown;
+
+/** Items for a flow: an async iterable, an iterable, or a function returning one. */
+export type Source<T> = AsyncIterable<T> | Iterable<T> | (() => AsyncIterable<T> | Iterable<T>);
+
+/** A per-worker resource: `process` handles items, `close` runs once when the worker stops. */
+export interface WorkerResource<In, Out> {
+  process(item: In, ctx: StageContext): Out | PromiseLike<Out>;
+  close?(): void | PromiseLike<void>;
+}

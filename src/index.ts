@@ -1,0 +1,40 @@
+export { Flow } from "./flow/flow.js";
+export { flow } from "./flow/flow-function.js";
+export { perWorker } from "./flow/per-worker.js";
+export { FixedScaling } from "./scaling/fixed-scaling.js";
+export { UtilizationScaling } from "./scaling/utilization-scaling.js";
+export { ScalingController, DEFAULT_MAX_WORKERS } from "./scaling/scaling-controller.js";
+export { FlowConfigError } from "./internal/flow-config-error.js";
+export { VirtualClock } from "./internal/virtual-clock.js";
+export { systemClock } from "./internal/clock.js";
+
+export type { StageFn, RunOptions } from "./flow/flow.js";
+export type { ChainOf } from "./flow/flow-function.js";
+export type { PerWorker } from "./flow/per-worker.js";
+export type { StageOptions, FlowOptions } from "./flow/stage-options.js";
+export type { QueueDiscipline } from "./flow/bounded-queue.js";
+export type {
+  Transformer,
+  Consumer,
+  Source,
+  StageContext,
+  WorkerInfo,
+  WorkerResource,
+} from "./flow/types.js";
+export type {
+  TransformerError,
+  SourceError,
+  Dropped,
+  DropReason,
+  FlowErrorEvent,
+  ErrorHandler,
+  FlowEvents,
+} from "./flow/events.js";
+export type { ScalingStrategy } from "./scaling/scaling-strategy.js";
+export type { FixedScalingOptions } from "./scaling/fixed-scaling.js";
+export type { UtilizationScalingOptions } from "./scaling/utilization-scaling.js";
+export type { ScaleEvent, ScalablePool, ControllerHooks } from "./scaling/scaling-controller.js";
+export type { StageStats, FlowStats, FlowState, LatencySummary } from "./stats/stage-stats.js";
+export type { DumpOptions, StageNode } from "./stats/render-dump.js";
+export type { FlowConfigErrorCode } from "./internal/flow-config-error.js";
+export type { Clock } from "./internal/clock.js";

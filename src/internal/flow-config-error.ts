@@ -1,0 +1,50 @@
+/**
+ * Thrown at the boundary when an option, a stage or a call is not what flowrhythm expects.
+ * The message names where (the stage or the call), the option, the value it got and what was
+ * expected; `cause` keeps the validator's own error when there is one.
+ *
+ * @example
+ * ```ts
+ * try { new UtilizationScaling({ maxWorkers: 0 }); }
+ * catch (e) { if (e instanceof FlowConfigError) console.log(e.code, e.option); }
+ * ```
+ */
+export class FlowConfigError extends Error {
+  override readonly name = "FlowConfigError";
+  /** Stable machine-readable code. */
+  readonly code: FlowConfigErrorCode;
+  /** The option at fault, as a dotted path, when there is one. */
+  readonly option: string | undefined;
+
+  constructor(message: string, options: { code?: FlowConfigErrorCode; option?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = options.code ?? "ERR_FLOW_CONFIG";
+    this.option = options.option;
+  }
+}
+
+/** The codes a {@link FlowConfigError} carries. */
+export type FlowConfigErrorCode =
+  /** An option object failed validation. */
+  | "ERR_FLOW_CONFIG"
+  /** A call made in a state that does not allow it (e.g. `addTransformer` while running). */
+  | "ERR_FLOW_STATE"
+  /** Two stages with one name, or a name that does not exist. */
+  | "ERR_FLOW_STAGE_NAME";
+
+/** Renders a value for an error message: short, and never throwing. */
+export function describeValue(value: unknown): string {
+  if (typeof value === "function") return `function ${value.name || "(anonymous)"}`;
+  if (typeof value === "string") return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") return String(value);
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === "symbol") return value.toString();
+  if (Array.isArray(value)) return `array(${value.length})`;
+  const tag = Object.prototype.toString.call(value);
+  if (tag === "[object AsyncGenerator]" || tag === "[object Generator]") return "a generator object";
+  try {
+    const s = JSON.stringify(value);
+    if (s !== undefined) return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+  } catch {}
+  return tag;
+}

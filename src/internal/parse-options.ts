@@ -1,0 +1,51 @@
+import { z } from "zod";
+import { describeValue, FlowConfigError } from "./flow-config-error.js";
+
+/** A zod check with a plain-words expectation, used for every option field. */
+export function check<T>(predicate: (value: unknown) => boolean, expected: string): z.ZodType<T> {
+  return z.custom<T>((value) => predicate(value), { error: expected });
+}
+
+export const isFn = (v: unknown): boolean => typeof v === "function";
+export const isInt = (min: number) => (v: unknown) => Number.isInteger(v) && (v as number) >= min;
+export const isFiniteNumber = (min: number, max = Number.POSITIVE_INFINITY) => (v: unknown) =>
+  typeof v === "number" && Number.isFinite(v) && v >= min && v <= max;
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v = root;
+  for (const key of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
+}
+
+/**
+ * Validates an option object once, at the boundary. On failure throws {@link FlowConfigError}
+ * naming `where`, the option, the bad value and what was expected, with the zod error as `cause`.
+ */
+export function parseOptions<T>(schema: z.ZodType<T>, input: unknown, where: string): T {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const parts: string[] = [];
+  let first: string | undefined;
+  for (const issue of result.error.issues) {
+    const path = issue.path.map(String).join(".");
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) {
+        const option = path ? `${path}.${key}` : key;
+        first ??= option;
+        parts.push(`unknown option "${option}" = ${describeValue(valueAt(input, [...issue.path, key]))}`);
+      }
+      continue;
+    }
+    const option = path || "(options)";
+    first ??= option;
+    const got = describeValue(valueAt(input, issue.path));
+    parts.push(`option "${option}" = ${got}: expected ${issue.message}`);
+  }
+  throw new FlowConfigError(`${where}: ${parts.join("; ")}`, {
+    cause: result.error,
+    ...(first === undefined ? {} : { option: first }),
+  });
+}

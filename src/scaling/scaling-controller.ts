@@ -1,0 +1,139 @@
+import type { StageStats } from "../stats/stage-stats.js";
+import type { ScalingStrategy } from "./scaling-strategy.js";
+
+/** Emitted whenever a stage's worker count changes by a scaling decision. */
+export interface ScaleEvent {
+  readonly stage: string;
+  readonly from: number;
+  readonly to: number;
+  /** What asked for it (`enqueue`, `dequeue`, `tick`, `liveness`) and the strategy's reason. */
+  readonly reason: string;
+}
+
+/** What the controller drives: a stage's worker pool. */
+export interface ScalablePool {
+  /** Workers counted toward the target: running and not retiring. */
+  readonly activeWorkers: number;
+  /** Whether items wait for a worker (queued, or writers blocked on a full queue). */
+  readonly hasWork: boolean;
+  /** Spawns or retires workers until `activeWorkers` equals `target`. */
+  resize(target: number): void;
+}
+
+/** The controller's links to the rest of the runtime. */
+export interface ControllerHooks {
+  /** Called after each applied change, to stamp stats and emit the `scale` event. */
+  scaled(event: ScaleEvent): void;
+  /** A strategy threw or returned a non-number; the decision is ignored. */
+  fault(error: unknown): void;
+}
+
+/** Largest worker count any stage may run when the strategy sets no `maxWorkers`. */
+export const DEFAULT_MAX_WORKERS = 1024;
+
+/**
+ * Applies a strategy's decisions to one stage's pool: clamps them to `[min, max]`, ignores
+ * anything that is not a finite number (and a strategy that throws), and records why.
+ *
+ * Liveness guard: a stage never sits with waiting items and no worker. When the strategy
+ * leaves it at zero, the controller starts one worker anyway (reason `liveness`), so
+ * `minWorkers: 0` cannot hang a flow.
+ */
+export class ScalingController {
+  readonly min: number;
+  readonly max: number;
+
+  constructor(
+    readonly stage: string,
+    readonly strategy: ScalingStrategy,
+    private readonly pool: ScalablePool,
+    private readonly stats: StageStats,
+    private readonly hooks: ControllerHooks,
+  ) {
+    const min = strategy.minWorkers;
+    const max = strategy.maxWorkers;
+    this.min = typeof min === "number" && Number.isInteger(min) && min >= 0 ? min : 1;
+    this.max =
+      typeof max === "number" && Number.isInteger(max) && max >= Math.max(1, this.min)
+        ? max
+        : Math.max(DEFAULT_MAX_WORKERS, this.min);
+  }
+
+  /** The worker count to start with, clamped. */
+  initialWorkers(): number {
+    let n: number;
+    try {
+      n = this.strategy.initialWorkers();
+    } catch (error) {
+      this.hooks.fault(error);
+      n = this.min;
+    }
+    return Number.isFinite(n) ? this.#clamp(Math.trunc(n)) : this.min;
+  }
+
+  onEnqueue(): void {
+    let delta: number;
+    try {
+      delta = this.strategy.onEnqueue(this.stats);
+    } catch (error) {
+      this.hooks.fault(error);
+      delta = 0;
+    }
+    if (delta !== 0) this.apply(delta, "enqueue");
+    else if (this.pool.activeWorkers === 0) this.#liveness();
+  }
+
+  onDequeue(): void {
+    let delta: number;
+    try {
+      delta = this.strategy.onDequeue(this.stats);
+    } catch (error) {
+      this.hooks.fault(error);
+      return;
+    }
+    if (delta !== 0) this.apply(delta, "dequeue");
+  }
+
+  onTick(): void {
+    const s = this.strategy;
+    if (s.onTick) {
+      let delta: number;
+      try {
+        delta = s.onTick(this.stats);
+      } catch (error) {
+        this.hooks.fault(error);
+        delta = 0;
+      }
+      if (delta !== 0) this.apply(delta, "tick");
+    }
+    if (this.pool.activeWorkers === 0) this.#liveness();
+  }
+
+  /** Applies a delta from `source`; returns the worker count after it. */
+  apply(delta: number, source: string): number {
+    const pool = this.pool;
+    const from = pool.activeWorkers;
+    if (typeof delta !== "number" || Number.isNaN(delta)) {
+      this.hooks.fault(new TypeError(`strategy returned ${String(delta)} from ${source}; expected a number`));
+      return from;
+    }
+    let to = this.#clamp(from + (Number.isFinite(delta) ? Math.trunc(delta) : delta));
+    if (to === 0 && pool.hasWork) to = 1;
+    if (to === from) return from;
+    pool.resize(to);
+    const why = this.strategy.lastReason;
+    this.hooks.scaled({ stage: this.stage, from, to, reason: why ? `${source}: ${why}` : source });
+    return to;
+  }
+
+  #liveness(): void {
+    const pool = this.pool;
+    if (!pool.hasWork || pool.activeWorkers > 0) return;
+    pool.resize(1);
+    this.hooks.scaled({ stage: this.stage, from: 0, to: 1, reason: "liveness: items wait and no worker runs" });
+  }
+
+  #clamp(n: number): number {
+    return n < this.min ? this.min : n > this.max ? this.max : n;
+  }
+}

@@ -1,0 +1,81 @@
+/** Percentiles of a latency distribution, in milliseconds. */
+export interface LatencySummary {
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly mean: number;
+  /** How many timed items the figures come from (a sample; see `timingSampleEvery`). */
+  readonly count: number;
+}
+
+/**
+ * One stage's state at one moment. Timestamps are milliseconds on the flow's clock; "never"
+ * is `null`. Strategies receive this shape on every decision, so they can be tested with
+ * hand-built objects.
+ */
+export interface StageStats {
+  readonly stageName: string;
+  /** The flow clock's reading when the snapshot was taken. */
+  readonly now: number;
+  /** Workers running the stage's function. */
+  readonly busyWorkers: number;
+  /** Workers waiting for input. */
+  readonly idleWorkers: number;
+  /** Workers holding an output while the downstream queue is full. */
+  readonly blockedWorkers: number;
+  /** Workers whose `perWorker` factory has not finished yet. */
+  readonly startingWorkers: number;
+  /** All workers, retiring ones included, until they exit. */
+  readonly totalWorkers: number;
+  /** busy / total; with no workers, 1 while items wait and 0 otherwise. */
+  readonly utilization: number;
+  readonly queueLength: number;
+  readonly queueCapacity: number;
+  readonly oldestItemEnqueuedAt: number | null;
+  readonly lastEnqueueAt: number | null;
+  readonly lastDequeueAt: number | null;
+  readonly lastScaleUpAt: number | null;
+  readonly lastScaleDownAt: number | null;
+  readonly lastErrorAt: number | null;
+  /** Items that entered the stage's input. */
+  readonly received: number;
+  /** Items the stage's function completed. */
+  readonly processed: number;
+  /** Items that failed (reported as `TransformerError`). */
+  readonly errors: number;
+  /** Retry attempts made. */
+  readonly retries: number;
+  /** Items dropped at this stage, for any reason. */
+  readonly dropped: number;
+  /** Completions per second, smoothed. */
+  readonly throughput: number;
+  /** Arrivals per second, smoothed. */
+  readonly arrivalRate: number;
+  /** Processing time: from dequeue until the function settles. */
+  readonly latency: LatencySummary;
+  /** Time from enqueue until a worker took the item. */
+  readonly queueWait: LatencySummary;
+}
+
+/** What a flow is doing. */
+export type FlowState = "idle" | "running" | "draining" | "stopping" | "drained" | "stopped";
+
+/** The whole flow at one moment. */
+export interface FlowStats {
+  readonly state: FlowState;
+  readonly now: number;
+  /** When `start()` ran, or `null` before. */
+  readonly startedAt: number | null;
+  /** Items taken from the producer. */
+  readonly itemsIn: number;
+  /** Items that completed the last stage (or were read from `stream()`). */
+  readonly consumed: number;
+  /** Items reported as `TransformerError`. */
+  readonly failed: number;
+  /** Items reported as `Dropped`. */
+  readonly dropped: number;
+  /** Items taken and not yet in a terminal state: itemsIn − consumed − failed − dropped. */
+  readonly inFlight: number;
+  readonly stages: readonly StageStats[];
+}
