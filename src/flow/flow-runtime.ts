@@ -72,13 +72,11 @@ export class FlowRuntime implements StageRun, PumpHost {
     this.#sink = withSink ? new Channel<unknown>(last.spec.queueSize, "fifo", this.cache, { enqueued() {} }) : null;
     this.stages.forEach((stage, i) => {
       const next = this.stages[i + 1];
-      if (next) {
-        stage.next = next.input;
-        stage.onDone = () => next.closeInput();
-      } else {
-        stage.next = this.#sink;
-        stage.onDone = () => this.#lastStageDone();
-      }
+      stage.next = next ? next.input : this.#sink;
+      stage.onDone = () => {
+        next?.closeInput();
+        this.#stageDone();
+      };
     });
     this.#pump = new ProducerPump(source, this.stages[0]!, this);
   }
@@ -137,7 +135,10 @@ export class FlowRuntime implements StageRun, PumpHost {
     void this.#end();
   }
 
-  #lastStageDone(): void {
+  // On a natural end stages finish in chain order; on stop() they may finish in any order, and
+  // the run ends only when the last one has (every worker exited, every close() run).
+  #stageDone(): void {
+    if (!this.stages.every((s) => s.done)) return;
     const sink = this.#sink;
     if (sink && !this.stopping) {
       sink.close();

@@ -1,0 +1,187 @@
+import { describe, expect, it } from "vitest";
+import { Flow } from "../../src/flow/flow.js";
+import { flow } from "../../src/flow/flow-function.js";
+import { FlowConfigError } from "../../src/internal/flow-config-error.js";
+import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
+import { range, runVirtual, sleep, VirtualClock } from "../helpers.js";
+
+describe("Flow", () => {
+  it("passes every item through the stages in order with one worker per stage", async () => {
+    const seen: string[] = [];
+    const f = new Flow()
+      .setProducer(range(50))
+      .addTransformer(async (x: number) => x * 2)
+      .addTransformer((x) => `#${x}`)
+      .setConsumer(async (s) => {
+        seen.push(s);
+      });
+    await f.run();
+    expect(seen).toEqual(range(50).map((x) => `#${x * 2}`));
+    const s = f.stats();
+    expect(s).toMatchObject({ state: "drained", itemsIn: 50, consumed: 50, failed: 0, dropped: 0, inFlight: 0 });
+    expect(s.stages.map((x) => x.processed)).toEqual([50, 50, 50]);
+  });
+
+  it("accepts an async iterable, an iterable and a function returning one", async () => {
+    async function* gen() {
+      yield 1;
+      yield 2;
+    }
+    for (const source of [[1, 2], new Set([1, 2]), gen(), gen, () => [1, 2]]) {
+      const got: number[] = [];
+      await new Flow()
+        .setProducer(source as Iterable<number>)
+        .setConsumer((x: number) => void got.push(x))
+        .run();
+      expect(got).toEqual([1, 2]);
+    }
+  });
+
+  it("runs again from a producer function; a generator object is consumed once", async () => {
+    let calls = 0;
+    const f = new Flow()
+      .setProducer(function* () {
+        yield 1;
+        yield 2;
+      })
+      .setConsumer(() => void calls++);
+    await f.run();
+    await f.run();
+    expect(calls).toBe(4);
+    const once = (function* () {
+      yield 1;
+    })();
+    const g = new Flow().setProducer(once).setConsumer(() => void calls++);
+    await g.run();
+    await g.run();
+    expect(calls).toBe(5);
+  });
+
+  it("keeps order within a single worker even when the function takes varying time", async () => {
+    const clock = new VirtualClock();
+    const out: number[] = [];
+    const f = new Flow({ clock })
+      .setProducer(range(20))
+      .addTransformer(async (x: number) => {
+        await sleep(clock, (x * 7) % 5);
+        return x;
+      })
+      .setConsumer((x) => void out.push(x));
+    await runVirtual(f, clock);
+    expect(out).toEqual(range(20));
+  });
+
+  it("runs stages concurrently with several workers", async () => {
+    const clock = new VirtualClock();
+    const f = new Flow({ clock })
+      .setProducer(range(40))
+      .addTransformer(
+        async (x: number) => {
+          await sleep(clock, 10);
+          return x;
+        },
+        { scalingStrategy: new FixedScaling({ workers: 4 }) },
+      )
+      .setConsumer(() => {});
+    await runVirtual(f, clock);
+    // 40 items × 10 ms on 4 workers take 100 ms of virtual time, not 400.
+    expect(clock.now()).toBeLessThanOrEqual(110);
+    expect(f.stats().consumed).toBe(40);
+  });
+
+  it("runs without a consumer: the last transformer's outputs are consumed", async () => {
+    const f = flow((x: number) => x + 1, async (x: number) => x * 3);
+    await f.run([1, 2, 3]);
+    expect(f.stats()).toMatchObject({ itemsIn: 3, consumed: 3 });
+  });
+
+  it("streams the last stage's outputs", async () => {
+    const out: string[] = [];
+    for await (const s of flow(async (x: number) => x + 1, (y: number) => `v${y}`).stream([1, 2, 3])) out.push(s);
+    expect(out).toEqual(["v2", "v3", "v4"]);
+  });
+
+  it("stops cleanly when the stream loop breaks, dropping what was left", async () => {
+    const f = flow((x: number) => x);
+    let n = 0;
+    for await (const _ of f.stream(function* () {
+      for (let i = 0; ; i++) yield i;
+    })) {
+      if (++n === 5) break;
+    }
+    const s = f.stats();
+    expect(s.state).toBe("stopped");
+    expect(s.consumed).toBe(5);
+    expect(s.inFlight).toBe(0);
+    expect(s.itemsIn).toBe(s.consumed + s.dropped);
+  });
+
+  it("runs unbounded without a source, calling the first stage with undefined until drained", async () => {
+    const clock = new VirtualClock();
+    const args: unknown[] = [];
+    const f = new Flow({ clock }).setConsumer(async (x: unknown) => {
+      args.push(x);
+      await sleep(clock, 1);
+    });
+    const done = f.run();
+    await clock.advance(20);
+    const drained = f.drain();
+    await clock.runUntil(() => f.stats().state === "drained");
+    await Promise.all([drained, done]);
+    // Drain finishes what was queued (one queue's worth) and takes nothing more.
+    expect(args.length).toBe(f.stats().itemsIn);
+    expect(args.length).toBeGreaterThanOrEqual(20);
+    expect(args.every((a) => a === undefined)).toBe(true);
+    expect(f.stats().inFlight).toBe(0);
+  });
+
+  it("serves a priority queue highest first", async () => {
+    const clock = new VirtualClock();
+    const order: number[] = [];
+    const f = new Flow({ clock })
+      .setProducer([1, 9, 3, 7, 5])
+      .setConsumer(
+        async (x: number) => {
+          order.push(x);
+          await sleep(clock, 10);
+        },
+        { queue: { priority: (x) => x } },
+      );
+    await runVirtual(f, clock);
+    // The first item is taken at once; the rest wait in the queue and leave by priority.
+    expect(order).toEqual([1, 9, 7, 5, 3]);
+  });
+
+  it("names stages after their functions, de-duplicating, and rejects a duplicate explicit name", () => {
+    function parse(x: number) {
+      return x;
+    }
+    const f = new Flow().setProducer([1]).addTransformer(parse).addTransformer(parse).setConsumer(() => {});
+    expect(f.dump({ format: "json" })).toContain('"parse-2"');
+    expect(() => f.addTransformer((x) => x, { name: "parse" })).toThrow(/already exists/);
+    expect(() => f.configure("nope", { queueSize: 2 })).toThrow(FlowConfigError);
+  });
+
+  it("applies configure() to a named stage", async () => {
+    const clock = new VirtualClock();
+    const f = new Flow({ clock })
+      .setProducer(range(10))
+      .addTransformer(async (x: number) => x, { name: "a" })
+      .setConsumer(() => {});
+    f.configure("a", { scalingStrategy: new FixedScaling({ workers: 3 }), queueSize: 2 });
+    await f.start();
+    expect(f.stageStats("a")).toMatchObject({ totalWorkers: 3, queueCapacity: 2 });
+    await clock.runUntil(() => f.stats().state === "drained");
+  });
+
+  it("refuses to start without a producer or stages, and to change while running", async () => {
+    await expect(new Flow().setConsumer(() => {}).start()).rejects.toThrow(/no producer/);
+    await expect(new Flow().setProducer([1]).start()).rejects.toThrow(/no stages/);
+    await expect(new Flow().wait()).rejects.toThrow(/never started/);
+    const clock = new VirtualClock();
+    const f = new Flow({ clock }).setProducer(range(3)).setConsumer(async () => sleep(clock, 5));
+    await f.start();
+    expect(() => f.addTransformer((x) => x)).toThrow(/running/);
+    await clock.runUntil(() => f.stats().state === "drained");
+  });
+});

@@ -1,0 +1,155 @@
+import { describe, expect, it } from "vitest";
+import type { FlowErrorEvent } from "../../src/flow/events.js";
+import { Flow } from "../../src/flow/flow.js";
+import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
+import { range, sleep, VirtualClock } from "../helpers.js";
+
+describe("stop()", () => {
+  it("returns promptly while the producer is stalled inside an await", async () => {
+    let finallyRan = false;
+    const f = new Flow()
+      .setProducer(async function* () {
+        try {
+          yield 1;
+          await new Promise(() => {}); // never resolves
+        } finally {
+          finallyRan = true;
+        }
+      })
+      .setConsumer(() => {});
+    await f.start();
+    await new Promise((r) => setImmediate(r));
+    await f.stop();
+    expect(f.stats()).toMatchObject({ state: "stopped", itemsIn: 1, consumed: 1, inFlight: 0 });
+    expect(finallyRan).toBe(false); // the generator is still suspended in its await; nothing waits on it
+  });
+
+  it("aborts in-flight items, drops queued ones with reason STOPPED, and resolves wait()", async () => {
+    const clock = new VirtualClock();
+    const events: FlowErrorEvent[] = [];
+    const aborted: number[] = [];
+    const f = new Flow({ clock })
+      .setProducer(range(100))
+      .addTransformer(
+        (x: number, ctx) =>
+          new Promise<number>((resolve, reject) => {
+            const t = clock.setTimeout(() => resolve(x), 1000);
+            ctx.signal.addEventListener("abort", () => {
+              clock.clearTimeout(t);
+              aborted.push(x);
+              reject(ctx.signal.reason);
+            });
+          }),
+        { name: "slow", scalingStrategy: new FixedScaling({ workers: 2 }), queueSize: 10 },
+      )
+      .setConsumer(() => {})
+      .setErrorHandler((e) => void events.push(e));
+    await f.start();
+    await clock.advance(10);
+    const waited = f.wait();
+    await f.stop();
+    await waited;
+    const s = f.stats();
+    expect(aborted).toEqual([0, 1]);
+    expect(s.consumed).toBe(0);
+    expect(s.failed).toBe(0);
+    expect(s.dropped).toBe(s.itemsIn);
+    expect(events.every((e) => e.type === "Dropped" && e.reason === "STOPPED")).toBe(true);
+    expect(events).toHaveLength(s.itemsIn);
+    // 2 in flight + 10 queued + 1 held by the blocked producer.
+    expect(s.itemsIn).toBe(13);
+  });
+
+  it("resolves when called twice, after drain, and during a drain", async () => {
+    const clock = new VirtualClock();
+    const make = () =>
+      new Flow({ clock }).setProducer(range(10)).setConsumer(async (_x, ctx) => {
+        await sleep(clock, 10, ctx.signal);
+      });
+    const a = make();
+    await a.start();
+    await Promise.all([a.stop(), a.stop()]);
+    expect(a.stats().state).toBe("stopped");
+    await a.drain();
+
+    const b = make();
+    await b.start();
+    const draining = b.drain();
+    await clock.advance(15);
+    await b.stop();
+    await draining;
+    expect(b.stats().state).toBe("stopped");
+    expect(b.stats().inFlight).toBe(0);
+  });
+
+  it("is stopped by run()'s signal", async () => {
+    const clock = new VirtualClock();
+    const ac = new AbortController();
+    const f = new Flow({ clock }).setConsumer(async (_x, ctx) => sleep(clock, 1, ctx.signal));
+    const running = f.run(undefined, { signal: ac.signal });
+    await clock.advance(5);
+    ac.abort();
+    await running;
+    expect(f.stats().state).toBe("stopped");
+  });
+});
+
+describe("drain()", () => {
+  it("closes the producer so its finally runs, and finishes what was taken", async () => {
+    const clock = new VirtualClock();
+    let finallyRan = false;
+    const got: number[] = [];
+    const f = new Flow({ clock })
+      .setProducer(function* () {
+        try {
+          for (let i = 0; ; i++) yield i;
+        } finally {
+          finallyRan = true;
+        }
+      })
+      .setConsumer(
+        async (x: number) => {
+          await sleep(clock, 1);
+          got.push(x);
+        },
+        { queueSize: 5 },
+      );
+    await f.start();
+    await clock.advance(3);
+    const drained = f.drain();
+    await clock.runUntil(() => f.stats().state === "drained");
+    await drained;
+    expect(finallyRan).toBe(true);
+    const s = f.stats();
+    expect(s.consumed).toBe(s.itemsIn);
+    expect(got).toEqual(range(s.itemsIn));
+  });
+
+  it("does not wait for a producer stalled in next()", async () => {
+    const clock = new VirtualClock();
+    const f = new Flow({ clock })
+      .setProducer(async function* () {
+        yield 1;
+        await new Promise(() => {});
+      })
+      .setConsumer(() => {});
+    await f.start();
+    await clock.advance(1);
+    await f.drain();
+    expect(f.stats()).toMatchObject({ state: "drained", itemsIn: 1, consumed: 1 });
+  });
+
+  it("emits drained after a natural end and stopped after stop()", async () => {
+    const seen: string[] = [];
+    const f = new Flow().setProducer([1, 2]).setConsumer(() => {});
+    f.on("drained", () => seen.push("drained"));
+    f.on("stopped", () => seen.push("stopped"));
+    await f.run();
+    const clock = new VirtualClock();
+    const g = new Flow({ clock }).setProducer([1]).setConsumer((_x, ctx) => sleep(clock, 10, ctx.signal));
+    g.on("stopped", () => seen.push("stopped"));
+    await g.start();
+    await g.stop();
+    expect(seen).toEqual(["drained", "stopped"]);
+  });
+});
