@@ -1,7 +1,11 @@
 import { Flow, type StageFn } from "./flow.js";
 
 type InOf<F> = F extends StageFn<infer A, any> ? A : never;
-type OutOf<F> = F extends (item: any, ctx: any) => infer R ? Awaited<R> : F extends StageFn<any, infer R> ? R : never;
+type OutOf<F> = F extends (item: any, ctx: any) => infer R
+  ? Awaited<R>
+  : F extends StageFn<any, infer R>
+    ? R
+    : never;
 type LastOf<T extends readonly unknown[]> = T extends readonly [...unknown[], infer L] ? L : never;
 
 /**
@@ -9,10 +13,11 @@ type LastOf<T extends readonly unknown[]> = T extends readonly [...unknown[], in
  * Each position becomes its own type intersected with "a stage taking the previous output",
  * so a mismatch is reported on the stage that does not fit.
  */
-export type ChainOf<F extends readonly unknown[], Prev = never, Acc extends unknown[] = []> = F extends readonly [
-  infer H,
-  ...infer T,
-]
+export type ChainOf<
+  F extends readonly unknown[],
+  Prev = never,
+  Acc extends unknown[] = [],
+> = F extends readonly [infer H, ...infer T]
   ? ChainOf<T, OutOf<H>, [...Acc, [Prev] extends [never] ? H : H & StageFn<Prev, any>]>
   : Acc;
 

@@ -4,7 +4,14 @@ import { Deferred } from "../internal/deferred.js";
 import type { ScaleEvent } from "../scaling/scaling-controller.js";
 import type { FlowState, FlowStats, StageStats } from "../stats/stage-stats.js";
 import { Channel } from "./channel.js";
-import type { DropReason, Dropped, ErrorHandler, FlowErrorEvent, FlowEvents, TransformerError } from "./events.js";
+import type {
+  DropReason,
+  Dropped,
+  ErrorHandler,
+  FlowErrorEvent,
+  FlowEvents,
+  TransformerError,
+} from "./events.js";
 import { ProducerPump, type PumpHost } from "./producer-pump.js";
 import { Stage, type StageSpec } from "./stage.js";
 import type { StageRun } from "./stage-run.js";
@@ -59,7 +66,12 @@ export class FlowRuntime implements StageRun, PumpHost {
   #stopPromise: Promise<void> | null = null;
   #ended = false;
 
-  constructor(specs: readonly StageSpec[], source: Source<unknown>, config: RuntimeConfig, withSink: boolean) {
+  constructor(
+    specs: readonly StageSpec[],
+    source: Source<unknown>,
+    config: RuntimeConfig,
+    withSink: boolean,
+  ) {
     this.#config = config;
     this.clock = config.clock;
     this.cache = new TimeCache(config.clock);
@@ -69,7 +81,9 @@ export class FlowRuntime implements StageRun, PumpHost {
     this.#nextStatsAt = this.startedAt + config.statsIntervalMs;
     this.stages = specs.map((spec) => new Stage(spec, this));
     const last = this.stages[this.stages.length - 1]!;
-    this.#sink = withSink ? new Channel<unknown>(last.spec.queueSize, "fifo", this.cache, { enqueued() {} }) : null;
+    this.#sink = withSink
+      ? new Channel<unknown>(last.spec.queueSize, "fifo", this.cache, { enqueued() {} })
+      : null;
     this.stages.forEach((stage, i) => {
       const next = this.stages[i + 1];
       stage.next = next ? next.input : this.#sink;
@@ -207,7 +221,11 @@ export class FlowRuntime implements StageRun, PumpHost {
   }
 
   strategyFault(stage: string, error: unknown): void {
-    this.#logOnce(`${stage}:strategy`, `[flowrhythm] scaling strategy of stage "${stage}" failed; decision ignored:`, error);
+    this.#logOnce(
+      `${stage}:strategy`,
+      `[flowrhythm] scaling strategy of stage "${stage}" failed; decision ignored:`,
+      error,
+    );
   }
 
   workerFault(stage: string, what: string, error: unknown): void {

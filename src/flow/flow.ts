@@ -9,7 +9,13 @@ import type { ErrorHandler, FlowEvents } from "./events.js";
 import { FlowRuntime } from "./flow-runtime.js";
 import { isPerWorker, type PerWorker } from "./per-worker.js";
 import type { StageSpec } from "./stage.js";
-import { type FlowOptions, isStrategy, parseFlowOptions, parseStageOptions, type StageOptions } from "./stage-options.js";
+import {
+  type FlowOptions,
+  isStrategy,
+  parseFlowOptions,
+  parseStageOptions,
+  type StageOptions,
+} from "./stage-options.js";
 import type { Consumer, Source, Transformer } from "./types.js";
 
 /** A stage's function or a per-worker factory. */
@@ -45,9 +51,12 @@ function checkSource(source: unknown, where: string): void {
 
 function checkStageFn(fn: unknown, where: string): void {
   if (typeof fn !== "function" && !isPerWorker(fn))
-    throw new FlowConfigError(`${where}: expected a function or perWorker(factory), got ${describeValue(fn)}`, {
-      option: "fn",
-    });
+    throw new FlowConfigError(
+      `${where}: expected a function or perWorker(factory), got ${describeValue(fn)}`,
+      {
+        option: "fn",
+      },
+    );
 }
 
 /**
@@ -94,15 +103,21 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> {
     fn: StageFn<unknown extends O ? A : O, R>,
     options?: StageOptions<unknown extends O ? A : O>,
   ): Flow<unknown extends I ? A : I, R> {
-    this.#addStage("transformer", fn, options, `addTransformer`);
+    this.#addStage(
+      "transformer",
+      fn,
+      options,
+      `addTransformer, stage "${stageLabel(options, fn, `stage${this.#defs.length + 1}`)}"`,
+    );
     return this as unknown as Flow<unknown extends I ? A : I, R>;
   }
 
   /** Sets the last stage; its return value is dropped. It takes the same options as a transformer. */
   setConsumer(fn: Consumer<O> | PerWorker<O, unknown>, options?: StageOptions<O>): this {
-    checkStageFn(fn, "setConsumer");
+    const where = `setConsumer, stage "${stageLabel(options, fn, "consumer")}"`;
+    checkStageFn(fn, where);
     this.#assertIdle("setConsumer");
-    const opts = parseStageOptions(options, "setConsumer");
+    const opts = parseStageOptions(options, where);
     const name = opts.name ?? "consumer";
     this.#assertNameFree(name, "setConsumer", this.#consumer);
     this.#consumer = { kind: "consumer", fn: fn as StageFn<any, any>, options: opts, name };
@@ -112,7 +127,9 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> {
   /** Receives `TransformerError`, `SourceError` and `Dropped` events. */
   setErrorHandler(handler: ErrorHandler): this {
     if (typeof handler !== "function")
-      throw new FlowConfigError(`setErrorHandler: expected a function, got ${describeValue(handler)}`, { option: "handler" });
+      throw new FlowConfigError(`setErrorHandler: expected a function, got ${describeValue(handler)}`, {
+        option: "handler",
+      });
     this.#handler = handler;
     return this;
   }
@@ -120,9 +137,12 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> {
   /** The strategy for every stage that sets none (each stage gets its own `clone()`). */
   setDefaultScalingStrategy(strategy: ScalingStrategy): this {
     if (!isStrategy(strategy))
-      throw new FlowConfigError(`setDefaultScalingStrategy: expected a ScalingStrategy, got ${describeValue(strategy)}`, {
-        option: "defaultScalingStrategy",
-      });
+      throw new FlowConfigError(
+        `setDefaultScalingStrategy: expected a ScalingStrategy, got ${describeValue(strategy)}`,
+        {
+          option: "defaultScalingStrategy",
+        },
+      );
     this.#defaultStrategy = strategy;
     return this;
   }
@@ -132,11 +152,14 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> {
     this.#assertIdle("configure");
     const def = this.#find(stageName);
     if (!def)
-      throw new FlowConfigError(`configure: no stage named ${describeValue(stageName)}; stages: ${this.#names().join(", ")}`, {
-        code: "ERR_FLOW_STAGE_NAME",
-        option: "stageName",
-      });
-    const opts = parseStageOptions(options, `configure("${stageName}")`);
+      throw new FlowConfigError(
+        `configure: no stage named ${describeValue(stageName)}; stages: ${this.#names().join(", ")}`,
+        {
+          code: "ERR_FLOW_STAGE_NAME",
+          option: "stageName",
+        },
+      );
+    const opts = parseStageOptions(options, `configure, stage "${stageName}"`);
     if (opts.name !== undefined && opts.name !== stageName) this.#assertNameFree(opts.name, "configure", def);
     def.options = { ...def.options, ...opts };
     return this;
@@ -157,7 +180,9 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> {
   /** Resolves once every item of the current run reached a terminal state. */
   wait(): Promise<void> {
     if (!this.#runtime)
-      return Promise.reject(new FlowConfigError("wait(): the flow was never started", { code: "ERR_FLOW_STATE" }));
+      return Promise.reject(
+        new FlowConfigError("wait(): the flow was never started", { code: "ERR_FLOW_STATE" }),
+      );
     return this.#runtime.finished;
   }
 
@@ -169,9 +194,12 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> {
   async run(source?: Source<I>, options: RunOptions = {}): Promise<void> {
     const signal = options.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal))
-      throw new FlowConfigError(`run: option "signal" = ${describeValue(signal)}: expected an AbortSignal`, { option: "signal" });
+      throw new FlowConfigError(`run: option "signal" = ${describeValue(signal)}: expected an AbortSignal`, {
+        option: "signal",
+      });
     if (source !== undefined) this.setProducer(source);
-    if (this.#running()) throw new FlowConfigError("run(): the flow is already running", { code: "ERR_FLOW_STATE" });
+    if (this.#running())
+      throw new FlowConfigError("run(): the flow is already running", { code: "ERR_FLOW_STATE" });
     const runtime = this.#launch(false, this.#source ?? unbounded);
     if (signal) {
       if (signal.aborted) void runtime.stop();
@@ -186,14 +214,19 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> {
    */
   stream(source?: Source<I>): AsyncIterable<O> {
     if (this.#consumer)
-      throw new FlowConfigError("stream(): this flow has a consumer; stream() yields the last transformer's outputs", {
-        code: "ERR_FLOW_STATE",
-      });
+      throw new FlowConfigError(
+        "stream(): this flow has a consumer; stream() yields the last transformer's outputs",
+        {
+          code: "ERR_FLOW_STATE",
+        },
+      );
     if (source !== undefined) this.setProducer(source);
-    if (!this.#source) throw new FlowConfigError("stream(): no producer; pass a source", { code: "ERR_FLOW_STATE" });
+    if (!this.#source)
+      throw new FlowConfigError("stream(): no producer; pass a source", { code: "ERR_FLOW_STATE" });
     return {
       [Symbol.asyncIterator]: () => {
-        if (this.#running()) throw new FlowConfigError("stream(): the flow is already running", { code: "ERR_FLOW_STATE" });
+        if (this.#running())
+          throw new FlowConfigError("stream(): the flow is already running", { code: "ERR_FLOW_STATE" });
         return this.#launch(true, this.#source!).reader() as AsyncIterator<O>;
       },
     };
@@ -213,7 +246,17 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> {
   stats(): FlowStats {
     if (this.#runtime) return this.#runtime.stats();
     const now = (this.#options.clock ?? systemClock).now();
-    return { state: "idle", now, startedAt: null, itemsIn: 0, consumed: 0, failed: 0, dropped: 0, inFlight: 0, stages: [] };
+    return {
+      state: "idle",
+      now,
+      startedAt: null,
+      itemsIn: 0,
+      consumed: 0,
+      failed: 0,
+      dropped: 0,
+      inFlight: 0,
+      stages: [],
+    };
   }
 
   /** A snapshot of one stage, or `undefined` when there is no such stage or the flow never ran. */
@@ -226,10 +269,16 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> {
     const mode = options.mode ?? "structure";
     const format = options.format ?? "text";
     if (mode === "stats") {
-      if (format === "mermaid") throw new FlowConfigError('dump: format "mermaid" is for mode "structure" only', { option: "format" });
+      if (format === "mermaid")
+        throw new FlowConfigError('dump: format "mermaid" is for mode "structure" only', {
+          option: "format",
+        });
       return renderStats(this.stats(), format);
     }
-    if (mode !== "structure") throw new FlowConfigError(`dump: mode = ${describeValue(mode)}: expected "structure" or "stats"`, { option: "mode" });
+    if (mode !== "structure")
+      throw new FlowConfigError(`dump: mode = ${describeValue(mode)}: expected "structure" or "stats"`, {
+        option: "mode",
+      });
     const nodes: StageNode[] = [{ name: "producer", kind: "producer" }];
     for (const spec of this.#specs()) {
       nodes.push({
@@ -237,7 +286,10 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> {
         kind: spec.kind,
         queueSize: spec.queueSize,
         queue: typeof spec.queue === "string" ? spec.queue : "priority",
-        strategy: spec.strategy.constructor?.name && spec.strategy.constructor !== Object ? spec.strategy.constructor.name : "custom",
+        strategy:
+          spec.strategy.constructor?.name && spec.strategy.constructor !== Object
+            ? spec.strategy.constructor.name
+            : "custom",
         minWorkers: spec.strategy.minWorkers ?? 1,
         maxWorkers: spec.strategy.maxWorkers ?? 1024,
       });
@@ -248,7 +300,9 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> {
   #launch(withSink: boolean, source: Source<unknown>): FlowRuntime {
     const specs = this.#specs();
     if (specs.length === 0)
-      throw new FlowConfigError("start(): the flow has no stages; add a transformer or a consumer", { code: "ERR_FLOW_STATE" });
+      throw new FlowConfigError("start(): the flow has no stages; add a transformer or a consumer", {
+        code: "ERR_FLOW_STATE",
+      });
     const o = this.#options;
     const runtime = new FlowRuntime(
       specs,
@@ -274,7 +328,8 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> {
     return defs.map((def) => {
       const o = def.options;
       const fallback = this.#defaultStrategy;
-      const strategy = o.scalingStrategy ?? (fallback ? (fallback.clone?.() ?? fallback) : new FixedScaling({ workers: 1 }));
+      const strategy =
+        o.scalingStrategy ?? (fallback ? (fallback.clone?.() ?? fallback) : new FixedScaling({ workers: 1 }));
       const perWorker = isPerWorker(def.fn) ? def.fn : null;
       return {
         name: o.name ?? def.name,
@@ -332,6 +387,13 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> {
         code: "ERR_FLOW_STATE",
       });
   }
+}
+
+/** The stage's name for messages, before its options are validated. */
+function stageLabel(options: unknown, fn: unknown, fallback: string): string {
+  const name = (options as { name?: unknown } | undefined)?.name;
+  if (typeof name === "string" && name.length > 0) return name;
+  return (typeof fn === "function" && fn.name) || fallback;
 }
 
 function* unbounded(): Generator<undefined> {

@@ -34,5 +34,7 @@ export function perWorker<In, Out>(
 }
 
 export function isPerWorker(value: unknown): value is PerWorker<unknown, unknown> {
-  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[PER_WORKER] === true;
+  return (
+    typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[PER_WORKER] === true
+  );
 }

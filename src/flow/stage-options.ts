@@ -51,7 +51,10 @@ const STRATEGY = "a ScalingStrategy (an object with initialWorkers, onEnqueue an
 const stageSchema = z.strictObject({
   name: check<string>((v) => typeof v === "string" && v.length > 0, "a non-empty string").optional(),
   scalingStrategy: check<ScalingStrategy>(isStrategy, STRATEGY).optional(),
-  queueSize: check<number>((v) => v === Number.POSITIVE_INFINITY || isInt(1)(v), "a whole number ≥ 1, or Infinity").optional(),
+  queueSize: check<number>(
+    (v) => v === Number.POSITIVE_INFINITY || isInt(1)(v),
+    "a whole number ≥ 1, or Infinity",
+  ).optional(),
   queue: check<QueueDiscipline>(
     (v) =>
       v === "fifo" ||
@@ -76,7 +79,10 @@ const flowSchema = z.strictObject({
     "a Clock ({ now(), setTimeout(fn, ms), clearTimeout(handle) })",
   ).optional(),
   tickMs: check<number>((v) => isFiniteNumber(1)(v), "a finite number of milliseconds ≥ 1").optional(),
-  statsIntervalMs: check<number>((v) => isFiniteNumber(1)(v), "a finite number of milliseconds ≥ 1").optional(),
+  statsIntervalMs: check<number>(
+    (v) => isFiniteNumber(1)(v),
+    "a finite number of milliseconds ≥ 1",
+  ).optional(),
   statsWindowMs: check<number>((v) => isFiniteNumber(1)(v), "a finite number of milliseconds ≥ 1").optional(),
   timingSampleEvery: check<number>(isInt(1), "a whole number ≥ 1").optional(),
   errorHandler: check<ErrorHandler>(isFn, "a function").optional(),

@@ -13,7 +13,9 @@ export interface StageSpec {
   readonly name: string;
   readonly kind: "transformer" | "consumer";
   readonly fn: ((item: any, ctx: StageContext) => unknown) | null;
-  readonly factory: ((worker: WorkerInfo) => WorkerResource<any, any> | PromiseLike<WorkerResource<any, any>>) | null;
+  readonly factory:
+    | ((worker: WorkerInfo) => WorkerResource<any, any> | PromiseLike<WorkerResource<any, any>>)
+    | null;
   readonly strategy: ScalingStrategy;
   readonly queueSize: number;
   readonly queue: QueueDiscipline;

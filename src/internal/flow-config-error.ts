@@ -16,7 +16,10 @@ export class FlowConfigError extends Error {
   /** The option at fault, as a dotted path, when there is one. */
   readonly option: string | undefined;
 
-  constructor(message: string, options: { code?: FlowConfigErrorCode; option?: string; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    options: { code?: FlowConfigErrorCode; option?: string; cause?: unknown } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = options.code ?? "ERR_FLOW_CONFIG";
     this.option = options.option;
@@ -35,8 +38,10 @@ export type FlowConfigErrorCode =
 /** Renders a value for an error message: short, and never throwing. */
 export function describeValue(value: unknown): string {
   if (typeof value === "function") return `function ${value.name || "(anonymous)"}`;
-  if (typeof value === "string") return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
-  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") return String(value);
+  if (typeof value === "string")
+    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean")
+    return String(value);
   if (value === null || value === undefined) return String(value);
   if (typeof value === "symbol") return value.toString();
   if (Array.isArray(value)) return `array(${value.length})`;

@@ -8,8 +8,10 @@ export function check<T>(predicate: (value: unknown) => boolean, expected: strin
 
 export const isFn = (v: unknown): boolean => typeof v === "function";
 export const isInt = (min: number) => (v: unknown) => Number.isInteger(v) && (v as number) >= min;
-export const isFiniteNumber = (min: number, max = Number.POSITIVE_INFINITY) => (v: unknown) =>
-  typeof v === "number" && Number.isFinite(v) && v >= min && v <= max;
+export const isFiniteNumber =
+  (min: number, max = Number.POSITIVE_INFINITY) =>
+  (v: unknown) =>
+    typeof v === "number" && Number.isFinite(v) && v >= min && v <= max;
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let v = root;
@@ -39,10 +41,14 @@ export function parseOptions<T>(schema: z.ZodType<T>, input: unknown, where: str
       }
       continue;
     }
-    const option = path || "(options)";
-    first ??= option;
     const got = describeValue(valueAt(input, issue.path));
-    parts.push(`option "${option}" = ${got}: expected ${issue.message}`);
+    if (!path) {
+      first ??= "options";
+      parts.push(`options = ${got}: expected an options object`);
+      continue;
+    }
+    first ??= path;
+    parts.push(`option "${path}" = ${got}: expected ${issue.message}`);
   }
   throw new FlowConfigError(`${where}: ${parts.join("; ")}`, {
     cause: result.error,

@@ -130,10 +130,15 @@ export class ScalingController {
     const pool = this.pool;
     if (!pool.hasWork || pool.activeWorkers > 0) return;
     pool.resize(1);
-    this.hooks.scaled({ stage: this.stage, from: 0, to: 1, reason: "liveness: items wait and no worker runs" });
+    this.hooks.scaled({
+      stage: this.stage,
+      from: 0,
+      to: 1,
+      reason: "liveness: items wait and no worker runs",
+    });
   }
 
   #clamp(n: number): number {
-    return n < this.min ? this.min : n > this.max ? this.max : n;
+    return Math.min(Math.max(n, this.min), this.max);
   }
 }

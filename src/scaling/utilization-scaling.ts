@@ -36,7 +36,10 @@ const schema = z
     upscalingRate: check<number>(isInt(1), "a whole number ≥ 1").optional(),
     downscalingRate: check<number>(isInt(1), "a whole number ≥ 1").optional(),
     cooldownMs: check<number>(isFiniteNumber(0), "a finite number of milliseconds ≥ 0").optional(),
-    dampening: check<number>((v) => isFiniteNumber(0, 1)(v) && (v as number) > 0, "a number in (0, 1]").optional(),
+    dampening: check<number>(
+      (v) => isFiniteNumber(0, 1)(v) && (v as number) > 0,
+      "a number in (0, 1]",
+    ).optional(),
     samplingPeriodMs: check<number>(
       (v) => isFiniteNumber(0)(v) && (v as number) > 0,
       "a finite number of milliseconds > 0",
@@ -58,7 +61,12 @@ const schema = z
   .check((ctx) => {
     const o = ctx.value;
     if (o.minWorkers > o.maxWorkers)
-      ctx.issues.push({ code: "custom", input: o, path: ["minWorkers"], message: `≤ maxWorkers (${o.maxWorkers})` });
+      ctx.issues.push({
+        code: "custom",
+        input: o,
+        path: ["minWorkers"],
+        message: `≤ maxWorkers (${o.maxWorkers})`,
+      });
     if (o.lowerUtilization >= o.upperUtilization)
       ctx.issues.push({
         code: "custom",

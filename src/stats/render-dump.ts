@@ -31,7 +31,10 @@ export function renderStructure(nodes: readonly StageNode[], format: "text" | "j
   if (format === "mermaid") {
     const lines = ["flowchart LR"];
     nodes.forEach((n, i) => {
-      const detail = n.kind === "producer" ? "producer" : `${n.kind}<br/>${n.strategy ?? ""} [${n.minWorkers}..${n.maxWorkers}]<br/>queue ${n.queueSize} ${n.queue}`;
+      const detail =
+        n.kind === "producer"
+          ? "producer"
+          : `${n.kind}<br/>${n.strategy ?? ""} [${n.minWorkers}..${n.maxWorkers}]<br/>queue ${n.queueSize} ${n.queue}`;
       lines.push(`  ${mermaidId(i)}["${n.name.replaceAll('"', "'")}<br/>${detail}"]`);
       if (i > 0) lines.push(`  ${mermaidId(i - 1)} --> ${mermaidId(i)}`);
     });
@@ -46,7 +49,22 @@ export function renderStructure(nodes: readonly StageNode[], format: "text" | "j
     .join("\n");
 }
 
-const COLUMNS = ["stage", "busy", "idle", "blkd", "total", "queue", "in/s", "out/s", "done", "err", "drop", "p50 ms", "p99 ms", "wait p99"];
+const COLUMNS = [
+  "stage",
+  "busy",
+  "idle",
+  "blkd",
+  "total",
+  "queue",
+  "in/s",
+  "out/s",
+  "done",
+  "err",
+  "drop",
+  "p50 ms",
+  "p99 ms",
+  "wait p99",
+];
 
 function row(s: StageStats): string[] {
   return [
@@ -71,12 +89,17 @@ function row(s: StageStats): string[] {
 export function renderStatsTable(stages: readonly StageStats[]): string {
   const rows = [COLUMNS, ...stages.map(row)];
   const widths = COLUMNS.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ")).join("\n");
+  return rows
+    .map((r) =>
+      r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "),
+    )
+    .join("\n");
 }
 
 /** Renders flow stats as text (a header and the table) or JSON. */
 export function renderStats(stats: FlowStats, format: "text" | "json"): string {
-  if (format === "json") return JSON.stringify(stats, (_k, v) => (v === Number.POSITIVE_INFINITY ? "Infinity" : v), 2);
+  if (format === "json")
+    return JSON.stringify(stats, (_k, v) => (v === Number.POSITIVE_INFINITY ? "Infinity" : v), 2);
   const head = `state=${stats.state} in=${stats.itemsIn} consumed=${stats.consumed} failed=${stats.failed} dropped=${stats.dropped} inFlight=${stats.inFlight}`;
   return `${head}\n${renderStatsTable(stats.stages)}`;
 }

@@ -24,7 +24,7 @@ describe("BoundedQueue", () => {
 
   it("serves LIFO newest first while the oldest stamp stays the first pushed", () => {
     const q = new BoundedQueue<number>(10, "lifo");
-    [1, 2, 3].forEach((v, i) => q.push(v, i));
+    for (const [i, v] of [1, 2, 3].entries()) q.push(v, i);
     expect(q.oldestStamp()).toBe(0);
     expect(q.take()).toBe(3);
     expect(q.takenStamp).toBe(2);
@@ -40,7 +40,7 @@ describe("BoundedQueue", () => {
       { id: "d", p: 5 },
       { id: "e", p: 3 },
     ];
-    items.forEach((x, i) => q.push(x, 100 + i));
+    for (const [i, x] of items.entries()) q.push(x, 100 + i);
     expect(q.oldestStamp()).toBe(100);
     expect(drain(q).map((x) => x.id)).toEqual(["b", "d", "e", "a", "c"]);
   });

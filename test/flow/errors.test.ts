@@ -93,7 +93,9 @@ describe("errors", () => {
       .setErrorHandler((e) => void events.push(e))
       .run();
     expect(events).toHaveLength(1);
-    expect(String((events[0] as { error: Error }).error.message)).toMatch(/producer gave 42; expected an iterable/);
+    expect(String((events[0] as { error: Error }).error.message)).toMatch(
+      /producer gave 42; expected an iterable/,
+    );
   });
 
   it("awaits an async handler before the flow ends", async () => {

@@ -18,7 +18,14 @@ describe("Flow", () => {
     await f.run();
     expect(seen).toEqual(range(50).map((x) => `#${x * 2}`));
     const s = f.stats();
-    expect(s).toMatchObject({ state: "drained", itemsIn: 50, consumed: 50, failed: 0, dropped: 0, inFlight: 0 });
+    expect(s).toMatchObject({
+      state: "drained",
+      itemsIn: 50,
+      consumed: 50,
+      failed: 0,
+      dropped: 0,
+      inFlight: 0,
+    });
     expect(s.stages.map((x) => x.processed)).toEqual([50, 50, 50]);
   });
 
@@ -90,14 +97,21 @@ describe("Flow", () => {
   });
 
   it("runs without a consumer: the last transformer's outputs are consumed", async () => {
-    const f = flow((x: number) => x + 1, async (x: number) => x * 3);
+    const f = flow(
+      (x: number) => x + 1,
+      async (x: number) => x * 3,
+    );
     await f.run([1, 2, 3]);
     expect(f.stats()).toMatchObject({ itemsIn: 3, consumed: 3 });
   });
 
   it("streams the last stage's outputs", async () => {
     const out: string[] = [];
-    for await (const s of flow(async (x: number) => x + 1, (y: number) => `v${y}`).stream([1, 2, 3])) out.push(s);
+    for await (const s of flow(
+      async (x: number) => x + 1,
+      (y: number) => `v${y}`,
+    ).stream([1, 2, 3]))
+      out.push(s);
     expect(out).toEqual(["v2", "v3", "v4"]);
   });
 
@@ -138,15 +152,13 @@ describe("Flow", () => {
   it("serves a priority queue highest first", async () => {
     const clock = new VirtualClock();
     const order: number[] = [];
-    const f = new Flow({ clock })
-      .setProducer([1, 9, 3, 7, 5])
-      .setConsumer(
-        async (x: number) => {
-          order.push(x);
-          await sleep(clock, 10);
-        },
-        { queue: { priority: (x) => x } },
-      );
+    const f = new Flow({ clock }).setProducer([1, 9, 3, 7, 5]).setConsumer(
+      async (x: number) => {
+        order.push(x);
+        await sleep(clock, 10);
+      },
+      { queue: { priority: (x) => x } },
+    );
     await runVirtual(f, clock);
     // The first item is taken at once; the rest wait in the queue and leave by priority.
     expect(order).toEqual([1, 9, 7, 5, 3]);
@@ -156,7 +168,11 @@ describe("Flow", () => {
     function parse(x: number) {
       return x;
     }
-    const f = new Flow().setProducer([1]).addTransformer(parse).addTransformer(parse).setConsumer(() => {});
+    const f = new Flow()
+      .setProducer([1])
+      .addTransformer(parse)
+      .addTransformer(parse)
+      .setConsumer(() => {});
     expect(f.dump({ format: "json" })).toContain('"parse-2"');
     expect(() => f.addTransformer((x) => x, { name: "parse" })).toThrow(/already exists/);
     expect(() => f.configure("nope", { queueSize: 2 })).toThrow(FlowConfigError);

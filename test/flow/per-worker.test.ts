@@ -55,7 +55,12 @@ describe("perWorker", () => {
       })
       .addTransformer(stage, {
         name: "work",
-        scalingStrategy: new UtilizationScaling({ minWorkers: 1, maxWorkers: 4, cooldownMs: 20, dampening: 1 }),
+        scalingStrategy: new UtilizationScaling({
+          minWorkers: 1,
+          maxWorkers: 4,
+          cooldownMs: 20,
+          dampening: 1,
+        }),
       })
       .setConsumer(() => {});
     const scales: number[] = [];

@@ -19,14 +19,29 @@ describe("worker states", () => {
     await f.start();
     await clock.advance(10);
     // slow: 1 busy with 2 queued; fast: its 3 workers each hold an output for the full queue.
-    expect(f.stageStats("slow")).toMatchObject({ busyWorkers: 1, idleWorkers: 0, blockedWorkers: 0, queueLength: 2 });
-    expect(f.stageStats("fast")).toMatchObject({ busyWorkers: 0, idleWorkers: 0, blockedWorkers: 3, totalWorkers: 3 });
+    expect(f.stageStats("slow")).toMatchObject({
+      busyWorkers: 1,
+      idleWorkers: 0,
+      blockedWorkers: 0,
+      queueLength: 2,
+    });
+    expect(f.stageStats("fast")).toMatchObject({
+      busyWorkers: 0,
+      idleWorkers: 0,
+      blockedWorkers: 3,
+      totalWorkers: 3,
+    });
     expect(f.stats().inFlight).toBe(20);
 
     await clock.runUntil(() => f.stats().consumed === 20, { maxMs: 10_000 });
     await clock.advance(1);
     expect(f.stats().state).toBe("drained");
-    expect(f.stageStats("fast")).toMatchObject({ busyWorkers: 0, idleWorkers: 0, blockedWorkers: 0, totalWorkers: 0 });
+    expect(f.stageStats("fast")).toMatchObject({
+      busyWorkers: 0,
+      idleWorkers: 0,
+      blockedWorkers: 0,
+      totalWorkers: 0,
+    });
   });
 
   it("counts workers waiting for input as idle", async () => {
@@ -40,7 +55,12 @@ describe("worker states", () => {
       .setConsumer(() => {}, { name: "c", scalingStrategy: new FixedScaling({ workers: 2 }) });
     await f.start();
     await clock.advance(10);
-    expect(f.stageStats("c")).toMatchObject({ busyWorkers: 0, idleWorkers: 2, totalWorkers: 2, utilization: 0 });
+    expect(f.stageStats("c")).toMatchObject({
+      busyWorkers: 0,
+      idleWorkers: 2,
+      totalWorkers: 2,
+      utilization: 0,
+    });
     await clock.runUntil(() => f.stats().state === "drained");
   });
 

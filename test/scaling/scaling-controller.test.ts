@@ -19,7 +19,12 @@ function pool(active: number, hasWork = false) {
 function controller(strategy: Partial<ScalingStrategy>, p = pool(1)) {
   const events: ScaleEvent[] = [];
   const faults: unknown[] = [];
-  const full: ScalingStrategy = { initialWorkers: () => 1, onEnqueue: () => 0, onDequeue: () => 0, ...strategy };
+  const full: ScalingStrategy = {
+    initialWorkers: () => 1,
+    onEnqueue: () => 0,
+    onDequeue: () => 0,
+    ...strategy,
+  };
   const c = new ScalingController("s", full, p, stageStats(), {
     scaled: (e) => events.push(e),
     fault: (e) => faults.push(e),
@@ -29,7 +34,12 @@ function controller(strategy: Partial<ScalingStrategy>, p = pool(1)) {
 
 describe("ScalingController", () => {
   it("clamps decisions into [minWorkers, maxWorkers] and emits from/to with the reason", () => {
-    const { c, p, events } = controller({ minWorkers: 1, maxWorkers: 4, onEnqueue: () => 10, lastReason: "busy" });
+    const { c, p, events } = controller({
+      minWorkers: 1,
+      maxWorkers: 4,
+      onEnqueue: () => 10,
+      lastReason: "busy",
+    });
     c.onEnqueue();
     expect(p.activeWorkers).toBe(4);
     expect(events).toEqual([{ stage: "s", from: 1, to: 4, reason: "enqueue: busy" }]);

@@ -65,7 +65,9 @@ describe("UtilizationScaling", () => {
   it("evaluates only every n-th event with samplingEvents", () => {
     const s = new UtilizationScaling({ cooldownMs: 0, samplingEvents: 3 });
     const stats = busy(2, 2);
-    expect([s.onEnqueue(stats), s.onEnqueue(stats), s.onEnqueue(stats), s.onEnqueue(stats)]).toEqual([0, 0, 1, 0]);
+    expect([s.onEnqueue(stats), s.onEnqueue(stats), s.onEnqueue(stats), s.onEnqueue(stats)]).toEqual([
+      0, 0, 1, 0,
+    ]);
   });
 
   it("evaluates at most once per samplingPeriodMs", () => {

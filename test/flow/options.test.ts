@@ -1,0 +1,102 @@
+import { describe, expect, it } from "vitest";
+import { Flow } from "../../src/flow/flow.js";
+import { FlowConfigError } from "../../src/internal/flow-config-error.js";
+import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
+
+function thrown(fn: () => unknown): FlowConfigError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(FlowConfigError);
+    return e as FlowConfigError;
+  }
+  throw new Error("expected a FlowConfigError");
+}
+
+const id = (x: unknown) => x;
+
+describe("option validation", () => {
+  it.each([
+    [{ queueSize: 0 }, "queueSize", "0"],
+    [{ queueSize: -5 }, "queueSize", "-5"],
+    [{ queueSize: 1.5 }, "queueSize", "1.5"],
+    [{ queueSize: Number.NaN }, "queueSize", "NaN"],
+    [{ queueSize: "10" }, "queueSize", '"10"'],
+    [{ queue: "random" }, "queue", '"random"'],
+    [{ queue: { priority: 3 } }, "queue", '{"priority":3}'],
+    [{ name: "" }, "name", '""'],
+    [{ name: 7 }, "name", "7"],
+    [{ scalingStrategy: {} }, "scalingStrategy", "{}"],
+    [{ scalingStrategy: () => 3 }, "scalingStrategy", "function"],
+    [{ workers: 4 }, "workers", "4"],
+  ])("a stage option %j throws naming %s and the value", (options, option, value) => {
+    const e = thrown(() => new Flow().addTransformer(id, options as never));
+    expect(e.message).toMatch(/^addTransformer, stage "(id|stage1)": /);
+    expect(e.option).toBe(option);
+    expect(e.message).toContain(option);
+    expect(e.message).toContain(value);
+    expect(e.message).toMatch(/expected|unknown option/);
+    expect(e.code).toBe("ERR_FLOW_CONFIG");
+    expect(e.cause).toBeDefined();
+  });
+
+  it.each([
+    [{ tickMs: 0 }, "tickMs"],
+    [{ tickMs: Number.POSITIVE_INFINITY }, "tickMs"],
+    [{ statsIntervalMs: -1 }, "statsIntervalMs"],
+    [{ timingSampleEvery: 0 }, "timingSampleEvery"],
+    [{ clock: { now: () => 0 } }, "clock"],
+    [{ defaultScalingStrategy: 5 }, "defaultScalingStrategy"],
+    [{ errorHandler: "log" }, "errorHandler"],
+    [{ handleSignalz: true }, "handleSignalz"],
+  ])("a flow option %j throws naming %s", (options, option) => {
+    const e = thrown(() => new Flow(options as never));
+    expect(e.option).toBe(option);
+    expect(e.message).toMatch(/^Flow options: /);
+  });
+
+  it.each([
+    ["a number", 42],
+    ["a string", "abc"],
+    ["null", null],
+    ["a plain object", { a: 1 }],
+  ])("setProducer rejects %s", (_label, source) => {
+    expect(thrown(() => new Flow().setProducer(source as never)).message).toMatch(
+      /expected an AsyncIterable, an Iterable/,
+    );
+  });
+
+  it.each([
+    ["a generator object", (function* () {})()],
+    ["a number", 1],
+    ["an object", { process: () => 1 }],
+  ])("addTransformer and setConsumer reject %s where a function is needed", (_label, fn) => {
+    expect(thrown(() => new Flow().addTransformer(fn as never)).message).toMatch(
+      /expected a function or perWorker/,
+    );
+    expect(thrown(() => new Flow().setConsumer(fn as never)).message).toMatch(
+      /expected a function or perWorker/,
+    );
+  });
+
+  it("names the stage being configured", () => {
+    const f = new Flow().addTransformer(id, { name: "parse" });
+    expect(thrown(() => f.configure("parse", { queueSize: -1 })).message).toMatch(
+      /^configure, stage "parse": option "queueSize" = -1/,
+    );
+  });
+
+  it("rejects bad setErrorHandler, setDefaultScalingStrategy and dump arguments", () => {
+    expect(() => new Flow().setErrorHandler(3 as never)).toThrow(FlowConfigError);
+    expect(() => new Flow().setDefaultScalingStrategy({} as never)).toThrow(FlowConfigError);
+    expect(() => new Flow().dump({ mode: "graph" as never })).toThrow(/mode = "graph"/);
+    expect(() => new Flow().dump({ mode: "stats", format: "mermaid" })).toThrow(FlowConfigError);
+    expect(() => new Flow().setDefaultScalingStrategy(new FixedScaling({ workers: 2 }))).not.toThrow();
+  });
+
+  it("rejects a run() signal that is not an AbortSignal", async () => {
+    await expect(new Flow().setConsumer(id).run([1], { signal: {} as never })).rejects.toThrow(
+      /expected an AbortSignal/,
+    );
+  });
+});

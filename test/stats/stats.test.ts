@@ -1,0 +1,120 @@
+import { describe, expect, it } from "vitest";
+import { LatencyRecorder } from "../../src/stats/latency-recorder.js";
+import { RateMeter } from "../../src/stats/rate-meter.js";
+import { renderStats, renderStructure } from "../../src/stats/render-dump.js";
+import { StageMetrics } from "../../src/stats/stage-metrics.js";
+import { VirtualClock } from "../helpers.js";
+
+describe("LatencyRecorder", () => {
+  it("reports percentiles in milliseconds", () => {
+    const r = new LatencyRecorder(10_000, 0);
+    for (let i = 1; i <= 100; i++) r.record(i);
+    const s = r.summary();
+    expect(s.count).toBe(100);
+    expect(s.p50).toBeCloseTo(50, 0);
+    expect(s.p90).toBeCloseTo(90, 0);
+    expect(s.p99).toBeCloseTo(99, 0);
+    expect(s.max).toBeCloseTo(100, 0);
+    expect(s.mean).toBeCloseTo(50.5, 0);
+  });
+
+  it("forgets values older than two windows", () => {
+    const r = new LatencyRecorder(1000, 0);
+    r.record(500);
+    r.rotate(1000);
+    r.record(5);
+    expect(r.summary().max).toBeCloseTo(500, 0);
+    r.rotate(2000);
+    expect(r.summary()).toMatchObject({ count: 1 });
+    expect(r.summary().max).toBeCloseTo(5, 1);
+    r.rotate(3000);
+    expect(r.summary().count).toBe(0);
+  });
+});
+
+describe("RateMeter", () => {
+  it("converges to a steady rate and decays to zero when events stop", () => {
+    const m = new RateMeter(1000);
+    let count = 0;
+    for (let t = 0; t <= 10_000; t += 100) {
+      m.update(count, t);
+      count += 50; // 500/s
+    }
+    expect(m.rate).toBeCloseTo(500, -1);
+    for (let t = 10_100; t <= 20_000; t += 100) m.update(count, t);
+    expect(m.rate).toBeLessThan(1);
+  });
+});
+
+describe("StageMetrics", () => {
+  it("derives utilization, counting a stage without workers as saturated while items wait", () => {
+    const clock = new VirtualClock();
+    const queue = { length: 0, capacity: 10, oldestStamp: () => null };
+    const m = new StageMetrics("s", queue, clock, 1000);
+    expect(m.utilization).toBe(0);
+    queue.length = 3;
+    expect(m.utilization).toBe(1);
+    m.busy = 1;
+    m.idle = 3;
+    expect(m.utilization).toBe(0.25);
+    const snap = m.snapshot();
+    expect(snap).toMatchObject({ totalWorkers: 4, queueLength: 3, utilization: 0.25 });
+    expect(Object.isFrozen(snap)).toBe(true);
+    m.busy = 4;
+    expect(snap.busyWorkers).toBe(1);
+    expect(m.live.busyWorkers).toBe(4);
+  });
+});
+
+describe("dump renderers", () => {
+  const nodes = [
+    { name: "producer", kind: "producer" as const },
+    {
+      name: "parse",
+      kind: "transformer" as const,
+      queueSize: 10,
+      queue: "fifo",
+      strategy: "FixedScaling",
+      minWorkers: 2,
+      maxWorkers: 2,
+    },
+  ];
+
+  it("renders structure as text, JSON and mermaid", () => {
+    expect(renderStructure(nodes, "text")).toBe(
+      "[producer] producer\n  -> [transformer] parse  queue=10 fifo  workers=FixedScaling [2..2]",
+    );
+    expect(JSON.parse(renderStructure(nodes, "json")).stages[1].name).toBe("parse");
+    const m = renderStructure(nodes, "mermaid");
+    expect(m.split("\n")[0]).toBe("flowchart LR");
+    expect(m).toContain("s0 --> s1");
+  });
+
+  it("renders stats as an aligned table and as JSON", () => {
+    const clock = new VirtualClock();
+    const m = new StageMetrics(
+      "parse",
+      { length: 2, capacity: Number.POSITIVE_INFINITY, oldestStamp: () => 0 },
+      clock,
+      1000,
+    );
+    m.processed = 7;
+    const stats = {
+      state: "running" as const,
+      now: 0,
+      startedAt: 0,
+      itemsIn: 9,
+      consumed: 7,
+      failed: 0,
+      dropped: 0,
+      inFlight: 2,
+      stages: [m.snapshot()],
+    };
+    const text = renderStats(stats, "text").split("\n");
+    expect(text[0]).toBe("state=running in=9 consumed=7 failed=0 dropped=0 inFlight=2");
+    expect(text[1]).toMatch(/^stage\s+busy/);
+    expect(text[2]).toMatch(/^parse\s+0\s+0\s+0\s+0\s+2\/∞/);
+    expect(text[1]!.length).toBe(text[2]!.length);
+    expect(JSON.parse(renderStats(stats, "json")).stages[0].queueCapacity).toBe("Infinity");
+  });
+});
