@@ -28,9 +28,12 @@ interface Writer<T> {
  * The hand-off between two stages: a bounded queue, the takers waiting for items, and the
  * writers waiting for room.
  *
- * Invariants: takers wait only while the queue is empty; writers wait only while it is full;
- * so an item is never queued while a taker waits, and never refused while there is room.
- * Once `closed`, no new writer comes; once `shut` (on stop), nothing more is accepted.
+ * Invariants: takers wait only while the queue is empty, so an item is never queued while a
+ * taker waits; a writer starts waiting only when the queue is full, and is let in once the
+ * queue has drained to `admitAt` (capacity − 1 for stage outputs, so a blocked worker resumes
+ * as soon as there is room; lower for the producer, which then refills a batch synchronously
+ * instead of waking once per item). Once `closed`, no new writer comes; once `shut` (on stop),
+ * nothing more is accepted.
  */
 export class Channel<T> {
   readonly queue: BoundedQueue<T>;
@@ -40,11 +43,23 @@ export class Channel<T> {
   readonly #writers: Writer<T>[] = [];
   readonly #cache: TimeCache;
   readonly #hooks: ChannelHooks;
+  /** Waiting writers are let in when the queue length is at most this. */
+  #admitAt: number;
 
   constructor(capacity: number, discipline: QueueDiscipline<T>, cache: TimeCache, hooks: ChannelHooks) {
     this.queue = new BoundedQueue<T>(capacity, discipline);
     this.#cache = cache;
     this.#hooks = hooks;
+    this.#admitAt = capacity - 1;
+  }
+
+  /**
+   * Lets waiting writers in only once the queue has drained by `fraction` of its capacity
+   * (at least one slot): for the producer, whose wake-ups are pure overhead.
+   */
+  setRefillFraction(fraction: number): void {
+    const cap = this.queue.capacity;
+    if (Number.isFinite(cap)) this.#admitAt = cap - Math.max(1, Math.floor(cap * fraction));
   }
 
   /** Writers waiting for room. */
@@ -79,8 +94,9 @@ export class Channel<T> {
 
   /** Removes the next item; the caller checked `queue.length`. Lets one waiting writer in. */
   take(): T {
-    const item = this.queue.take();
-    if (this.#writers.length > 0) this.#admitWriter();
+    const q = this.queue;
+    const item = q.take();
+    if (this.#writers.length > 0 && q.length <= this.#admitAt) this.#admitWriter();
     return item;
   }
 

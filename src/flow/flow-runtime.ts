@@ -30,6 +30,8 @@ export interface RuntimeConfig {
 }
 
 const ABORT_REASON = "flow stopped";
+/** The producer, once blocked on a full first queue, resumes when a quarter of it has drained. */
+const PRODUCER_REFILL_FRACTION = 0.25;
 
 /**
  * One run of a flow: the stages wired in a chain, the producer pump, the tick, error reporting
@@ -92,6 +94,7 @@ export class FlowRuntime implements StageRun, PumpHost {
         this.#stageDone();
       };
     });
+    this.stages[0]!.input.setRefillFraction(PRODUCER_REFILL_FRACTION);
     this.#pump = new ProducerPump(source, this.stages[0]!, this);
   }
 

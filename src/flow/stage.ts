@@ -78,8 +78,10 @@ export class Stage<In = unknown, Out = unknown> implements ChannelHooks {
 
   enqueued(): void {
     const m = this.metrics;
-    m.received++;
-    m.lastEnqueueAt = this.run.cache.t;
+    // Enqueue stamps come from the time cache; refreshing it every 64 arrivals bounds how stale
+    // they get when items move too fast for sampled timing to refresh it.
+    if ((++m.received & 63) === 0) m.lastEnqueueAt = this.run.cache.read();
+    else m.lastEnqueueAt = this.run.cache.t;
     this.controller.onEnqueue();
   }
 

@@ -1,10 +1,12 @@
-import { END, type End, type Taker } from "./channel.js";
+import { type Channel, END, type End, type Taker } from "./channel.js";
 import type { Stage } from "./stage.js";
 import type { StageContext, WorkerInfo, WorkerResource } from "./types.js";
 
 /** A worker's state; each worker is in exactly one, and the stage's stats count them. */
 export const WorkerState = { Starting: 0, Idle: 1, Busy: 2, Blocked: 3, Exited: 4 } as const;
 export type WorkerState = (typeof WorkerState)[keyof typeof WorkerState];
+
+const noop = (): void => {};
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return (
@@ -32,6 +34,12 @@ export class Worker<In = unknown, Out = unknown> implements Taker<In> {
   exited: Promise<void> = Promise.resolve();
   #resolve: ((value: In | End) => void) | null = null;
   #handedStamp = 0;
+  #fn: (item: In, ctx: StageContext) => unknown = noop;
+  #countdown: number;
+  /** The item in hand (for error reports), its timing start (-1: not timed), its error. */
+  #item: In | undefined = undefined;
+  #t0 = -1;
+  #error: unknown = undefined;
 
   constructor(
     readonly stage: Stage<In, Out>,
@@ -39,6 +47,7 @@ export class Worker<In = unknown, Out = unknown> implements Taker<In> {
   ) {
     this.info = { id, data: {} };
     this.ctx = { signal: stage.run.signal, attempt: 1, stage: stage.name, worker: this.info };
+    this.#countdown = stage.run.sampleEvery;
   }
 
   /** Starts the loop; the stage has counted the worker as starting. */
@@ -70,7 +79,6 @@ export class Worker<In = unknown, Out = unknown> implements Taker<In> {
     const stage = this.stage;
     let resource: WorkerResource<In, Out> | null = null;
     try {
-      let fn: (item: In, ctx: StageContext) => unknown;
       if (stage.factory) {
         try {
           resource = await stage.factory(this.info);
@@ -79,9 +87,9 @@ export class Worker<In = unknown, Out = unknown> implements Taker<In> {
           return;
         }
         const r = resource;
-        fn = (item, ctx) => r.process(item, ctx);
-      } else fn = stage.fn!;
-      await this.#loop(fn);
+        this.#fn = (item, ctx) => r.process(item, ctx);
+      } else this.#fn = stage.fn!;
+      await this.#loop();
     } finally {
       if (resource && typeof resource.close === "function") {
         try {
@@ -94,56 +102,33 @@ export class Worker<In = unknown, Out = unknown> implements Taker<In> {
     }
   }
 
-  async #loop(fn: (item: In, ctx: StageContext) => unknown): Promise<void> {
+  // The loop is split so that the async part holds almost nothing across its awaits: an
+  // await saves every live local of the async function, and the per-item bookkeeping lives in
+  // the synchronous helpers below, with the item's own state in fields.
+  async #loop(): Promise<void> {
     const stage = this.stage;
-    const input = stage.input;
-    const queue = input.queue;
-    const metrics = stage.metrics;
-    const cache = stage.run.cache;
-    const ctx = this.ctx;
-    const sampleEvery = stage.run.sampleEvery;
-    let countdown = sampleEvery;
     for (;;) {
-      if (this.retiring) return;
-      let item: In;
-      let stamp: number;
-      let timed: boolean;
-      if (queue.length > 0) {
-        if (this.state !== WorkerState.Busy) stage.setState(this, WorkerState.Busy);
-        item = input.take();
-        stamp = queue.takenStamp;
-        timed = --countdown === 0;
-      } else {
-        if (this.state !== WorkerState.Idle) stage.setState(this, WorkerState.Idle);
-        if (!input.wait(this)) return;
-        const next = await this.#waitForItem();
-        if (next === END) return;
-        item = next;
-        stamp = this.#handedStamp;
-        timed = true;
+      let out = this.#takeAndCall();
+      if (out === WAIT) {
+        const item = await this.#waitForItem();
+        if (item === END) return;
+        out = this.#call(item, this.#handedStamp, true);
       }
-      metrics.lastDequeueAt = cache.t;
-      stage.controller.onDequeue();
-      let t0 = 0;
-      if (timed) {
-        countdown = sampleEvery;
-        t0 = cache.read();
-        metrics.queueWait.record(t0 - stamp);
-      }
-      let out: unknown;
-      try {
-        out = fn(item, ctx);
-        if (isThenable(out)) out = await out;
-      } catch (error) {
-        await stage.failed(item, error, ctx.attempt);
+      if (out === EXIT) return;
+      if (out === FAILED) {
+        await stage.failed(this.#item as In, this.#error, this.ctx.attempt);
         continue;
       }
-      if (timed) metrics.latency.record(cache.read() - t0);
-      metrics.processed++;
-      const next = stage.next;
-      if (next === null) {
-        stage.run.consumed++;
-      } else if (!next.offer(out as Out)) {
+      if (isThenable(out)) {
+        try {
+          out = await out;
+        } catch (error) {
+          await stage.failed(this.#item as In, error, this.ctx.attempt);
+          continue;
+        }
+      }
+      const next = this.#complete();
+      if (next !== null && !next.offer(out as Out)) {
         stage.setState(this, WorkerState.Blocked);
         const accepted = await next.put(out as Out);
         stage.setState(this, WorkerState.Busy);
@@ -151,4 +136,60 @@ export class Worker<In = unknown, Out = unknown> implements Taker<In> {
       }
     }
   }
+
+  /** Takes the next queued item and calls the function on it, or says to wait or to exit. */
+  #takeAndCall(): unknown {
+    if (this.retiring) return EXIT;
+    const stage = this.stage;
+    const input = stage.input;
+    const queue = input.queue;
+    if (queue.length > 0) {
+      if (this.state !== WorkerState.Busy) stage.setState(this, WorkerState.Busy);
+      const item = input.take();
+      return this.#call(item, queue.takenStamp, --this.#countdown === 0);
+    }
+    if (this.state !== WorkerState.Idle) stage.setState(this, WorkerState.Idle);
+    return input.wait(this) ? WAIT : EXIT;
+  }
+
+  /** Runs the function on a dequeued item; returns its result, or FAILED if it threw. */
+  #call(item: In, stamp: number, timed: boolean): unknown {
+    const stage = this.stage;
+    const metrics = stage.metrics;
+    const cache = stage.run.cache;
+    metrics.lastDequeueAt = cache.t;
+    stage.controller.onDequeue();
+    this.#item = item;
+    this.#t0 = -1;
+    if (timed) {
+      this.#countdown = stage.run.sampleEvery;
+      if (metrics.latency.hasRoom) {
+        const t0 = cache.read();
+        this.#t0 = t0;
+        metrics.queueWait.record(t0 - stamp);
+      }
+    }
+    try {
+      return this.#fn(item, this.ctx);
+    } catch (error) {
+      this.#error = error;
+      return FAILED;
+    }
+  }
+
+  /** Books a completed item; returns where its output goes (`null`: it was consumed). */
+  #complete(): Channel<Out> | null {
+    const stage = this.stage;
+    const metrics = stage.metrics;
+    if (this.#t0 >= 0) metrics.latency.record(stage.run.cache.read() - this.#t0);
+    metrics.processed++;
+    this.#item = undefined;
+    const next = stage.next;
+    if (next === null) stage.run.consumed++;
+    return next;
+  }
 }
+
+const WAIT: unique symbol = Symbol("wait");
+const EXIT: unique symbol = Symbol("exit");
+const FAILED: unique symbol = Symbol("failed");

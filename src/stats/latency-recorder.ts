@@ -14,13 +14,22 @@ function histogram(): Histogram {
   });
 }
 
+/** Samples kept between two flushes (one tick); more are not recorded until the next flush. */
+export const SAMPLES_PER_FLUSH = 512;
+
 /**
  * A latency distribution over a sliding window, in HDR histograms of microseconds.
- * `record` is O(1); percentiles are computed only by `summary()`. Two histograms take turns:
- * the summary covers the current window and the one before, so it reflects the last
- * one to two windows rather than all time.
+ *
+ * `record` only stores the value in a small buffer (a few nanoseconds); the buffer is folded
+ * into the histogram on the flow's tick or when someone reads, and holds at most
+ * {@link SAMPLES_PER_FLUSH} values, so timing costs a bounded amount per tick however fast
+ * items move (callers check `hasRoom` before reading the clock at all). Percentiles are
+ * computed only by `summary()`. Two histograms take turns: the summary covers the current
+ * window and the one before, so it reflects the last one to two windows rather than all time.
  */
 export class LatencyRecorder {
+  readonly #buffer = new Float64Array(SAMPLES_PER_FLUSH);
+  #buffered = 0;
   #current = histogram();
   #previous = histogram();
   #scratch: Histogram | null = null;
@@ -32,13 +41,34 @@ export class LatencyRecorder {
     this.#windowStart = now;
   }
 
-  /** Records one duration in milliseconds (negative values, from clock skew, count as 0). */
-  record(ms: number): void {
-    this.#current.recordValue(ms > 0 ? Math.round(ms * 1000) : 0);
+  /** Whether a sample recorded now would be kept. */
+  get hasRoom(): boolean {
+    return this.#buffered < SAMPLES_PER_FLUSH;
   }
 
-  /** Starts a new window when the current one is older than the window length. */
+  /** Records one duration in milliseconds; dropped when the buffer is full. */
+  record(ms: number): void {
+    const n = this.#buffered;
+    if (n < SAMPLES_PER_FLUSH) {
+      this.#buffer[n] = ms;
+      this.#buffered = n + 1;
+    }
+  }
+
+  /** Folds the buffered samples into the histogram (negative values, from clock skew, count as 0). */
+  flush(): void {
+    const h = this.#current;
+    const buf = this.#buffer;
+    for (let i = 0; i < this.#buffered; i++) {
+      const ms = buf[i]!;
+      h.recordValue(ms > 0 ? Math.round(ms * 1000) : 0);
+    }
+    this.#buffered = 0;
+  }
+
+  /** Flushes, and starts a new window when the current one is older than the window length. */
   rotate(now: number): void {
+    this.flush();
     if (now - this.#windowStart < this.#windowMs) return;
     const old = this.#previous;
     old.reset();
@@ -48,6 +78,7 @@ export class LatencyRecorder {
   }
 
   summary(): LatencySummary {
+    this.flush();
     const cur = this.#current;
     const prev = this.#previous;
     let h: Histogram;

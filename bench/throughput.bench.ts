@@ -1,0 +1,166 @@
+/**
+ * Question: how fast does a 3-stage pipeline of trivial async transformers move items, against
+ * a bare `await` loop and the tools a user would pick instead?
+ *
+ * Every contender runs the same three functions (a → b → c, where c is the sink) over the same
+ * N items, with 1 and 4 workers (concurrency) per stage. Run: `npm run bench:throughput`.
+ */
+import { writeFileSync } from "node:fs";
+import { Readable } from "node:stream";
+import { Effect, Stream } from "effect";
+import fastq from "fastq";
+import { bench, group, run } from "mitata";
+import PQueue from "p-queue";
+import { from, lastValueFrom, mergeMap } from "rxjs";
+import { FixedScaling, Flow } from "../src/index.js";
+import { environment } from "./env.js";
+
+const N = 10_000;
+const LIMIT = 1024; // the bound every bounded contender gets, like our default queue size
+const items = Array.from({ length: N }, (_, i) => i);
+let sink = 0;
+const a = async (x: number) => x + 1;
+const b = async (x: number) => x * 2;
+const c = async (x: number) => {
+  sink += x - 1;
+};
+
+async function bareLoop(): Promise<void> {
+  for (let i = 0; i < N; i++) await c(await b(await a(i)));
+}
+
+async function flowrhythm(workers: number): Promise<void> {
+  const strategy = () => ({ scalingStrategy: new FixedScaling({ workers }) });
+  await new Flow()
+    .setProducer(items)
+    .addTransformer(a, strategy())
+    .addTransformer(b, strategy())
+    .setConsumer(c, strategy())
+    .run();
+}
+
+async function pQueue(workers: number): Promise<void> {
+  const q1 = new PQueue({ concurrency: workers });
+  const q2 = new PQueue({ concurrency: workers });
+  const q3 = new PQueue({ concurrency: workers });
+  for (const x of items) {
+    await q1.onSizeLessThan(LIMIT);
+    void q1.add(async () => {
+      const r1 = await a(x);
+      await q2.onSizeLessThan(LIMIT);
+      void q2.add(async () => {
+        const r2 = await b(r1);
+        await q3.onSizeLessThan(LIMIT);
+        void q3.add(() => c(r2));
+      });
+    });
+  }
+  await q1.onIdle();
+  await q2.onIdle();
+  await q3.onIdle();
+}
+
+async function fastQueue(workers: number): Promise<void> {
+  const q3 = fastq.promise(c, workers);
+  const q2 = fastq.promise(async (x: number) => void q3.push(await b(x)), workers);
+  const q1 = fastq.promise(async (x: number) => void q2.push(await a(x)), workers);
+  for (const x of items) {
+    if (q1.length() >= LIMIT) await new Promise<void>((resolve) => (q1.empty = resolve));
+    void q1.push(x);
+  }
+  await q1.drained();
+  await q2.drained();
+  await q3.drained();
+}
+
+async function nodeStreams(workers: number): Promise<void> {
+  await Readable.from(items)
+    .map(a, { concurrency: workers })
+    .map(b, { concurrency: workers })
+    .map(c, { concurrency: workers })
+    .forEach(() => {});
+}
+
+async function rxjs(workers: number): Promise<void> {
+  await lastValueFrom(from(items).pipe(mergeMap(a, workers), mergeMap(b, workers), mergeMap(c, workers)), {
+    defaultValue: undefined,
+  });
+}
+
+async function effect(workers: number): Promise<void> {
+  await Effect.runPromise(
+    Stream.fromIterable(items).pipe(
+      Stream.mapEffect((x) => Effect.promise(() => a(x)), { concurrency: workers }),
+      Stream.mapEffect((x) => Effect.promise(() => b(x)), { concurrency: workers }),
+      Stream.mapEffect((x) => Effect.promise(() => c(x)), { concurrency: workers }),
+      Stream.runDrain,
+    ),
+  );
+}
+
+const contenders: Record<string, (workers: number) => Promise<void>> = {
+  flowrhythm,
+  "p-queue": pQueue,
+  fastq: fastQueue,
+  "node streams": nodeStreams,
+  rxjs,
+  effect,
+};
+
+// Check every contender does the whole job before timing anything.
+for (const [name, fn] of Object.entries(contenders)) {
+  for (const w of [1, 4]) {
+    sink = 0;
+    await fn(w);
+    const expected = items.reduce((s, x) => s + (x + 1) * 2 - 1, 0);
+    if (sink !== expected) throw new Error(`${name}(${w}) summed ${sink}, expected ${expected}`);
+  }
+}
+
+bench("bare await loop", bareLoop).baseline(true);
+for (const workers of [1, 4]) {
+  group(`${workers} worker(s) per stage`, () => {
+    for (const [name, fn] of Object.entries(contenders)) bench(`${name} ×${workers}`, () => fn(workers));
+  });
+}
+
+console.log(environment());
+console.log(`${N} items per iteration through 3 stages\n`);
+const result = await run({ format: "mitata" });
+
+const nsPerItem = new Map<string, number>();
+for (const trial of result.benchmarks) {
+  for (const r of trial.runs) if (r.stats) nsPerItem.set(r.name, r.stats.avg / N);
+}
+const bare = nsPerItem.get("bare await loop")!;
+const rows: string[] = [
+  "| workers/stage | contender | ns/item | items/s | vs bare loop | flowrhythm speed-up |",
+  "|---|---|---:|---:|---:|---:|",
+  `| – | bare await loop | ${bare.toFixed(0)} | ${Math.round(1e9 / bare).toLocaleString("en")} | 1.00 | |`,
+];
+const summary: Record<string, unknown> = {
+  environment: environment(),
+  items: N,
+  bareNsPerItem: bare,
+  byWorkers: {},
+};
+for (const workers of [1, 4]) {
+  const ours = nsPerItem.get(`flowrhythm ×${workers}`)!;
+  const peers = Object.keys(contenders).filter((n) => n !== "flowrhythm");
+  const bestPeer = Math.min(...peers.map((n) => nsPerItem.get(`${n} ×${workers}`)!));
+  for (const name of Object.keys(contenders)) {
+    const ns = nsPerItem.get(`${name} ×${workers}`)!;
+    const speedup =
+      name === "flowrhythm" ? `${(bestPeer / ours).toFixed(2)}× best peer` : `${(ns / ours).toFixed(2)}×`;
+    rows.push(
+      `| ${workers} | ${name} | ${ns.toFixed(0)} | ${Math.round(1e9 / ns).toLocaleString("en")} | ${(bare / ns).toFixed(2)} | ${speedup} |`,
+    );
+  }
+  (summary.byWorkers as Record<string, unknown>)[workers] = {
+    nsPerItem: Object.fromEntries(Object.keys(contenders).map((n) => [n, nsPerItem.get(`${n} ×${workers}`)])),
+    flowrhythmVsBestPeer: bestPeer / ours,
+    flowrhythmVsBareLoop: bare / ours,
+  };
+}
+console.log(`\n${rows.join("\n")}`);
+writeFileSync(new URL("./results/throughput.json", import.meta.url), `${JSON.stringify(summary, null, 2)}\n`);
