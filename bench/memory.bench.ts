@@ -44,7 +44,9 @@ async function rxjs(n: number): Promise<void> {
   );
 }
 
-async function peakGrowth(job: (n: number) => Promise<void>): Promise<{ baselineMiB: number; peakGrowthMiB: number; seconds: number }> {
+async function peakGrowth(
+  job: (n: number) => Promise<void>,
+): Promise<{ baselineMiB: number; peakGrowthMiB: number; seconds: number }> {
   await job(1000); // warm up: code compiled, an empty-ish flow's own allocations made
   gc?.();
   const baseline = process.memoryUsage().rss;
@@ -68,6 +70,9 @@ const line = `${which}: ${N.toLocaleString("en")} items in ${r.seconds.toFixed(1
 console.log(environment());
 console.log(line);
 if (which === "flowrhythm") {
-  writeFileSync(new URL("./results/memory.json", import.meta.url), `${JSON.stringify({ environment: environment(), items: N, ...r }, null, 2)}\n`);
+  writeFileSync(
+    new URL("./results/memory.json", import.meta.url),
+    `${JSON.stringify({ environment: environment(), items: N, ...r }, null, 2)}\n`,
+  );
   if (r.peakGrowthMiB >= 32) process.exitCode = 1;
 }

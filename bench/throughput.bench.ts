@@ -5,11 +5,13 @@
  * Every contender runs the same three functions (a → b → c, where c is the sink) over the same
  * N items, with 1 and 4 workers (concurrency) per stage. Run: `npm run bench:throughput`.
  */
+import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { Readable } from "node:stream";
+import { fileURLToPath } from "node:url";
 import { Effect, Stream } from "effect";
 import fastq from "fastq";
-import { bench, group, run } from "mitata";
+import { bench, run } from "mitata";
 import PQueue from "p-queue";
 import { from, lastValueFrom, mergeMap } from "rxjs";
 import { FixedScaling, Flow } from "../src/index.js";
@@ -98,7 +100,7 @@ async function effect(workers: number): Promise<void> {
   );
 }
 
-const contenders: Record<string, (workers: number) => Promise<void>> = {
+const allContenders: Record<string, (workers: number) => Promise<void>> = {
   flowrhythm,
   "p-queue": pQueue,
   fastq: fastQueue,
@@ -106,61 +108,93 @@ const contenders: Record<string, (workers: number) => Promise<void>> = {
   rxjs,
   effect,
 };
+// `ONLY=flowrhythm,rxjs` runs a subset (the table then compares only those).
+const only = process.env.ONLY?.split(",");
+const contenders = Object.fromEntries(
+  Object.entries(allContenders).filter(([name]) => !only || only.includes(name)),
+);
 
-// Check every contender does the whole job before timing anything.
-for (const [name, fn] of Object.entries(contenders)) {
-  for (const w of [1, 4]) {
-    sink = 0;
-    await fn(w);
-    const expected = items.reduce((s, x) => s + (x + 1) * 2 - 1, 0);
-    if (sink !== expected) throw new Error(`${name}(${w}) summed ${sink}, expected ${expected}`);
+// Each contender runs in a fresh child process of this same run, one after the other: a
+// contender's garbage and global state (Effect's runtime leaves ~90 MB behind) must not slow the
+// next one. The parent prints the environment, the children's mitata output and the table.
+const child = process.argv[2] === "--child" ? process.argv[3] : undefined;
+
+if (child !== undefined) {
+  const expected = items.reduce((s, x) => s + (x + 1) * 2 - 1, 0);
+  if (child === "bare await loop") {
+    bench(child, bareLoop);
+  } else {
+    const fn = allContenders[child]!;
+    for (const w of [1, 4]) {
+      sink = 0;
+      await fn(w);
+      if (sink !== expected) throw new Error(`${child}(${w}) summed ${sink}, expected ${expected}`);
+    }
+    for (const workers of [1, 4]) bench(`${child} ×${workers}`, () => fn(workers));
   }
-}
-
-bench("bare await loop", bareLoop).baseline(true);
-for (const workers of [1, 4]) {
-  group(`${workers} worker(s) per stage`, () => {
-    for (const [name, fn] of Object.entries(contenders)) bench(`${name} ×${workers}`, () => fn(workers));
-  });
-}
-
-console.log(environment());
-console.log(`${N} items per iteration through 3 stages\n`);
-const result = await run({ format: "mitata" });
-
-const nsPerItem = new Map<string, number>();
-for (const trial of result.benchmarks) {
-  for (const r of trial.runs) if (r.stats) nsPerItem.set(r.name, r.stats.avg / N);
-}
-const bare = nsPerItem.get("bare await loop")!;
-const rows: string[] = [
-  "| workers/stage | contender | ns/item | items/s | vs bare loop | flowrhythm speed-up |",
-  "|---|---|---:|---:|---:|---:|",
-  `| – | bare await loop | ${bare.toFixed(0)} | ${Math.round(1e9 / bare).toLocaleString("en")} | 1.00 | |`,
-];
-const summary: Record<string, unknown> = {
-  environment: environment(),
-  items: N,
-  bareNsPerItem: bare,
-  byWorkers: {},
-};
-for (const workers of [1, 4]) {
-  const ours = nsPerItem.get(`flowrhythm ×${workers}`)!;
-  const peers = Object.keys(contenders).filter((n) => n !== "flowrhythm");
-  const bestPeer = Math.min(...peers.map((n) => nsPerItem.get(`${n} ×${workers}`)!));
-  for (const name of Object.keys(contenders)) {
-    const ns = nsPerItem.get(`${name} ×${workers}`)!;
-    const speedup =
-      name === "flowrhythm" ? `${(bestPeer / ours).toFixed(2)}× best peer` : `${(ns / ours).toFixed(2)}×`;
-    rows.push(
-      `| ${workers} | ${name} | ${ns.toFixed(0)} | ${Math.round(1e9 / ns).toLocaleString("en")} | ${(bare / ns).toFixed(2)} | ${speedup} |`,
+  const result = await run({ format: "mitata" });
+  const out: Record<string, number> = {};
+  for (const trial of result.benchmarks)
+    for (const r of trial.runs) if (r.stats) out[r.name] = r.stats.avg / N;
+  console.log(`RESULT ${JSON.stringify(out)}`);
+} else {
+  console.log(environment());
+  console.log(`${N} items per iteration through 3 stages; each contender in a fresh process\n`);
+  const nsPerItem = new Map<string, number>();
+  for (const name of ["bare await loop", ...Object.keys(contenders)]) {
+    const res = spawnSync(
+      process.execPath,
+      [...process.execArgv, fileURLToPath(import.meta.url), "--child", name],
+      {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "inherit"],
+      },
     );
+    const line = res.stdout.split("\n").find((l) => l.startsWith("RESULT "));
+    process.stdout.write(res.stdout.replace(/^RESULT .*$/m, ""));
+    if (!line) throw new Error(`${name}: no result (exit ${res.status})`);
+    for (const [k, v] of Object.entries(JSON.parse(line.slice(7)) as Record<string, number>))
+      nsPerItem.set(k, v);
   }
-  (summary.byWorkers as Record<string, unknown>)[workers] = {
-    nsPerItem: Object.fromEntries(Object.keys(contenders).map((n) => [n, nsPerItem.get(`${n} ×${workers}`)])),
-    flowrhythmVsBestPeer: bestPeer / ours,
-    flowrhythmVsBareLoop: bare / ours,
-  };
+  report(nsPerItem);
 }
-console.log(`\n${rows.join("\n")}`);
-writeFileSync(new URL("./results/throughput.json", import.meta.url), `${JSON.stringify(summary, null, 2)}\n`);
+
+function report(nsPerItem: Map<string, number>): void {
+  const bare = nsPerItem.get("bare await loop")!;
+  const rows: string[] = [
+    "| workers/stage | contender | ns/item | items/s | vs bare loop | flowrhythm speed-up |",
+    "|---|---|---:|---:|---:|---:|",
+    `| – | bare await loop | ${bare.toFixed(0)} | ${Math.round(1e9 / bare).toLocaleString("en")} | 1.00 | |`,
+  ];
+  const summary: Record<string, unknown> = {
+    environment: environment(),
+    items: N,
+    bareNsPerItem: bare,
+    byWorkers: {},
+  };
+  const names = Object.keys(contenders);
+  for (const workers of [1, 4]) {
+    const ours = nsPerItem.get(`flowrhythm ×${workers}`)!;
+    const peers = names.filter((n) => n !== "flowrhythm");
+    const bestPeer = Math.min(...peers.map((n) => nsPerItem.get(`${n} ×${workers}`)!));
+    for (const name of names) {
+      const ns = nsPerItem.get(`${name} ×${workers}`)!;
+      const speedup =
+        name === "flowrhythm" ? `${(bestPeer / ours).toFixed(2)}× best peer` : `${(ns / ours).toFixed(2)}×`;
+      rows.push(
+        `| ${workers} | ${name} | ${ns.toFixed(0)} | ${Math.round(1e9 / ns).toLocaleString("en")} | ${(bare / ns).toFixed(2)} | ${speedup} |`,
+      );
+    }
+    (summary.byWorkers as Record<string, unknown>)[workers] = {
+      nsPerItem: Object.fromEntries(names.map((n) => [n, nsPerItem.get(`${n} ×${workers}`)])),
+      flowrhythmVsBestPeer: bestPeer / ours,
+      flowrhythmVsBareLoop: bare / ours,
+    };
+  }
+  console.log(`\n${rows.join("\n")}`);
+  if (!only)
+    writeFileSync(
+      new URL("./results/throughput.json", import.meta.url),
+      `${JSON.stringify(summary, null, 2)}\n`,
+    );
+}

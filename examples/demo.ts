@@ -70,12 +70,29 @@ const pipeline = new Flow({ statsIntervalMs: 500 })
       await sleep(20 + Math.random() * 60, ctx.signal);
       return { id, body: `{"id":${id},"title":"page ${id}","words":${100 + (id % 900)}}` };
     },
-    { name: "fetch", scalingStrategy: new UtilizationScaling({ minWorkers: 1, maxWorkers: 24, cooldownMs: 250, upscalingRate: 4, dampening: 1 }) },
+    {
+      name: "fetch",
+      scalingStrategy: new UtilizationScaling({
+        minWorkers: 1,
+        maxWorkers: 24,
+        cooldownMs: 250,
+        upscalingRate: 4,
+        dampening: 1,
+      }),
+    },
   )
-  .addTransformer((page) => JSON.parse(page.body) as { id: number; title: string; words: number }, { name: "parse" })
+  .addTransformer((page) => JSON.parse(page.body) as { id: number; title: string; words: number }, {
+    name: "parse",
+  })
   .setConsumer(async (row, ctx) => db.insert(row, ctx.signal), {
     name: "store",
-    scalingStrategy: new UtilizationScaling({ minWorkers: 1, maxWorkers: 16, cooldownMs: 250, upscalingRate: 2, dampening: 1 }),
+    scalingStrategy: new UtilizationScaling({
+      minWorkers: 1,
+      maxWorkers: 16,
+      cooldownMs: 250,
+      upscalingRate: 2,
+      dampening: 1,
+    }),
   })
   .setErrorHandler((event) => console.error("error:", event));
 
@@ -102,7 +119,9 @@ await pipeline.run();
 
 const s = pipeline.stats();
 const seconds = (performance.now() - started) / 1000;
-console.log(`\nsummary after ${seconds.toFixed(1)} s: ${s.itemsIn} items in, ${s.consumed} stored, ${s.failed} failed, ${s.dropped} dropped`);
+console.log(
+  `\nsummary after ${seconds.toFixed(1)} s: ${s.itemsIn} items in, ${s.consumed} stored, ${s.failed} failed, ${s.dropped} dropped`,
+);
 for (const st of s.stages) {
   const peak = Math.max(1, ...scaleEvents.filter((e) => e.stage === st.stageName).map((e) => e.to));
   console.log(

@@ -1,4 +1,5 @@
-import { type Channel, END, type End, type Taker } from "./channel.js";
+import { type Channel, END, type End } from "./channel.js";
+import { WaitingTaker } from "./waiting-taker.js";
 
 /** What the reader needs from the run it reads. */
 export interface ReaderHost {
@@ -12,25 +13,14 @@ export interface ReaderHost {
  * channel. An item counts as consumed when it is handed to the loop. Leaving the loop early
  * (`break`, `return`, a throw) stops the flow.
  */
-export class StreamReader<T> implements AsyncIterator<T>, Taker<T> {
-  #resolve: ((value: T | End) => void) | null = null;
+export class StreamReader<T> extends WaitingTaker<T> implements AsyncIterator<T> {
   #done = false;
 
   constructor(
     private readonly sink: Channel<T>,
     private readonly host: ReaderHost,
-  ) {}
-
-  deliver(item: T): void {
-    const resolve = this.#resolve!;
-    this.#resolve = null;
-    resolve(item);
-  }
-
-  release(): void {
-    const resolve = this.#resolve;
-    this.#resolve = null;
-    resolve?.(END);
+  ) {
+    super();
   }
 
   async next(): Promise<IteratorResult<T>> {
@@ -39,7 +29,7 @@ export class StreamReader<T> implements AsyncIterator<T>, Taker<T> {
     let item: T | End;
     if (sink.queue.length > 0) item = sink.take();
     else if (!sink.wait(this)) item = END;
-    else item = await new Promise<T | End>((resolve) => (this.#resolve = resolve));
+    else item = await this.waitForItem();
     if (item === END) {
       this.#done = true;
       this.host.sinkDrained();

@@ -1,6 +1,7 @@
-import { type Channel, END, type End, type Taker } from "./channel.js";
+import { type Channel, END } from "./channel.js";
 import type { Stage } from "./stage.js";
 import type { StageContext, WorkerInfo, WorkerResource } from "./types.js";
+import { WaitingTaker } from "./waiting-taker.js";
 
 /** A worker's state; each worker is in exactly one, and the stage's stats count them. */
 export const WorkerState = { Starting: 0, Idle: 1, Busy: 2, Blocked: 3, Exited: 4 } as const;
@@ -24,7 +25,7 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
  * The loop awaits nothing of the framework's while input is queued and downstream has room:
  * only the user's function (and not even that when it returns a plain value).
  */
-export class Worker<In = unknown, Out = unknown> implements Taker<In> {
+export class Worker<In = unknown, Out = unknown> extends WaitingTaker<In> {
   state: WorkerState = WorkerState.Starting;
   /** Set when the worker should exit after its current item. */
   retiring = false;
@@ -32,7 +33,6 @@ export class Worker<In = unknown, Out = unknown> implements Taker<In> {
   readonly ctx: StageContext;
   /** Settles once the worker has exited and its resource is closed. */
   exited: Promise<void> = Promise.resolve();
-  #resolve: ((value: In | End) => void) | null = null;
   #handedStamp = 0;
   #fn: (item: In, ctx: StageContext) => unknown = noop;
   #countdown: number;
@@ -45,6 +45,7 @@ export class Worker<In = unknown, Out = unknown> implements Taker<In> {
     readonly stage: Stage<In, Out>,
     id: number,
   ) {
+    super();
     this.info = { id, data: {} };
     this.ctx = { signal: stage.run.signal, attempt: 1, stage: stage.name, worker: this.info };
     this.#countdown = stage.run.sampleEvery;
@@ -55,24 +56,9 @@ export class Worker<In = unknown, Out = unknown> implements Taker<In> {
     this.exited = this.#run();
   }
 
-  deliver(item: In, stamp: number): void {
+  protected override received(stamp: number): void {
     this.stage.setState(this, WorkerState.Busy);
     this.#handedStamp = stamp;
-    const resolve = this.#resolve!;
-    this.#resolve = null;
-    resolve(item);
-  }
-
-  release(): void {
-    const resolve = this.#resolve;
-    this.#resolve = null;
-    resolve?.(END);
-  }
-
-  #waitForItem(): Promise<In | End> {
-    return new Promise((resolve) => {
-      this.#resolve = resolve;
-    });
   }
 
   async #run(): Promise<void> {
@@ -110,7 +96,7 @@ export class Worker<In = unknown, Out = unknown> implements Taker<In> {
     for (;;) {
       let out = this.#takeAndCall();
       if (out === WAIT) {
-        const item = await this.#waitForItem();
+        const item = await this.waitForItem();
         if (item === END) return;
         out = this.#call(item, this.#handedStamp, true);
       }

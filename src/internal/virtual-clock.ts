@@ -1,3 +1,4 @@
+import { BinaryHeap } from "./binary-heap.js";
 import type { Clock } from "./clock.js";
 
 interface VirtualTimer {
@@ -30,8 +31,7 @@ export function settle(): Promise<void> {
 export class VirtualClock implements Clock {
   #now: number;
   #seq = 0;
-  // A binary min-heap on (at, seq).
-  readonly #heap: VirtualTimer[] = [];
+  readonly #heap = new BinaryHeap<VirtualTimer>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq));
 
   constructor(startMs = 0) {
     this.#now = startMs;
@@ -43,7 +43,7 @@ export class VirtualClock implements Clock {
 
   setTimeout(fn: () => void, ms: number): unknown {
     const timer: VirtualTimer = { at: this.#now + Math.max(0, ms || 0), seq: this.#seq++, fn };
-    this.#push(timer);
+    this.#heap.push(timer);
     return timer;
   }
 
@@ -54,7 +54,7 @@ export class VirtualClock implements Clock {
   /** Timers still to fire. */
   get pendingTimers(): number {
     let n = 0;
-    for (const t of this.#heap) if (t.fn) n++;
+    for (const t of this.#heap.values()) if (t.fn) n++;
     return n;
   }
 
@@ -69,7 +69,7 @@ export class VirtualClock implements Clock {
     for (;;) {
       const next = this.#peekLive();
       if (!next || next.at > target) break;
-      this.#pop();
+      this.#heap.pop();
       this.#now = Math.max(this.#now, next.at);
       const fn = next.fn!;
       next.fn = null;
@@ -94,41 +94,8 @@ export class VirtualClock implements Clock {
   }
 
   #peekLive(): VirtualTimer | undefined {
-    while (this.#heap.length > 0 && this.#heap[0]!.fn === null) this.#pop();
-    return this.#heap[0];
-  }
-
-  #less(a: VirtualTimer, b: VirtualTimer): boolean {
-    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-  }
-
-  #push(t: VirtualTimer): void {
-    const h = this.#heap;
-    h.push(t);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.#less(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
-      i = p;
-    }
-  }
-
-  #pop(): void {
-    const h = this.#heap;
-    const last = h.pop()!;
-    if (h.length === 0) return;
-    h[0] = last;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < h.length && this.#less(h[l]!, h[m]!)) m = l;
-      if (r < h.length && this.#less(h[r]!, h[m]!)) m = r;
-      if (m === i) break;
-      [h[i], h[m]] = [h[m]!, h[i]!];
-      i = m;
-    }
+    const heap = this.#heap;
+    while (heap.length > 0 && heap.peek()!.fn === null) heap.pop();
+    return heap.peek();
   }
 }
