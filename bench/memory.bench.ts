@@ -16,7 +16,7 @@ const N = 1_000_000;
 const MiB = 2 ** 20;
 const gc = (globalThis as { gc?: () => void }).gc;
 const slow = (x: number) => new Promise<number>((resolve) => setImmediate(resolve, x));
-let sink = 0;
+let sink = 0; // summed so the work cannot be optimized away; printed below
 
 function* source(n: number): Generator<number> {
   for (let i = 0; i < n; i++) yield i;
@@ -68,7 +68,7 @@ if (!gc) console.warn("run with --expose-gc for a stable baseline (npm run bench
 const r = await peakGrowth(job);
 const line = `${which}: ${N.toLocaleString("en")} items in ${r.seconds.toFixed(1)} s, peak RSS growth ${r.peakGrowthMiB.toFixed(1)} MiB over a ${r.baselineMiB.toFixed(0)} MiB baseline`;
 console.log(environment());
-console.log(line);
+console.log(line, `(checksum ${sink})`);
 if (which === "flowrhythm") {
   writeFileSync(
     new URL("./results/memory.json", import.meta.url),

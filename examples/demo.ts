@@ -13,7 +13,14 @@ import { Flow, type ScaleEvent, UtilizationScaling } from "../src/index.js";
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
     const t = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => (clearTimeout(t), reject(signal.reason)), { once: true });
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(t);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
   });
 
 /** A dependency with 8 slots: callers beyond that wait for a slot (a FIFO semaphore). */
