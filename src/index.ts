@@ -3,7 +3,6 @@ export { flow } from "./flow/flow-function.js";
 export { perWorker } from "./flow/per-worker.js";
 export { FixedScaling } from "./scaling/fixed-scaling.js";
 export { UtilizationScaling } from "./scaling/utilization-scaling.js";
-export { ScalingController, DEFAULT_MAX_WORKERS } from "./scaling/scaling-controller.js";
 export { FlowConfigError } from "./internal/flow-config-error.js";
 export { VirtualClock } from "./internal/virtual-clock.js";
 export { systemClock } from "./internal/clock.js";
@@ -33,7 +32,7 @@ export type {
 export type { ScalingStrategy } from "./scaling/scaling-strategy.js";
 export type { FixedScalingOptions } from "./scaling/fixed-scaling.js";
 export type { UtilizationScalingOptions } from "./scaling/utilization-scaling.js";
-export type { ScaleEvent, ScalablePool, ControllerHooks } from "./scaling/scaling-controller.js";
+export type { ScaleEvent } from "./scaling/scaling-controller.js";
 export type { StageStats, FlowStats, FlowState, LatencySummary } from "./stats/stage-stats.js";
 export type { DumpOptions, StageNode } from "./stats/render-dump.js";
 export type { FlowConfigErrorCode } from "./internal/flow-config-error.js";
