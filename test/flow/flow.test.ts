@@ -149,6 +149,33 @@ describe("Flow", () => {
     expect(f.stats().inFlight).toBe(0);
   });
 
+  it("emits a stats snapshot every statsIntervalMs while running", async () => {
+    const clock = new VirtualClock();
+    const seen: { now: number; consumed: number }[] = [];
+    const f = new Flow({ clock, statsIntervalMs: 200, tickMs: 50 })
+      .setProducer(range(10))
+      .setConsumer(async () => sleep(clock, 100), { name: "c" });
+    f.on("stats", (s) => seen.push({ now: s.now, consumed: s.consumed }));
+    await runVirtual(f, clock);
+    expect(seen.map((s) => s.now)).toEqual([200, 400, 600, 800]);
+    expect(seen.map((s) => s.consumed)).toEqual([2, 4, 6, 8]);
+  });
+
+  it("renders its structure with the strategies and queues of each stage", () => {
+    const f = new Flow()
+      .setProducer([1])
+      .addTransformer((x: number) => x, { name: "a", queue: "lifo", queueSize: 7 })
+      .setConsumer(() => {}, { scalingStrategy: new FixedScaling({ workers: 2 }) });
+    expect(f.dump()).toBe(
+      [
+        "[producer] producer",
+        "  -> [transformer] a  queue=7 lifo  workers=FixedScaling [1..1]",
+        "  -> [consumer] consumer  queue=1024 fifo  workers=FixedScaling [2..2]",
+      ].join("\n"),
+    );
+    expect(f.dump({ format: "mermaid" })).toContain("s1 --> s2");
+  });
+
   it("serves a priority queue highest first", async () => {
     const clock = new VirtualClock();
     const order: number[] = [];

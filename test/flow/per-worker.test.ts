@@ -119,6 +119,24 @@ describe("perWorker", () => {
     expect(String(err.mock.calls[0]?.[0])).toMatch(/close\(\) threw/);
   });
 
+  it("closes every worker when a stream() loop breaks early", async () => {
+    const clock = new VirtualClock();
+    const { log, stage } = tracked(clock, 1);
+    const f = new Flow({ clock }).addTransformer(stage, {
+      scalingStrategy: new FixedScaling({ workers: 3 }),
+    });
+    const it = f.stream(range(100))[Symbol.asyncIterator]();
+    const first = it.next();
+    await clock.runUntil(() => log.byWorker.size > 0);
+    expect((await first).value).toBe(0);
+    const closing = it.return!();
+    await clock.runUntil(() => f.stats().state === "stopped");
+    await closing;
+    expect(log.opened).toHaveLength(3);
+    expect(log.closed.sort()).toEqual([1, 2, 3]);
+    expect(f.stats().inFlight).toBe(0);
+  });
+
   it("rejects a non-function factory", () => {
     expect(() => perWorker(42 as never)).toThrow(FlowConfigError);
   });
