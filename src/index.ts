@@ -10,7 +10,7 @@ export { systemClock } from "./internal/clock.js";
 export type { StageFn, RunOptions } from "./flow/flow.js";
 export type { ChainOf } from "./flow/flow-function.js";
 export type { PerWorker } from "./flow/per-worker.js";
-export type { StageOptions, FlowOptions } from "./flow/stage-options.js";
+export type { StageOptions, FlowOptions } from "./flow/options.js";
 export type { QueueDiscipline } from "./flow/bounded-queue.js";
 export type {
   Transformer,

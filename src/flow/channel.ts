@@ -110,18 +110,11 @@ export class Channel<T> {
     return true;
   }
 
-  /** Withdraws a waiting taker (scale-down of an idle worker) and releases it. */
-  withdraw(taker: Taker<T>): boolean {
-    const i = this.#takers.indexOf(taker);
-    if (i < 0) return false;
-    this.#takers.splice(i, 1);
-    taker.release();
-    return true;
-  }
-
-  /** A waiting taker to retire, the longest-waiting first. */
-  get firstTaker(): Taker<T> | undefined {
-    return this.#takers[0];
+  /** Withdraws the longest-waiting taker (scale-down of an idle worker) and releases it. */
+  withdrawFirst(): Taker<T> | undefined {
+    const taker = this.#takers.shift();
+    taker?.release();
+    return taker;
   }
 
   /** No more writers will come: takers waiting on an empty queue are released. */

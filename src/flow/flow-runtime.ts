@@ -167,7 +167,7 @@ export class FlowRuntime implements StageRun, PumpHost {
   // Outputs waiting for the stream's reader when the flow stops: dropped by the last stage.
   #dropSink(): void {
     const last = this.stages[this.stages.length - 1]!;
-    last.dropQueued(this.#sink!.shutDown() as never[], "STOPPED");
+    last.dropOutputs(this.#sink!.shutDown(), "STOPPED");
   }
 
   async #end(): Promise<void> {

@@ -15,7 +15,7 @@ import {
   parseFlowOptions,
   parseStageOptions,
   type StageOptions,
-} from "./stage-options.js";
+} from "./options.js";
 import type { Consumer, Source, Transformer } from "./types.js";
 
 /** A stage's function or a per-worker factory. */

@@ -137,11 +137,12 @@ export class Stage<In = unknown, Out = unknown> implements ChannelHooks {
   }
 
   #retireOne(): void {
-    const idle = this.input.firstTaker as Worker<In, Out> | undefined;
+    // Only workers wait on a stage's input. The wait resolves in a later microtask, so marking
+    // the worker retiring right after the release still comes before it runs again.
+    const idle = this.input.withdrawFirst() as Worker<In, Out> | undefined;
     if (idle) {
       idle.retiring = true;
       this.#active--;
-      this.input.withdraw(idle);
       return;
     }
     // No idle worker: the one that will free up soonest is a starting one, then a blocked one
@@ -194,14 +195,17 @@ export class Stage<In = unknown, Out = unknown> implements ChannelHooks {
     return this.run.failed(item, error, this.name, attempt);
   }
 
-  /** An output could not be handed on because the flow stopped. */
-  dropOutput(item: Out): void {
-    this.metrics.dropped++;
-    void this.run.dropped(item, this.name, "STOPPED");
+  /** Reports items removed from this stage's queue (on stop). */
+  dropQueued(items: readonly In[], reason: DropReason): void {
+    this.#drop(items, reason);
   }
 
-  /** Reports items removed from this stage's queue on stop. */
-  dropQueued(items: readonly In[], reason: DropReason): void {
+  /** Reports outputs that could not be handed on (the flow stopped). */
+  dropOutputs(items: readonly Out[], reason: DropReason): void {
+    this.#drop(items, reason);
+  }
+
+  #drop(items: readonly unknown[], reason: DropReason): void {
     this.metrics.dropped += items.length;
     for (const item of items) void this.run.dropped(item, this.name, reason);
   }

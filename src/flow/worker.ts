@@ -118,7 +118,7 @@ export class Worker<In = unknown, Out = unknown> extends WaitingTaker<In> {
         stage.setState(this, WorkerState.Blocked);
         const accepted = await next.put(out as Out);
         stage.setState(this, WorkerState.Busy);
-        if (!accepted) stage.dropOutput(out as Out);
+        if (!accepted) stage.dropOutputs([out as Out], "STOPPED");
       }
     }
   }
