@@ -1,14 +1,24 @@
 export { Flow } from "./flow/flow.js";
 export { flow } from "./flow/flow-function.js";
 export { perWorker } from "./flow/per-worker.js";
+export { router } from "./flow/router.js";
+export { fanOut } from "./flow/fan-out.js";
+export { batch } from "./flow/batch.js";
+export { Last, LastValue } from "./flow/last.js";
+export { PushHandle } from "./flow/push-handle.js";
 export { FixedScaling } from "./scaling/fixed-scaling.js";
 export { UtilizationScaling } from "./scaling/utilization-scaling.js";
 export { FlowConfigError } from "./internal/flow-config-error.js";
 export { VirtualClock } from "./internal/virtual-clock.js";
 export { systemClock } from "./internal/clock.js";
 
-export type { StageFn, RunOptions } from "./flow/flow.js";
+export type { RunOptions } from "./flow/flow.js";
 export type { ChainOf } from "./flow/flow-function.js";
+export type { Composable, StageFn, StageLike, InOf, OutOf } from "./flow/composable.js";
+export type { Router, RouterOptions } from "./flow/router.js";
+export type { FanOut, FanOutOptions, BranchResults } from "./flow/fan-out.js";
+export type { Batch, BatchOptions, BatchFn } from "./flow/batch.js";
+export type { Unlast } from "./flow/last.js";
 export type { PerWorker } from "./flow/per-worker.js";
 export type { StageOptions, FlowOptions } from "./flow/options.js";
 export type { QueueDiscipline } from "./flow/bounded-queue.js";
@@ -34,6 +44,12 @@ export type { FixedScalingOptions } from "./scaling/fixed-scaling.js";
 export type { UtilizationScalingOptions } from "./scaling/utilization-scaling.js";
 export type { ScaleEvent } from "./scaling/scaling-controller.js";
 export type { StageStats, FlowStats, FlowState, LatencySummary } from "./stats/stage-stats.js";
-export type { DumpOptions, StageNode } from "./stats/render-dump.js";
+export type {
+  DumpOptions,
+  StageNode,
+  StructureItem,
+  StructureBranch,
+  StructureEdge,
+} from "./stats/render-dump.js";
 export type { FlowConfigErrorCode } from "./internal/flow-config-error.js";
 export type { Clock } from "./internal/clock.js";

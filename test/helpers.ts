@@ -48,6 +48,7 @@ export function stageStats(overrides: Partial<StageStats> = {}): StageStats {
     errors: 0,
     retries: 0,
     dropped: 0,
+    batches: 0,
     throughput: 0,
     arrivalRate: 0,
     latency: empty,

@@ -1,9 +1,13 @@
 import type { TimeCache } from "../internal/clock.js";
 import { BoundedQueue, type QueueDiscipline } from "./bounded-queue.js";
+import type { Outlet } from "./outlets.js";
 
 /** What `Taker.wait` resolves with when there will be no item: the input ended or the worker retires. */
 export const END: unique symbol = Symbol("flowrhythm.end");
 export type End = typeof END;
+
+/** What a batch stage's taker is woken with: a batch is ready (full, due, or the input ended). */
+export const READY: unique symbol = Symbol("flowrhythm.ready");
 
 /** Something that waits for items: a worker, or the reader of `stream()`. */
 export interface Taker<T> {
@@ -17,6 +21,8 @@ export interface Taker<T> {
 export interface ChannelHooks {
   /** An item entered (queued, or handed straight to a waiting taker). */
   enqueued(): void;
+  /** Every feeder of the channel is done: no more items will come. */
+  inputEnded(): void;
 }
 
 interface Writer<T> {
@@ -32,10 +38,14 @@ interface Writer<T> {
  * taker waits; a writer starts waiting only when the queue is full, and is let in once the
  * queue has drained to `admitAt` (capacity − 1 for stage outputs, so a blocked worker resumes
  * as soon as there is room; lower for the producer, which then refills a batch synchronously
- * instead of waking once per item). Once `closed`, no new writer comes; once `shut` (on stop),
- * nothing more is accepted.
+ * instead of waking once per item). Once `closed`, no new writer comes; once `shut` (on stop,
+ * or when a `Last` cuts the stage off), nothing more is accepted.
+ *
+ * A batch stage's channel (`batchSize` > 1) never hands items over one by one: its takers wait
+ * while fewer than a batch are queued and are woken with {@link READY} once a batch is there,
+ * when the stage's flush timer says one is due, or when the input closes with items left.
  */
-export class Channel<T> {
+export class Channel<T> implements Outlet {
   readonly queue: BoundedQueue<T>;
   closed = false;
   shut = false;
@@ -45,6 +55,9 @@ export class Channel<T> {
   readonly #hooks: ChannelHooks;
   /** Waiting writers are let in when the queue length is at most this. */
   #admitAt: number;
+  #feeders = 0;
+  /** Takers are woken once this many items are queued; 1 hands items straight over. */
+  #batch = 1;
 
   constructor(capacity: number, discipline: QueueDiscipline<T>, cache: TimeCache, hooks: ChannelHooks) {
     this.queue = new BoundedQueue<T>(capacity, discipline);
@@ -62,6 +75,24 @@ export class Channel<T> {
     if (Number.isFinite(cap)) this.#admitAt = cap - Math.max(1, Math.floor(cap * fraction));
   }
 
+  /** Makes this a batch stage's channel (see the class comment). */
+  setBatchSize(size: number): void {
+    this.#batch = size;
+  }
+
+  /** {@link Outlet.send}: `offer`, else `put`. */
+  send(item: T): true | Promise<boolean> {
+    return this.offer(item) ? true : this.put(item);
+  }
+
+  addFeeder(): void {
+    this.#feeders++;
+  }
+
+  feederDone(): void {
+    if (--this.#feeders === 0) this.#hooks.inputEnded();
+  }
+
   /** Writers waiting for room. */
   get waitingWriters(): number {
     return this.#writers.length;
@@ -71,7 +102,7 @@ export class Channel<T> {
   offer(item: T): boolean {
     if (this.shut) return false;
     const takers = this.#takers;
-    if (takers.length > 0) {
+    if (takers.length > 0 && this.#batch === 1) {
       // A waiting taker means the queue is empty: hand over directly.
       const taker = takers.pop()!;
       taker.deliver(item, this.#cache.t);
@@ -81,8 +112,19 @@ export class Channel<T> {
     const q = this.queue;
     if (q.length >= q.capacity) return false;
     q.push(item, this.#cache.t);
-    this.#hooks.enqueued();
+    this.#pushed();
     return true;
+  }
+
+  #pushed(): void {
+    this.#hooks.enqueued();
+    if (this.#batch > 1 && this.#takers.length > 0 && this.queue.length >= this.#batch) this.wakeTaker();
+  }
+
+  /** Wakes the most recently waiting taker with {@link READY} (batch stages only). */
+  wakeTaker(): void {
+    const taker = this.#takers.pop();
+    taker?.deliver(READY as T, this.#cache.t);
   }
 
   /** Waits for room, after `offer` refused. Resolves `false` if the channel was shut meanwhile. */
@@ -121,6 +163,7 @@ export class Channel<T> {
   close(): void {
     this.closed = true;
     if (this.queue.length === 0) this.#releaseTakers();
+    else while (this.#takers.length > 0) this.wakeTaker(); // a batch stage: take the partial batches
   }
 
   /**
@@ -142,7 +185,7 @@ export class Channel<T> {
   #admitWriter(): void {
     const w = this.#writers.shift()!;
     this.queue.push(w.item, this.#cache.t);
-    this.#hooks.enqueued();
+    this.#pushed();
     w.resolve(true);
   }
 

@@ -1,11 +1,6 @@
-import { Flow, type StageFn } from "./flow.js";
+import type { InOf, OutOf, StageLike } from "./composable.js";
+import { Flow } from "./flow.js";
 
-type InOf<F> = F extends StageFn<infer A, any> ? A : never;
-type OutOf<F> = F extends (item: any, ctx: any) => infer R
-  ? Awaited<R>
-  : F extends StageFn<any, infer R>
-    ? R
-    : never;
 type LastOf<T extends readonly unknown[]> = T extends readonly [...unknown[], infer L] ? L : never;
 
 /**
@@ -18,24 +13,25 @@ export type ChainOf<
   Prev = never,
   Acc extends unknown[] = [],
 > = F extends readonly [infer H, ...infer T]
-  ? ChainOf<T, OutOf<H>, [...Acc, [Prev] extends [never] ? H : H & StageFn<Prev, any>]>
+  ? ChainOf<T, OutOf<H>, [...Acc, [Prev] extends [never] ? H : H & StageLike<Prev, any>]>
   : Acc;
 
 /**
- * Builds a `Flow` whose stages are the given functions, in order; the output type of each is
- * the input type of the next, checked at compile time.
+ * Builds a `Flow` whose stages are the given stages, in order — functions, `perWorker(...)`,
+ * routers, fan-outs, batch stages or other flows; the output type of each is the input type of
+ * the next, checked at compile time.
  *
  * @example
  * ```ts
  * const chain = flow(parse, enrich, store);
  * await chain.run(lines);
- * for await (const row of flow(parse, enrich).stream(lines)) console.log(row);
+ * for await (const row of flow(parse, router(kind, { a: fixA, b: fixB })).stream(lines)) console.log(row);
  * ```
  */
-export function flow<const F extends readonly [StageFn<any, any>, ...StageFn<any, any>[]]>(
+export function flow<const F extends readonly [StageLike<any, any>, ...StageLike<any, any>[]]>(
   ...stages: F & ChainOf<F>
 ): Flow<InOf<F[0]>, OutOf<LastOf<F>>> {
   const f = new Flow<any, any>();
-  for (const stage of stages as readonly StageFn<any, any>[]) f.addTransformer(stage);
+  for (const stage of stages as readonly StageLike<any, any>[]) f.addTransformer(stage);
   return f as Flow<InOf<F[0]>, OutOf<LastOf<F>>>;
 }

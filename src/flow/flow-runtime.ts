@@ -1,6 +1,7 @@
 import type { EventEmitter } from "eventemitter3";
 import { type Clock, TimeCache } from "../internal/clock.js";
 import { Deferred } from "../internal/deferred.js";
+import { FlowConfigError } from "../internal/flow-config-error.js";
 import type { ScaleEvent } from "../scaling/scaling-controller.js";
 import type { FlowState, FlowStats, StageStats } from "../stats/stage-stats.js";
 import { Channel } from "./channel.js";
@@ -12,11 +13,15 @@ import type {
   FlowEvents,
   TransformerError,
 } from "./events.js";
+import type { OutletHost } from "./outlets.js";
+import { downstreamOf, type Plan } from "./plan.js";
 import { ProducerPump, type PumpHost } from "./producer-pump.js";
-import { Stage, type StageSpec } from "./stage.js";
+import type { PushHost } from "./push-handle.js";
+import type { Stage } from "./stage.js";
 import type { StageRun } from "./stage-run.js";
 import { StreamReader } from "./stream-reader.js";
 import type { Source } from "./types.js";
+import { type Wiring, wirePlan } from "./wiring.js";
 
 /** Settings a run is built with (already validated by the builder). */
 export interface RuntimeConfig {
@@ -32,16 +37,18 @@ export interface RuntimeConfig {
 const ABORT_REASON = "flow stopped";
 /** The producer, once blocked on a full first queue, resumes when a quarter of it has drained. */
 const PRODUCER_REFILL_FRACTION = 0.25;
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
- * One run of a flow: the stages wired in a chain, the producer pump, the tick, error reporting
- * and the lifecycle (`drain`, `stop`, completion). A `Flow` builds a new one per `start()`.
+ * One run of a flow: the stages wired as the plan says, the producer pump (or push handle), the
+ * tick, error reporting and the lifecycle (`drain`, `stop`, `Last`, completion). A `Flow`
+ * builds a new one per `start()`.
  *
  * Conservation: every item the pump takes is counted in `itemsIn` and ends in exactly one of
  * `consumed`, `failedCount`, `droppedCount`; `finished` resolves only when all of them add up
  * (every stage done, every handler call settled).
  */
-export class FlowRuntime implements StageRun, PumpHost {
+export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
   readonly clock: Clock;
   readonly cache: TimeCache;
   readonly sampleEvery: number;
@@ -60,20 +67,19 @@ export class FlowRuntime implements StageRun, PumpHost {
   readonly #finished = new Deferred<void>();
   readonly #stopSignal = new Deferred<void>();
   readonly #pending = new Set<Promise<void>>();
-  readonly #pump: ProducerPump<unknown>;
+  readonly #pump: ProducerPump<unknown> | null;
   readonly #sink: Channel<unknown> | null;
+  readonly #plan: Plan;
+  readonly #wiring: Wiring;
+  #inputClosed = false;
   readonly #faultsLogged = new Set<string>();
   #tickTimer: unknown = null;
   #nextStatsAt: number;
   #stopPromise: Promise<void> | null = null;
   #ended = false;
 
-  constructor(
-    specs: readonly StageSpec[],
-    source: Source<unknown>,
-    config: RuntimeConfig,
-    withSink: boolean,
-  ) {
+  /** `source` null: fed by a push handle. `withSink`: outputs go to a stream reader. */
+  constructor(plan: Plan, source: Source<unknown> | null, config: RuntimeConfig, withSink: boolean) {
     this.#config = config;
     this.clock = config.clock;
     this.cache = new TimeCache(config.clock);
@@ -81,21 +87,17 @@ export class FlowRuntime implements StageRun, PumpHost {
     this.statsWindowMs = config.statsWindowMs;
     this.startedAt = this.cache.t;
     this.#nextStatsAt = this.startedAt + config.statsIntervalMs;
-    this.stages = specs.map((spec) => new Stage(spec, this));
-    const last = this.stages[this.stages.length - 1]!;
+    this.#plan = plan;
+    const lastSpec = plan.stages[plan.stages.length - 1]!.spec;
+    // The stream reader's channel closes when every stage is done (see #stageDone).
     this.#sink = withSink
-      ? new Channel<unknown>(last.spec.queueSize, "fifo", this.cache, { enqueued() {} })
+      ? new Channel<unknown>(lastSpec.queueSize, "fifo", this.cache, { enqueued() {}, inputEnded() {} })
       : null;
-    this.stages.forEach((stage, i) => {
-      const next = this.stages[i + 1];
-      stage.next = next ? next.input : this.#sink;
-      stage.onDone = () => {
-        next?.closeInput();
-        this.#stageDone();
-      };
-    });
-    this.stages[0]!.input.setRefillFraction(PRODUCER_REFILL_FRACTION);
-    this.#pump = new ProducerPump(source, this.stages[0]!, this);
+    this.#wiring = wirePlan(plan, this, this.#sink);
+    this.stages = [...this.#wiring.stages];
+    for (const stage of this.stages) stage.onDone = () => this.#stageDone();
+    this.#wiring.entryStage?.input.setRefillFraction(PRODUCER_REFILL_FRACTION);
+    this.#pump = source ? new ProducerPump(source, this.#wiring.entry, this.#wiring.entryOwner, this) : null;
   }
 
   get signal(): AbortSignal {
@@ -110,7 +112,62 @@ export class FlowRuntime implements StageRun, PumpHost {
   start(): void {
     for (const stage of this.stages) stage.start();
     this.#armTick();
-    void this.#pump.run();
+    void this.#pump?.run();
+  }
+
+  /** The flow's input ended: the producer finished, or the push handle completed. */
+  inputDone(): void {
+    if (this.#inputClosed) return;
+    this.#inputClosed = true;
+    this.#wiring.entry.feederDone();
+  }
+
+  /** Push mode: counts `item` in and sends it to the entry, waiting for room. */
+  push(item: unknown): Promise<void> {
+    if (this.halted || this.#inputClosed || this.#ended)
+      return Promise.reject(
+        new FlowConfigError(
+          `PushHandle.send(): the flow takes no more items (it is ${this.#ended ? "finished" : this.stopping ? "stopped" : this.state === "draining" ? "draining" : "cut off by Last"})`,
+          { code: "ERR_FLOW_STATE" },
+        ),
+      );
+    this.itemsIn++;
+    const sent = this.#wiring.entry.send(item);
+    if (sent === true) return RESOLVED;
+    return sent.then((accepted) => {
+      if (!accepted) this.#wiring.entryOwner.drop(item, this.refusalReason());
+    });
+  }
+
+  endInput(): void {
+    this.inputDone();
+  }
+
+  refusalReason(): "STOPPED" | "UPSTREAM_TERMINATED" {
+    return this.stopping ? "STOPPED" : "UPSTREAM_TERMINATED";
+  }
+
+  /**
+   * `stage` returned `Last(...)`: the flow takes no more input and every stage its outputs
+   * cannot reach is cut off (queues dropped, outputs dropped); the stage's own queue is dropped.
+   * A stage already cut off by an earlier `Last` cuts nothing.
+   */
+  lastReturned(s: unknown): void {
+    const stage = s as Stage;
+    if (stage.cut || stage.lastSeen || this.stopping) return;
+    stage.lastSeen = true;
+    this.#haltInput();
+    const own = this.#plan.stages[this.stages.indexOf(stage)]!;
+    const keep = downstreamOf(own);
+    for (const ps of this.#plan.stages) if (ps !== own && !keep.has(ps)) this.stages[ps.index]!.cutOff();
+    stage.shutInput("UPSTREAM_TERMINATED");
+  }
+
+  #haltInput(): void {
+    this.halted = true;
+    const pump = this.#pump;
+    if (pump === null) this.inputDone();
+    else if (pump.pendingNext) pump.abandon();
   }
 
   /** Outputs of the last stage, when the run was built with a sink. */
@@ -121,9 +178,8 @@ export class FlowRuntime implements StageRun, PumpHost {
   /** `drain()`: take no more input, finish everything in flight. */
   drain(): Promise<void> {
     if (!this.#ended && !this.halted) {
-      this.halted = true;
       this.state = "draining";
-      if (this.#pump.pendingNext) this.#pump.abandon();
+      this.#haltInput();
     }
     return this.#finished.promise;
   }
@@ -137,11 +193,8 @@ export class FlowRuntime implements StageRun, PumpHost {
     this.state = "stopping";
     this.#abort.abort(new DOMException(ABORT_REASON, "AbortError"));
     this.#stopSignal.resolve();
-    if (this.#pump.pendingNext) this.#pump.abandon();
-    for (const stage of this.stages) {
-      stage.dropQueued(stage.input.shutDown(), "STOPPED");
-      stage.closeInput();
-    }
+    this.#haltInput();
+    for (const stage of this.stages) stage.shutInput("STOPPED");
     if (this.#sink) this.#dropSink();
     this.#stopPromise = this.#finished.promise;
     return this.#stopPromise;
@@ -167,7 +220,7 @@ export class FlowRuntime implements StageRun, PumpHost {
   // Outputs waiting for the stream's reader when the flow stops: dropped by the last stage.
   #dropSink(): void {
     const last = this.stages[this.stages.length - 1]!;
-    last.dropOutputs(this.#sink!.shutDown(), "STOPPED");
+    for (const item of this.#sink!.shutDown()) last.drop(item, "STOPPED");
   }
 
   async #end(): Promise<void> {

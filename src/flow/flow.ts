@@ -1,33 +1,19 @@
 import { EventEmitter } from "eventemitter3";
 import { systemClock } from "../internal/clock.js";
 import { describeValue, FlowConfigError } from "../internal/flow-config-error.js";
-import { FixedScaling } from "../scaling/fixed-scaling.js";
 import type { ScalingStrategy } from "../scaling/scaling-strategy.js";
-import { type DumpOptions, renderStats, renderStructure, type StageNode } from "../stats/render-dump.js";
+import { type DumpOptions, renderStats, renderStructure } from "../stats/render-dump.js";
 import type { FlowStats, StageStats } from "../stats/stage-stats.js";
+import type { Batch } from "./batch.js";
+import { type Composable, type StageFn, type StageLike, TREE } from "./composable.js";
 import type { ErrorHandler, FlowEvents } from "./events.js";
 import { FlowRuntime } from "./flow-runtime.js";
-import { isPerWorker, type PerWorker } from "./per-worker.js";
-import type { StageSpec } from "./stage.js";
-import {
-  type FlowOptions,
-  isStrategy,
-  parseFlowOptions,
-  parseStageOptions,
-  type StageOptions,
-} from "./options.js";
-import type { Consumer, Source, Transformer } from "./types.js";
-
-/** A stage's function or a per-worker factory. */
-export type StageFn<In, Out> = Transformer<In, Out> | PerWorker<In, Out>;
-
-interface StageDef {
-  kind: "transformer" | "consumer";
-  fn: StageFn<any, any>;
-  options: StageOptions;
-  /** The name the stage had when added (explicit or derived), before any `configure`. */
-  name: string;
-}
+import { type FlowOptions, isStrategy, parseFlowOptions, type StageOptions } from "./options.js";
+import type { PerWorker } from "./per-worker.js";
+import { compilePlan, type Plan, structureOf } from "./plan.js";
+import { PushHandle } from "./push-handle.js";
+import { type ComposedFlow, StageTree } from "./stage-tree.js";
+import type { Consumer, Source } from "./types.js";
 
 /** `run()` options. */
 export interface RunOptions {
@@ -49,20 +35,14 @@ function checkSource(source: unknown, where: string): void {
     );
 }
 
-function checkStageFn(fn: unknown, where: string): void {
-  if (typeof fn !== "function" && !isPerWorker(fn))
-    throw new FlowConfigError(
-      `${where}: expected a function or perWorker(factory), got ${describeValue(fn)}`,
-      {
-        option: "fn",
-      },
-    );
-}
+/** The input type a stage appended to a `Flow<I, O>` must accept. */
+type Next<O, A> = unknown extends O ? A : O;
 
 /**
- * An auto-scaling pipeline: a producer, a chain of transformer stages and a consumer. Each
- * stage has a bounded input queue and a pool of workers sized live by its scaling strategy.
- * The output type of each stage is the input type of the next; a mismatch is a compile error.
+ * An auto-scaling pipeline: a producer, a chain of stages (transformers, routers, fan-outs,
+ * batch stages, composed flows) and a consumer. Each stage has a bounded input queue and a pool
+ * of workers sized live by its scaling strategy. The output type of each stage is the input
+ * type of the next; a mismatch is a compile error.
  *
  * @example
  * ```ts
@@ -74,14 +54,15 @@ function checkStageFn(fn: unknown, where: string): void {
  * await f.wait();
  * ```
  */
-export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> {
+export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implements Composable<I, O> {
+  declare readonly "~io": { readonly in: (item: I) => void; readonly out: O };
   readonly #options: FlowOptions;
-  readonly #defs: StageDef[] = [];
-  #consumer: StageDef | null = null;
+  readonly #tree = new StageTree();
   #source: Source<unknown> | null = null;
   #handler: ErrorHandler | undefined;
   #defaultStrategy: ScalingStrategy | undefined;
   #runtime: FlowRuntime | null = null;
+  #push: PushHandle<I> | null = null;
 
   constructor(options: FlowOptions = {}) {
     super();
@@ -98,29 +79,29 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> {
     return this as unknown as Flow<T, unknown extends O ? T : O>;
   }
 
-  /** Appends a stage. */
+  /**
+   * Appends a stage: a function `(item, ctx) => out`, `perWorker(factory)`, a `router(...)`,
+   * `fanOut(...)` or `batch(...)`, or another `Flow` (its stages are inlined, named
+   * `<name>.<stage>`, their own options kept unless configured here by the dotted name).
+   */
   addTransformer<R, A = O>(
-    fn: StageFn<unknown extends O ? A : O, R>,
-    options?: StageOptions<unknown extends O ? A : O>,
+    stage: StageLike<Next<O, A>, R>,
+    options?: StageOptions<Next<O, A>>,
   ): Flow<unknown extends I ? A : I, R> {
-    this.#addStage(
-      "transformer",
-      fn,
-      options,
-      `addTransformer, stage "${stageLabel(options, fn, `stage${this.#defs.length + 1}`)}"`,
-    );
+    const where = `addTransformer, stage "${stageLabel(options, stage, `stage${this.#tree.nodes.length + 1}`)}"`;
+    this.#assertIdle(where);
+    this.#tree.add(stage, options, where);
     return this as unknown as Flow<unknown extends I ? A : I, R>;
   }
 
-  /** Sets the last stage; its return value is dropped. It takes the same options as a transformer. */
-  setConsumer(fn: Consumer<O> | PerWorker<O, unknown>, options?: StageOptions<O>): this {
+  /** Sets the last stage (a function, `perWorker(...)` or `batch(...)`); its return value is dropped. */
+  setConsumer(
+    fn: Consumer<O> | PerWorker<O, unknown> | Batch<O, unknown> | StageFn<O, unknown>,
+    options?: StageOptions<O>,
+  ): this {
     const where = `setConsumer, stage "${stageLabel(options, fn, "consumer")}"`;
-    checkStageFn(fn, where);
     this.#assertIdle("setConsumer");
-    const opts = parseStageOptions(options, where);
-    const name = opts.name ?? "consumer";
-    this.#assertNameFree(name, "setConsumer", this.#consumer);
-    this.#consumer = { kind: "consumer", fn: fn as StageFn<any, any>, options: opts, name };
+    this.#tree.setConsumer(fn, options, where);
     return this;
   }
 
@@ -139,29 +120,20 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> {
     if (!isStrategy(strategy))
       throw new FlowConfigError(
         `setDefaultScalingStrategy: expected a ScalingStrategy, got ${describeValue(strategy)}`,
-        {
-          option: "defaultScalingStrategy",
-        },
+        { option: "defaultScalingStrategy" },
       );
     this.#defaultStrategy = strategy;
     return this;
   }
 
-  /** Changes a stage's options by name (the consumer included); the new options merge over the old. */
+  /**
+   * Changes a stage's options by name — any stage, the consumer, a router's classifier, a
+   * fan-out's merge, or a stage inside an arm, branch or composed flow by its dotted name
+   * (`"route.small"`, `"sub.parse"`). The new options merge over the old.
+   */
   configure(stageName: string, options: StageOptions): this {
     this.#assertIdle("configure");
-    const def = this.#find(stageName);
-    if (!def)
-      throw new FlowConfigError(
-        `configure: no stage named ${describeValue(stageName)}; stages: ${this.#names().join(", ")}`,
-        {
-          code: "ERR_FLOW_STAGE_NAME",
-          option: "stageName",
-        },
-      );
-    const opts = parseStageOptions(options, `configure, stage "${stageName}"`);
-    if (opts.name !== undefined && opts.name !== stageName) this.#assertNameFree(opts.name, "configure", def);
-    def.options = { ...def.options, ...opts };
+    this.#tree.configure(stageName, options);
     return this;
   }
 
@@ -169,10 +141,10 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> {
   async start(): Promise<void> {
     if (this.#running()) return;
     if (!this.#source) {
-      throw new FlowConfigError("start(): no producer; call setProducer(source) first, or run(source)", {
-        code: "ERR_FLOW_STATE",
-        option: "producer",
-      });
+      throw new FlowConfigError(
+        "start(): no producer; call setProducer(source) first, run(source), or push()",
+        { code: "ERR_FLOW_STATE", option: "producer" },
+      );
     }
     this.#launch(false, this.#source);
   }
@@ -213,12 +185,10 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> {
    * closes every worker's resources. A flow with a consumer cannot be streamed.
    */
   stream(source?: Source<I>): AsyncIterable<O> {
-    if (this.#consumer)
+    if (this.#tree.consumer)
       throw new FlowConfigError(
         "stream(): this flow has a consumer; stream() yields the last transformer's outputs",
-        {
-          code: "ERR_FLOW_STATE",
-        },
+        { code: "ERR_FLOW_STATE" },
       );
     if (source !== undefined) this.setProducer(source);
     if (!this.#source)
@@ -232,7 +202,30 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> {
     };
   }
 
-  /** Stops taking input, finishes everything in flight, then resolves. */
+  /**
+   * Starts the flow fed by hand (if it is not running yet) and returns the handle that feeds it:
+   * `send(item)` waits while the first queue is full, `complete()` ends the input. Calling it
+   * again while the pushed run goes on returns the same handle.
+   *
+   * @example
+   * ```ts
+   * await using input = flow.push();
+   * await input.send(event);
+   * ```
+   */
+  push(): PushHandle<I> {
+    if (this.#running()) {
+      if (this.#push && !this.#push.completed) return this.#push;
+      throw new FlowConfigError("push(): the flow is already running from a producer", {
+        code: "ERR_FLOW_STATE",
+      });
+    }
+    const runtime = this.#launch(false, null);
+    this.#push = new PushHandle<I>(runtime);
+    return this.#push;
+  }
+
+  /** Stops taking new items, finishes everything in flight (flushing partial batches), then resolves. */
   drain(): Promise<void> {
     return this.#runtime ? this.#runtime.drain() : Promise.resolve();
   }
@@ -264,10 +257,21 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> {
     return this.#runtime?.stages.find((s) => s.name === name)?.metrics.snapshot();
   }
 
-  /** Renders the structure (text, json, mermaid) or the live stats (text, json). */
+  /**
+   * Renders the structure — stages, routers with their arms, fan-outs with their branches and
+   * merge, batch stages — as text, JSON (stages and edges) or a mermaid flowchart; or the live
+   * stats as a table or JSON.
+   */
   dump(options: DumpOptions = {}): string {
     const mode = options.mode ?? "structure";
     const format = options.format ?? "text";
+    if (format !== "text" && format !== "json" && format !== "mermaid")
+      throw new FlowConfigError(
+        `dump: format = ${describeValue(format)}: expected "text", "json" or "mermaid"`,
+        {
+          option: "format",
+        },
+      );
     if (mode === "stats") {
       if (format === "mermaid")
         throw new FlowConfigError('dump: format "mermaid" is for mode "structure" only', {
@@ -279,33 +283,27 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> {
       throw new FlowConfigError(`dump: mode = ${describeValue(mode)}: expected "structure" or "stats"`, {
         option: "mode",
       });
-    const nodes: StageNode[] = [{ name: "producer", kind: "producer" }];
-    for (const spec of this.#specs()) {
-      nodes.push({
-        name: spec.name,
-        kind: spec.kind,
-        queueSize: spec.queueSize,
-        queue: typeof spec.queue === "string" ? spec.queue : "priority",
-        strategy:
-          spec.strategy.constructor?.name && spec.strategy.constructor !== Object
-            ? spec.strategy.constructor.name
-            : "custom",
-        minWorkers: spec.strategy.minWorkers ?? 1,
-        maxWorkers: spec.strategy.maxWorkers ?? 1024,
-      });
-    }
-    return renderStructure(nodes, format);
+    return renderStructure(structureOf(this.#plan("dump")), format);
   }
 
-  #launch(withSink: boolean, source: Source<unknown>): FlowRuntime {
-    const specs = this.#specs();
-    if (specs.length === 0)
-      throw new FlowConfigError("start(): the flow has no stages; add a transformer or a consumer", {
+  /** What another flow composing this one reads: its stages and its default strategy. */
+  [TREE](): ComposedFlow {
+    return { tree: this.#tree, defaultStrategy: this.#defaultStrategy };
+  }
+
+  #plan(where: string): Plan {
+    if (this.#tree.isEmpty)
+      throw new FlowConfigError(`${where}: the flow has no stages; add a transformer or a consumer`, {
         code: "ERR_FLOW_STATE",
       });
+    return compilePlan(this.#tree, this.#defaultStrategy);
+  }
+
+  #launch(withSink: boolean, source: Source<unknown> | null): FlowRuntime {
+    const plan = this.#plan("start()");
     const o = this.#options;
     const runtime = new FlowRuntime(
-      specs,
+      plan,
       source,
       {
         clock: o.clock ?? systemClock,
@@ -321,59 +319,6 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> {
     this.#runtime = runtime;
     runtime.start();
     return runtime;
-  }
-
-  #specs(): StageSpec[] {
-    const defs = this.#consumer ? [...this.#defs, this.#consumer] : this.#defs;
-    return defs.map((def) => {
-      const o = def.options;
-      const fallback = this.#defaultStrategy;
-      const strategy =
-        o.scalingStrategy ?? (fallback ? (fallback.clone?.() ?? fallback) : new FixedScaling({ workers: 1 }));
-      const perWorker = isPerWorker(def.fn) ? def.fn : null;
-      return {
-        name: o.name ?? def.name,
-        kind: def.kind,
-        fn: perWorker ? null : (def.fn as StageSpec["fn"]),
-        factory: perWorker ? perWorker.factory : null,
-        strategy,
-        queueSize: o.queueSize ?? 1024,
-        queue: o.queue ?? "fifo",
-      };
-    });
-  }
-
-  #addStage(kind: "transformer", fn: unknown, options: unknown, where: string): void {
-    checkStageFn(fn, where);
-    this.#assertIdle(where);
-    const opts = parseStageOptions(options, where);
-    let name = opts.name;
-    if (name === undefined) {
-      const base = (typeof fn === "function" && fn.name) || `stage${this.#defs.length + 1}`;
-      name = base;
-      for (let k = 2; this.#find(name); k++) name = `${base}-${k}`;
-    }
-    this.#assertNameFree(name, where, null);
-    this.#defs.push({ kind, fn: fn as StageFn<any, any>, options: opts, name });
-  }
-
-  #find(name: string): StageDef | undefined {
-    const all = this.#consumer ? [...this.#defs, this.#consumer] : this.#defs;
-    return all.find((d) => (d.options.name ?? d.name) === name);
-  }
-
-  #names(): string[] {
-    const all = this.#consumer ? [...this.#defs, this.#consumer] : this.#defs;
-    return all.map((d) => d.options.name ?? d.name);
-  }
-
-  #assertNameFree(name: string, where: string, self: StageDef | null): void {
-    const found = this.#find(name);
-    if (found && found !== self)
-      throw new FlowConfigError(`${where}: a stage named ${describeValue(name)} already exists`, {
-        code: "ERR_FLOW_STAGE_NAME",
-        option: "name",
-      });
   }
 
   #running(): boolean {
@@ -393,7 +338,9 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> {
 function stageLabel(options: unknown, fn: unknown, fallback: string): string {
   const name = (options as { name?: unknown } | undefined)?.name;
   if (typeof name === "string" && name.length > 0) return name;
-  return (typeof fn === "function" && fn.name) || fallback;
+  if (typeof fn === "function" && fn.name) return fn.name;
+  const own = (fn as { name?: unknown } | null)?.name;
+  return typeof own === "string" && own.length > 0 ? own : fallback;
 }
 
 function* unbounded(): Generator<undefined> {

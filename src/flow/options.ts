@@ -15,6 +15,13 @@ export interface StageOptions<T = any> {
   queueSize?: number;
   /** Order of service: `"fifo"`, `"lifo"`, or `{ priority }` (higher numbers first, ties FIFO). @defaultValue "fifo" */
   queue?: QueueDiscipline<T>;
+  /**
+   * Hand outputs on in input order even when several workers run the stage: a reorder buffer
+   * (at most `queueSize` outputs) holds results that finish early; when it is full, workers wait,
+   * so a slow item backpressures the stage instead of growing the buffer.
+   * @defaultValue false
+   */
+  ordered?: boolean;
 }
 
 /** Options of a `Flow`. */
@@ -65,6 +72,7 @@ const stageSchema = z.strictObject({
         typeof (v as { priority?: unknown }).priority === "function"),
     '"fifo", "lifo" or { priority: (item) => number }',
   ).optional(),
+  ordered: check<boolean>((v) => typeof v === "boolean", "true or false").optional(),
 });
 
 const flowSchema = z.strictObject({

@@ -1,22 +1,27 @@
 import { describeValue } from "../internal/flow-config-error.js";
+import type { Outlet } from "./outlets.js";
 import type { Stage } from "./stage.js";
 import type { Source } from "./types.js";
 
 /** What the pump reports to the flow. */
 export interface PumpHost {
-  /** Set by `drain()` and `stop()`: take no more items. */
+  /** Set by `drain()`, `stop()` and a `Last`: take no more items. */
   readonly halted: boolean;
   itemsIn: number;
   sourceFailed(error: unknown): void;
-  dropped(item: unknown, stage: string, reason: "STOPPED"): Promise<void>;
+  /** The producer is done feeding the flow (ended, failed, or halted). */
+  inputDone(): void;
+  refusalReason(): "STOPPED" | "UPSTREAM_TERMINATED";
 }
 
 /**
- * Moves items from the producer into the first stage's queue, waiting while it is full.
+ * Moves items from the producer into the flow's entry (the first stage's queue, a router's, or a
+ * fan-out's branches), waiting while it is full.
  *
- * An item counts as entered once the pump has it from the source. `drain()` and `stop()` never
- * wait on a producer stalled inside `next()`: the pump is abandoned (the first stage's input
- * closes at once) and the source is asked to `return()`; what it yields afterwards is not taken.
+ * An item counts as entered once the pump has it from the source. `drain()`, `stop()` and a
+ * `Last` never wait on a producer stalled inside `next()`: the pump is abandoned (the flow's
+ * input closes at once) and the source is asked to `return()`; what it yields afterwards is not
+ * taken.
  */
 export class ProducerPump<T> {
   #iterator: Iterator<T> | AsyncIterator<T> | null = null;
@@ -26,7 +31,9 @@ export class ProducerPump<T> {
 
   constructor(
     private readonly source: Source<T>,
-    private readonly first: Stage<T, unknown>,
+    private readonly entry: Outlet,
+    /** Named in the drop of an item the entry refused. */
+    private readonly owner: Stage,
     private readonly host: PumpHost,
   ) {}
 
@@ -37,7 +44,7 @@ export class ProducerPump<T> {
 
   async run(): Promise<void> {
     const host = this.host;
-    const input = this.first.input;
+    const entry = this.entry;
     let iterator: Iterator<T> | AsyncIterator<T>;
     let isAsync: boolean;
     try {
@@ -82,10 +89,8 @@ export class ProducerPump<T> {
       }
       host.itemsIn++;
       const item = result.value;
-      if (!input.offer(item)) {
-        const accepted = await input.put(item);
-        if (!accepted) void host.dropped(item, this.first.name, "STOPPED");
-      }
+      const sent = entry.send(item);
+      if (sent !== true && !(await sent)) this.owner.drop(item, host.refusalReason());
     }
     if (!finished && !this.#abandoned) {
       // Halted while the source was suspended at a yield: its `finally` runs now.
@@ -98,7 +103,7 @@ export class ProducerPump<T> {
     this.#closeInput();
   }
 
-  /** Gives up on a `next()` in progress: closes the first stage's input and the source. */
+  /** Gives up on a `next()` in progress: closes the flow's input and the source. */
   abandon(): void {
     if (this.#abandoned) return;
     this.#abandoned = true;
@@ -114,6 +119,6 @@ export class ProducerPump<T> {
   #closeInput(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.first.closeInput();
+    this.host.inputDone();
   }
 }

@@ -12,7 +12,7 @@ export interface StageRun {
   readonly statsWindowMs: number;
   /** Set by `stop()`: no new workers, outputs are dropped. */
   readonly stopping: boolean;
-  /** Items that completed the last stage. */
+  /** Items that reached the end of the flow. */
   consumed: number;
   scaled(event: ScaleEvent): void;
   strategyFault(stage: string, error: unknown): void;
@@ -21,4 +21,8 @@ export interface StageRun {
   failed(item: unknown, error: unknown, stage: string, attempt: number): Promise<void>;
   /** Reports a `Dropped` event. */
   dropped(item: unknown, stage: string, reason: DropReason): Promise<void>;
+  /** Why a channel refused a value: the flow stopped, or a `Last` cut it off. */
+  refusalReason(): DropReason;
+  /** A stage (not a classifier, not in a fan-out branch) returned `Last(...)`. */
+  lastReturned(stage: unknown): void;
 }

@@ -1,17 +1,28 @@
 import { ScalingController } from "../scaling/scaling-controller.js";
 import type { ScalingStrategy } from "../scaling/scaling-strategy.js";
 import { StageMetrics } from "../stats/stage-metrics.js";
+import type { BatchSettings } from "./batch.js";
 import type { QueueDiscipline } from "./bounded-queue.js";
 import { Channel, type ChannelHooks } from "./channel.js";
 import type { DropReason } from "./events.js";
+import { Envelope, type JoinRecord, settleEntry } from "./join-record.js";
+import { DropOutlet, type DropTarget, type Outlet } from "./outlets.js";
+import { ReorderBuffer } from "./reorder-buffer.js";
 import type { StageRun } from "./stage-run.js";
 import type { StageContext, WorkerInfo, WorkerResource } from "./types.js";
 import { Worker, WorkerState } from "./worker.js";
 
-/** Everything needed to build a running stage; what the builder keeps per stage. */
+/** What a stage does with its items. */
+export type StageRole = "transformer" | "consumer" | "classifier" | "merge";
+
+/** What a stage's queue holds: items, a fan-out branch's envelopes, or a fan-out's join records. */
+export const Entry = { Plain: 0, Envelope: 1, Record: 2 } as const;
+export type EntryKind = (typeof Entry)[keyof typeof Entry];
+
+/** Everything needed to build a running stage. */
 export interface StageSpec {
   readonly name: string;
-  readonly kind: "transformer" | "consumer";
+  readonly role: StageRole;
   readonly fn: ((item: any, ctx: StageContext) => unknown) | null;
   readonly factory:
     | ((worker: WorkerInfo) => WorkerResource<any, any> | PromiseLike<WorkerResource<any, any>>)
@@ -19,27 +30,46 @@ export interface StageSpec {
   readonly strategy: ScalingStrategy;
   readonly queueSize: number;
   readonly queue: QueueDiscipline;
+  readonly ordered: boolean;
+  readonly batch: BatchSettings | null;
+  readonly entry: EntryKind;
+  /** Inside a fan-out branch: `Last` is not allowed there. */
+  readonly inBranch: boolean;
 }
 
+const RESOLVED: Promise<void> = Promise.resolve();
+
 /**
- * A running stage: its input channel, its worker pool and the controller that sizes the pool.
+ * A running stage: its input channel, its worker pool, the controller that sizes the pool, and
+ * the outlet its outputs go to.
  *
  * Invariant: `#active` counts workers that are neither retiring nor exited; the pool is
  * resized against it, so a retiring worker finishing its item never counts twice.
  */
-export class Stage<In = unknown, Out = unknown> implements ChannelHooks {
+export class Stage implements ChannelHooks, DropTarget {
   readonly name: string;
-  readonly input: Channel<In>;
-  /** The next stage's input, or `null` for the last stage (its outputs are consumed). */
-  next: Channel<Out> | null = null;
+  readonly input: Channel<unknown>;
+  /** Where outputs go now: the wired outlet, or a drop outlet once the stage is cut off. */
+  outlet!: Outlet;
+  /** Whether the wired outlet is the end of the flow (outputs are consumed, never cut off). */
+  terminal = false;
   readonly metrics: StageMetrics;
   readonly controller: ScalingController;
-  readonly fn: ((item: In, ctx: StageContext) => unknown) | null;
+  readonly fn: ((item: unknown, ctx: StageContext) => unknown) | null;
   readonly factory: StageSpec["factory"];
-  readonly workers = new Set<Worker<In, Out>>();
+  readonly entryKind: EntryKind;
+  readonly classifier: boolean;
+  readonly reorder: ReorderBuffer | null;
+  readonly workers = new Set<Worker>();
   /** Called once when the stage has no input left and every worker has exited. */
   onDone: () => void = () => {};
   done = false;
+  /** Set once a `Last` elsewhere cut this stage off: its own `Last` values are dropped too. */
+  cut = false;
+  /** Set once one of this stage's calls returned `Last(...)` and the flow was cut upstream of it. */
+  lastSeen = false;
+  #wired!: Outlet;
+  #dropOutlet: DropOutlet | null = null;
   #active = 0;
   #nextId = 1;
   #setupFaults = 0;
@@ -51,7 +81,10 @@ export class Stage<In = unknown, Out = unknown> implements ChannelHooks {
     this.name = spec.name;
     this.fn = spec.fn;
     this.factory = spec.factory;
-    this.input = new Channel<In>(spec.queueSize, spec.queue, run.cache, this);
+    this.entryKind = spec.entry;
+    this.classifier = spec.role === "classifier";
+    this.input = new Channel<unknown>(spec.queueSize, spec.queue, run.cache, this);
+    this.reorder = spec.ordered ? new ReorderBuffer(this, spec.queueSize) : null;
     this.metrics = new StageMetrics(spec.name, this.input.queue, run.clock, run.statsWindowMs);
     this.controller = new ScalingController(spec.name, spec.strategy, this, this.metrics.live, {
       scaled: (event) => {
@@ -61,6 +94,14 @@ export class Stage<In = unknown, Out = unknown> implements ChannelHooks {
       },
       fault: (error) => run.strategyFault(this.name, error),
     });
+  }
+
+  /** Wires the stage's output; `terminal` when it is the end of the flow. */
+  connect(outlet: Outlet, terminal: boolean): void {
+    this.outlet = outlet;
+    this.#wired = outlet;
+    this.terminal = terminal;
+    outlet.addFeeder();
   }
 
   /** Starts the initial workers. */
@@ -76,6 +117,30 @@ export class Stage<In = unknown, Out = unknown> implements ChannelHooks {
     return this.input.queue.length > 0 || this.input.waitingWriters > 0;
   }
 
+  /** The argument the stage's function gets for a queue entry. */
+  arg(entry: unknown): unknown {
+    if (this.entryKind === Entry.Plain) return entry;
+    return this.entryKind === Entry.Envelope ? (entry as Envelope).value : (entry as JoinRecord).results;
+  }
+
+  /** What goes downstream when the function returned `out` for `entry`. */
+  output(entry: unknown, out: unknown): unknown {
+    switch (this.entryKind) {
+      case Entry.Plain:
+        return out;
+      case Entry.Envelope:
+        (entry as Envelope).value = out;
+        return entry;
+      default: {
+        // A merge inside another fan-out's branch hands on the outer envelope.
+        const outer = (entry as JoinRecord).item;
+        if (!(outer instanceof Envelope)) return out;
+        outer.value = out;
+        return outer;
+      }
+    }
+  }
+
   enqueued(): void {
     const m = this.metrics;
     // Enqueue stamps come from the time cache; refreshing it every 64 arrivals bounds how stale
@@ -85,7 +150,11 @@ export class Stage<In = unknown, Out = unknown> implements ChannelHooks {
     this.controller.onEnqueue();
   }
 
-  setState(worker: Worker<In, Out>, state: WorkerState): void {
+  inputEnded(): void {
+    this.closeInput();
+  }
+
+  setState(worker: Worker, state: WorkerState): void {
     const m = this.metrics;
     switch (worker.state) {
       case WorkerState.Starting:
@@ -128,8 +197,13 @@ export class Stage<In = unknown, Out = unknown> implements ChannelHooks {
     while (this.#active > target) this.#retireOne();
   }
 
+  /** A new worker for this stage. */
+  protected createWorker(id: number): Worker {
+    return new Worker(this, id);
+  }
+
   #spawn(): void {
-    const worker = new Worker<In, Out>(this, this.#nextId++);
+    const worker = this.createWorker(this.#nextId++);
     this.workers.add(worker);
     this.#active++;
     this.metrics.starting++;
@@ -139,7 +213,7 @@ export class Stage<In = unknown, Out = unknown> implements ChannelHooks {
   #retireOne(): void {
     // Only workers wait on a stage's input. The wait resolves in a later microtask, so marking
     // the worker retiring right after the release still comes before it runs again.
-    const idle = this.input.withdrawFirst() as Worker<In, Out> | undefined;
+    const idle = this.input.withdrawFirst() as Worker | undefined;
     if (idle) {
       idle.retiring = true;
       this.#active--;
@@ -158,7 +232,7 @@ export class Stage<In = unknown, Out = unknown> implements ChannelHooks {
     }
   }
 
-  workerExited(worker: Worker<In, Out>): void {
+  workerExited(worker: Worker): void {
     this.setState(worker, WorkerState.Exited);
     this.workers.delete(worker);
     if (!worker.retiring) this.#active--;
@@ -171,6 +245,40 @@ export class Stage<In = unknown, Out = unknown> implements ChannelHooks {
     this.#checkDone();
   }
 
+  /** Refuses all further input: what is queued is dropped with `reason`, waiting writers refused. */
+  shutInput(reason: DropReason): void {
+    for (const entry of this.input.shutDown()) this.drop(entry, reason);
+    this.closeInput();
+  }
+
+  /**
+   * A `Last` returned downstream cut this stage off: nothing more comes in, what is queued is
+   * dropped, and whatever its workers still produce is dropped (`UPSTREAM_TERMINATED`).
+   */
+  cutOff(): void {
+    if (this.cut) return;
+    this.cut = true;
+    if (!this.terminal) this.outlet = this.#drops();
+    this.shutInput("UPSTREAM_TERMINATED");
+  }
+
+  /**
+   * The outlet for this stage's `Last` value; from now on the stage's other outputs are dropped
+   * (a terminal stage keeps consuming what its workers already hold).
+   */
+  takeOutletForLast(): Outlet {
+    const outlet = this.outlet;
+    if (!this.terminal) this.outlet = this.#drops();
+    return outlet;
+  }
+
+  #drops(): DropOutlet {
+    this.#dropOutlet ??= new DropOutlet(this);
+    return this.#dropOutlet;
+  }
+
+  protected finished(): void {}
+
   #checkDone(): void {
     if (this.done || !this.input.closed) return;
     if (this.hasWork) {
@@ -180,34 +288,32 @@ export class Stage<In = unknown, Out = unknown> implements ChannelHooks {
     }
     if (this.workers.size > 0) return;
     this.done = true;
+    this.finished();
+    this.#wired.feederDone();
     this.onDone();
   }
 
-  /** The stage's function threw for `item`. */
-  failed(item: In, error: unknown, attempt: number): Promise<void> {
+  /** The stage's function threw for `entry` (after the flow stopped: the entry is dropped). */
+  failed(entry: unknown, error: unknown, attempt: number): Promise<void> {
+    if (this.run.stopping) return this.#reportDrop(entry, "STOPPED");
+    const target = settleEntry(entry, this.name);
+    if (target === null) return RESOLVED;
     const m = this.metrics;
-    if (this.run.stopping) {
-      m.dropped++;
-      return this.run.dropped(item, this.name, "STOPPED");
-    }
     m.errors++;
     m.lastErrorAt = this.run.cache.t;
-    return this.run.failed(item, error, this.name, attempt);
+    return this.run.failed(target.item, error, target.stage, attempt);
   }
 
-  /** Reports items removed from this stage's queue (on stop). */
-  dropQueued(items: readonly In[], reason: DropReason): void {
-    this.#drop(items, reason);
+  /** Reports an entry (queued, in hand, or an output that could not go on) as dropped. */
+  drop(entry: unknown, reason: DropReason): void {
+    void this.#reportDrop(entry, reason);
   }
 
-  /** Reports outputs that could not be handed on (the flow stopped). */
-  dropOutputs(items: readonly Out[], reason: DropReason): void {
-    this.#drop(items, reason);
-  }
-
-  #drop(items: readonly unknown[], reason: DropReason): void {
-    this.metrics.dropped += items.length;
-    for (const item of items) void this.run.dropped(item, this.name, reason);
+  #reportDrop(entry: unknown, reason: DropReason): Promise<void> {
+    const target = settleEntry(entry, this.name);
+    if (target === null) return RESOLVED;
+    this.metrics.dropped++;
+    return this.run.dropped(target.item, target.stage, reason);
   }
 
   setupFailed(error: unknown): void {

@@ -3,12 +3,39 @@ import type { FlowStats, StageStats } from "./stage-stats.js";
 /** One stage as the structure dump shows it. */
 export interface StageNode {
   readonly name: string;
-  readonly kind: "producer" | "transformer" | "consumer" | "stream";
+  /** What the stage does; `classifier` is a router's stage, `merge` a fan-out's. */
+  readonly kind: "producer" | "transformer" | "consumer" | "classifier" | "merge";
   readonly queueSize?: number;
   readonly queue?: string;
   readonly strategy?: string;
   readonly minWorkers?: number;
   readonly maxWorkers?: number;
+  /** Set on `ordered: true` stages. */
+  readonly ordered?: boolean;
+  /** Set on batch stages. */
+  readonly batchSize?: number;
+  readonly flushMs?: number;
+}
+
+/** A router arm or a fan-out branch in the structure. */
+export interface StructureBranch {
+  readonly label: string;
+  /** The router's `default` arm. */
+  readonly fallback: boolean;
+  readonly items: readonly StructureItem[];
+}
+
+/** One element of a flow's chain, as the structure dump shows it. */
+export type StructureItem =
+  | { readonly type: "stage"; readonly stage: StageNode }
+  | { readonly type: "router"; readonly stage: StageNode; readonly branches: readonly StructureBranch[] }
+  | { readonly type: "fanOut"; readonly stage: StageNode; readonly branches: readonly StructureBranch[] };
+
+/** An edge of the structure graph: items go from `from` to `to` (a router's edges carry the arm). */
+export interface StructureEdge {
+  readonly from: string;
+  readonly to: string;
+  readonly label?: string;
 }
 
 /** What `flow.dump()` renders. */
@@ -21,32 +48,116 @@ export interface DumpOptions {
 
 const fmtNum = (n: number, digits = 1): string => (Number.isInteger(n) ? String(n) : n.toFixed(digits));
 
-function mermaidId(i: number): string {
-  return `s${i}`;
+const PRODUCER: StageNode = { name: "producer", kind: "producer" };
+
+function tag(n: StageNode): string {
+  const kind = n.kind === "classifier" ? "router" : n.kind;
+  return n.batchSize === undefined ? kind : kind === "transformer" ? "batch" : `batch ${kind}`;
 }
 
-/** Renders the chain of stages as text, JSON or a mermaid flowchart. */
-export function renderStructure(nodes: readonly StageNode[], format: "text" | "json" | "mermaid"): string {
-  if (format === "json") return JSON.stringify({ stages: nodes }, null, 2);
-  if (format === "mermaid") {
-    const lines = ["flowchart LR"];
-    nodes.forEach((n, i) => {
-      const detail =
-        n.kind === "producer"
-          ? "producer"
-          : `${n.kind}<br/>${n.strategy ?? ""} [${n.minWorkers}..${n.maxWorkers}]<br/>queue ${n.queueSize} ${n.queue}`;
-      lines.push(`  ${mermaidId(i)}["${n.name.replaceAll('"', "'")}<br/>${detail}"]`);
-      if (i > 0) lines.push(`  ${mermaidId(i - 1)} --> ${mermaidId(i)}`);
-    });
-    return lines.join("\n");
+function details(n: StageNode): string {
+  const batch = n.batchSize === undefined ? "" : `size=${n.batchSize} flushMs=${fmtNum(n.flushMs ?? 0)}  `;
+  const order = n.ordered ? " ordered" : "";
+  return `${batch}queue=${n.queueSize} ${n.queue}${order}  workers=${n.strategy} [${n.minWorkers}..${n.maxWorkers}]`;
+}
+
+function textLines(items: readonly StructureItem[], indent: string, out: string[]): void {
+  for (const item of items) {
+    const n = item.stage;
+    if (item.type === "fanOut") {
+      out.push(`${indent}-> [fan-out] ${n.name}: every item to each branch, then merged`);
+    } else out.push(`${indent}-> [${tag(n)}] ${n.name}  ${details(n)}`);
+    if (item.type === "stage") continue;
+    for (const b of item.branches) {
+      const head = item.type === "fanOut" ? "branch" : "arm";
+      out.push(`${indent}     ${b.fallback ? "default (any other label)" : `${head} "${b.label}"`}:`);
+      textLines(b.items, `${indent}       `, out);
+    }
+    if (item.type === "fanOut") out.push(`${indent}   -> [${tag(n)}] ${n.name}  ${details(n)}`);
   }
-  return nodes
-    .map((n) =>
+}
+
+/** The structure as a graph: every stage (the producer first) and the edges items take. */
+export function structureGraph(items: readonly StructureItem[]): {
+  nodes: StageNode[];
+  edges: StructureEdge[];
+} {
+  const nodes: StageNode[] = [PRODUCER];
+  const edges: StructureEdge[] = [];
+  interface End {
+    readonly name: string;
+    readonly label?: string;
+  }
+  const link = (from: readonly End[], to: string): void => {
+    for (const f of from)
+      edges.push(f.label === undefined ? { from: f.name, to } : { from: f.name, to, label: f.label });
+  };
+  const walk = (list: readonly StructureItem[], from: readonly End[]): End[] => {
+    let ends: End[] = [...from];
+    for (const item of list) {
+      const n = item.stage;
+      if (item.type === "fanOut") {
+        const branchEnds = item.branches.flatMap((b) =>
+          walk(
+            b.items,
+            ends.map((e) => ({ name: e.name, label: b.label })),
+          ),
+        );
+        nodes.push(n);
+        link(branchEnds, n.name);
+        ends = [{ name: n.name }];
+        continue;
+      }
+      nodes.push(n);
+      link(ends, n.name);
+      ends =
+        item.type === "router"
+          ? item.branches.flatMap((b) =>
+              walk(b.items, [{ name: n.name, label: b.fallback ? "default" : b.label }]),
+            )
+          : [{ name: n.name }];
+    }
+    return ends;
+  };
+  walk(items, [{ name: PRODUCER.name }]);
+  return { nodes, edges };
+}
+
+/** Renders the structure as an indented tree (text), a graph (JSON) or a mermaid flowchart. */
+export function renderStructure(
+  items: readonly StructureItem[],
+  format: "text" | "json" | "mermaid",
+): string {
+  if (format === "text") {
+    const out = [`[producer] ${PRODUCER.name}`];
+    textLines(items, "  ", out);
+    return out.join("\n");
+  }
+  const { nodes, edges } = structureGraph(items);
+  if (format === "json") return JSON.stringify({ stages: nodes, edges }, null, 2);
+  const ids = new Map(nodes.map((n, i) => [n.name, `s${i}`]));
+  const lines = ["flowchart LR"];
+  nodes.forEach((n, i) => {
+    const label =
       n.kind === "producer"
-        ? `[producer] ${n.name}`
-        : `  -> [${n.kind}] ${n.name}  queue=${n.queueSize} ${n.queue}  workers=${n.strategy} [${n.minWorkers}..${n.maxWorkers}]`,
-    )
-    .join("\n");
+        ? "producer"
+        : `${n.name}<br/>${tag(n)}<br/>${details(n).replaceAll("  ", "<br/>")}`;
+    const text = `"${label.replaceAll('"', "'")}"`;
+    const shape =
+      n.kind === "producer"
+        ? `([${text}])`
+        : n.kind === "classifier"
+          ? `{${text}}`
+          : n.kind === "merge"
+            ? `[[${text}]]`
+            : `[${text}]`;
+    lines.push(`  s${i}${shape}`);
+  });
+  for (const e of edges) {
+    const arrow = e.label === undefined ? "-->" : `-->|${e.label.replaceAll("|", "/").replaceAll('"', "'")}|`;
+    lines.push(`  ${ids.get(e.from)} ${arrow} ${ids.get(e.to)}`);
+  }
+  return lines.join("\n");
 }
 
 const COLUMNS = [

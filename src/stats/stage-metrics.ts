@@ -28,6 +28,7 @@ export class StageMetrics {
   errors = 0;
   retries = 0;
   dropped = 0;
+  batches = 0;
   lastEnqueueAt: number | null = null;
   lastDequeueAt: number | null = null;
   lastScaleUpAt: number | null = null;
@@ -103,6 +104,7 @@ export class StageMetrics {
       errors: this.errors,
       retries: this.retries,
       dropped: this.dropped,
+      batches: this.batches,
       throughput: this.throughput,
       arrivalRate: this.arrivalRate,
       latency: this.latency.summary(),
@@ -184,6 +186,9 @@ class LiveStageStats implements StageStats {
   }
   get dropped(): number {
     return this.#m.dropped;
+  }
+  get batches(): number {
+    return this.#m.batches;
   }
   get throughput(): number {
     return this.#m.throughput;

@@ -48,6 +48,8 @@ export interface StageStats {
   readonly retries: number;
   /** Items dropped at this stage, for any reason. */
   readonly dropped: number;
+  /** Calls of a batch stage's function (`processed / batches` is the mean batch size); 0 elsewhere. */
+  readonly batches: number;
   /** Completions per second, smoothed. */
   readonly throughput: number;
   /** Arrivals per second, smoothed. */

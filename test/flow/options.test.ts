@@ -72,10 +72,10 @@ describe("option validation", () => {
     ["an object", { process: () => 1 }],
   ])("addTransformer and setConsumer reject %s where a function is needed", (_label, fn) => {
     expect(thrown(() => new Flow().addTransformer(fn as never)).message).toMatch(
-      /expected a function or perWorker/,
+      /expected a stage function, perWorker\(\.\.\.\), a Flow, or a router \/ fanOut \/ batch, got /,
     );
     expect(thrown(() => new Flow().setConsumer(fn as never)).message).toMatch(
-      /expected a function or perWorker/,
+      /expected a function, perWorker\(factory\) or batch\(\.\.\.\), got /,
     );
   });
 

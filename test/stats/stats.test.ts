@@ -68,15 +68,17 @@ describe("StageMetrics", () => {
 
 describe("dump renderers", () => {
   const nodes = [
-    { name: "producer", kind: "producer" as const },
     {
-      name: "parse",
-      kind: "transformer" as const,
-      queueSize: 10,
-      queue: "fifo",
-      strategy: "FixedScaling",
-      minWorkers: 2,
-      maxWorkers: 2,
+      type: "stage" as const,
+      stage: {
+        name: "parse",
+        kind: "transformer" as const,
+        queueSize: 10,
+        queue: "fifo",
+        strategy: "FixedScaling",
+        minWorkers: 2,
+        maxWorkers: 2,
+      },
     },
   ];
 

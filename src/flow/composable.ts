@@ -1,0 +1,54 @@
+import type { LastValue, Unlast } from "./last.js";
+import { isPerWorker, type PerWorker } from "./per-worker.js";
+import type { StageContext } from "./types.js";
+
+/**
+ * Something that can stand where a stage stands (a `Flow`, a router, a fan-out, a batch stage).
+ * `"~io"` carries its input and output types for inference only: it is declared, never set.
+ */
+export interface Composable<In, Out> {
+  readonly "~io": { readonly in: (item: In) => void; readonly out: Out };
+}
+
+/** A stage's function or a per-worker factory; either may return `Last(value)`. */
+export type StageFn<In, Out> =
+  | ((item: In, ctx: StageContext) => Out | LastValue<Out> | PromiseLike<Out | LastValue<Out>>)
+  | PerWorker<In, Out | LastValue<Out>>;
+
+/** Anything `addTransformer` and `flow(...)` take: a function, `perWorker(...)`, a flow or a shape. */
+export type StageLike<In, Out> = StageFn<In, Out> | Composable<In, Out>;
+
+/** The input type of a stage-like value. */
+export type InOf<F> =
+  F extends Composable<infer A, any>
+    ? A
+    : F extends (item: infer A, ctx: any) => any
+      ? A
+      : F extends PerWorker<infer A, any>
+        ? A
+        : never;
+
+/** The output type of a stage-like value (what the next stage receives). */
+export type OutOf<F> =
+  F extends Composable<any, infer R>
+    ? R
+    : F extends (item: any, ctx: any) => infer R
+      ? Unlast<Awaited<R>>
+      : F extends PerWorker<any, infer R>
+        ? Unlast<R>
+        : never;
+
+/** Marks a router, fan-out or batch descriptor. */
+export const SHAPE: unique symbol = Symbol.for("flowrhythm.shape");
+/** Marks a `Flow`: the key of its stage tree, for composing it into another flow. */
+export const TREE: unique symbol = Symbol.for("flowrhythm.tree");
+
+/** Whether `v` can stand where a stage stands. */
+export function isStageLike(v: unknown): boolean {
+  if (typeof v === "function") return true;
+  if (typeof v !== "object" || v === null) return false;
+  const o = v as Record<symbol, unknown>;
+  return isPerWorker(v) || o[SHAPE] !== undefined || typeof o[TREE] === "function";
+}
+
+export const STAGE_LIKE = "a stage function, perWorker(...), a Flow, or a router / fanOut / batch";

@@ -1,0 +1,93 @@
+import { z } from "zod";
+import { describeValue, FlowConfigError } from "../internal/flow-config-error.js";
+import { check, parseOptions } from "../internal/parse-options.js";
+import {
+  type Composable,
+  type InOf,
+  isStageLike,
+  type OutOf,
+  SHAPE,
+  STAGE_LIKE,
+  type StageLike,
+} from "./composable.js";
+import type { StageContext } from "./types.js";
+
+/** Options of {@link router}. */
+export interface RouterOptions<D> {
+  /** Where an item goes when its label names no arm. @defaultValue none: the item is dropped (`ROUTER_MISS`) */
+  default?: D;
+  /** The classifier stage's name, and the prefix of every arm's stages. @defaultValue the classifier's function name, else `router` */
+  name?: string;
+}
+
+/** A router made by {@link router}; pass it to `addTransformer` or `flow(...)`. */
+export class Router<In, Out> implements Composable<In, Out> {
+  declare readonly "~io": { readonly in: (item: In) => void; readonly out: Out };
+  readonly [SHAPE] = "router" as const;
+
+  constructor(
+    readonly classify: (item: In, ctx: StageContext) => unknown,
+    readonly arms: Readonly<Record<string, StageLike<In, unknown>>>,
+    readonly fallback: StageLike<In, unknown> | undefined,
+    readonly name: string | undefined,
+  ) {}
+}
+
+const optionsSchema = z.strictObject({
+  default: check<StageLike<unknown, unknown>>(isStageLike, STAGE_LIKE).optional(),
+  name: check<string>((v) => typeof v === "string" && v.length > 0, "a non-empty string").optional(),
+});
+
+/**
+ * Sends each item to one arm, chosen by a label. `classify(item, ctx)` runs as its own stage
+ * (with its own queue, workers and stats) and returns the label; the item goes, unchanged, to
+ * the arm of that name (labels are compared as strings; `undefined` and `null` name no arm).
+ * Each arm is a sub-pipeline — a function, `perWorker(...)`, a `Flow`, or another shape — whose
+ * stages are named `<router>.<arm>` (`<router>.<arm>.<stage>` for a flow). All arms merge into
+ * whatever follows the router, whose input closes only once every arm has drained.
+ *
+ * An item whose label names no arm goes to `default`, and without one is reported as
+ * `Dropped` with reason `ROUTER_MISS`.
+ *
+ * @example
+ * ```ts
+ * flow.addTransformer(router((img: Image) => (img.bytes > 1e6 ? "large" : "small"), {
+ *   small: thumbnail,
+ *   large: new Flow().addTransformer(downscale).addTransformer(thumbnail),
+ * }));
+ * ```
+ */
+export function router<
+  In,
+  A extends Record<string, StageLike<In, any>>,
+  D extends StageLike<In, any> = never,
+>(
+  classify: (item: In, ctx: StageContext) => unknown,
+  arms: A,
+  options?: RouterOptions<D>,
+): Router<In & InOf<A[keyof A]>, OutOf<A[keyof A]> | OutOf<D>> {
+  if (typeof classify !== "function")
+    throw new FlowConfigError(
+      `router: classify = ${describeValue(classify)}: expected a function (item, ctx) => label`,
+      { option: "classify" },
+    );
+  const proto = arms === null || typeof arms !== "object" ? undefined : Object.getPrototypeOf(arms);
+  if ((proto !== Object.prototype && proto !== null) || Object.keys(arms).length === 0)
+    throw new FlowConfigError(
+      `router: arms = ${describeValue(arms)}: expected an object with at least one arm ({ label: stage, … })`,
+      { option: "arms" },
+    );
+  for (const [label, arm] of Object.entries(arms)) {
+    if (!isStageLike(arm))
+      throw new FlowConfigError(`router: arm "${label}" = ${describeValue(arm)}: expected ${STAGE_LIKE}`, {
+        option: `arms.${label}`,
+      });
+  }
+  const o = parseOptions(optionsSchema, options ?? {}, "router");
+  if (o.default !== undefined && Object.hasOwn(arms, "default"))
+    throw new FlowConfigError(
+      'router: an arm is labelled "default" and options.default is set too; rename the arm',
+      { option: "arms.default" },
+    );
+  return new Router(classify as never, arms as never, o.default as never, o.name);
+}
