@@ -86,11 +86,11 @@ export class BatchWorker extends Worker {
     const size = stage.batch.size;
     if (n > 0 && (n >= size || input.closed || stage.flushDue())) {
       if (this.state !== WorkerState.Busy) stage.setState(this, WorkerState.Busy);
-      const k = n < size ? n : size;
-      const entries = new Array<unknown>(k);
-      entries[0] = input.take();
+      // Each take may let a waiting writer in, and that enqueue may start a worker that takes
+      // from this same queue at once: the length is read afresh on every take.
+      const entries: unknown[] = [input.take()];
       const stamp = queue.takenStamp;
-      for (let i = 1; i < k; i++) entries[i] = input.take();
+      while (entries.length < size && queue.length > 0) entries.push(input.take());
       stage.metrics.batches++;
       this.begin(stamp, true);
       this.#entries = entries;

@@ -26,16 +26,18 @@ export interface BatchSettings {
   readonly flushMs: number;
 }
 
-/** A batch function: items in, one result per item out (ignored when the stage is the last one). */
+/** One result per item; nothing at all from a batch stage that ends the flow. */
 // biome-ignore lint/suspicious/noConfusingVoidType: a consumer's batch function returns nothing; `undefined` would reject `async () => {}`
+export type BatchResult<Out> = readonly (Out | LastValue<Out>)[] | void;
+
+/** A batch function: items in, one result per item out (ignored when the stage is the last one). */
 export type BatchFn<In, Out> = (
   items: In[],
   ctx: StageContext,
-) => readonly (Out | LastValue<Out>)[] | void | PromiseLike<readonly (Out | LastValue<Out>)[] | void>;
+) => BatchResult<Out> | PromiseLike<BatchResult<Out>>;
 
 /** A per-worker batch resource: `process` takes the items of one batch. */
-// biome-ignore lint/suspicious/noConfusingVoidType: as for BatchFn
-export type BatchResource<In, Out> = PerWorker<In[], readonly (Out | LastValue<Out>)[] | void>;
+export type BatchResource<In, Out> = PerWorker<In[], BatchResult<Out>>;
 
 /** A batch stage made by {@link batch}; pass it to `addTransformer`, `setConsumer` or `flow(...)`. */
 export class Batch<In, Out> implements Composable<In, Out> {

@@ -41,7 +41,7 @@ interface Writer<T> {
  * instead of waking once per item). Once `closed`, no new writer comes; once `shut` (on stop,
  * or when a `Last` cuts the stage off), nothing more is accepted.
  *
- * A batch stage's channel (`batchSize` > 1) never hands items over one by one: its takers wait
+ * A batch stage's channel (any batch size, 1 included) never hands items over one by one: its takers wait
  * while fewer than a batch are queued and are woken with {@link READY} once a batch is there,
  * when the stage's flush timer says one is due, or when the input closes with items left.
  */
@@ -56,8 +56,8 @@ export class Channel<T> implements Outlet {
   /** Waiting writers are let in when the queue length is at most this. */
   #admitAt: number;
   #feeders = 0;
-  /** Takers are woken once this many items are queued; 1 hands items straight over. */
-  #batch = 1;
+  /** A batch stage's size: takers are woken once this many items are queued. 0: items are handed straight over. */
+  #batch = 0;
 
   constructor(capacity: number, discipline: QueueDiscipline<T>, cache: TimeCache, hooks: ChannelHooks) {
     this.queue = new BoundedQueue<T>(capacity, discipline);
@@ -102,7 +102,7 @@ export class Channel<T> implements Outlet {
   offer(item: T): boolean {
     if (this.shut) return false;
     const takers = this.#takers;
-    if (takers.length > 0 && this.#batch === 1) {
+    if (takers.length > 0 && this.#batch === 0) {
       // A waiting taker means the queue is empty: hand over directly.
       const taker = takers.pop()!;
       taker.deliver(item, this.#cache.t);
@@ -118,7 +118,7 @@ export class Channel<T> implements Outlet {
 
   #pushed(): void {
     this.#hooks.enqueued();
-    if (this.#batch > 1 && this.#takers.length > 0 && this.queue.length >= this.#batch) this.wakeTaker();
+    if (this.#batch > 0 && this.#takers.length > 0 && this.queue.length >= this.#batch) this.wakeTaker();
   }
 
   /** Wakes the most recently waiting taker with {@link READY} (batch stages only). */

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { EventEmitter } from "eventemitter3";
 import { type Clock, TimeCache } from "../internal/clock.js";
 import { Deferred } from "../internal/deferred.js";
@@ -62,6 +63,7 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
   consumed = 0;
   failedCount = 0;
   droppedCount = 0;
+  readonly #dropReasons: Record<DropReason, number> = { STOPPED: 0, ROUTER_MISS: 0, UPSTREAM_TERMINATED: 0 };
   readonly #config: RuntimeConfig;
   readonly #abort = new AbortController();
   readonly #finished = new Deferred<void>();
@@ -72,6 +74,9 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
   readonly #plan: Plan;
   readonly #wiring: Wiring;
   #inputClosed = false;
+  /** Push mode: sends still waiting for room; the input ends only once they have settled. */
+  #sending = 0;
+  #endWhenSent = false;
   readonly #faultsLogged = new Set<string>();
   #tickTimer: unknown = null;
   #nextStatsAt: number;
@@ -87,6 +92,9 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
     this.statsWindowMs = config.statsWindowMs;
     this.startedAt = this.cache.t;
     this.#nextStatsAt = this.startedAt + config.statsIntervalMs;
+    // Every in-flight call may listen on the flow's one signal (fetch does): as many listeners
+    // as workers, which is bounded, so Node's leak warning at 10 would only be noise.
+    setMaxListeners(0, this.#abort.signal);
     this.#plan = plan;
     const lastSpec = plan.stages[plan.stages.length - 1]!.spec;
     // The stream reader's channel closes when every stage is done (see #stageDone).
@@ -119,7 +127,10 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
   inputDone(): void {
     if (this.#inputClosed) return;
     this.#inputClosed = true;
-    this.#wiring.entry.feederDone();
+    // A send still in progress (say, a fan-out split half-way through its branches) is part of
+    // the input: closing the entry under it would let it put into a stage that already finished.
+    if (this.#sending > 0) this.#endWhenSent = true;
+    else this.#wiring.entry.feederDone();
   }
 
   /** Push mode: counts `item` in and sends it to the entry, waiting for room. */
@@ -134,8 +145,13 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
     this.itemsIn++;
     const sent = this.#wiring.entry.send(item);
     if (sent === true) return RESOLVED;
+    this.#sending++;
     return sent.then((accepted) => {
       if (!accepted) this.#wiring.entryOwner.drop(item, this.refusalReason());
+      if (--this.#sending === 0 && this.#endWhenSent) {
+        this.#endWhenSent = false;
+        this.#wiring.entry.feederDone();
+      }
     });
   }
 
@@ -267,6 +283,7 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
       consumed: this.consumed,
       failed: this.failedCount,
       dropped: this.droppedCount,
+      droppedByReason: Object.freeze({ ...this.#dropReasons }),
       inFlight: this.itemsIn - this.consumed - this.failedCount - this.droppedCount,
       stages: Object.freeze(stages),
     });
@@ -303,6 +320,7 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
 
   dropped(item: unknown, stage: string, reason: DropReason): Promise<void> {
     this.droppedCount++;
+    this.#dropReasons[reason]++;
     const event: Dropped = { type: "Dropped", item, stage, reason };
     this.#config.events.emit("drop", event);
     return this.#deliver(event);

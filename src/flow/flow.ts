@@ -94,15 +94,22 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
     return this as unknown as Flow<unknown extends I ? A : I, R>;
   }
 
-  /** Sets the last stage (a function, `perWorker(...)` or `batch(...)`); its return value is dropped. */
-  setConsumer(
-    fn: Consumer<O> | PerWorker<O, unknown> | Batch<O, unknown> | StageFn<O, unknown>,
-    options?: StageOptions<O>,
-  ): this {
+  /**
+   * Sets the last stage (a function, `perWorker(...)` or `batch(...)`); its return value is
+   * dropped. On a flow with no stages yet, the consumer's parameter type is the flow's input type.
+   */
+  setConsumer<A = O>(
+    fn:
+      | Consumer<Next<O, A>>
+      | PerWorker<Next<O, A>, unknown>
+      | Batch<Next<O, A>, unknown>
+      | StageFn<Next<O, A>, unknown>,
+    options?: StageOptions<Next<O, A>>,
+  ): Flow<unknown extends I ? A : I, O> {
     const where = `setConsumer, stage "${stageLabel(options, fn, "consumer")}"`;
     this.#assertIdle("setConsumer");
     this.#tree.setConsumer(fn, options, where);
-    return this;
+    return this as unknown as Flow<unknown extends I ? A : I, O>;
   }
 
   /** Receives `TransformerError`, `SourceError` and `Dropped` events. */
@@ -247,6 +254,7 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
       consumed: 0,
       failed: 0,
       dropped: 0,
+      droppedByReason: { STOPPED: 0, ROUTER_MISS: 0, UPSTREAM_TERMINATED: 0 },
       inFlight: 0,
       stages: [],
     };

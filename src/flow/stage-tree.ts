@@ -170,10 +170,12 @@ export class StageTree {
     return this.nodes.map(copyNode);
   }
 
+  // A name is taken by a stage of that name, and by any stage it would prefix (`sub` by `sub.trim`).
   #fresh(base: string): string {
-    const taken = new Set(this.names());
+    const names = this.names();
+    const taken = (n: string) => names.some((m) => m === n || m.startsWith(`${n}.`));
     let name = base;
-    for (let k = 2; taken.has(name); k++) name = `${base}-${k}`;
+    for (let k = 2; taken(name); k++) name = `${base}-${k}`;
     return name;
   }
 

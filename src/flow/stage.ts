@@ -84,7 +84,11 @@ export class Stage implements ChannelHooks, DropTarget {
     this.entryKind = spec.entry;
     this.classifier = spec.role === "classifier";
     this.input = new Channel<unknown>(spec.queueSize, spec.queue, run.cache, this);
-    this.reorder = spec.ordered ? new ReorderBuffer(this, spec.queueSize) : null;
+    // The reorder buffer holds at most a queue's worth of items: for a batch stage, whose slots
+    // hold a batch each, that is queueSize / size slots.
+    this.reorder = spec.ordered
+      ? new ReorderBuffer(this, Math.max(1, Math.floor(spec.queueSize / (spec.batch?.size ?? 1))))
+      : null;
     this.metrics = new StageMetrics(spec.name, this.input.queue, run.clock, run.statsWindowMs);
     this.controller = new ScalingController(spec.name, spec.strategy, this, this.metrics.live, {
       scaled: (event) => {
@@ -293,14 +297,18 @@ export class Stage implements ChannelHooks, DropTarget {
     this.onDone();
   }
 
-  /** The stage's function threw for `entry` (after the flow stopped: the entry is dropped). */
+  /**
+   * The stage's function threw for `entry` (after the flow stopped: the entry is dropped). The
+   * stage counts every failed call; the item is reported once, even when several fan-out
+   * branches fail it.
+   */
   failed(entry: unknown, error: unknown, attempt: number): Promise<void> {
     if (this.run.stopping) return this.#reportDrop(entry, "STOPPED");
-    const target = settleEntry(entry, this.name);
-    if (target === null) return RESOLVED;
     const m = this.metrics;
     m.errors++;
     m.lastErrorAt = this.run.cache.t;
+    const target = settleEntry(entry, this.name);
+    if (target === null) return RESOLVED;
     return this.run.failed(target.item, error, target.stage, attempt);
   }
 

@@ -42,7 +42,7 @@ export interface StageStats {
   readonly received: number;
   /** Items the stage's function completed. */
   readonly processed: number;
-  /** Items that failed (reported as `TransformerError`). */
+  /** Calls of this stage's function that failed (for a batch stage, items of failed batches). */
   readonly errors: number;
   /** Retry attempts made. */
   readonly retries: number;
@@ -77,6 +77,8 @@ export interface FlowStats {
   readonly failed: number;
   /** Items reported as `Dropped`. */
   readonly dropped: number;
+  /** `dropped`, split by the reason of each `Dropped` event (`STOPPED`, `ROUTER_MISS`, `UPSTREAM_TERMINATED`). */
+  readonly droppedByReason: Readonly<Record<string, number>>;
   /** Items taken and not yet in a terminal state: itemsIn − consumed − failed − dropped. */
   readonly inFlight: number;
   readonly stages: readonly StageStats[];

@@ -109,6 +109,7 @@ describe("dump renderers", () => {
       consumed: 7,
       failed: 0,
       dropped: 0,
+      droppedByReason: {},
       inFlight: 2,
       stages: [m.snapshot()],
     };
