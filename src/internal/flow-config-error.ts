@@ -47,6 +47,9 @@ export function describeValue(value: unknown): string {
   if (Array.isArray(value)) return `array(${value.length})`;
   const tag = Object.prototype.toString.call(value);
   if (tag === "[object AsyncGenerator]" || tag === "[object Generator]") return "a generator object";
+  // An instance of a class (a Router, a Flow, a Map) is named by its class, not dumped.
+  const ctor = (Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null)?.constructor;
+  if (ctor && ctor !== Object && typeof ctor.name === "string" && ctor.name) return `a ${ctor.name}`;
   try {
     const s = JSON.stringify(value);
     if (s !== undefined) return s.length > 80 ? `${s.slice(0, 77)}...` : s;

@@ -123,7 +123,7 @@ describe("batch", () => {
     const clock = new VirtualClock();
     const f = new Flow({ clock })
       .setProducer(range(5))
-      .addTransformer(batch(async (xs: number[]) => void (await sleep(clock, 1, undefined)), { size: 2 }));
+      .addTransformer(batch(async (_xs: number[]) => void (await sleep(clock, 1)), { size: 2 }));
     await runVirtual(f, clock);
     expect(f.stats()).toMatchObject({ consumed: 5, failed: 0 });
   });

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { batch } from "../../src/flow/batch.js";
+import { fanOut } from "../../src/flow/fan-out.js";
 import { Flow } from "../../src/flow/flow.js";
+import { router } from "../../src/flow/router.js";
 import { FlowConfigError } from "../../src/internal/flow-config-error.js";
 import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
 
@@ -98,5 +101,79 @@ describe("option validation", () => {
     await expect(new Flow().setConsumer(id).run([1], { signal: {} as never })).rejects.toThrow(
       /expected an AbortSignal/,
     );
+  });
+
+  it.each([
+    ["router without a classifier function", () => router("kind" as never, { a: id }), "classify", '"kind"'],
+    [
+      "router with a generator object as classifier",
+      () => router((function* () {})() as never, { a: id }),
+      "classify",
+      "a generator object",
+    ],
+    ["router with arms that are not an object", () => router(id, [id] as never), "arms", "array(1)"],
+    ["router with no arms", () => router(id, {}), "arms", "{}"],
+    ["router with an arm that is not a stage", () => router(id, { a: 5 as never }), "arms.a", "5"],
+    [
+      "router with an unknown option",
+      () => router(id, { a: id }, { fallback: id } as never),
+      "fallback",
+      "function id",
+    ],
+    [
+      "router with a default that is not a stage",
+      () => router(id, { a: id }, { default: "x" as never }),
+      "default",
+      '"x"',
+    ],
+    [
+      "router with an arm named default and a default",
+      () => router(id, { default: id }, { default: id }),
+      "arms.default",
+      "default",
+    ],
+    ["router with an empty name", () => router(id, { a: id }, { name: "" }), "name", '""'],
+    ["fanOut without branches", () => fanOut([] as never, id as never), "branches", "array(0)"],
+    [
+      "fanOut with a branch that is not a stage",
+      () => fanOut([id, null] as never, id as never),
+      "branches.1",
+      "null",
+    ],
+    ["fanOut without a merge function", () => fanOut([id], "merge" as never), "merge", '"merge"'],
+    ["fanOut with an unknown option", () => fanOut([id], id as never, { size: 2 } as never), "size", "2"],
+    ["batch without a size", () => batch(id as never, {} as never), "size", "undefined"],
+    ["batch with a fractional size", () => batch(id as never, { size: 2.5 }), "size", "2.5"],
+    ["batch with flushMs NaN", () => batch(id as never, { size: 2, flushMs: Number.NaN }), "flushMs", "NaN"],
+    ["batch with a non-function", () => batch(42 as never, { size: 2 }), "fn", "42"],
+    [
+      "ordered that is not a boolean",
+      () => new Flow().addTransformer(id, { ordered: "yes" as never }),
+      "ordered",
+      '"yes"',
+    ],
+    [
+      "a batch queue smaller than a batch",
+      () => new Flow().addTransformer(batch(id as never, { size: 8 }), { queueSize: 4 }),
+      "queueSize",
+      "4",
+    ],
+    [
+      "a sub-flow given stage options",
+      () => new Flow().addTransformer(new Flow().addTransformer(id), { ordered: true }),
+      "ordered",
+      "ordered",
+    ],
+    [
+      "a consumer that is a router",
+      () => new Flow().setConsumer(router(id, { a: id }) as never),
+      "fn",
+      "Router",
+    ],
+  ])("rejects %s", (_label, make, option, value) => {
+    const e = thrown(make);
+    expect(e.option).toBe(option);
+    expect(e.message).toContain(value);
+    expect(e.message).toMatch(/expected|does not apply|rename|unknown option/);
   });
 });

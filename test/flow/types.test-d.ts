@@ -1,5 +1,10 @@
 import { describe, expectTypeOf, it } from "vitest";
+import { batch } from "../../src/flow/batch.js";
+import { fanOut } from "../../src/flow/fan-out.js";
 import { Flow } from "../../src/flow/flow.js";
+import { Last } from "../../src/flow/last.js";
+import type { PushHandle } from "../../src/flow/push-handle.js";
+import { router } from "../../src/flow/router.js";
 import { flow } from "../../src/flow/flow-function.js";
 import { perWorker } from "../../src/flow/per-worker.js";
 import type { StageContext } from "../../src/flow/types.js";
@@ -69,5 +74,84 @@ describe("types flow from producer to consumer", () => {
     void f.run(["a"]);
     // @ts-expect-error numbers are not strings
     void f.run([1]);
+  });
+
+  it("unwraps Last(...) from a stage's output type", () => {
+    const f = new Flow().setProducer([1]).addTransformer((x: number) => (x > 3 ? Last(`${x}`) : `${x}`));
+    expectTypeOf(f).toEqualTypeOf<Flow<number, string>>();
+    const g = new Flow().setProducer([1]).addTransformer(async (x: number) => Last(x > 1));
+    expectTypeOf(g).toEqualTypeOf<Flow<number, boolean>>();
+  });
+
+  it("types a router: the classifier's input, the union of the arms' outputs", () => {
+    const f = new Flow().setProducer([1, 2]).addTransformer(
+      router((x: number) => (x % 2 ? "odd" : "even"), {
+        odd: (x: number) => `${x}`,
+        even: async (x: number) => x > 0,
+      }),
+    );
+    expectTypeOf(f).toEqualTypeOf<Flow<number, string | boolean>>();
+    const withDefault = router(
+      (x: number) => String(x),
+      { a: (x: number) => x },
+      { default: (x: number) => [x] },
+    );
+    expectTypeOf(new Flow<number>().addTransformer(withDefault)).toEqualTypeOf<
+      Flow<number, number | number[]>
+    >();
+    // @ts-expect-error the arm takes strings, the classifier numbers
+    router((x: number) => String(x), { a: (s: string) => s });
+  });
+
+  it("types a fan-out: merge gets a tuple of the branch outputs", () => {
+    const f = new Flow().setProducer(["a"]).addTransformer(
+      fanOut([(s: string) => s.length, async (s: string) => s.toUpperCase()], ([n, u]) => {
+        expectTypeOf(n).toEqualTypeOf<number>();
+        expectTypeOf(u).toEqualTypeOf<string>();
+        return { n, u };
+      }),
+    );
+    expectTypeOf(f).toEqualTypeOf<Flow<string, { n: number; u: string }>>();
+  });
+
+  it("types a batch stage item by item, and a batch consumer", () => {
+    const f = new Flow()
+      .setProducer([1])
+      .addTransformer(batch((xs: number[]) => xs.map(String), { size: 10 }))
+      .setConsumer(
+        batch(
+          async (rows: string[]) => {
+            expectTypeOf(rows).toEqualTypeOf<string[]>();
+          },
+          { size: 5 },
+        ),
+      );
+    expectTypeOf(f).toEqualTypeOf<Flow<number, string>>();
+  });
+
+  it("composes sub-flows by their types, and rejects a mismatch", () => {
+    const sub = new Flow<number>().addTransformer((x: number) => `${x}`);
+    expectTypeOf(sub).toEqualTypeOf<Flow<number, string>>();
+    const f = new Flow()
+      .setProducer([1])
+      .addTransformer(sub)
+      .addTransformer((s: string) => s.length);
+    expectTypeOf(f).toEqualTypeOf<Flow<number, number>>();
+    // @ts-expect-error the sub-flow takes numbers, the producer gives strings
+    new Flow().setProducer(["x"]).addTransformer(sub);
+    expectTypeOf(flow(parse, sub as unknown as Flow<number, string>, parse)).toEqualTypeOf<
+      Flow<string, number>
+    >();
+    // @ts-expect-error the sub-flow takes numbers, not rows
+    flow(enrich, sub);
+  });
+
+  it("types push(): send takes the flow's input type", () => {
+    const f = new Flow().setConsumer((x: number) => void x);
+    expectTypeOf(f).toEqualTypeOf<Flow<number, unknown>>();
+    const input = f.push();
+    expectTypeOf(input).toEqualTypeOf<PushHandle<number>>();
+    // @ts-expect-error strings are not numbers
+    void input.send("one");
   });
 });
