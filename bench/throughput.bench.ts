@@ -5,17 +5,16 @@
  * Every contender runs the same three functions (a → b → c, where c is the sink) over the same
  * N items, with 1 and 4 workers (concurrency) per stage. Run: `npm run bench:throughput`.
  */
-import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { Readable } from "node:stream";
-import { fileURLToPath } from "node:url";
 import { Effect, Stream } from "effect";
 import fastq from "fastq";
-import { bench, run } from "mitata";
+import { bench } from "mitata";
 import PQueue from "p-queue";
 import { from, lastValueFrom, mergeMap } from "rxjs";
 import { FixedScaling, Flow } from "../src/index.js";
 import { environment } from "./env.js";
+import { runIsolated } from "./isolated.js";
 
 const N = 10_000;
 const LIMIT = 1024; // the bound every bounded contender gets, like our default queue size
@@ -114,48 +113,25 @@ const contenders = Object.fromEntries(
   Object.entries(allContenders).filter(([name]) => !only || only.includes(name)),
 );
 
-// Each contender runs in a fresh child process of this same run, one after the other: a
-// contender's garbage and global state (Effect's runtime leaves ~90 MB behind) must not slow the
-// next one. The parent prints the environment, the children's mitata output and the table.
-const child = process.argv[2] === "--child" ? process.argv[3] : undefined;
-
-if (child !== undefined) {
-  const expected = items.reduce((s, x) => s + (x + 1) * 2 - 1, 0);
-  if (child === "bare await loop") {
-    bench(child, bareLoop);
-  } else {
-    const fn = allContenders[child]!;
+const nsPerItem = await runIsolated({
+  script: import.meta.url,
+  items: N,
+  contenders: ["bare await loop", ...Object.keys(contenders)],
+  async define(name) {
+    if (name === "bare await loop") return void bench(name, bareLoop);
+    const expected = items.reduce((s, x) => s + (x + 1) * 2 - 1, 0);
+    const fn = allContenders[name]!;
     for (const w of [1, 4]) {
       sink = 0;
       await fn(w);
-      if (sink !== expected) throw new Error(`${child}(${w}) summed ${sink}, expected ${expected}`);
+      if (sink !== expected) throw new Error(`${name}(${w}) summed ${sink}, expected ${expected}`);
     }
-    for (const workers of [1, 4]) bench(`${child} ×${workers}`, () => fn(workers));
-  }
-  const result = await run({ format: "mitata" });
-  const out: Record<string, number> = {};
-  for (const trial of result.benchmarks)
-    for (const r of trial.runs) if (r.stats) out[r.name] = r.stats.avg / N;
-  console.log(`RESULT ${JSON.stringify(out)}`);
-} else {
+    for (const workers of [1, 4]) bench(`${name} ×${workers}`, () => fn(workers));
+  },
+});
+if (nsPerItem) {
   console.log(environment());
   console.log(`${N} items per iteration through 3 stages; each contender in a fresh process\n`);
-  const nsPerItem = new Map<string, number>();
-  for (const name of ["bare await loop", ...Object.keys(contenders)]) {
-    const res = spawnSync(
-      process.execPath,
-      [...process.execArgv, fileURLToPath(import.meta.url), "--child", name],
-      {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "inherit"],
-      },
-    );
-    const line = res.stdout.split("\n").find((l) => l.startsWith("RESULT "));
-    process.stdout.write(res.stdout.replace(/^RESULT .*$/m, ""));
-    if (!line) throw new Error(`${name}: no result (exit ${res.status})`);
-    for (const [k, v] of Object.entries(JSON.parse(line.slice(7)) as Record<string, number>))
-      nsPerItem.set(k, v);
-  }
   report(nsPerItem);
 }
 
@@ -180,7 +156,11 @@ function report(nsPerItem: Map<string, number>): void {
     for (const name of names) {
       const ns = nsPerItem.get(`${name} ×${workers}`)!;
       const speedup =
-        name === "flowrhythm" ? `${(bestPeer / ours).toFixed(2)}× best peer` : `${(ns / ours).toFixed(2)}×`;
+        name !== "flowrhythm"
+          ? `${(ns / ours).toFixed(2)}×`
+          : peers.length > 0
+            ? `${(bestPeer / ours).toFixed(2)}× best peer`
+            : "";
       rows.push(
         `| ${workers} | ${name} | ${ns.toFixed(0)} | ${Math.round(1e9 / ns).toLocaleString("en")} | ${(bare / ns).toFixed(2)} | ${speedup} |`,
       );

@@ -9,8 +9,12 @@ const examples = readdirSync(dir).filter((f) => f.endsWith(".ts") && f !== "demo
 
 function run(file: string): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", `${dir}${file}`], { timeout: 60_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error.code as number) ?? 1) : 0, out: stdout + stderr }),
+    execFile(
+      process.execPath,
+      ["--import", "tsx", `${dir}${file}`],
+      { timeout: 60_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? ((error.code as number) ?? 1) : 0, out: stdout + stderr }),
     );
   });
 }

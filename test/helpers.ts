@@ -1,3 +1,5 @@
+import { expect } from "vitest";
+import type { FlowErrorEvent } from "../src/flow/events.js";
 import type { Clock } from "../src/internal/clock.js";
 import { VirtualClock } from "../src/internal/virtual-clock.js";
 import type { Flow } from "../src/flow/flow.js";
@@ -70,3 +72,50 @@ export function range(n: number): number[] {
 }
 
 export { VirtualClock };
+
+/**
+ * Ends a property scenario's run: naturally, or with `drain()` / `stop()` once `atMs` of virtual
+ * time have passed; then advances time until `finished()` holds.
+ */
+export async function endRun(
+  flow: Flow<any, any>,
+  clock: VirtualClock,
+  end: "natural" | "drain" | "stop",
+  atMs: number,
+  finished: () => boolean,
+  maxMs: number,
+): Promise<void> {
+  if (end !== "natural") {
+    await clock.advance(atMs);
+    if (end === "drain") void flow.drain();
+    else void flow.stop();
+  }
+  await clock.runUntil(finished, { stepMs: 5, maxMs });
+}
+
+/**
+ * Checks conservation for items `{ id }` numbered from 0: the ids consumed, failed and dropped are
+ * exactly the ids taken, once each, and the flow's counters match. Returns the failed and
+ * dropped ids.
+ */
+export function expectConservation(
+  flow: Flow<any, any>,
+  consumed: readonly number[],
+  events: readonly FlowErrorEvent[],
+): { failed: number[]; dropped: number[] } {
+  const ids = (type: string) =>
+    events.flatMap((e) => (e.type === type ? [(e as { item: { id: number } }).item.id] : []));
+  const failed = ids("TransformerError");
+  const dropped = ids("Dropped");
+  const s = flow.stats();
+  expect([...consumed, ...failed, ...dropped].sort((a, b) => a - b)).toEqual(
+    Array.from({ length: s.itemsIn }, (_, i) => i),
+  );
+  expect(s).toMatchObject({
+    inFlight: 0,
+    consumed: consumed.length,
+    failed: failed.length,
+    dropped: dropped.length,
+  });
+  return { failed, dropped };
+}

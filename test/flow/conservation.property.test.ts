@@ -5,7 +5,7 @@ import { Flow } from "../../src/flow/flow.js";
 import { perWorker } from "../../src/flow/per-worker.js";
 import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
 import { UtilizationScaling } from "../../src/scaling/utilization-scaling.js";
-import { sleep, VirtualClock } from "../helpers.js";
+import { endRun, expectConservation, sleep, VirtualClock } from "../helpers.js";
 
 interface Item {
   readonly id: number;
@@ -109,23 +109,11 @@ describe("conservation (property)", () => {
         await f.start();
         let finished = false;
         void f.wait().then(() => (finished = true));
-        if (sc.end !== "natural") {
-          await clock.advance(sc.endAtMs);
-          if (sc.end === "drain") void f.drain();
-          else void f.stop();
-        }
-        await clock.runUntil(() => finished, { stepMs: 5, maxMs: 120_000 });
+        await endRun(f, clock, sc.end, sc.endAtMs, () => finished, 120_000);
 
         const s = f.stats();
-        const failedIds = events.flatMap((e) => (e.type === "TransformerError" ? [(e.item as Item).id] : []));
-        const droppedIds = events.flatMap((e) => (e.type === "Dropped" ? [(e.item as Item).id] : []));
         // Conservation: each item taken is in exactly one terminal set.
-        const all = [...consumed, ...failedIds, ...droppedIds].sort((a, b) => a - b);
-        expect(all).toEqual(Array.from({ length: s.itemsIn }, (_, i) => i));
-        expect(s.inFlight).toBe(0);
-        expect(s.consumed).toBe(consumed.length);
-        expect(s.failed).toBe(failedIds.length);
-        expect(s.dropped).toBe(droppedIds.length);
+        const { dropped: droppedIds } = expectConservation(f, consumed, events);
         expect(events.every((e) => e.type !== "Dropped" || e.reason === "STOPPED")).toBe(true);
         if (sc.end !== "stop") expect(droppedIds).toEqual([]);
         if (sc.end === "natural") expect(s.itemsIn).toBe(sc.items);
