@@ -125,11 +125,6 @@ export class BatchWorker extends Worker {
         ),
       );
     this.booked(k);
-    // The end of the flow, result ignored, order irrelevant: the batch is consumed as a whole.
-    if (results === null && stage.terminal && stage.reorder === null) {
-      stage.run.consumed += k;
-      return undefined;
-    }
     if (stage.reorder !== null) {
       const values = entries.map((entry, i) => {
         const r = results === null ? undefined : results[i];

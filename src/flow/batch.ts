@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { describeValue, FlowConfigError } from "../internal/flow-config-error.js";
-import { check, isFiniteNumber, isInt, parseOptions } from "../internal/parse-options.js";
+import { check, isFiniteNumber, isInt, nameCheck, parseOptions } from "../internal/parse-options.js";
 import { type Composable, SHAPE } from "./composable.js";
 import type { LastValue } from "./last.js";
 import { isPerWorker, type PerWorker } from "./per-worker.js";
@@ -57,7 +57,7 @@ const optionsSchema = z.strictObject({
     (v) => v === Number.POSITIVE_INFINITY || (isFiniteNumber(0)(v) && (v as number) > 0),
     "a number of milliseconds > 0, or Infinity",
   ).optional(),
-  name: check<string>((v) => typeof v === "string" && v.length > 0, "a non-empty string").optional(),
+  name: nameCheck().optional(),
 });
 
 /**

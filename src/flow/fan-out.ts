@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { describeValue, FlowConfigError } from "../internal/flow-config-error.js";
-import { check, parseOptions } from "../internal/parse-options.js";
+import { nameCheck, parseOptions } from "../internal/parse-options.js";
 import {
   type Composable,
   type InOf,
@@ -35,7 +35,7 @@ export class FanOut<In, Out> implements Composable<In, Out> {
 }
 
 const optionsSchema = z.strictObject({
-  name: check<string>((v) => typeof v === "string" && v.length > 0, "a non-empty string").optional(),
+  name: nameCheck().optional(),
 });
 
 /**

@@ -168,8 +168,7 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
    * cannot reach is cut off (queues dropped, outputs dropped); the stage's own queue is dropped.
    * A stage already cut off by an earlier `Last` cuts nothing.
    */
-  lastReturned(s: unknown): void {
-    const stage = s as Stage;
+  lastReturned(stage: Stage): void {
     if (stage.cut || stage.lastSeen || this.stopping) return;
     stage.lastSeen = true;
     this.#haltInput();

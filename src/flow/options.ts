@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Clock } from "../internal/clock.js";
-import { check, isFiniteNumber, isFn, isInt, parseOptions } from "../internal/parse-options.js";
+import { check, isFiniteNumber, isFn, isInt, nameCheck, parseOptions } from "../internal/parse-options.js";
 import type { ScalingStrategy } from "../scaling/scaling-strategy.js";
 import type { QueueDiscipline } from "./bounded-queue.js";
 import type { ErrorHandler } from "./events.js";
@@ -56,7 +56,7 @@ export const isStrategy = (v: unknown): boolean =>
 const STRATEGY = "a ScalingStrategy (an object with initialWorkers, onEnqueue and onDequeue methods)";
 
 const stageSchema = z.strictObject({
-  name: check<string>((v) => typeof v === "string" && v.length > 0, "a non-empty string").optional(),
+  name: nameCheck().optional(),
   scalingStrategy: check<ScalingStrategy>(isStrategy, STRATEGY).optional(),
   queueSize: check<number>(
     (v) => v === Number.POSITIVE_INFINITY || isInt(1)(v),

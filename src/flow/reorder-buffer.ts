@@ -49,11 +49,6 @@ export class ReorderBuffer {
     private readonly capacity: number,
   ) {}
 
-  /** Outputs waiting for an earlier one. */
-  get waiting(): number {
-    return this.#slots.size;
-  }
-
   /** The sequence number of the call a worker is about to make. */
   take(): number {
     return this.#nextTake++;

@@ -1,6 +1,7 @@
 import type { Clock, TimeCache } from "../internal/clock.js";
 import type { ScaleEvent } from "../scaling/scaling-controller.js";
 import type { DropReason } from "./events.js";
+import type { Stage } from "./stage.js";
 
 /** What a running stage needs from the flow that runs it. */
 export interface StageRun {
@@ -24,5 +25,5 @@ export interface StageRun {
   /** Why a channel refused a value: the flow stopped, or a `Last` cut it off. */
   refusalReason(): DropReason;
   /** A stage (not a classifier, not in a fan-out branch) returned `Last(...)`. */
-  lastReturned(stage: unknown): void;
+  lastReturned(stage: Stage): void;
 }

@@ -45,7 +45,7 @@ export interface ComposedFlow {
 }
 
 /** The default queue size; a batch stage's is at least one batch. */
-export const DEFAULT_QUEUE_SIZE = 1024;
+const DEFAULT_QUEUE_SIZE = 1024;
 
 export function queueSizeOf(def: StageDef): number {
   return def.options.queueSize ?? Math.max(DEFAULT_QUEUE_SIZE, def.batch?.size ?? 0);

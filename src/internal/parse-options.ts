@@ -7,6 +7,10 @@ export function check<T>(predicate: (value: unknown) => boolean, expected: strin
 }
 
 export const isFn = (v: unknown): boolean => typeof v === "function";
+
+/** A stage or shape name: a non-empty string. */
+export const nameCheck = (): z.ZodType<string> =>
+  check<string>((v) => typeof v === "string" && v.length > 0, "a non-empty string");
 export const isInt = (min: number) => (v: unknown) => Number.isInteger(v) && (v as number) >= min;
 export const isFiniteNumber =
   (min: number, max = Number.POSITIVE_INFINITY) =>

@@ -78,7 +78,7 @@ function textLines(items: readonly StructureItem[], indent: string, out: string[
 }
 
 /** The structure as a graph: every stage (the producer first) and the edges items take. */
-export function structureGraph(items: readonly StructureItem[]): {
+function structureGraph(items: readonly StructureItem[]): {
   nodes: StageNode[];
   edges: StructureEdge[];
 } {
