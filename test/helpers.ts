@@ -35,6 +35,7 @@ export function stageStats(overrides: Partial<StageStats> = {}): StageStats {
     idleWorkers: idle,
     blockedWorkers: blocked,
     startingWorkers: 0,
+    retryingWorkers: 0,
     totalWorkers: total,
     utilization: total === 0 ? 0 : busy / total,
     queueLength: 0,

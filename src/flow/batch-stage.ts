@@ -4,7 +4,7 @@ import { LastValue } from "./last.js";
 import { Slot } from "./reorder-buffer.js";
 import { Entry, Stage, type StageSpec } from "./stage.js";
 import type { StageRun } from "./stage-run.js";
-import { EXIT, FAILED, WAIT, Worker, WorkerState } from "./worker.js";
+import { EXIT, WAIT, Worker, WorkerState } from "./worker.js";
 
 /**
  * A stage whose workers take whole batches from its queue. The queue is the only buffer: a
@@ -76,6 +76,7 @@ const NO_ENTRIES: readonly unknown[] = [];
 /** A batch stage's worker: one call per batch, one result per item. */
 export class BatchWorker extends Worker {
   #entries: readonly unknown[] = NO_ENTRIES;
+  #args: readonly unknown[] = NO_ENTRIES;
 
   protected override takeAndCall(): unknown {
     if (this.retiring) return EXIT;
@@ -95,12 +96,8 @@ export class BatchWorker extends Worker {
       this.begin(stamp, true);
       this.#entries = entries;
       const args = stage.entryKind === Entry.Plain ? entries : entries.map((e) => stage.arg(e));
-      try {
-        return this.fn(args, this.ctx);
-      } catch (error) {
-        this.error = error;
-        return FAILED;
-      }
+      this.#args = args;
+      return this.invoke(args);
     }
     if (this.state !== WorkerState.Idle) stage.setState(this, WorkerState.Idle);
     return input.wait(this) ? WAIT : EXIT;
@@ -111,10 +108,15 @@ export class BatchWorker extends Worker {
     return this.takeAndCall();
   }
 
+  protected override argInHand(): unknown {
+    return this.#args;
+  }
+
   protected override handOn(out: unknown): undefined | Promise<void> {
     const stage = this.stage;
     const entries = this.#entries;
     this.#entries = NO_ENTRIES;
+    this.#args = NO_ENTRIES;
     const k = entries.length;
     const results = Array.isArray(out) && out.length === k ? (out as readonly unknown[]) : null;
     if (results === null && !stage.terminal)
@@ -149,17 +151,18 @@ export class BatchWorker extends Worker {
     }
   }
 
-  protected override fail(error: unknown): Promise<void> {
+  protected override failFinal(error: unknown): Promise<void> {
     const entries = this.#entries;
     this.#entries = NO_ENTRIES;
-    this.error = undefined;
+    this.#args = NO_ENTRIES;
     return this.#failAll(entries, error);
   }
 
   // A failed batch reports each of its items; its reorder slot becomes a hole once.
   async #failAll(entries: readonly unknown[], error: unknown): Promise<void> {
     const stage = this.stage;
-    for (const entry of entries) await stage.failed(entry, error, this.ctx.attempt);
+    const attempts = this.attemptsMade();
+    for (const entry of entries) await stage.failed(entry, error, attempts);
     const r = stage.reorder?.complete(this, this.seq, Slot.Hole, undefined, undefined);
     if (r !== undefined) await r;
   }

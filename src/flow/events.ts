@@ -33,6 +33,25 @@ export interface Dropped<T = unknown> {
   readonly reason: DropReason;
 }
 
+/**
+ * An item that failed for good — its attempts spent, or its error not worth a retry — handed
+ * to a `deadLetter` sink, separately from the error handler.
+ */
+export interface DeadLetter<T = unknown> {
+  readonly type: "DeadLetter";
+  readonly item: T;
+  readonly error: unknown;
+  /** The stage the item failed in (a fan-out item: the fan-out stage). */
+  readonly stage: string;
+  /** Attempts made (0: the stage's `perWorker` factory never started a worker). */
+  readonly attempts: number;
+  /** When it failed, on the flow's clock. */
+  readonly failedAt: number;
+}
+
+/** Receives dead letters; may be async (a worker waits for it, up to `handlerTimeoutMs`). */
+export type DeadLetterSink<T = any> = (event: DeadLetter<T>) => void | PromiseLike<void>;
+
 /** Everything the error handler receives. */
 export type FlowErrorEvent = TransformerError | SourceError | Dropped;
 

@@ -1,3 +1,4 @@
+import { isThenable } from "../internal/is-thenable.js";
 import { setMaxListeners } from "node:events";
 import type { EventEmitter } from "eventemitter3";
 import { type Clock, TimeCache } from "../internal/clock.js";
@@ -7,6 +8,8 @@ import type { ScaleEvent } from "../scaling/scaling-controller.js";
 import type { FlowState, FlowStats, StageStats } from "../stats/stage-stats.js";
 import { Channel } from "./channel.js";
 import type {
+  DeadLetter,
+  DeadLetterSink,
   DropReason,
   Dropped,
   ErrorHandler,
@@ -32,6 +35,8 @@ export interface RuntimeConfig {
   readonly statsWindowMs: number;
   readonly sampleEvery: number;
   readonly handler: ErrorHandler | undefined;
+  readonly deadLetter: DeadLetterSink | undefined;
+  readonly handlerTimeoutMs: number;
   readonly events: EventEmitter<FlowEvents>;
 }
 
@@ -39,6 +44,8 @@ const ABORT_REASON = "flow stopped";
 /** The producer, once blocked on a full first queue, resumes when a quarter of it has drained. */
 const PRODUCER_REFILL_FRACTION = 0.25;
 const RESOLVED: Promise<void> = Promise.resolve();
+const noop = (): void => {};
+
 
 /**
  * One run of a flow: the stages wired as the plan says, the producer pump (or push handle), the
@@ -190,13 +197,36 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
     return new StreamReader(this.#sink!, this);
   }
 
-  /** `drain()`: take no more input, finish everything in flight. */
-  drain(): Promise<void> {
+  /**
+   * `drain()`: take no more input, finish everything in flight. With `timeoutMs`, whatever is
+   * still in flight when it passes is stopped (`stop()`), so the promise settles by then.
+   */
+  drain(timeoutMs?: number): Promise<void> {
     if (!this.#ended && !this.halted) {
       this.state = "draining";
       this.#haltInput();
     }
+    if (timeoutMs !== undefined && !this.#ended && !this.stopping) {
+      const timer = this.clock.setTimeout(() => void this.stop(), timeoutMs);
+      void this.#finished.promise.then(() => this.clock.clearTimeout(timer));
+    }
     return this.#finished.promise;
+  }
+
+  sleep(ms: number): Promise<boolean> {
+    if (this.stopping) return Promise.resolve(false);
+    const signal = this.#abort.signal;
+    return new Promise((resolve) => {
+      const onStop = (): void => {
+        this.clock.clearTimeout(timer);
+        resolve(false);
+      };
+      const timer = this.clock.setTimeout(() => {
+        signal.removeEventListener("abort", onStop);
+        resolve(true);
+      }, ms);
+      signal.addEventListener("abort", onStop, { once: true });
+    });
   }
 
   /** `stop()`: abort in-flight work, drop what is queued, wait for every worker to exit. */
@@ -310,11 +340,30 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
     void this.#deliver(event);
   }
 
-  failed(item: unknown, error: unknown, stage: string, attempt: number): Promise<void> {
+  failed(
+    item: unknown,
+    error: unknown,
+    stage: string,
+    attempt: number,
+    deadLetter: DeadLetterSink | null,
+  ): Promise<void> {
     this.failedCount++;
     const event: TransformerError = { type: "TransformerError", item, error, stage, attempt };
     this.#config.events.emit("itemError", event);
-    return this.#deliver(event);
+    const reported = this.#deliver(event);
+    const sink = deadLetter ?? this.#config.deadLetter;
+    if (sink === undefined) return reported;
+    const letter: DeadLetter = {
+      type: "DeadLetter",
+      item,
+      error,
+      stage,
+      attempts: attempt,
+      failedAt: this.cache.read(),
+    };
+    const filed = this.#callHandler(sink, letter, "dead-letter sink");
+    if (filed === RESOLVED) return reported;
+    return reported === RESOLVED ? filed : Promise.all([reported, filed]).then(noop);
   }
 
   dropped(item: unknown, stage: string, reason: DropReason): Promise<void> {
@@ -325,34 +374,54 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
     return this.#deliver(event);
   }
 
-  // The handler is awaited by the worker that hit the error (natural backpressure on a slow
-  // handler), but never beyond stop(): a hung handler must not hang the flow's shutdown.
   #deliver(event: FlowErrorEvent): Promise<void> {
     const handler = this.#config.handler;
-    if (!handler) {
-      if (event.type !== "Dropped") {
-        const where = event.type === "TransformerError" ? ` in stage "${event.stage}"` : "";
-        console.error(`[flowrhythm] ${event.type}${where}:`, event.error);
-      }
-      return Promise.resolve();
+    if (handler) return this.#callHandler(handler, event, "error handler");
+    if (event.type !== "Dropped") {
+      const where = event.type === "TransformerError" ? ` in stage "${event.stage}"` : "";
+      console.error(`[flowrhythm] ${event.type}${where}:`, event.error);
     }
+    return RESOLVED;
+  }
+
+  // The worker that hit the error awaits the user's handler (natural backpressure on a slow
+  // one), but never longer than `handlerTimeoutMs` and never beyond stop(): a hung handler must
+  // hang neither the stage nor the flow's end. A throw or rejection is logged and ignored.
+  #callHandler<E>(fn: (event: E) => unknown, event: E, what: string): Promise<void> {
     let result: unknown;
     try {
-      result = handler(event);
+      result = fn(event);
     } catch (error) {
-      console.error("[flowrhythm] the error handler threw; ignored:", error);
-      return Promise.resolve();
+      console.error(`[flowrhythm] the ${what} threw; ignored:`, error);
+      return RESOLVED;
     }
-    if (!result || typeof (result as PromiseLike<void>).then !== "function") return Promise.resolve();
-    const tracked: Promise<void> = Promise.resolve(result as PromiseLike<void>).then(
-      () => {
-        this.#pending.delete(tracked);
-      },
-      (error: unknown) => {
-        this.#pending.delete(tracked);
-        console.error("[flowrhythm] the error handler rejected; ignored:", error);
-      },
-    );
+    if (!isThenable(result)) return RESOLVED;
+    const ms = this.#config.handlerTimeoutMs;
+    const bounded = new Promise<void>((resolve) => {
+      const timer = this.clock.setTimeout(() => {
+        this.#logOnce(
+          `${what}:timeout`,
+          `[flowrhythm] the ${what} did not settle within ${ms} ms; the flow goes on without waiting for it`,
+          undefined,
+        );
+        resolve();
+      }, ms);
+      (timer as { unref?: () => void } | null)?.unref?.();
+      result.then(
+        () => {
+          this.clock.clearTimeout(timer);
+          resolve();
+        },
+        (error: unknown) => {
+          this.clock.clearTimeout(timer);
+          console.error(`[flowrhythm] the ${what} rejected; ignored:`, error);
+          resolve();
+        },
+      );
+    });
+    const tracked: Promise<void> = bounded.then(() => {
+      this.#pending.delete(tracked);
+    });
     this.#pending.add(tracked);
     return Promise.race([tracked, this.#stopSignal.promise]);
   }
@@ -360,6 +429,7 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
   #logOnce(key: string, message: string, error: unknown): void {
     if (this.#faultsLogged.has(key)) return;
     this.#faultsLogged.add(key);
-    console.error(message, error);
+    if (error === undefined) console.error(message);
+    else console.error(message, error);
   }
 }

@@ -1,6 +1,9 @@
+import { constants } from "node:os";
 import { EventEmitter } from "eventemitter3";
+import { z } from "zod";
 import { systemClock } from "../internal/clock.js";
 import { describeValue, FlowConfigError } from "../internal/flow-config-error.js";
+import { check, isFiniteNumber, parseOptions } from "../internal/parse-options.js";
 import type { ScalingStrategy } from "../scaling/scaling-strategy.js";
 import { type DumpOptions, renderStats, renderStructure } from "../stats/render-dump.js";
 import type { FlowStats, StageStats } from "../stats/stage-stats.js";
@@ -14,6 +17,16 @@ import { compilePlan, type Plan, structureOf } from "./plan.js";
 import { PushHandle } from "./push-handle.js";
 import { type ComposedFlow, StageTree } from "./stage-tree.js";
 import type { Consumer, Source } from "./types.js";
+
+/** `drain()` options. */
+export interface DrainOptions {
+  /** Stop (`stop()`) whatever is still in flight after this many ms. @defaultValue no deadline */
+  timeoutMs?: number;
+}
+
+const drainSchema = z.strictObject({
+  timeoutMs: check<number>((v) => isFiniteNumber(0)(v), "a finite number of milliseconds ≥ 0").optional(),
+});
 
 /** `run()` options. */
 export interface RunOptions {
@@ -63,12 +76,17 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
   #defaultStrategy: ScalingStrategy | undefined;
   #runtime: FlowRuntime | null = null;
   #push: PushHandle<I> | null = null;
+  /** `handleSignals`: off, or whether to exit the process once drained or stopped. */
+  #signals: { exit: boolean } | null = null;
+  #unlistenSignals: (() => void) | null = null;
 
   constructor(options: FlowOptions = {}) {
     super();
     this.#options = parseFlowOptions(options);
     this.#handler = this.#options.errorHandler;
     this.#defaultStrategy = this.#options.defaultScalingStrategy;
+    const hs = this.#options.handleSignals;
+    if (hs) this.#signals = { exit: hs === true || hs.exit !== false };
   }
 
   /** Sets the items: an async iterable, an iterable, or a function returning one (re-runnable). */
@@ -232,9 +250,29 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
     return this.#push;
   }
 
-  /** Stops taking new items, finishes everything in flight (flushing partial batches), then resolves. */
-  drain(): Promise<void> {
-    return this.#runtime ? this.#runtime.drain() : Promise.resolve();
+  /**
+   * Stops taking new items, finishes everything in flight (flushing partial batches), then
+   * resolves. With `timeoutMs`, whatever is still in flight then is stopped, as by `stop()`.
+   */
+  drain(options: DrainOptions = {}): Promise<void> {
+    const o = parseOptions(drainSchema, options, "drain") as DrainOptions;
+    return this.#runtime ? this.#runtime.drain(o.timeoutMs) : Promise.resolve();
+  }
+
+  /**
+   * Drains the flow on SIGINT or SIGTERM and then exits the process with code 0; a second
+   * signal stops it at once (exit code 128 + the signal's number). With `{ exit: false }` the
+   * process is left to exit on its own. The listeners live only while the flow runs.
+   */
+  handleSignals(options: { exit?: boolean } = {}): this {
+    if (typeof options !== "object" || options === null || typeof (options.exit ?? true) !== "boolean")
+      throw new FlowConfigError(
+        `handleSignals: options = ${describeValue(options)}: expected { exit?: boolean }`,
+        { option: "handleSignals" },
+      );
+    this.#signals = { exit: options.exit !== false };
+    if (this.#running() && this.#unlistenSignals === null) this.#listenSignals(this.#runtime!);
+    return this;
   }
 
   /** Aborts: signals every in-flight item, drops what is queued, stops workers, runs every `close`. */
@@ -320,13 +358,40 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
         statsWindowMs: o.statsWindowMs ?? 10_000,
         sampleEvery: o.timingSampleEvery ?? 8,
         handler: this.#handler,
+        deadLetter: o.deadLetter,
+        handlerTimeoutMs: o.handlerTimeoutMs ?? 10_000,
         events: this,
       },
       withSink,
     );
     this.#runtime = runtime;
     runtime.start();
+    if (this.#signals) this.#listenSignals(runtime);
     return runtime;
+  }
+
+  // The first SIGINT/SIGTERM drains, a second stops; with `exit`, the process exits when done.
+  #listenSignals(runtime: FlowRuntime): void {
+    const settings = this.#signals!;
+    let received = 0;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      received++;
+      const code = received === 1 ? 0 : 128 + (constants.signals[signal] ?? 0);
+      const done = received === 1 ? runtime.drain() : runtime.stop();
+      if (settings.exit) void done.then(() => process.exit(code));
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    const unlisten = (): void => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      if (this.#unlistenSignals === unlisten) this.#unlistenSignals = null;
+    };
+    this.#unlistenSignals = unlisten;
+    // Once the run is over the signals are the process's again, unless one is being handled.
+    void runtime.finished.then(() => {
+      if (received === 0 || !settings.exit) unlisten();
+    });
   }
 
   #running(): boolean {

@@ -3,7 +3,8 @@ import type { Clock } from "../internal/clock.js";
 import { check, isFiniteNumber, isFn, isInt, nameCheck, parseOptions } from "../internal/parse-options.js";
 import type { ScalingStrategy } from "../scaling/scaling-strategy.js";
 import type { QueueDiscipline } from "./bounded-queue.js";
-import type { ErrorHandler } from "./events.js";
+import type { DeadLetterSink, ErrorHandler } from "./events.js";
+import type { RetryOptions } from "./retry.js";
 
 /** Options of one stage (`addTransformer(fn, opts)`, `setConsumer(fn, opts)`, `configure(name, opts)`). */
 export interface StageOptions<T = any> {
@@ -22,6 +23,20 @@ export interface StageOptions<T = any> {
    * @defaultValue false
    */
   ordered?: boolean;
+  /**
+   * Retry failed calls with exponential backoff and jitter. A worker waiting out a backoff keeps
+   * its item (so order within a worker holds) and is counted as `retryingWorkers`, not busy.
+   * @defaultValue no retries
+   */
+  retry?: RetryOptions<T>;
+  /**
+   * Per-attempt deadline, from when a worker takes the item: `ctx.signal` aborts with a
+   * `TimeoutError` and the attempt fails (and is retried if attempts remain).
+   * @defaultValue none
+   */
+  timeoutMs?: number;
+  /** Receives this stage's items that failed for good; overrides the flow's `deadLetter`. */
+  deadLetter?: DeadLetterSink<T>;
 }
 
 /** Options of a `Flow`. */
@@ -44,6 +59,22 @@ export interface FlowOptions {
   timingSampleEvery?: number;
   /** Receives `TransformerError`, `SourceError` and `Dropped` events. @defaultValue log errors to stderr */
   errorHandler?: ErrorHandler;
+  /** Receives every item that failed for good (after its attempts), besides the error handler. */
+  deadLetter?: DeadLetterSink;
+  /**
+   * How long a worker waits for an async error handler or dead-letter sink before it goes on
+   * (the item is counted as failed either way; a late settle is ignored).
+   * @defaultValue 10000
+   */
+  handlerTimeoutMs?: number;
+  /**
+   * SIGINT / SIGTERM drain the flow (stop taking input, finish what is in flight, flush batches,
+   * close every worker) and then exit the process with code 0; a second signal stops at once
+   * and exits with 128 + the signal's number. `{ exit: false }` drains (or stops) without
+   * exiting, for programs that clean up after `run()` themselves.
+   * @defaultValue false
+   */
+  handleSignals?: boolean | { exit?: boolean };
 }
 
 export const isStrategy = (v: unknown): boolean =>
@@ -73,6 +104,32 @@ const stageSchema = z.strictObject({
     '"fifo", "lifo" or { priority: (item) => number }',
   ).optional(),
   ordered: check<boolean>((v) => typeof v === "boolean", "true or false").optional(),
+  retry: z
+    .strictObject({
+      attempts: check<number>(isInt(1), "a whole number ≥ 1 (attempts in all, the first included)").optional(),
+      backoff: z
+        .strictObject({
+          baseMs: check<number>(isFiniteNumber(0), "a finite number of milliseconds ≥ 0").optional(),
+          maxMs: check<number>(isFiniteNumber(0), "a finite number of milliseconds ≥ 0").optional(),
+          factor: check<number>(isFiniteNumber(1), "a finite number ≥ 1").optional(),
+          jitter: check<number>(isFiniteNumber(0, 1), "a fraction from 0 to 1").optional(),
+        })
+        .refine((b) => b.maxMs === undefined || b.maxMs >= (b.baseMs ?? 100), {
+          path: ["maxMs"],
+          error: "a number ≥ baseMs (100 by default)",
+        })
+        .optional(),
+      retryOn: check<(error: unknown, item: unknown) => boolean>(
+        isFn,
+        "a function (error, item) => boolean",
+      ).optional(),
+    })
+    .optional(),
+  timeoutMs: check<number>(
+    (v) => isFiniteNumber(0)(v) && (v as number) > 0,
+    "a finite number of milliseconds > 0 (leave it out for no timeout)",
+  ).optional(),
+  deadLetter: check<DeadLetterSink>(isFn, "a function (event) => void | Promise<void>").optional(),
 });
 
 const flowSchema = z.strictObject({
@@ -94,6 +151,18 @@ const flowSchema = z.strictObject({
   statsWindowMs: check<number>((v) => isFiniteNumber(1)(v), "a finite number of milliseconds ≥ 1").optional(),
   timingSampleEvery: check<number>(isInt(1), "a whole number ≥ 1").optional(),
   errorHandler: check<ErrorHandler>(isFn, "a function").optional(),
+  deadLetter: check<DeadLetterSink>(isFn, "a function (event) => void | Promise<void>").optional(),
+  handlerTimeoutMs: check<number>(isFiniteNumber(1), "a finite number of milliseconds ≥ 1").optional(),
+  handleSignals: check<boolean | { exit?: boolean }>(
+    (v) =>
+      typeof v === "boolean" ||
+      (typeof v === "object" &&
+        v !== null &&
+        Object.keys(v).every((k) => k === "exit") &&
+        (v as { exit?: unknown }).exit !== undefined &&
+        typeof (v as { exit?: unknown }).exit === "boolean"),
+    "true, false or { exit: boolean }",
+  ).optional(),
 });
 
 /** Validates stage options; `where` names the stage in the error. */

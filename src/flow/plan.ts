@@ -3,6 +3,7 @@ import type { ScalingStrategy } from "../scaling/scaling-strategy.js";
 import type { StageNode as DumpNode, StructureItem } from "../stats/render-dump.js";
 import type { PerWorker } from "./per-worker.js";
 import { isPerWorker } from "./per-worker.js";
+import { retryPolicy } from "./retry.js";
 import { Entry, type EntryKind, type StageSpec } from "./stage.js";
 import type { Branch, StageDef, StageNode, StageTree } from "./stage-tree.js";
 import { queueSizeOf } from "./stage-tree.js";
@@ -153,6 +154,9 @@ function specOf(def: StageDef, entry: EntryKind, inBranch: boolean, strategy: Sc
     batch: def.batch,
     entry,
     inBranch,
+    retry: retryPolicy(o.retry),
+    timeoutMs: o.timeoutMs ?? 0,
+    deadLetter: o.deadLetter ?? null,
   };
 }
 

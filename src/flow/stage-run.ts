@@ -1,6 +1,6 @@
 import type { Clock, TimeCache } from "../internal/clock.js";
 import type { ScaleEvent } from "../scaling/scaling-controller.js";
-import type { DropReason } from "./events.js";
+import type { DeadLetterSink, DropReason } from "./events.js";
 import type { Stage } from "./stage.js";
 
 /** What a running stage needs from the flow that runs it. */
@@ -18,8 +18,19 @@ export interface StageRun {
   scaled(event: ScaleEvent): void;
   strategyFault(stage: string, error: unknown): void;
   workerFault(stage: string, what: string, error: unknown): void;
-  /** Reports a `TransformerError`; resolves once the handler is done (or the flow stops). */
-  failed(item: unknown, error: unknown, stage: string, attempt: number): Promise<void>;
+  /**
+   * Reports a `TransformerError` and hands the item to the dead-letter sink (`deadLetter`, else
+   * the flow's); resolves once both are done, `handlerTimeoutMs` passed, or the flow stopped.
+   */
+  failed(
+    item: unknown,
+    error: unknown,
+    stage: string,
+    attempt: number,
+    deadLetter: DeadLetterSink | null,
+  ): Promise<void>;
+  /** Resolves `true` after `ms` on the flow's clock, or `false` at once when the flow stops. */
+  sleep(ms: number): Promise<boolean>;
   /** Reports a `Dropped` event. */
   dropped(item: unknown, stage: string, reason: DropReason): Promise<void>;
   /** Why a channel refused a value: the flow stopped, or a `Last` cut it off. */

@@ -4,10 +4,11 @@ import { StageMetrics } from "../stats/stage-metrics.js";
 import type { BatchSettings } from "./batch.js";
 import type { QueueDiscipline } from "./bounded-queue.js";
 import { Channel, type ChannelHooks } from "./channel.js";
-import type { DropReason } from "./events.js";
+import type { DeadLetterSink, DropReason } from "./events.js";
 import { Envelope, type JoinRecord, settleEntry } from "./join-record.js";
 import { DropOutlet, type DropTarget, type Outlet } from "./outlets.js";
 import { ReorderBuffer } from "./reorder-buffer.js";
+import type { RetryPolicy } from "./retry.js";
 import type { StageRun } from "./stage-run.js";
 import type { StageContext, WorkerInfo, WorkerResource } from "./types.js";
 import { Worker, WorkerState } from "./worker.js";
@@ -35,9 +36,23 @@ export interface StageSpec {
   readonly entry: EntryKind;
   /** Inside a fan-out branch: `Last` is not allowed there. */
   readonly inBranch: boolean;
+  readonly retry: RetryPolicy | null;
+  /** Per-attempt deadline in ms; 0: none. */
+  readonly timeoutMs: number;
+  /** The stage's own dead-letter sink (else the flow's). */
+  readonly deadLetter: DeadLetterSink | null;
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
+ * A `perWorker` factory that fails is tried again after 100 ms, 200 ms, … (at most 5 s); after
+ * this many failures in a row with no worker of the stage running, the stage gives up: its items
+ * fail with the setup error instead of waiting for a worker that never comes.
+ */
+export const SETUP_ATTEMPTS = 5;
+const SETUP_BACKOFF_MS = 100;
+const SETUP_BACKOFF_MAX_MS = 5000;
 
 /**
  * A running stage: its input channel, its worker pool, the controller that sizes the pool, and
@@ -60,6 +75,10 @@ export class Stage implements ChannelHooks, DropTarget {
   readonly entryKind: EntryKind;
   readonly classifier: boolean;
   readonly reorder: ReorderBuffer | null;
+  readonly retry: RetryPolicy | null;
+  readonly timeoutMs: number;
+  /** Set once the `perWorker` factory failed {@link SETUP_ATTEMPTS} times in a row with no worker running. */
+  setupError: Error | null = null;
   readonly workers = new Set<Worker>();
   /** Called once when the stage has no input left and every worker has exited. */
   onDone: () => void = () => {};
@@ -72,7 +91,14 @@ export class Stage implements ChannelHooks, DropTarget {
   #dropOutlet: DropOutlet | null = null;
   #active = 0;
   #nextId = 1;
-  #setupFaults = 0;
+  /** The pool size last asked for. */
+  #target = 0;
+  /** Workers whose resource is set up and that have not exited. */
+  #ready = 0;
+  /** `perWorker` factory failures since the last success. */
+  #setupFailures = 0;
+  /** No worker is spawned before this time (a failed factory backs off). */
+  #respawnAt = 0;
 
   constructor(
     readonly spec: StageSpec,
@@ -83,6 +109,8 @@ export class Stage implements ChannelHooks, DropTarget {
     this.factory = spec.factory;
     this.entryKind = spec.entry;
     this.classifier = spec.role === "classifier";
+    this.retry = spec.retry;
+    this.timeoutMs = spec.timeoutMs;
     this.input = new Channel<unknown>(spec.queueSize, spec.queue, run.cache, this);
     // The reorder buffer holds at most a queue's worth of items: for a batch stage, whose slots
     // hold a batch each, that is queueSize / size slots.
@@ -173,6 +201,9 @@ export class Stage implements ChannelHooks, DropTarget {
       case WorkerState.Blocked:
         m.blocked--;
         break;
+      case WorkerState.Retrying:
+        m.retrying--;
+        break;
     }
     switch (state) {
       case WorkerState.Starting:
@@ -187,18 +218,26 @@ export class Stage implements ChannelHooks, DropTarget {
       case WorkerState.Blocked:
         m.blocked++;
         break;
+      case WorkerState.Retrying:
+        m.retrying++;
+        break;
     }
     worker.state = state;
   }
 
-  /** Spawns or retires workers until `target` are active. Retires idle workers first. */
-  resize(target: number): void {
-    if (this.run.stopping) return;
+  /**
+   * Spawns or retires workers until `target` are active (retiring idle workers first); returns
+   * how many are active. Spawning waits while a failed `perWorker` factory backs off.
+   */
+  resize(target: number): number {
+    if (this.run.stopping) return this.#active;
+    this.#target = target;
     while (this.#active < target) {
-      if (this.input.closed && !this.hasWork) break;
+      if ((this.input.closed && !this.hasWork) || this.run.cache.t < this.#respawnAt) break;
       this.#spawn();
     }
     while (this.#active > target) this.#retireOne();
+    return this.#active;
   }
 
   /** A new worker for this stage. */
@@ -225,7 +264,8 @@ export class Stage implements ChannelHooks, DropTarget {
     }
     // No idle worker: the one that will free up soonest is a starting one, then a blocked one
     // (its item is done), then a busy one; each leaves after its current item.
-    for (const state of [WorkerState.Starting, WorkerState.Blocked, WorkerState.Busy, WorkerState.Idle]) {
+    const states = [WorkerState.Starting, WorkerState.Blocked, WorkerState.Busy, WorkerState.Retrying];
+    for (const state of states) {
       for (const w of this.workers) {
         if (!w.retiring && w.state === state) {
           w.retiring = true;
@@ -287,7 +327,7 @@ export class Stage implements ChannelHooks, DropTarget {
     if (this.done || !this.input.closed) return;
     if (this.hasWork) {
       // Items left and nobody to take them (every worker retired or failed to start).
-      if (this.#active === 0 && !this.run.stopping && this.#setupFaults < 3) this.resize(1);
+      if (this.#active === 0 && !this.run.stopping) this.resize(Math.max(1, this.#target));
       return;
     }
     if (this.workers.size > 0) return;
@@ -309,7 +349,7 @@ export class Stage implements ChannelHooks, DropTarget {
     m.lastErrorAt = this.run.cache.t;
     const target = settleEntry(entry, this.name);
     if (target === null) return RESOLVED;
-    return this.run.failed(target.item, error, target.stage, attempt);
+    return this.run.failed(target.item, error, target.stage, attempt, this.spec.deadLetter);
   }
 
   /** Reports an entry (queued, in hand, or an output that could not go on) as dropped. */
@@ -324,9 +364,30 @@ export class Stage implements ChannelHooks, DropTarget {
     return this.run.dropped(target.item, target.stage, reason);
   }
 
+  /** A worker's `perWorker` factory threw: back off before the next spawn, or give up. */
   setupFailed(error: unknown): void {
-    this.#setupFaults++;
+    const n = ++this.#setupFailures;
     this.run.workerFault(this.name, "perWorker factory threw", error);
+    if (n >= SETUP_ATTEMPTS && this.#ready === 0) {
+      this.setupError = new Error(
+        `stage "${this.name}": the perWorker factory failed ${n} times in a row and no worker could start`,
+        { cause: error },
+      );
+      this.#respawnAt = 0;
+      return;
+    }
+    const wait = Math.min(SETUP_BACKOFF_MS * 2 ** (n - 1), SETUP_BACKOFF_MAX_MS);
+    this.#respawnAt = this.run.cache.read() + wait;
+  }
+
+  setupSucceeded(): void {
+    this.#setupFailures = 0;
+    this.#ready++;
+  }
+
+  /** A worker whose resource was set up has exited. */
+  readyExited(): void {
+    this.#ready--;
   }
 
   closeFailed(error: unknown): void {

@@ -1,24 +1,22 @@
+import { isThenable } from "../internal/is-thenable.js";
 import { END } from "./channel.js";
 import { LastValue } from "./last.js";
 import type { Outlet } from "./outlets.js";
 import { Slot, type SlotKind } from "./reorder-buffer.js";
+import { backoffDelay } from "./retry.js";
 import { Entry, type Stage } from "./stage.js";
 import type { StageContext, WorkerInfo, WorkerResource } from "./types.js";
 import { WaitingTaker } from "./waiting-taker.js";
 
 /** A worker's state; each worker is in exactly one, and the stage's stats count them. */
-export const WorkerState = { Starting: 0, Idle: 1, Busy: 2, Blocked: 3, Exited: 4 } as const;
+export const WorkerState = { Starting: 0, Idle: 1, Busy: 2, Blocked: 3, Exited: 4, Retrying: 5 } as const;
 export type WorkerState = (typeof WorkerState)[keyof typeof WorkerState];
 
 const noop = (): void => {};
 
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return (
-    v !== null &&
-    (typeof v === "object" || typeof v === "function") &&
-    typeof (v as PromiseLike<unknown>).then === "function"
-  );
-}
+/** The worker's context as the runtime writes it (users see it read-only). */
+type MutableContext = { -readonly [K in keyof StageContext]: StageContext[K] };
+
 
 /** `takeAndCall` results that are not a call's result. */
 export const WAIT: unique symbol = Symbol("wait");
@@ -39,7 +37,7 @@ export class Worker extends WaitingTaker<unknown> {
   /** Set when the worker should exit after its current item. */
   retiring = false;
   readonly info: WorkerInfo;
-  readonly ctx: StageContext;
+  readonly ctx: MutableContext;
   /** Settles once the worker has exited and its resource is closed. */
   exited: Promise<void> = Promise.resolve();
   protected handedStamp = 0;
@@ -50,6 +48,12 @@ export class Worker extends WaitingTaker<unknown> {
   protected t0 = -1;
   protected error: unknown = undefined;
   protected seq = 0;
+  /** Set when the stage's factory kept failing: calls fail with the stage's setup error. */
+  #broken = false;
+  /** With `timeoutMs`: the controller behind `ctx.signal`, replaced after each timeout. */
+  #calls: AbortController | null = null;
+  /** Calls that timed out and have not settled yet; the resource closes only after them. */
+  readonly #late = new Set<Promise<void>>();
 
   constructor(
     readonly stage: Stage,
@@ -73,25 +77,43 @@ export class Worker extends WaitingTaker<unknown> {
 
   async #run(): Promise<void> {
     const stage = this.stage;
+    const flowSignal = stage.run.signal;
     let resource: WorkerResource<unknown, unknown> | null = null;
+    if (stage.timeoutMs > 0) {
+      this.#renewSignal();
+      flowSignal.addEventListener("abort", this.#onFlowAbort);
+    }
     try {
-      if (stage.factory) {
+      if (stage.factory && stage.setupError === null) {
         try {
           resource = await stage.factory(this.info);
         } catch (error) {
           stage.setupFailed(error);
           return;
         }
+        stage.setupSucceeded();
         const r = resource;
         this.fn = (item, ctx) => r.process(item, ctx);
+      } else if (stage.factory) {
+        // No worker of this stage could start: its items fail with the setup error.
+        this.#broken = true;
+        const error = stage.setupError;
+        this.fn = () => {
+          throw error;
+        };
       } else this.fn = stage.fn!;
       await this.#loop();
     } finally {
-      if (resource && typeof resource.close === "function") {
-        try {
-          await resource.close();
-        } catch (error) {
-          stage.closeFailed(error);
+      flowSignal.removeEventListener("abort", this.#onFlowAbort);
+      while (this.#late.size > 0) await Promise.all([...this.#late]);
+      if (resource) {
+        stage.readyExited();
+        if (typeof resource.close === "function") {
+          try {
+            await resource.close();
+          } catch (error) {
+            stage.closeFailed(error);
+          }
         }
       }
       stage.workerExited(this);
@@ -114,7 +136,7 @@ export class Worker extends WaitingTaker<unknown> {
       if (out === FAILED) pending = this.fail(this.error);
       else if (isThenable(out)) {
         try {
-          out = await out;
+          out = await (this.stage.timeoutMs > 0 ? this.#deadline(out) : out);
           pending = this.handOn(out);
         } catch (error) {
           pending = this.fail(error);
@@ -149,12 +171,22 @@ export class Worker extends WaitingTaker<unknown> {
     const stage = this.stage;
     this.begin(stamp, timed);
     this.item = entry;
+    return this.invoke(stage.entryKind === Entry.Plain ? entry : stage.arg(entry));
+  }
+
+  /** Calls the stage's function; returns its result, or FAILED (with `error` set) if it threw. */
+  protected invoke(arg: unknown): unknown {
     try {
-      return this.fn(stage.entryKind === Entry.Plain ? entry : stage.arg(entry), this.ctx);
+      return this.fn(arg, this.ctx);
     } catch (error) {
       this.error = error;
       return FAILED;
     }
+  }
+
+  /** What the function was called with for the item in hand (a batch stage's: the batch). */
+  protected argInHand(): unknown {
+    return this.stage.arg(this.item);
   }
 
   /** Books a dequeue (and starts timing the call when `timed` and the recorder has room). */
@@ -199,18 +231,126 @@ export class Worker extends WaitingTaker<unknown> {
     return this.sendTo(stage.outlet, value, out);
   }
 
-  /** The call for the entry in hand threw `error`. */
+  /** The call for the item in hand failed with `error`: retried when the policy says so, else final. */
   protected fail(error: unknown): Promise<void> {
+    this.error = undefined;
+    if (this.stage.retry !== null && this.#worthRetry(error)) return this.#retry(error);
+    return this.failFinal(error);
+  }
+
+  /** The item in hand failed for good. */
+  protected failFinal(error: unknown): Promise<void> {
     const entry = this.item;
     this.item = undefined;
-    this.error = undefined;
     return this.failEntry(entry, error, Slot.Hole);
   }
+
+  /** The attempt number to report, and the context reset for the next item. */
+  protected attemptsMade(): number {
+    const n = this.#broken ? 0 : this.ctx.attempt;
+    this.ctx.attempt = 1;
+    return n;
+  }
+
+  #worthRetry(error: unknown): boolean {
+    const stage = this.stage;
+    const policy = stage.retry!;
+    if (this.#broken || stage.run.stopping || this.ctx.attempt >= policy.attempts) return false;
+    try {
+      return policy.retryOn(error, this.argInHand()) === true;
+    } catch (thrown) {
+      stage.run.workerFault(stage.name, "retryOn threw (the error is treated as final)", thrown);
+      return false;
+    }
+  }
+
+  // Waits out the backoff (counted as retrying, not busy) and calls again, until an attempt
+  // succeeds, the policy gives up, or the flow stops (the item is then dropped as STOPPED).
+  async #retry(error: unknown): Promise<void> {
+    const stage = this.stage;
+    const ctx = this.ctx;
+    this.t0 = -1; // a retried call's latency would count the backoff: not timed
+    for (;;) {
+      stage.metrics.retries++;
+      stage.setState(this, WorkerState.Retrying);
+      const woke = await stage.run.sleep(backoffDelay(stage.retry!, ctx.attempt, Math.random()));
+      stage.setState(this, WorkerState.Busy);
+      if (!woke) return this.failFinal(error);
+      ctx.attempt++;
+      let out = this.invoke(this.argInHand());
+      if (out === FAILED) {
+        error = this.error;
+        this.error = undefined;
+      } else {
+        try {
+          if (isThenable(out)) out = await (stage.timeoutMs > 0 ? this.#deadline(out) : out);
+          const pending = this.handOn(out);
+          ctx.attempt = 1;
+          return pending;
+        } catch (e) {
+          error = e;
+        }
+      }
+      if (!this.#worthRetry(error)) return this.failFinal(error);
+    }
+  }
+
+  // The call's promise, or a TimeoutError once `timeoutMs` passes: then `ctx.signal` aborts and
+  // the worker goes on; the call, left running, is awaited before the worker's resource closes.
+  #deadline(call: PromiseLike<unknown>): Promise<unknown> {
+    const stage = this.stage;
+    const clock = stage.run.clock;
+    const ms = stage.timeoutMs;
+    return new Promise((resolve, reject) => {
+      let open = true;
+      const timer = clock.setTimeout(() => {
+        if (!open) return;
+        open = false;
+        const error = new DOMException(
+          `stage "${stage.name}": attempt ${this.ctx.attempt} timed out after ${ms} ms`,
+          "TimeoutError",
+        );
+        this.#calls!.abort(error);
+        this.#renewSignal();
+        const late: Promise<void> = Promise.resolve(call).then(noop, noop);
+        this.#late.add(late);
+        void late.then(() => this.#late.delete(late));
+        reject(error);
+      }, ms);
+      call.then(
+        (value) => {
+          if (!open) return;
+          open = false;
+          clock.clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          if (!open) return;
+          open = false;
+          clock.clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** A fresh `ctx.signal` for the next call (after a timeout aborted the last one). */
+  #renewSignal(): void {
+    const calls = new AbortController();
+    const flowSignal = this.stage.run.signal;
+    if (flowSignal.aborted) calls.abort(flowSignal.reason);
+    this.#calls = calls;
+    this.ctx.signal = calls.signal;
+  }
+
+  readonly #onFlowAbort = (): void => {
+    this.#calls?.abort(this.stage.run.signal.reason);
+  };
 
   /** Reports `entry` failed and completes its reorder slot (with `slot`'s outcome: a hole). */
   protected failEntry(entry: unknown, error: unknown, slot: SlotKind): Promise<void> {
     const stage = this.stage;
-    const reported = stage.failed(entry, error, this.ctx.attempt);
+    const reported = stage.failed(entry, error, this.attemptsMade());
     const reorder = stage.reorder;
     if (reorder === null) return reported;
     const r = reorder.complete(this, this.seq, slot, undefined, undefined);

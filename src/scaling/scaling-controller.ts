@@ -16,8 +16,8 @@ export interface ScalablePool {
   readonly activeWorkers: number;
   /** Whether items wait for a worker (queued, or writers blocked on a full queue). */
   readonly hasWork: boolean;
-  /** Spawns or retires workers until `activeWorkers` equals `target`. */
-  resize(target: number): void;
+  /** Spawns or retires workers toward `target`; returns the active count after (spawning may be held back). */
+  resize(target: number): number;
 }
 
 /** The controller's links to the rest of the runtime. */
@@ -120,7 +120,8 @@ export class ScalingController {
     let to = this.#clamp(from + (Number.isFinite(delta) ? Math.trunc(delta) : delta));
     if (to === 0 && pool.hasWork) to = 1;
     if (to === from) return from;
-    pool.resize(to);
+    to = pool.resize(to);
+    if (to === from) return from;
     const why = this.strategy.lastReason;
     this.hooks.scaled({ stage: this.stage, from, to, reason: why ? `${source}: ${why}` : source });
     return to;
@@ -129,7 +130,7 @@ export class ScalingController {
   #liveness(): void {
     const pool = this.pool;
     if (!pool.hasWork || pool.activeWorkers > 0) return;
-    pool.resize(1);
+    if (pool.resize(1) === 0) return;
     this.hooks.scaled({
       stage: this.stage,
       from: 0,

@@ -15,14 +15,15 @@ export interface QueueProbe {
  * (plain increments and stores); everything derived — rates, percentiles, utilization — is
  * computed on the tick or when someone reads.
  *
- * Invariant: busy + idle + blocked + starting = total, and each worker is counted in exactly
- * one of the four.
+ * Invariant: busy + idle + blocked + starting + retrying = total, and each worker is counted in
+ * exactly one of the five.
  */
 export class StageMetrics {
   busy = 0;
   idle = 0;
   blocked = 0;
   starting = 0;
+  retrying = 0;
   received = 0;
   processed = 0;
   errors = 0;
@@ -54,7 +55,7 @@ export class StageMetrics {
   }
 
   get total(): number {
-    return this.busy + this.idle + this.blocked + this.starting;
+    return this.busy + this.idle + this.blocked + this.starting + this.retrying;
   }
 
   get utilization(): number {
@@ -89,6 +90,7 @@ export class StageMetrics {
       idleWorkers: this.idle,
       blockedWorkers: this.blocked,
       startingWorkers: this.starting,
+      retryingWorkers: this.retrying,
       totalWorkers: this.total,
       utilization: this.utilization,
       queueLength: this.queue.length,
@@ -138,6 +140,9 @@ class LiveStageStats implements StageStats {
   }
   get blockedWorkers(): number {
     return this.#m.blocked;
+  }
+  get retryingWorkers(): number {
+    return this.#m.retrying;
   }
   get startingWorkers(): number {
     return this.#m.starting;

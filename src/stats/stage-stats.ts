@@ -26,6 +26,8 @@ export interface StageStats {
   readonly blockedWorkers: number;
   /** Workers whose `perWorker` factory has not finished yet. */
   readonly startingWorkers: number;
+  /** Workers waiting out a retry backoff (they hold their item but are not busy). */
+  readonly retryingWorkers: number;
   /** All workers, retiring ones included, until they exit. */
   readonly totalWorkers: number;
   /** busy / total; with no workers, 1 while items wait and 0 otherwise. */

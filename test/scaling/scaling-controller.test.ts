@@ -11,6 +11,7 @@ function pool(active: number, hasWork = false) {
     resize(target: number) {
       p.resizes.push(target);
       p.activeWorkers = target;
+      return target;
     },
   };
   return p;
