@@ -374,10 +374,15 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
   #listenSignals(runtime: FlowRuntime): void {
     const settings = this.#signals!;
     let received = 0;
+    let code = 0;
     const onSignal = (signal: NodeJS.Signals): void => {
       received++;
-      const code = received === 1 ? 0 : 128 + (constants.signals[signal] ?? 0);
-      const done = received === 1 ? runtime.drain() : runtime.stop();
+      if (received > 1) {
+        code = 128 + (constants.signals[signal] ?? 0);
+        void runtime.stop();
+        return;
+      }
+      const done = runtime.drain();
       if (settings.exit) void done.then(() => process.exit(code));
     };
     process.on("SIGINT", onSignal);

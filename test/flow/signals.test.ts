@@ -1,0 +1,109 @@
+import { spawn } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { Flow } from "../../src/flow/flow.js";
+import { range, sleep, VirtualClock } from "../helpers.js";
+
+const CHILD = new URL("../fixtures/signal-child.ts", import.meta.url).pathname;
+
+interface Summary {
+  code: number;
+  state: string;
+  itemsIn: number;
+  consumed: number;
+  failed: number;
+  dropped: number;
+  ended: number;
+  distinct: number;
+  allBelowItemsIn: boolean;
+  setups: number;
+  closes: number;
+  flushedPartial: boolean;
+}
+
+/**
+ * Runs the child, sends the first of `signals` once it prints "ready" and each next one once it
+ * printed that the previous one arrived; returns its exit code and summary.
+ */
+function runChild(args: string[], signals: NodeJS.Signals[]): Promise<{ code: number | null; summary: Summary }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", CHILD, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    let sent = 0;
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+      const arrived = out.split("\n").filter((l) => l.startsWith("got ")).length;
+      if (sent < signals.length && out.includes("ready") && arrived === sent) child.kill(signals[sent++]);
+    });
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      const line = out.trim().split("\n").pop() ?? "";
+      try {
+        resolve({ code, summary: JSON.parse(line) as Summary });
+      } catch {
+        reject(new Error(`child printed no summary (exit ${code}):\n${out}\n${err}`));
+      }
+    });
+  });
+}
+
+describe("handleSignals", () => {
+  it("SIGTERM drains: every item taken is consumed or reported, batches flush, every close runs, exit 0", async () => {
+    const { code, summary } = await runChild([], ["SIGTERM"]);
+    expect(code).toBe(0);
+    expect(summary.state).toBe("drained");
+    expect(summary.itemsIn).toBeGreaterThanOrEqual(30);
+    expect(summary.ended).toBe(summary.itemsIn);
+    expect(summary.distinct).toBe(summary.itemsIn);
+    expect(summary.allBelowItemsIn).toBe(true);
+    expect(summary.consumed + summary.failed + summary.dropped).toBe(summary.itemsIn);
+    expect(summary.dropped).toBe(0);
+    expect(summary.failed).toBeGreaterThan(0);
+    expect(summary.closes).toBe(summary.setups);
+    expect(summary.flushedPartial).toBe(true);
+  }, 60_000);
+
+  it("a second signal stops at once: in-flight items are dropped and reported, exit 128 + signal", async () => {
+    const { code, summary } = await runChild(["slow"], ["SIGINT", "SIGINT"]);
+    expect(code).toBe(130);
+    expect(summary.state).toBe("stopped");
+    expect(summary.dropped).toBeGreaterThan(0);
+    expect(summary.ended).toBe(summary.itemsIn);
+    expect(summary.distinct).toBe(summary.itemsIn);
+    expect(summary.closes).toBe(summary.setups);
+  }, 60_000);
+
+  it("flow.handleSignals({ exit: false }) drains on the first signal, stops on the second, and unlistens when done", async () => {
+    const clock = new VirtualClock();
+    const before = process.listenerCount("SIGTERM");
+    const f = new Flow({ clock, errorHandler: () => {} })
+      .setProducer(function* () {
+        for (let i = 0; ; i++) yield i;
+      })
+      .setConsumer((_x: number, ctx) => sleep(clock, 100, ctx.signal), { queueSize: 4 });
+    await f.start();
+    f.handleSignals({ exit: false });
+    expect(process.listenerCount("SIGTERM")).toBe(before + 1);
+    await clock.advance(250);
+    process.emit("SIGTERM", "SIGTERM");
+    expect(f.stats().state).toBe("draining");
+    await clock.advance(150);
+    process.emit("SIGINT", "SIGINT");
+    await f.wait();
+    expect(f.stats()).toMatchObject({ state: "stopped", inFlight: 0 });
+    expect(f.stats().consumed).toBeGreaterThanOrEqual(3);
+    expect(process.listenerCount("SIGTERM")).toBe(before);
+  });
+
+  it("removes its listeners after a run that ended without a signal", async () => {
+    const before = process.listenerCount("SIGINT");
+    const f = new Flow({ handleSignals: true }).setConsumer(() => {});
+    await f.run(range(3));
+    await Promise.resolve();
+    expect(process.listenerCount("SIGINT")).toBe(before);
+    expect(() => f.handleSignals({ exit: "yes" } as never)).toThrow(/handleSignals: options = /);
+  });
+});
