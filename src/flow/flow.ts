@@ -133,7 +133,7 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
   /** Receives `TransformerError`, `SourceError` and `Dropped` events. */
   setErrorHandler(handler: ErrorHandler): this {
     if (typeof handler !== "function")
-      throw new FlowConfigError(`setErrorHandler: expected a function, got ${describeValue(handler)}`, {
+      throw new FlowConfigError(`setErrorHandler: handler = ${describeValue(handler)}: expected a function`, {
         option: "handler",
       });
     this.#handler = handler;
@@ -144,7 +144,7 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
   setDefaultScalingStrategy(strategy: ScalingStrategy): this {
     if (!isStrategy(strategy))
       throw new FlowConfigError(
-        `setDefaultScalingStrategy: expected a ScalingStrategy, got ${describeValue(strategy)}`,
+        `setDefaultScalingStrategy: defaultScalingStrategy = ${describeValue(strategy)}: expected a ScalingStrategy`,
         { option: "defaultScalingStrategy" },
       );
     this.#defaultStrategy = strategy;

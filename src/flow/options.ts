@@ -114,9 +114,10 @@ const stageSchema = z.strictObject({
           factor: check<number>(isFiniteNumber(1), "a finite number ≥ 1").optional(),
           jitter: check<number>(isFiniteNumber(0, 1), "a fraction from 0 to 1").optional(),
         })
-        .refine((b) => b.maxMs === undefined || b.maxMs >= (b.baseMs ?? 100), {
-          path: ["maxMs"],
-          error: "a number ≥ baseMs (100 by default)",
+        .superRefine((b, ctx) => {
+          const base = b.baseMs ?? 100;
+          if (b.maxMs !== undefined && b.maxMs < base)
+            ctx.addIssue({ code: "custom", path: ["maxMs"], message: `a number ≥ baseMs (${base})` });
         })
         .optional(),
       retryOn: check<(error: unknown, item: unknown) => boolean>(

@@ -1,4 +1,4 @@
-import { FlowConfigError } from "../internal/flow-config-error.js";
+import { describeValue, FlowConfigError } from "../internal/flow-config-error.js";
 import type { WorkerInfo, WorkerResource } from "./types.js";
 
 const PER_WORKER: unique symbol = Symbol.for("flowrhythm.perWorker");
@@ -26,7 +26,7 @@ export function perWorker<In, Out>(
   factory: (worker: WorkerInfo) => WorkerResource<In, Out> | PromiseLike<WorkerResource<In, Out>>,
 ): PerWorker<In, Out> {
   if (typeof factory !== "function") {
-    throw new FlowConfigError(`perWorker: expected a factory function, got ${typeof factory}`, {
+    throw new FlowConfigError(`perWorker: factory = ${describeValue(factory)}: expected a factory function`, {
       option: "factory",
     });
   }

@@ -96,7 +96,7 @@ export class StageTree {
   /** Appends a transformer, a shape or a sub-flow. */
   add(x: unknown, options: unknown, where: string): void {
     if (!isStageLike(x))
-      throw new FlowConfigError(`${where}: expected ${STAGE_LIKE}, got ${describeValue(x)}`, {
+      throw new FlowConfigError(`${where}: fn = ${describeValue(x)}: expected ${STAGE_LIKE}`, {
         option: "fn",
       });
     const isFlow = typeof (x as Record<symbol, unknown>)[TREE] === "function";
@@ -113,7 +113,7 @@ export class StageTree {
     const shape = (x as Record<symbol, unknown> | null)?.[SHAPE];
     if (typeof x !== "function" && !isPerWorker(x) && shape !== "batch")
       throw new FlowConfigError(
-        `${where}: expected a function, perWorker(factory) or batch(...), got ${describeValue(x)}`,
+        `${where}: fn = ${describeValue(x)}: expected a function, perWorker(factory) or batch(...)`,
         { option: "fn" },
       );
     const opts = parseStageOptions(options, where);

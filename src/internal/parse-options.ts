@@ -52,7 +52,10 @@ export function parseOptions<T>(schema: z.ZodType<T>, input: unknown, where: str
       continue;
     }
     first ??= path;
-    parts.push(`option "${path}" = ${got}: expected ${issue.message}`);
+    // A nested options object (say `retry`) given as something else.
+    const expected =
+      issue.code === "invalid_type" && issue.expected === "object" ? "an options object" : issue.message;
+    parts.push(`option "${path}" = ${got}: expected ${expected}`);
   }
   throw new FlowConfigError(`${where}: ${parts.join("; ")}`, {
     cause: result.error,

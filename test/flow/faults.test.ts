@@ -177,7 +177,7 @@ describe("faults lose nothing", () => {
     const events: FlowErrorEvent[] = [];
     let closes = 0;
     const f = new Flow({ clock, errorHandler: (e) => void events.push(e) })
-      .setProducer(async function* () {
+      .setProducer(async function* (): AsyncGenerator<number> {
         yield* [];
         throw new Error("no input");
       })

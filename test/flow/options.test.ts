@@ -75,10 +75,10 @@ describe("option validation", () => {
     ["an object", { process: () => 1 }],
   ])("addTransformer and setConsumer reject %s where a function is needed", (_label, fn) => {
     expect(thrown(() => new Flow().addTransformer(fn as never)).message).toMatch(
-      /expected a stage function, perWorker\(\.\.\.\), a Flow, or a router \/ fanOut \/ batch, got /,
+      /fn = .*: expected a stage function, perWorker\(\.\.\.\), a Flow, or a router \/ fanOut \/ batch/,
     );
     expect(thrown(() => new Flow().setConsumer(fn as never)).message).toMatch(
-      /expected a function, perWorker\(factory\) or batch\(\.\.\.\), got /,
+      /fn = .*: expected a function, perWorker\(factory\) or batch\(\.\.\.\)/,
     );
   });
 

@@ -101,7 +101,7 @@ describe("retry", () => {
     const f = new Flow({ clock, errorHandler: (e) => void events.push(e) })
       .setProducer([1, 2])
       .addTransformer(
-        (x: number) => {
+        (x: number): number => {
           tries++;
           throw new Error(x === 1 ? "permanent" : "transient");
         },
@@ -127,7 +127,7 @@ describe("retry", () => {
     const clock = new VirtualClock();
     vi.spyOn(console, "error").mockImplementation(() => {});
     let tries = 0;
-    const abort = () => {
+    const abort = (_x: number): number => {
       tries++;
       throw new DOMException("gone", "AbortError");
     };
@@ -135,7 +135,7 @@ describe("retry", () => {
       .setProducer([1])
       .addTransformer(abort, { retry: { attempts: 5, backoff: { baseMs: 1 } } })
       .addTransformer(
-        () => {
+        (): number => {
           throw new Error("x");
         },
         {

@@ -1,0 +1,107 @@
+import { describe, expect, it } from "vitest";
+import { batch } from "../../src/flow/batch.js";
+import { fanOut } from "../../src/flow/fan-out.js";
+import { Flow } from "../../src/flow/flow.js";
+import { perWorker } from "../../src/flow/per-worker.js";
+import { router } from "../../src/flow/router.js";
+import { FlowConfigError } from "../../src/internal/flow-config-error.js";
+import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
+import { UtilizationScaling } from "../../src/scaling/utilization-scaling.js";
+
+const id = (x: unknown) => x;
+const stage = (options: unknown) => () => new Flow().addTransformer(id, options as never);
+const flowWith = (options: unknown) => () => new Flow(options as never);
+function startedGenerator(): Generator<number> {
+  const g = (function* () {
+    yield 1;
+    yield 2;
+  })();
+  g.next();
+  return g;
+}
+
+/**
+ * Every public entry point that takes options, given something wrong: [what, call, the option
+ * the error must name, how the bad value must appear in the message].
+ */
+const BAD_INPUTS: [string, () => unknown, string, string][] = [
+  // stage options: sizes and kinds
+  ["queueSize 0", stage({ queueSize: 0 }), "queueSize", "0"],
+  ["negative queueSize", stage({ queueSize: -5 }), "queueSize", "-5"],
+  ["fractional queueSize", stage({ queueSize: 2.5 }), "queueSize", "2.5"],
+  ["NaN queueSize", stage({ queueSize: Number.NaN }), "queueSize", "NaN"],
+  ["queueSize as a string", stage({ queueSize: "10" }), "queueSize", '"10"'],
+  ["an unknown queue discipline", stage({ queue: "random" }), "queue", '"random"'],
+  ["a priority that is not a function", stage({ queue: { priority: 1 } }), "queue", '{"priority":1}'],
+  ["an empty stage name", stage({ name: "" }), "name", '""'],
+  ["a strategy that is not one", stage({ scalingStrategy: {} }), "scalingStrategy", "{}"],
+  ["ordered as a string", stage({ ordered: "yes" }), "ordered", '"yes"'],
+  ["an unknown stage option", stage({ workers: 4 }), "workers", "4"],
+  // retry
+  ["retry as a number", stage({ retry: 3 }), "retry", "3"],
+  ["retry.attempts 0", stage({ retry: { attempts: 0 } }), "retry.attempts", "0"],
+  ["fractional retry.attempts", stage({ retry: { attempts: 1.5 } }), "retry.attempts", "1.5"],
+  ["Infinity retry.attempts", stage({ retry: { attempts: Infinity } }), "retry.attempts", "Infinity"],
+  ["negative baseMs", stage({ retry: { backoff: { baseMs: -1 } } }), "retry.backoff.baseMs", "-1"],
+  ["maxMs below baseMs", stage({ retry: { backoff: { baseMs: 500, maxMs: 100 } } }), "retry.backoff.maxMs", "100"],
+  ["factor below 1", stage({ retry: { backoff: { factor: 0.5 } } }), "retry.backoff.factor", "0.5"],
+  ["jitter above 1", stage({ retry: { backoff: { jitter: 2 } } }), "retry.backoff.jitter", "2"],
+  ["NaN jitter", stage({ retry: { backoff: { jitter: Number.NaN } } }), "retry.backoff.jitter", "NaN"],
+  ["retryOn that is not a function", stage({ retry: { retryOn: "always" } }), "retry.retryOn", '"always"'],
+  ["an unknown retry key", stage({ retry: { tries: 3 } }), "retry.tries", "3"],
+  ["an unknown backoff key", stage({ retry: { backoff: { delay: 5 } } }), "retry.backoff.delay", "5"],
+  // timeouts and dead letters
+  ["timeoutMs 0", stage({ timeoutMs: 0 }), "timeoutMs", "0"],
+  ["negative timeoutMs", stage({ timeoutMs: -10 }), "timeoutMs", "-10"],
+  ["Infinity timeoutMs", stage({ timeoutMs: Infinity }), "timeoutMs", "Infinity"],
+  ["timeoutMs as a string", stage({ timeoutMs: "100" }), "timeoutMs", '"100"'],
+  ["a stage deadLetter that is not a function", stage({ deadLetter: 5 }), "deadLetter", "5"],
+  // flow options
+  ["tickMs 0", flowWith({ tickMs: 0 }), "tickMs", "0"],
+  ["Infinity tickMs", flowWith({ tickMs: Infinity }), "tickMs", "Infinity"],
+  ["negative statsIntervalMs", flowWith({ statsIntervalMs: -1 }), "statsIntervalMs", "-1"],
+  ["a clock without timers", flowWith({ clock: { now: () => 0 } }), "clock", "now"],
+  ["an errorHandler that is not a function", flowWith({ errorHandler: "log" }), "errorHandler", '"log"'],
+  ["a flow deadLetter that is an object", flowWith({ deadLetter: {} }), "deadLetter", "{}"],
+  ["handlerTimeoutMs 0", flowWith({ handlerTimeoutMs: 0 }), "handlerTimeoutMs", "0"],
+  ["NaN handlerTimeoutMs", flowWith({ handlerTimeoutMs: Number.NaN }), "handlerTimeoutMs", "NaN"],
+  ["handleSignals as a string", flowWith({ handleSignals: "yes" }), "handleSignals", '"yes"'],
+  ["handleSignals.exit that is not a boolean", flowWith({ handleSignals: { exit: 1 } }), "handleSignals", '{"exit":1}'],
+  ["a misspelt flow option", flowWith({ handleSignal: true }), "handleSignal", "true"],
+  // calls
+  ["drain with a NaN deadline", () => new Flow().drain({ timeoutMs: Number.NaN }), "timeoutMs", "NaN"],
+  ["a producer that is a number", () => new Flow().setProducer(42 as never), "producer", "42"],
+  ["an already-started generator as a transformer", () => new Flow().addTransformer(startedGenerator() as never), "fn", "a generator object"],
+  ["an already-started generator as a perWorker factory", () => perWorker(startedGenerator() as never), "factory", "a generator object"],
+  ["an already-started generator as a classifier", () => router(startedGenerator() as never, { a: id }), "classify", "a generator object"],
+  ["a merge that is not a function", () => fanOut([id], 7 as never), "merge", "7"],
+  ["a batch size of 0", () => batch(id as never, { size: 0 }), "size", "0"],
+  ["a negative flushMs", () => batch(id as never, { size: 2, flushMs: -5 }), "flushMs", "-5"],
+  // strategies
+  ["FixedScaling with -1 workers", () => new FixedScaling({ workers: -1 }), "workers", "-1"],
+  ["UtilizationScaling with min > max", () => new UtilizationScaling({ minWorkers: 5, maxWorkers: 2 }), "minWorkers", "5"],
+  ["UtilizationScaling with utilization 2", () => new UtilizationScaling({ upperUtilization: 2 }), "upperUtilization", "2"],
+];
+
+describe("bad input", () => {
+  it("covers at least 40 cases", () => {
+    expect(BAD_INPUTS.length).toBeGreaterThanOrEqual(40);
+  });
+
+  it.each(BAD_INPUTS)("%s throws a FlowConfigError naming the option and the value", (_what, call, option, value) => {
+    let error: unknown;
+    try {
+      call();
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(FlowConfigError);
+    const e = error as FlowConfigError;
+    expect(e.option).toBe(option);
+    expect(e.message).toContain(option.split(".").pop()!);
+    expect(e.message).toContain(value);
+    expect(e.message).toMatch(/expected|unknown option/);
+    // A boundary error, not a crash from deep inside: the stack starts at the check.
+    expect(e.stack).not.toMatch(/[/\\](worker|stage|channel)\.ts/);
+  });
+});
