@@ -75,13 +75,13 @@ export function range(n: number): number[] {
 export { VirtualClock };
 
 /**
- * Ends a property scenario's run: naturally, or with `drain()` / `stop()` once `atMs` of virtual
- * time have passed; then advances time until `finished()` holds.
+ * Ends a property scenario's run: naturally, or with `drain()`, `drain({ timeoutMs: 20 })` or
+ * `stop()` once `atMs` of virtual time have passed; then advances time until `finished()` holds.
  */
 export async function endRun(
   flow: Flow<any, any>,
   clock: VirtualClock,
-  end: "natural" | "drain" | "stop",
+  end: "natural" | "drain" | "drainDeadline" | "stop",
   atMs: number,
   finished: () => boolean,
   maxMs: number,
@@ -89,6 +89,7 @@ export async function endRun(
   if (end !== "natural") {
     await clock.advance(atMs);
     if (end === "drain") void flow.drain();
+    else if (end === "drainDeadline") void flow.drain({ timeoutMs: 20 });
     else void flow.stop();
   }
   await clock.runUntil(finished, { stepMs: 5, maxMs });

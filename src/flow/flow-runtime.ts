@@ -46,7 +46,6 @@ const PRODUCER_REFILL_FRACTION = 0.25;
 const RESOLVED: Promise<void> = Promise.resolve();
 const noop = (): void => {};
 
-
 /**
  * One run of a flow: the stages wired as the plan says, the producer pump (or push handle), the
  * tick, error reporting and the lifecycle (`drain`, `stop`, `Last`, completion). A `Flow`

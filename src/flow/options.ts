@@ -106,7 +106,10 @@ const stageSchema = z.strictObject({
   ordered: check<boolean>((v) => typeof v === "boolean", "true or false").optional(),
   retry: z
     .strictObject({
-      attempts: check<number>(isInt(1), "a whole number ≥ 1 (attempts in all, the first included)").optional(),
+      attempts: check<number>(
+        isInt(1),
+        "a whole number ≥ 1 (attempts in all, the first included)",
+      ).optional(),
       backoff: z
         .strictObject({
           baseMs: check<number>(isFiniteNumber(0), "a finite number of milliseconds ≥ 0").optional(),

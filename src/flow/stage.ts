@@ -54,6 +54,15 @@ export const SETUP_ATTEMPTS = 5;
 const SETUP_BACKOFF_MS = 100;
 const SETUP_BACKOFF_MAX_MS = 5000;
 
+/** Which workers scale-down retires first when none is waiting for input. */
+const RETIRE_ORDER = [
+  WorkerState.Starting,
+  WorkerState.Blocked,
+  WorkerState.Busy,
+  WorkerState.Retrying,
+  WorkerState.Idle,
+] as const;
+
 /**
  * A running stage: its input channel, its worker pool, the controller that sizes the pool, and
  * the outlet its outputs go to.
@@ -236,7 +245,7 @@ export class Stage implements ChannelHooks, DropTarget {
       if ((this.input.closed && !this.hasWork) || this.run.cache.t < this.#respawnAt) break;
       this.#spawn();
     }
-    while (this.#active > target) this.#retireOne();
+    while (this.#active > target && this.#retireOne());
     return this.#active;
   }
 
@@ -253,27 +262,28 @@ export class Stage implements ChannelHooks, DropTarget {
     worker.start();
   }
 
-  #retireOne(): void {
+  #retireOne(): boolean {
     // Only workers wait on a stage's input. The wait resolves in a later microtask, so marking
     // the worker retiring right after the release still comes before it runs again.
     const idle = this.input.withdrawFirst() as Worker | undefined;
     if (idle) {
       idle.retiring = true;
       this.#active--;
-      return;
+      return true;
     }
     // No idle worker: the one that will free up soonest is a starting one, then a blocked one
-    // (its item is done), then a busy one; each leaves after its current item.
-    const states = [WorkerState.Starting, WorkerState.Blocked, WorkerState.Busy, WorkerState.Retrying];
-    for (const state of states) {
+    // (its item is done), then a busy one, then one waiting out a retry; each leaves after its
+    // current item.
+    for (const state of RETIRE_ORDER) {
       for (const w of this.workers) {
         if (!w.retiring && w.state === state) {
           w.retiring = true;
           this.#active--;
-          return;
+          return true;
         }
       }
     }
+    return false;
   }
 
   workerExited(worker: Worker): void {

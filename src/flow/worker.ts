@@ -17,7 +17,6 @@ const noop = (): void => {};
 /** The worker's context as the runtime writes it (users see it read-only). */
 type MutableContext = { -readonly [K in keyof StageContext]: StageContext[K] };
 
-
 /** `takeAndCall` results that are not a call's result. */
 export const WAIT: unique symbol = Symbol("wait");
 export const EXIT: unique symbol = Symbol("exit");

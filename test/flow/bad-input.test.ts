@@ -43,7 +43,12 @@ const BAD_INPUTS: [string, () => unknown, string, string][] = [
   ["fractional retry.attempts", stage({ retry: { attempts: 1.5 } }), "retry.attempts", "1.5"],
   ["Infinity retry.attempts", stage({ retry: { attempts: Infinity } }), "retry.attempts", "Infinity"],
   ["negative baseMs", stage({ retry: { backoff: { baseMs: -1 } } }), "retry.backoff.baseMs", "-1"],
-  ["maxMs below baseMs", stage({ retry: { backoff: { baseMs: 500, maxMs: 100 } } }), "retry.backoff.maxMs", "100"],
+  [
+    "maxMs below baseMs",
+    stage({ retry: { backoff: { baseMs: 500, maxMs: 100 } } }),
+    "retry.backoff.maxMs",
+    "100",
+  ],
   ["factor below 1", stage({ retry: { backoff: { factor: 0.5 } } }), "retry.backoff.factor", "0.5"],
   ["jitter above 1", stage({ retry: { backoff: { jitter: 2 } } }), "retry.backoff.jitter", "2"],
   ["NaN jitter", stage({ retry: { backoff: { jitter: Number.NaN } } }), "retry.backoff.jitter", "NaN"],
@@ -66,21 +71,51 @@ const BAD_INPUTS: [string, () => unknown, string, string][] = [
   ["handlerTimeoutMs 0", flowWith({ handlerTimeoutMs: 0 }), "handlerTimeoutMs", "0"],
   ["NaN handlerTimeoutMs", flowWith({ handlerTimeoutMs: Number.NaN }), "handlerTimeoutMs", "NaN"],
   ["handleSignals as a string", flowWith({ handleSignals: "yes" }), "handleSignals", '"yes"'],
-  ["handleSignals.exit that is not a boolean", flowWith({ handleSignals: { exit: 1 } }), "handleSignals", '{"exit":1}'],
+  [
+    "handleSignals.exit that is not a boolean",
+    flowWith({ handleSignals: { exit: 1 } }),
+    "handleSignals",
+    '{"exit":1}',
+  ],
   ["a misspelt flow option", flowWith({ handleSignal: true }), "handleSignal", "true"],
   // calls
   ["drain with a NaN deadline", () => new Flow().drain({ timeoutMs: Number.NaN }), "timeoutMs", "NaN"],
   ["a producer that is a number", () => new Flow().setProducer(42 as never), "producer", "42"],
-  ["an already-started generator as a transformer", () => new Flow().addTransformer(startedGenerator() as never), "fn", "a generator object"],
-  ["an already-started generator as a perWorker factory", () => perWorker(startedGenerator() as never), "factory", "a generator object"],
-  ["an already-started generator as a classifier", () => router(startedGenerator() as never, { a: id }), "classify", "a generator object"],
+  [
+    "an already-started generator as a transformer",
+    () => new Flow().addTransformer(startedGenerator() as never),
+    "fn",
+    "a generator object",
+  ],
+  [
+    "an already-started generator as a perWorker factory",
+    () => perWorker(startedGenerator() as never),
+    "factory",
+    "a generator object",
+  ],
+  [
+    "an already-started generator as a classifier",
+    () => router(startedGenerator() as never, { a: id }),
+    "classify",
+    "a generator object",
+  ],
   ["a merge that is not a function", () => fanOut([id], 7 as never), "merge", "7"],
   ["a batch size of 0", () => batch(id as never, { size: 0 }), "size", "0"],
   ["a negative flushMs", () => batch(id as never, { size: 2, flushMs: -5 }), "flushMs", "-5"],
   // strategies
   ["FixedScaling with -1 workers", () => new FixedScaling({ workers: -1 }), "workers", "-1"],
-  ["UtilizationScaling with min > max", () => new UtilizationScaling({ minWorkers: 5, maxWorkers: 2 }), "minWorkers", "5"],
-  ["UtilizationScaling with utilization 2", () => new UtilizationScaling({ upperUtilization: 2 }), "upperUtilization", "2"],
+  [
+    "UtilizationScaling with min > max",
+    () => new UtilizationScaling({ minWorkers: 5, maxWorkers: 2 }),
+    "minWorkers",
+    "5",
+  ],
+  [
+    "UtilizationScaling with utilization 2",
+    () => new UtilizationScaling({ upperUtilization: 2 }),
+    "upperUtilization",
+    "2",
+  ],
 ];
 
 describe("bad input", () => {
@@ -88,20 +123,23 @@ describe("bad input", () => {
     expect(BAD_INPUTS.length).toBeGreaterThanOrEqual(40);
   });
 
-  it.each(BAD_INPUTS)("%s throws a FlowConfigError naming the option and the value", (_what, call, option, value) => {
-    let error: unknown;
-    try {
-      call();
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(FlowConfigError);
-    const e = error as FlowConfigError;
-    expect(e.option).toBe(option);
-    expect(e.message).toContain(option.split(".").pop()!);
-    expect(e.message).toContain(value);
-    expect(e.message).toMatch(/expected|unknown option/);
-    // A boundary error, not a crash from deep inside: the stack starts at the check.
-    expect(e.stack).not.toMatch(/[/\\](worker|stage|channel)\.ts/);
-  });
+  it.each(BAD_INPUTS)(
+    "%s throws a FlowConfigError naming the option and the value",
+    (_what, call, option, value) => {
+      let error: unknown;
+      try {
+        call();
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(FlowConfigError);
+      const e = error as FlowConfigError;
+      expect(e.option).toBe(option);
+      expect(e.message).toContain(option.split(".").pop()!);
+      expect(e.message).toContain(value);
+      expect(e.message).toMatch(/expected|unknown option/);
+      // A boundary error, not a crash from deep inside: the stack starts at the check.
+      expect(e.stack).not.toMatch(/[/\\](worker|stage|channel)\.ts/);
+    },
+  );
 });

@@ -91,43 +91,52 @@ describe("faults lose nothing", () => {
   });
 
   it.each([
-    ["throws", () => {
-      throw new Error("strategy broke");
-    }],
+    [
+      "throws",
+      () => {
+        throw new Error("strategy broke");
+      },
+    ],
     ["returns NaN", () => Number.NaN],
     ["returns a huge delta", () => 1e12],
     ["returns a huge negative delta", () => -1e12],
     ["returns Infinity", () => Number.POSITIVE_INFINITY],
-  ])("a scaling strategy that %s: workers stay within [min, max] and the flow goes on", async (_l, decide) => {
-    const clock = new VirtualClock();
-    quiet();
-    const strategy: ScalingStrategy = {
-      minWorkers: 2,
-      maxWorkers: 5,
-      initialWorkers: () => 3,
-      onEnqueue: decide,
-      onDequeue: decide,
-      onTick: decide,
-    };
-    const counts: number[] = [];
-    const f = new Flow({ clock, tickMs: 10 })
-      .setProducer(range(200))
-      .addTransformer((x: number) => sleep(clock, 2).then(() => x), { name: "w", scalingStrategy: strategy })
-      .setConsumer(() => {});
-    f.on("scale", (e) => counts.push(e.to));
-    await f.start();
-    await clock.runUntil(
-      () => {
-        const s = f.stageStats("w");
-        if (s && f.stats().state === "running") counts.push(s.totalWorkers - s.startingWorkers);
-        return f.stats().state === "drained";
-      },
-      { stepMs: 5 },
-    );
-    expect(f.stats()).toMatchObject({ consumed: 200, inFlight: 0 });
-    expect(Math.min(...counts)).toBeGreaterThanOrEqual(2);
-    expect(Math.max(...counts)).toBeLessThanOrEqual(5);
-  });
+  ])(
+    "a scaling strategy that %s: workers stay within [min, max] and the flow goes on",
+    async (_l, decide) => {
+      const clock = new VirtualClock();
+      quiet();
+      const strategy: ScalingStrategy = {
+        minWorkers: 2,
+        maxWorkers: 5,
+        initialWorkers: () => 3,
+        onEnqueue: decide,
+        onDequeue: decide,
+        onTick: decide,
+      };
+      const counts: number[] = [];
+      const f = new Flow({ clock, tickMs: 10 })
+        .setProducer(range(200))
+        .addTransformer((x: number) => sleep(clock, 2).then(() => x), {
+          name: "w",
+          scalingStrategy: strategy,
+        })
+        .setConsumer(() => {});
+      f.on("scale", (e) => counts.push(e.to));
+      await f.start();
+      await clock.runUntil(
+        () => {
+          const s = f.stageStats("w");
+          if (s && f.stats().state === "running") counts.push(s.totalWorkers - s.startingWorkers);
+          return f.stats().state === "drained";
+        },
+        { stepMs: 5 },
+      );
+      expect(f.stats()).toMatchObject({ consumed: 200, inFlight: 0 });
+      expect(Math.min(...counts)).toBeGreaterThanOrEqual(2);
+      expect(Math.max(...counts)).toBeLessThanOrEqual(5);
+    },
+  );
 
   it("a consumer that fails on every item: each is reported once, none is lost", async () => {
     const clock = new VirtualClock();
@@ -215,10 +224,12 @@ describe("drain({ timeoutMs })", () => {
       { queueSize: 2, name: "slow" },
     );
     const input = f.push();
-    const sends = range(6).map((i) => input.send(i).then(
-      () => "sent",
-      () => "refused",
-    ));
+    const sends = range(6).map((i) =>
+      input.send(i).then(
+        () => "sent",
+        () => "refused",
+      ),
+    );
     const waited = f.wait().then(() => "waited");
     await clock.advance(1);
     let drained = false;

@@ -78,7 +78,13 @@ describe("retry", () => {
     expect(backoffDelay(p, 1, 0.999999)).toBeCloseTo(150, 3);
     expect(backoffDelay(p, 3, 0.5)).toBe(400);
     expect(retryPolicy(undefined)).toBeNull();
-    expect(retryPolicy({})).toMatchObject({ attempts: 3, baseMs: 100, maxMs: 30_000, factor: 2, jitter: 0.5 });
+    expect(retryPolicy({})).toMatchObject({
+      attempts: 3,
+      baseMs: 100,
+      maxMs: 30_000,
+      factor: 2,
+      jitter: 0.5,
+    });
   });
 
   it("uses jitter in the flow: the wait falls within ±50 % of the backoff", async () => {
@@ -227,7 +233,11 @@ describe("retry", () => {
           if (x % 3 === 0 && ctx.attempt === 1) throw new Error("once");
           return x;
         },
-        { ordered: true, scalingStrategy: new FixedScaling({ workers: 4 }), retry: { backoff: { baseMs: 20 } } },
+        {
+          ordered: true,
+          scalingStrategy: new FixedScaling({ workers: 4 }),
+          retry: { backoff: { baseMs: 20 } },
+        },
       )
       .setConsumer((x: number) => void out.push(x));
     await runVirtual(f, clock);

@@ -24,7 +24,10 @@ interface Summary {
  * Runs the child, sends the first of `signals` once it prints "ready" and each next one once it
  * printed that the previous one arrived; returns its exit code and summary.
  */
-function runChild(args: string[], signals: NodeJS.Signals[]): Promise<{ code: number | null; summary: Summary }> {
+function runChild(
+  args: string[],
+  signals: NodeJS.Signals[],
+): Promise<{ code: number | null; summary: Summary }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", CHILD, ...args], {
       stdio: ["ignore", "pipe", "pipe"],
