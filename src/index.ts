@@ -12,7 +12,8 @@ export { FlowConfigError } from "./internal/flow-config-error.js";
 export { VirtualClock } from "./internal/virtual-clock.js";
 export { systemClock } from "./internal/clock.js";
 
-export type { RunOptions } from "./flow/flow.js";
+export type { RunOptions, DrainOptions } from "./flow/flow.js";
+export type { RetryOptions, BackoffOptions } from "./flow/retry.js";
 export type { ChainOf } from "./flow/flow-function.js";
 export type { Composable, StageFn, StageLike, InOf, OutOf } from "./flow/composable.js";
 export type { Router, RouterOptions } from "./flow/router.js";
@@ -33,6 +34,8 @@ export type {
 export type {
   TransformerError,
   SourceError,
+  DeadLetter,
+  DeadLetterSink,
   Dropped,
   DropReason,
   FlowErrorEvent,

@@ -21,7 +21,17 @@ function run(file: string): Promise<{ code: number; out: string }> {
 
 describe("examples", () => {
   it("has one example per shape", () => {
-    for (const name of ["router", "fan-out", "batch", "last", "push", "sub-flow", "ordered", "driving"])
+    for (const name of [
+      "router",
+      "fan-out",
+      "batch",
+      "last",
+      "push",
+      "sub-flow",
+      "ordered",
+      "driving",
+      "dead-letters",
+    ])
       expect(examples).toContain(`${name}.ts`);
   });
 

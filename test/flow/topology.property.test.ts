@@ -14,6 +14,8 @@ import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
 import { UtilizationScaling } from "../../src/scaling/utilization-scaling.js";
 import { endRun, expectConservation, sleep, VirtualClock } from "../helpers.js";
 
+const RUNS = Number(process.env.FC_RUNS ?? 120);
+
 interface Item {
   readonly id: number;
 }
@@ -248,99 +250,103 @@ describe("conservation over random topologies and faults (property)", () => {
   beforeAll(() => void vi.spyOn(console, "error").mockImplementation(() => {}));
   afterAll(() => void vi.restoreAllMocks());
 
-  it("routers, fan-outs, batches, sub-flows, ordered stages, Last, retries, timeouts and failing setups lose nothing and hold no more than their queues", async () => {
-    await fc.assert(
-      fc.asyncProperty(scenarioArb, async (sc) => {
-        // FC_LOG=<file>: the scenario about to run is written there first, to catch one that hangs.
-        if (process.env.FC_LOG) writeFileSync(process.env.FC_LOG, JSON.stringify(sc));
-        const clock = new VirtualClock();
-        const h = new Harness(clock);
-        const consumed: number[] = [];
-        const events: FlowErrorEvent[] = [];
-        const emitted: DropReason[] = [];
-        let maxHeld = 0;
+  it(
+    "routers, fan-outs, batches, sub-flows, ordered stages, Last, retries, timeouts and failing setups lose nothing and hold no more than their queues",
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(scenarioArb, async (sc) => {
+          // FC_LOG=<file>: the scenario about to run is written there first, to catch one that hangs.
+          if (process.env.FC_LOG) writeFileSync(process.env.FC_LOG, JSON.stringify(sc));
+          const clock = new VirtualClock();
+          const h = new Harness(clock);
+          const consumed: number[] = [];
+          const events: FlowErrorEvent[] = [];
+          const emitted: DropReason[] = [];
+          let maxHeld = 0;
 
-        const f = new Flow<Item, Item>({ clock, tickMs: 7 });
-        for (const spec of sc.chain) {
-          const { stage, options } = h.node(spec);
-          f.addTransformer(stage as never, options as never);
-        }
-        h.capacity += 3 + 2; // the consumer: queue 3, two workers
-        f.setConsumer(
-          async (item: Item, ctx) => {
-            await sleep(clock, 1, ctx.signal);
-            consumed.push(item.id);
-          },
-          { queueSize: 3, scalingStrategy: new FixedScaling({ workers: 2 }) },
-        );
-        f.setErrorHandler((e) => void events.push(e));
-        f.on("drop", (e) => void emitted.push(e.reason));
-
-        const sample = () => (maxHeld = Math.max(maxHeld, f.stats().inFlight));
-        let finished = false;
-        if (sc.source === "push") {
-          const input = f.push();
-          void f.wait().then(() => (finished = true));
-          void (async () => {
-            for (let id = 0; id < sc.items; id++) {
-              sample();
-              if (id % 4 === 0) await sleep(clock, 1);
-              // A send may be refused once the flow was stopped, drained or cut off by Last.
-              if (
-                await input.send({ id }).then(
-                  () => false,
-                  () => true,
-                )
-              )
-                break;
-            }
-            await input.complete().catch(() => {});
-          })();
-        } else {
-          f.setProducer(
-            sc.source === "async"
-              ? async function* () {
-                  for (let id = 0; id < sc.items; id++) {
-                    sample();
-                    if (id % 5 === 0) await sleep(clock, 1);
-                    yield { id };
-                  }
-                }
-              : function* () {
-                  for (let id = 0; id < sc.items; id++) {
-                    sample();
-                    yield { id };
-                  }
-                },
+          const f = new Flow<Item, Item>({ clock, tickMs: 7 });
+          for (const spec of sc.chain) {
+            const { stage, options } = h.node(spec);
+            f.addTransformer(stage as never, options as never);
+          }
+          h.capacity += 3 + 2; // the consumer: queue 3, two workers
+          f.setConsumer(
+            async (item: Item, ctx) => {
+              await sleep(clock, 1, ctx.signal);
+              consumed.push(item.id);
+            },
+            { queueSize: 3, scalingStrategy: new FixedScaling({ workers: 2 }) },
           );
-          await f.start();
-          void f.wait().then(() => (finished = true));
-        }
-        await endRun(f, clock, sc.end, sc.endAtMs, () => finished, 300_000);
+          f.setErrorHandler((e) => void events.push(e));
+          f.on("drop", (e) => void emitted.push(e.reason));
 
-        const s = f.stats();
-        // Conservation: each item taken is in exactly one terminal set.
-        const { dropped } = expectConservation(f, consumed, events);
-        // Dropped counts by reason match the events delivered, and each reason has a cause.
-        const byReason: Record<string, number> = { STOPPED: 0, ROUTER_MISS: 0, UPSTREAM_TERMINATED: 0 };
-        for (const e of events) if (e.type === "Dropped") byReason[e.reason]!++;
-        expect(s.droppedByReason).toEqual(byReason);
-        expect(emitted).toHaveLength(dropped.length);
-        if (sc.end === "natural" || sc.end === "drain") expect(byReason.STOPPED).toBe(0);
-        if (!h.routerMisses) expect(byReason.ROUTER_MISS).toBe(0);
-        if (!h.lasts) expect(byReason.UPSTREAM_TERMINATED).toBe(0);
-        if (sc.end === "natural" && !h.lasts) expect(s.itemsIn).toBe(sc.items);
-        // Bounded memory: never more held than every queue, worker and reorder buffer together.
-        expect(maxHeld).toBeLessThanOrEqual(h.capacity);
-        // Teardown count = setup count, and every worker is gone.
-        expect(h.closed).toBe(h.opened);
-        for (const st of s.stages) expect(st.totalWorkers).toBe(0);
-      }),
-      {
-        numRuns: Number(process.env.FC_RUNS ?? 120),
-        seed: Number(process.env.FC_SEED ?? 20261123),
-        examples: [[PUSH_DRAIN_MID_SPLIT]],
-      },
-    );
-  });
+          const sample = () => (maxHeld = Math.max(maxHeld, f.stats().inFlight));
+          let finished = false;
+          if (sc.source === "push") {
+            const input = f.push();
+            void f.wait().then(() => (finished = true));
+            void (async () => {
+              for (let id = 0; id < sc.items; id++) {
+                sample();
+                if (id % 4 === 0) await sleep(clock, 1);
+                // A send may be refused once the flow was stopped, drained or cut off by Last.
+                if (
+                  await input.send({ id }).then(
+                    () => false,
+                    () => true,
+                  )
+                )
+                  break;
+              }
+              await input.complete().catch(() => {});
+            })();
+          } else {
+            f.setProducer(
+              sc.source === "async"
+                ? async function* () {
+                    for (let id = 0; id < sc.items; id++) {
+                      sample();
+                      if (id % 5 === 0) await sleep(clock, 1);
+                      yield { id };
+                    }
+                  }
+                : function* () {
+                    for (let id = 0; id < sc.items; id++) {
+                      sample();
+                      yield { id };
+                    }
+                  },
+            );
+            await f.start();
+            void f.wait().then(() => (finished = true));
+          }
+          await endRun(f, clock, sc.end, sc.endAtMs, () => finished, 300_000);
+
+          const s = f.stats();
+          // Conservation: each item taken is in exactly one terminal set.
+          const { dropped } = expectConservation(f, consumed, events);
+          // Dropped counts by reason match the events delivered, and each reason has a cause.
+          const byReason: Record<string, number> = { STOPPED: 0, ROUTER_MISS: 0, UPSTREAM_TERMINATED: 0 };
+          for (const e of events) if (e.type === "Dropped") byReason[e.reason]!++;
+          expect(s.droppedByReason).toEqual(byReason);
+          expect(emitted).toHaveLength(dropped.length);
+          if (sc.end === "natural" || sc.end === "drain") expect(byReason.STOPPED).toBe(0);
+          if (!h.routerMisses) expect(byReason.ROUTER_MISS).toBe(0);
+          if (!h.lasts) expect(byReason.UPSTREAM_TERMINATED).toBe(0);
+          if (sc.end === "natural" && !h.lasts) expect(s.itemsIn).toBe(sc.items);
+          // Bounded memory: never more held than every queue, worker and reorder buffer together.
+          expect(maxHeld).toBeLessThanOrEqual(h.capacity);
+          // Teardown count = setup count, and every worker is gone.
+          expect(h.closed).toBe(h.opened);
+          for (const st of s.stages) expect(st.totalWorkers).toBe(0);
+        }),
+        {
+          numRuns: RUNS,
+          seed: Number(process.env.FC_SEED ?? 20261123),
+          examples: [[PUSH_DRAIN_MID_SPLIT]],
+        },
+      );
+    },
+    Math.max(20_000, RUNS * 200),
+  ); // long runs (FC_RUNS=5000) get time in proportion
 });
