@@ -214,6 +214,8 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
 
   sleep(ms: number): Promise<boolean> {
     if (this.stopping) return Promise.resolve(false);
+    // No wait asked (a backoff of 0): no timer either, which would be a whole millisecond.
+    if (ms <= 0) return Promise.resolve(true);
     const signal = this.#abort.signal;
     return new Promise((resolve) => {
       const onStop = (): void => {
