@@ -36,6 +36,7 @@ export type {
   SourceError,
   DeadLetter,
   DeadLetterSink,
+  RetryEvent,
   Dropped,
   DropReason,
   FlowErrorEvent,

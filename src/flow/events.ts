@@ -52,6 +52,18 @@ export interface DeadLetter<T = unknown> {
 /** Receives dead letters; may be async (a worker waits for it, up to `handlerTimeoutMs`). */
 export type DeadLetterSink<T = any> = (event: DeadLetter<T>) => void | PromiseLike<void>;
 
+/** A failed attempt that will be tried again (the `retry` event). */
+export interface RetryEvent<T = unknown> {
+  readonly stage: string;
+  /** The stage's input (a batch stage's: the batch). */
+  readonly item: T;
+  /** The attempt that failed (1 for the first). */
+  readonly attempt: number;
+  readonly error: unknown;
+  /** The backoff before the next attempt, jitter included. */
+  readonly delayMs: number;
+}
+
 /** Everything the error handler receives. */
 export type FlowErrorEvent = TransformerError | SourceError | Dropped;
 
@@ -64,6 +76,8 @@ export interface FlowEvents {
   scale: (event: ScaleEvent) => void;
   /** An item was dropped. */
   drop: (event: Dropped) => void;
+  /** An attempt failed and will be retried after `delayMs`. */
+  retry: (event: RetryEvent) => void;
   /** An item failed. */
   itemError: (event: TransformerError) => void;
   /** The producer failed. */

@@ -212,6 +212,11 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
     return this.#finished.promise;
   }
 
+  retrying(stage: string, item: unknown, attempt: number, error: unknown, delayMs: number): void {
+    const events = this.#config.events;
+    if (events.listenerCount("retry") > 0) events.emit("retry", { stage, item, attempt, error, delayMs });
+  }
+
   sleep(ms: number): Promise<boolean> {
     if (this.stopping) return Promise.resolve(false);
     // No wait asked (a backoff of 0): no timer either, which would be a whole millisecond.

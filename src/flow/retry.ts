@@ -2,7 +2,7 @@
 export interface BackoffOptions {
   /** The wait before the second attempt. @defaultValue 100 */
   baseMs?: number;
-  /** The longest wait, before jitter. @defaultValue 30000 */
+  /** The longest wait, before jitter. @defaultValue 30000, or `baseMs` if that is more */
   maxMs?: number;
   /** Growth per attempt. @defaultValue 2 */
   factor?: number;
@@ -39,10 +39,12 @@ export const transientUnlessAborted = (error: unknown): boolean =>
 export function retryPolicy(options: RetryOptions | undefined): RetryPolicy | null {
   if (options === undefined) return null;
   const b = options.backoff ?? {};
+  const baseMs = b.baseMs ?? 100;
   return {
     attempts: options.attempts ?? 3,
-    baseMs: b.baseMs ?? 100,
-    maxMs: b.maxMs ?? 30_000,
+    baseMs,
+    // A base above the default cap raises the cap rather than being silently cut to it.
+    maxMs: b.maxMs ?? Math.max(30_000, baseMs),
     factor: b.factor ?? 2,
     jitter: b.jitter ?? 0.5,
     retryOn: options.retryOn ?? transientUnlessAborted,

@@ -29,6 +29,8 @@ export interface StageRun {
     attempt: number,
     deadLetter: DeadLetterSink | null,
   ): Promise<void>;
+  /** Emits the `retry` event (only when someone listens). */
+  retrying(stage: string, item: unknown, attempt: number, error: unknown, delayMs: number): void;
   /** Resolves `true` after `ms` on the flow's clock, or `false` at once when the flow stops. */
   sleep(ms: number): Promise<boolean>;
   /** Reports a `Dropped` event. */

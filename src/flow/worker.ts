@@ -271,8 +271,10 @@ export class Worker extends WaitingTaker<unknown> {
     this.t0 = -1; // a retried call's latency would count the backoff: not timed
     for (;;) {
       stage.metrics.retries++;
+      const delay = backoffDelay(stage.retry!, ctx.attempt, Math.random());
+      stage.run.retrying(stage.name, this.argInHand(), ctx.attempt, error, delay);
       stage.setState(this, WorkerState.Retrying);
-      const woke = await stage.run.sleep(backoffDelay(stage.retry!, ctx.attempt, Math.random()));
+      const woke = await stage.run.sleep(delay);
       stage.setState(this, WorkerState.Busy);
       if (!woke) return this.failFinal(error);
       ctx.attempt++;

@@ -44,9 +44,12 @@ export interface StageStats {
   readonly received: number;
   /** Items the stage's function completed. */
   readonly processed: number;
-  /** Calls of this stage's function that failed (for a batch stage, items of failed batches). */
+  /**
+   * Items that failed for good here, after any retries (for a batch stage, the items of failed
+   * batches; a fan-out branch counts its failures even when another branch failed the item first).
+   */
   readonly errors: number;
-  /** Retry attempts made. */
+  /** Retry attempts made (a retry that then succeeds is not an error). */
   readonly retries: number;
   /** Items dropped at this stage, for any reason. */
   readonly dropped: number;

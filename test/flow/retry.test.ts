@@ -67,8 +67,16 @@ describe("retry", () => {
         retry: { attempts: 5, backoff: { baseMs: 100, factor: 2, maxMs: 300, jitter: 0 } },
       })
       .setConsumer(() => {});
+    const retries: [number, number, number][] = [];
+    f.on("retry", (e) => retries.push([e.item as number, e.attempt, e.delayMs]));
     await runVirtual(f, clock);
     expect(calls.map((c) => c.at)).toEqual([0, 100, 300, 600, 900]);
+    expect(retries).toEqual([
+      [1, 1, 100],
+      [1, 2, 200],
+      [1, 3, 300],
+      [1, 4, 300],
+    ]);
   });
 
   it("spreads waits by ±jitter", () => {

@@ -31,6 +31,9 @@ function runChild(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", CHILD, ...args], {
       stdio: ["ignore", "pipe", "pipe"],
+      // A child that does not exit on its own fails the test instead of outliving it.
+      timeout: 50_000,
+      killSignal: "SIGKILL",
     });
     let out = "";
     let err = "";
@@ -77,6 +80,16 @@ describe("handleSignals", () => {
     expect(summary.ended).toBe(summary.itemsIn);
     expect(summary.distinct).toBe(summary.itemsIn);
     expect(summary.closes).toBe(summary.setups);
+  }, 60_000);
+
+  it("nothing keeps the process alive after stop(): retry backoffs and timeouts are cleared", async () => {
+    const { code, summary } = await runChild(["stop"], []);
+    expect(code).toBe(0);
+    expect(summary.state).toBe("stopped");
+    expect(summary.ended).toBe(summary.itemsIn);
+    expect(summary.distinct).toBe(summary.itemsIn);
+    expect(summary.closes).toBe(summary.setups);
+    expect(summary.dropped).toBeGreaterThan(0); // items were waiting out a backoff when it stopped
   }, 60_000);
 
   it("flow.handleSignals({ exit: false }) drains on the first signal, stops on the second, and unlistens when done", async () => {
