@@ -6,7 +6,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { run } from "mitata";
+import { bench, run } from "mitata";
 
 export interface IsolatedRun {
   /** `import.meta.url` of the benchmark script. */
@@ -48,4 +48,73 @@ export async function runIsolated(spec: IsolatedRun): Promise<Map<string, number
       nsPerItem.set(k, v);
   }
   return nsPerItem;
+}
+
+/**
+ * The per-case ratio table every multi-case benchmark prints: ns/item, the ratio to the bare
+ * loop, and each peer's time over flowrhythm's. Returns the Markdown rows and ns/item by case.
+ */
+export function caseTable(
+  result: Map<string, number>,
+  cases: Record<string, Record<string, unknown>>,
+  caseLabel: string,
+): { rows: string; nsPerItem: Record<string, Record<string, number>> } {
+  const rows = [
+    `| ${caseLabel} | contender | ns/item | vs bare loop | flowrhythm speed-up |`,
+    "|---|---|---:|---:|---:|",
+  ];
+  const nsPerItem: Record<string, Record<string, number>> = {};
+  for (const c of Object.keys(cases)) {
+    const bare = result.get(`${c}: bare await loop`)!;
+    const ours = result.get(`${c}: flowrhythm`)!;
+    const row: Record<string, number> = {};
+    nsPerItem[c] = row;
+    for (const name of Object.keys(cases[c]!)) {
+      const ns = result.get(`${c}: ${name}`);
+      if (ns === undefined) continue;
+      row[name] = ns;
+      const speedup = name === "flowrhythm" || name === "bare await loop" ? "" : `${(ns / ours).toFixed(2)}×`;
+      rows.push(`| ${c} | ${name} | ${ns.toFixed(0)} | ${(bare / ns).toFixed(2)} | ${speedup} |`);
+    }
+  }
+  return { rows: rows.join("\n"), nsPerItem };
+}
+
+/** A benchmark of several cases, each with its contenders: case → contender → one run. */
+export interface CaseRun<C extends string> {
+  readonly script: string;
+  readonly items: number;
+  readonly cases: Record<C, Record<string, () => Promise<void>>>;
+  /** Contenders to run (the bare loop always runs); all when absent. */
+  readonly only?: readonly string[] | undefined;
+  /** Before every run of every contender: reset the checksum and any per-run state. */
+  readonly reset: () => void;
+  /** After a contender's first run of case `c`: throws if it computed the wrong thing. */
+  readonly check: (c: C, name: string) => void;
+}
+
+/** Runs every contender of every case (each contender in its own child, see {@link runIsolated}). */
+export function runCases<C extends string>(spec: CaseRun<C>): Promise<Map<string, number> | null> {
+  const only = spec.only;
+  const names = [
+    ...new Set(Object.values<Record<string, unknown>>(spec.cases).flatMap((c) => Object.keys(c))),
+  ];
+  return runIsolated({
+    script: spec.script,
+    items: spec.items,
+    contenders: names.filter((n) => !only || only.includes(n) || n === "bare await loop"),
+    async define(name) {
+      for (const c of Object.keys(spec.cases) as C[]) {
+        const fn = spec.cases[c][name];
+        if (!fn) continue;
+        const once = async () => {
+          spec.reset();
+          await fn();
+        };
+        await once();
+        spec.check(c, name);
+        bench(`${c}: ${name}`, once);
+      }
+    },
+  });
 }

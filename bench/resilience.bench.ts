@@ -12,12 +12,11 @@
 import { writeFileSync } from "node:fs";
 import { Readable } from "node:stream";
 import { Effect, Stream } from "effect";
-import { bench } from "mitata";
 import PQueue from "p-queue";
 import { defer, from, lastValueFrom, mergeMap, retry, timeout } from "rxjs";
 import { FixedScaling, Flow } from "../src/index.js";
 import { environment } from "./env.js";
-import { runIsolated } from "./isolated.js";
+import { caseTable, runCases } from "./isolated.js";
 
 const N = 10_000;
 const WORKERS = 4;
@@ -143,48 +142,23 @@ const cases: Record<Case, Record<string, () => Promise<void>>> = {
   },
 };
 
-const names = [...new Set(Object.values(cases).flatMap((c) => Object.keys(c)))];
-
-const result = await runIsolated({
+const result = await runCases({
   script: import.meta.url,
   items: N,
-  contenders: names,
-  async define(name) {
-    for (const [c, contenders] of Object.entries(cases) as [Case, Record<string, () => Promise<void>>][]) {
-      const fn = contenders[name];
-      if (!fn) continue;
-      const once = async () => {
-        failedOnce.fill(0);
-        await fn();
-      };
-      sum = 0;
-      await once();
-      if (sum !== expected) throw new Error(`${name} (${c}) summed ${sum}, expected ${expected}`);
-      bench(`${c}: ${name}`, once);
-    }
+  cases,
+  reset: () => {
+    sum = 0;
+    failedOnce.fill(0);
+  },
+  check: (c, name) => {
+    if (sum !== expected) throw new Error(`${name} (${c}) summed ${sum}, expected ${expected}`);
   },
 });
 
 if (result) {
   console.log(`\n${environment()}; ${N} items per iteration, ${WORKERS} workers (the bare loop: one)\n`);
-  const rows = [
-    "| case | contender | ns/item | vs bare loop | flowrhythm speed-up |",
-    "|---|---|---:|---:|---:|",
-  ];
-  const summary: Record<string, Record<string, number>> = {};
-  for (const c of Object.keys(cases) as Case[]) {
-    const bare = result.get(`${c}: bare await loop`)!;
-    const ours = result.get(`${c}: flowrhythm`)!;
-    summary[c] = {};
-    for (const name of Object.keys(cases[c])) {
-      const ns = result.get(`${c}: ${name}`);
-      if (ns === undefined) continue;
-      summary[c][name] = ns;
-      const speedup = name === "flowrhythm" || name === "bare await loop" ? "" : `${(ns / ours).toFixed(2)}×`;
-      rows.push(`| ${c} | ${name} | ${ns.toFixed(0)} | ${(bare / ns).toFixed(2)} | ${speedup} |`);
-    }
-  }
-  console.log(rows.join("\n"));
+  const { rows, nsPerItem: summary } = caseTable(result, cases, "case");
+  console.log(rows);
   writeFileSync(
     new URL("./results/resilience.json", import.meta.url),
     `${JSON.stringify({ environment: environment(), items: N, workers: WORKERS, nsPerItem: summary }, null, 2)}\n`,

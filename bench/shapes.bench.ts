@@ -12,12 +12,11 @@
 import { writeFileSync } from "node:fs";
 import { Readable } from "node:stream";
 import { Chunk, Effect, Stream } from "effect";
-import { bench } from "mitata";
 import PQueue from "p-queue";
 import { forkJoin, from, lastValueFrom, merge, mergeMap, partition, bufferCount } from "rxjs";
 import { batch, FixedScaling, Flow, fanOut, router } from "../src/index.js";
 import { environment } from "./env.js";
-import { runIsolated } from "./isolated.js";
+import { caseTable, runCases } from "./isolated.js";
 
 const N = 10_000;
 const BATCH = 100;
@@ -180,46 +179,23 @@ const cases: Record<Case, Record<string, () => Promise<void>>> = {
 };
 
 const only = process.env.ONLY?.split(",");
-const names = [...new Set(Object.values(cases).flatMap((c) => Object.keys(c)))].filter(
-  (n) => !only || only.includes(n) || n === "bare await loop",
-);
-
-const result = await runIsolated({
+const result = await runCases({
   script: import.meta.url,
   items: N,
-  contenders: names,
-  async define(name) {
-    for (const [c, contenders] of Object.entries(cases) as [Case, Record<string, () => Promise<void>>][]) {
-      const fn = contenders[name];
-      if (!fn) continue;
-      sum = 0;
-      await fn();
-      if (sum !== expected[c]) throw new Error(`${name} (${c}) summed ${sum}, expected ${expected[c]}`);
-      bench(`${c}: ${name}`, fn);
-    }
+  cases,
+  only,
+  reset: () => {
+    sum = 0;
+  },
+  check: (c, name) => {
+    if (sum !== expected[c]) throw new Error(`${name} (${c}) summed ${sum}, expected ${expected[c]}`);
   },
 });
 
 if (result) {
   console.log(`\n${environment()}; ${N} items per iteration, batch size ${BATCH}, 4 workers in "ordered"\n`);
-  const rows = [
-    "| shape | contender | ns/item | vs bare loop | flowrhythm speed-up |",
-    "|---|---|---:|---:|---:|",
-  ];
-  const summary: Record<string, Record<string, number>> = {};
-  for (const c of Object.keys(cases) as Case[]) {
-    const bare = result.get(`${c}: bare await loop`)!;
-    const ours = result.get(`${c}: flowrhythm`)!;
-    summary[c] = {};
-    for (const name of Object.keys(cases[c])) {
-      const ns = result.get(`${c}: ${name}`);
-      if (ns === undefined) continue;
-      summary[c][name] = ns;
-      const speedup = name === "flowrhythm" || name === "bare await loop" ? "" : `${(ns / ours).toFixed(2)}×`;
-      rows.push(`| ${c} | ${name} | ${ns.toFixed(0)} | ${(bare / ns).toFixed(2)} | ${speedup} |`);
-    }
-  }
-  console.log(rows.join("\n"));
+  const { rows, nsPerItem: summary } = caseTable(result, cases, "shape");
+  console.log(rows);
   if (!only)
     writeFileSync(
       new URL("./results/shapes.json", import.meta.url),
