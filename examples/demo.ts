@@ -1,12 +1,14 @@
 /**
  * The main demo: a believable pipeline that scales itself, live in the terminal.
  *
- *   fetch  – simulated I/O, 20–80 ms per item            (UtilizationScaling, up to 24 workers)
+ *   fetch  – simulated I/O, 20–80 ms per item; 4 % of calls fail once (retried with backoff)
+ *            and 1 % hang (cut off by a 300 ms timeout, then retried)  (UtilizationScaling, up to 24 workers)
  *   parse  – a little CPU, one worker is plenty           (default: one worker)
  *   store  – a database that saturates at 8 concurrent calls (UtilizationScaling, up to 16 workers)
  *
  * Arrivals ramp from 40/s to 220/s and back down to 60/s, then stop; the flow drains and prints
- * a summary. About 15 s in all. Run: `npm run demo`.
+ * a summary. About 15 s in all. Ctrl-C drains the flow (and still prints the summary); a second
+ * Ctrl-C stops it at once. Run: `npm run demo`.
  */
 import { Flow, type ScaleEvent, UtilizationScaling } from "../src/index.js";
 
@@ -70,15 +72,20 @@ async function* arrivals(): AsyncGenerator<number> {
 const db = new Database();
 const scaleEvents: ScaleEvent[] = [];
 
-const pipeline = new Flow({ statsIntervalMs: 500 })
+// Ctrl-C drains: in-flight pages finish, the database calls complete; then the summary prints.
+const pipeline = new Flow({ statsIntervalMs: 500, handleSignals: { exit: false } })
   .setProducer(arrivals)
   .addTransformer(
     async (id: number, ctx): Promise<Page> => {
-      await sleep(20 + Math.random() * 60, ctx.signal);
+      const roll = Math.random();
+      if (roll < 0.04 && ctx.attempt === 1) throw new Error("503 Service Unavailable"); // transient
+      await sleep(roll > 0.99 ? 10_000 : 20 + Math.random() * 60, ctx.signal); // 1 %: a hung call
       return { id, body: `{"id":${id},"title":"page ${id}","words":${100 + (id % 900)}}` };
     },
     {
       name: "fetch",
+      timeoutMs: 300,
+      retry: { attempts: 3, backoff: { baseMs: 50, maxMs: 400 } },
       scalingStrategy: new UtilizationScaling({
         minWorkers: 1,
         maxWorkers: 24,
@@ -121,7 +128,6 @@ pipeline.on("stats", () => {
   process.stdout.write(tty ? `\x1b[2J\x1b[H${screen}\n` : `${screen}\n\n`);
 });
 
-process.once("SIGINT", () => void pipeline.stop());
 await pipeline.run();
 
 const s = pipeline.stats();
@@ -135,4 +141,6 @@ for (const st of s.stages) {
     `  ${st.stageName.padEnd(6)} processed ${String(st.processed).padStart(5)}   peak workers ${String(peak).padStart(2)}   p99 ${st.latency.p99.toFixed(1)} ms   queue-wait p99 ${st.queueWait.p99.toFixed(1)} ms`,
   );
 }
-console.log(`  ${scaleEvents.length} scale decisions`);
+console.log(
+  `  ${scaleEvents.length} scale decisions; fetch retried ${pipeline.stageStats("fetch")?.retries ?? 0} attempts (transient errors and timeouts), ${s.failed} gave up`,
+);
