@@ -11,9 +11,12 @@ export interface WorkerInfo {
  * to item: read it during the call, do not keep it.
  */
 export interface StageContext {
-  /** Aborts when the flow is stopped; pass it to `fetch` and friends. */
+  /**
+   * Aborts when the flow is stopped, and with `timeoutMs` when the attempt's deadline passes (the
+   * reason is then a `TimeoutError`); pass it to `fetch` and friends.
+   */
   readonly signal: AbortSignal;
-  /** 1 on the first try. */
+  /** 1 on the first try, 2 on the first retry, and so on. */
   readonly attempt: number;
   /** The stage's name. */
   readonly stage: string;
