@@ -120,7 +120,26 @@ export class Stage implements ChannelHooks, DropTarget {
     this.classifier = spec.role === "classifier";
     this.retry = spec.retry;
     this.timeoutMs = spec.timeoutMs;
-    this.input = new Channel<unknown>(spec.queueSize, spec.queue, run.cache, this);
+    // The priority function is given what the stage's function gets (not a fan-out branch's
+    // envelope or a merge's join record); one that throws or returns a non-number ranks the item
+    // 0 (logged once) rather than failing the hand-off that is queueing it.
+    const q = spec.queue;
+    const discipline =
+      typeof q === "object"
+        ? {
+            priority: (entry: unknown): number => {
+              try {
+                const p = q.priority(this.entryKind === Entry.Plain ? entry : this.arg(entry));
+                if (typeof p === "number" && !Number.isNaN(p)) return p;
+                throw new TypeError(`returned ${String(p)}; expected a number`);
+              } catch (error) {
+                run.workerFault(this.name, "the queue's priority function failed (the item ranks 0)", error);
+                return 0;
+              }
+            },
+          }
+        : q;
+    this.input = new Channel<unknown>(spec.queueSize, discipline, run.cache, this);
     // The reorder buffer holds at most a queue's worth of items: for a batch stage, whose slots
     // hold a batch each, that is queueSize / size slots.
     this.reorder = spec.ordered

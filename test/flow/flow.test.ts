@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { fanOut } from "../../src/flow/fan-out.js";
 import { Flow } from "../../src/flow/flow.js";
 import { flow } from "../../src/flow/flow-function.js";
 import { FlowConfigError } from "../../src/internal/flow-config-error.js";
@@ -189,6 +190,66 @@ describe("Flow", () => {
     await runVirtual(f, clock);
     // The first item is taken at once; the rest wait in the queue and leave by priority.
     expect(order).toEqual([1, 9, 7, 5, 3]);
+  });
+
+  it("gives a priority function inside a fan-out branch the item, not the branch's envelope", async () => {
+    const clock = new VirtualClock();
+    const seen: unknown[] = [];
+    const order: number[] = [];
+    const f = new Flow({ clock })
+      .setProducer([1, 9, 3, 7, 5])
+      .addTransformer(
+        fanOut(
+          [
+            new Flow<number>().addTransformer(
+              async (x: number) => {
+                order.push(x);
+                await sleep(clock, 10);
+                return x;
+              },
+              {
+                name: "slow",
+                queue: {
+                  priority: (x: number) => {
+                    seen.push(x);
+                    return x;
+                  },
+                },
+              },
+            ),
+          ],
+          ([x]) => x,
+        ),
+        { name: "fan" },
+      )
+      .setConsumer(() => {});
+    await runVirtual(f, clock);
+    expect(seen.every((x) => typeof x === "number")).toBe(true);
+    expect(order).toEqual([1, 9, 7, 5, 3]);
+  });
+
+  it("ranks an item 0 when the priority function throws or returns NaN, and loses none", async () => {
+    const clock = new VirtualClock();
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    const order: number[] = [];
+    const f = new Flow({ clock }).setProducer([1, 9, 3, 7, 5]).setConsumer(
+      async (x: number) => {
+        order.push(x);
+        await sleep(clock, 10);
+      },
+      {
+        queue: {
+          priority: (x: number) => {
+            if (x === 7) throw new Error("no rank");
+            return x === 3 ? Number.NaN : x;
+          },
+        },
+      },
+    );
+    await runVirtual(f, clock);
+    expect(order).toEqual([1, 9, 5, 3, 7]); // 3 and 7 rank 0, FIFO between them
+    expect(log).toHaveBeenCalledOnce();
+    log.mockRestore();
   });
 
   it("names stages after their functions, de-duplicating, and rejects a duplicate explicit name", () => {
