@@ -1,4 +1,3 @@
-import { isThenable } from "../internal/is-thenable.js";
 import { setMaxListeners } from "node:events";
 import type { EventEmitter } from "eventemitter3";
 import { type Clock, TimeCache } from "../internal/clock.js";
@@ -13,13 +12,13 @@ import type {
   DropReason,
   Dropped,
   ErrorHandler,
-  FlowErrorEvent,
   FlowEvents,
   TransformerError,
 } from "./events.js";
 import type { OutletHost } from "./outlets.js";
 import { downstreamOf, type Plan } from "./plan.js";
 import { ProducerPump, type PumpHost } from "./producer-pump.js";
+import { Reporter } from "./reporter.js";
 import type { PushHost } from "./push-handle.js";
 import type { Stage } from "./stage.js";
 import type { StageRun } from "./stage-run.js";
@@ -44,7 +43,7 @@ const ABORT_REASON = "flow stopped";
 /** The producer, once blocked on a full first queue, resumes when a quarter of it has drained. */
 const PRODUCER_REFILL_FRACTION = 0.25;
 const RESOLVED: Promise<void> = Promise.resolve();
-const noop = (): void => {};
+const _noop = (): void => {};
 
 /**
  * One run of a flow: the stages wired as the plan says, the producer pump (or push handle), the
@@ -74,7 +73,6 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
   readonly #abort = new AbortController();
   readonly #finished = new Deferred<void>();
   readonly #stopSignal = new Deferred<void>();
-  readonly #pending = new Set<Promise<void>>();
   readonly #pump: ProducerPump<unknown> | null;
   readonly #sink: Channel<unknown> | null;
   readonly #plan: Plan;
@@ -83,7 +81,7 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
   /** Push mode: sends still waiting for room; the input ends only once they have settled. */
   #sending = 0;
   #endWhenSent = false;
-  readonly #faultsLogged = new Set<string>();
+  readonly #reporter: Reporter;
   #tickTimer: unknown = null;
   #nextStatsAt: number;
   #stopPromise: Promise<void> | null = null;
@@ -93,6 +91,13 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
   constructor(plan: Plan, source: Source<unknown> | null, config: RuntimeConfig, withSink: boolean) {
     this.#config = config;
     this.clock = config.clock;
+    this.#reporter = new Reporter(
+      config.clock,
+      config.handler,
+      config.deadLetter,
+      config.handlerTimeoutMs,
+      this.#stopSignal.promise,
+    );
     this.cache = new TimeCache(config.clock);
     this.sampleEvery = config.sampleEvery;
     this.statsWindowMs = config.statsWindowMs;
@@ -279,8 +284,8 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
     this.#ended = true;
     if (this.#tickTimer !== null) this.clock.clearTimeout(this.#tickTimer);
     this.#tickTimer = null;
-    // Let every handler call finish, unless the flow was stopped (a hung handler must not hang stop()).
-    while (this.#pending.size > 0 && !this.stopping) await Promise.all([...this.#pending]);
+    // Let every handler call finish (each is bounded by handlerTimeoutMs), unless the flow was stopped.
+    if (!this.stopping) await this.#reporter.settled();
     for (const stage of this.stages) stage.metrics.tick(this.cache.read());
     this.state = this.stopping ? "stopped" : "drained";
     this.#config.events.emit(this.stopping ? "stopped" : "drained");
@@ -329,7 +334,7 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
   }
 
   strategyFault(stage: string, error: unknown): void {
-    this.#logOnce(
+    this.#reporter.logOnce(
       `${stage}:strategy`,
       `[flowrhythm] scaling strategy of stage "${stage}" failed; decision ignored:`,
       error,
@@ -337,13 +342,13 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
   }
 
   workerFault(stage: string, what: string, error: unknown): void {
-    this.#logOnce(`${stage}:${what}`, `[flowrhythm] stage "${stage}": ${what}:`, error);
+    this.#reporter.logOnce(`${stage}:${what}`, `[flowrhythm] stage "${stage}": ${what}:`, error);
   }
 
   sourceFailed(error: unknown): void {
     const event = { type: "SourceError", error } as const;
     this.#config.events.emit("sourceError", event);
-    void this.#deliver(event);
+    void this.#reporter.deliver(event);
   }
 
   failed(
@@ -356,20 +361,15 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
     this.failedCount++;
     const event: TransformerError = { type: "TransformerError", item, error, stage, attempt };
     this.#config.events.emit("itemError", event);
-    const reported = this.#deliver(event);
-    const sink = deadLetter ?? this.#config.deadLetter;
-    if (sink === undefined) return reported;
-    const letter: DeadLetter = {
+    const letter = (): DeadLetter => ({
       type: "DeadLetter",
       item,
       error,
       stage,
       attempts: attempt,
       failedAt: this.cache.read(),
-    };
-    const filed = this.#callHandler(sink, letter, "dead-letter sink");
-    if (filed === RESOLVED) return reported;
-    return reported === RESOLVED ? filed : Promise.all([reported, filed]).then(noop);
+    });
+    return this.#reporter.failed(event, letter, deadLetter);
   }
 
   dropped(item: unknown, stage: string, reason: DropReason): Promise<void> {
@@ -377,65 +377,6 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
     this.#dropReasons[reason]++;
     const event: Dropped = { type: "Dropped", item, stage, reason };
     this.#config.events.emit("drop", event);
-    return this.#deliver(event);
-  }
-
-  #deliver(event: FlowErrorEvent): Promise<void> {
-    const handler = this.#config.handler;
-    if (handler) return this.#callHandler(handler, event, "error handler");
-    if (event.type !== "Dropped") {
-      const where = event.type === "TransformerError" ? ` in stage "${event.stage}"` : "";
-      console.error(`[flowrhythm] ${event.type}${where}:`, event.error);
-    }
-    return RESOLVED;
-  }
-
-  // The worker that hit the error awaits the user's handler (natural backpressure on a slow
-  // one), but never longer than `handlerTimeoutMs` and never beyond stop(): a hung handler must
-  // hang neither the stage nor the flow's end. A throw or rejection is logged and ignored.
-  #callHandler<E>(fn: (event: E) => unknown, event: E, what: string): Promise<void> {
-    let result: unknown;
-    try {
-      result = fn(event);
-    } catch (error) {
-      console.error(`[flowrhythm] the ${what} threw; ignored:`, error);
-      return RESOLVED;
-    }
-    if (!isThenable(result)) return RESOLVED;
-    const ms = this.#config.handlerTimeoutMs;
-    const bounded = new Promise<void>((resolve) => {
-      const timer = this.clock.setTimeout(() => {
-        this.#logOnce(
-          `${what}:timeout`,
-          `[flowrhythm] the ${what} did not settle within ${ms} ms; the flow goes on without waiting for it`,
-          undefined,
-        );
-        resolve();
-      }, ms);
-      (timer as { unref?: () => void } | null)?.unref?.();
-      result.then(
-        () => {
-          this.clock.clearTimeout(timer);
-          resolve();
-        },
-        (error: unknown) => {
-          this.clock.clearTimeout(timer);
-          console.error(`[flowrhythm] the ${what} rejected; ignored:`, error);
-          resolve();
-        },
-      );
-    });
-    const tracked: Promise<void> = bounded.then(() => {
-      this.#pending.delete(tracked);
-    });
-    this.#pending.add(tracked);
-    return Promise.race([tracked, this.#stopSignal.promise]);
-  }
-
-  #logOnce(key: string, message: string, error: unknown): void {
-    if (this.#faultsLogged.has(key)) return;
-    this.#faultsLogged.add(key);
-    if (error === undefined) console.error(message);
-    else console.error(message, error);
+    return this.#reporter.deliver(event);
   }
 }

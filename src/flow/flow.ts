@@ -1,4 +1,3 @@
-import { constants } from "node:os";
 import { EventEmitter } from "eventemitter3";
 import { z } from "zod";
 import { systemClock } from "../internal/clock.js";
@@ -15,6 +14,7 @@ import { type FlowOptions, isStrategy, parseFlowOptions, type StageOptions } fro
 import type { PerWorker } from "./per-worker.js";
 import { compilePlan, type Plan, structureOf } from "./plan.js";
 import { PushHandle } from "./push-handle.js";
+import { listenForSignals } from "./signals.js";
 import { type ComposedFlow, StageTree } from "./stage-tree.js";
 import type { Consumer, Source } from "./types.js";
 
@@ -78,7 +78,8 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
   #push: PushHandle<I> | null = null;
   /** `handleSignals`: off, or whether to exit the process once drained or stopped. */
   #signals: { exit: boolean } | null = null;
-  #unlistenSignals: (() => void) | null = null;
+  /** The run whose signals are being listened for. */
+  #signalsFor: FlowRuntime | null = null;
 
   constructor(options: FlowOptions = {}) {
     super();
@@ -271,7 +272,7 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
         { option: "handleSignals" },
       );
     this.#signals = { exit: options.exit !== false };
-    if (this.#running() && this.#unlistenSignals === null) this.#listenSignals(this.#runtime!);
+    if (this.#running() && this.#signalsFor !== this.#runtime) this.#listenForSignals(this.#runtime!);
     return this;
   }
 
@@ -366,37 +367,13 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
     );
     this.#runtime = runtime;
     runtime.start();
-    if (this.#signals) this.#listenSignals(runtime);
+    if (this.#signals) this.#listenForSignals(runtime);
     return runtime;
   }
 
-  // The first SIGINT/SIGTERM drains, a second stops; with `exit`, the process exits when done.
-  #listenSignals(runtime: FlowRuntime): void {
-    const settings = this.#signals!;
-    let received = 0;
-    let code = 0;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      received++;
-      if (received > 1) {
-        code = 128 + (constants.signals[signal] ?? 0);
-        void runtime.stop();
-        return;
-      }
-      const done = runtime.drain();
-      if (settings.exit) void done.then(() => process.exit(code));
-    };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-    const unlisten = (): void => {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-      if (this.#unlistenSignals === unlisten) this.#unlistenSignals = null;
-    };
-    this.#unlistenSignals = unlisten;
-    // Once the run is over the signals are the process's again, unless one is being handled.
-    void runtime.finished.then(() => {
-      if (received === 0 || !settings.exit) unlisten();
-    });
+  #listenForSignals(runtime: FlowRuntime): void {
+    this.#signalsFor = runtime;
+    listenForSignals(runtime, this.#signals!.exit);
   }
 
   #running(): boolean {
