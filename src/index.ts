@@ -12,7 +12,7 @@ export { FlowConfigError } from "./internal/flow-config-error.js";
 export { VirtualClock } from "./internal/virtual-clock.js";
 export { systemClock } from "./internal/clock.js";
 
-export type { RunOptions, DrainOptions } from "./flow/flow.js";
+export type { RunOptions } from "./flow/flow.js";
 export type { RetryOptions, BackoffOptions } from "./flow/retry.js";
 export type { ChainOf } from "./flow/flow-function.js";
 export type { Composable, StageFn, StageLike, InOf, OutOf } from "./flow/composable.js";
@@ -21,7 +21,7 @@ export type { FanOut, FanOutOptions, BranchResults } from "./flow/fan-out.js";
 export type { Batch, BatchOptions, BatchFn } from "./flow/batch.js";
 export type { Unlast } from "./flow/last.js";
 export type { PerWorker } from "./flow/per-worker.js";
-export type { StageOptions, FlowOptions } from "./flow/options.js";
+export type { StageOptions, FlowOptions, DrainOptions, SignalOptions } from "./flow/options.js";
 export type { QueueDiscipline } from "./flow/bounded-queue.js";
 export type {
   Transformer,

@@ -161,7 +161,7 @@ export class BatchWorker extends Worker {
   // A failed batch reports each of its items; its reorder slot becomes a hole once.
   async #failAll(entries: readonly unknown[], error: unknown): Promise<void> {
     const stage = this.stage;
-    const attempts = this.attemptsMade();
+    const attempts = this.endAttempts();
     for (const entry of entries) await stage.failed(entry, error, attempts);
     const r = stage.reorder?.complete(this, this.seq, Slot.Hole, undefined, undefined);
     if (r !== undefined) await r;

@@ -1,8 +1,6 @@
 import { EventEmitter } from "eventemitter3";
-import { z } from "zod";
 import { systemClock } from "../internal/clock.js";
 import { describeValue, FlowConfigError } from "../internal/flow-config-error.js";
-import { check, isFiniteNumber, parseOptions } from "../internal/parse-options.js";
 import type { ScalingStrategy } from "../scaling/scaling-strategy.js";
 import { type DumpOptions, renderStats, renderStructure } from "../stats/render-dump.js";
 import type { FlowStats, StageStats } from "../stats/stage-stats.js";
@@ -10,23 +8,22 @@ import type { Batch } from "./batch.js";
 import { type Composable, type StageFn, type StageLike, TREE } from "./composable.js";
 import type { ErrorHandler, FlowEvents } from "./events.js";
 import { FlowRuntime } from "./flow-runtime.js";
-import { type FlowOptions, isStrategy, parseFlowOptions, type StageOptions } from "./options.js";
+import {
+  type DrainOptions,
+  type FlowOptions,
+  isStrategy,
+  parseDrainOptions,
+  parseFlowOptions,
+  parseSignalOptions,
+  type SignalOptions,
+  type StageOptions,
+} from "./options.js";
 import type { PerWorker } from "./per-worker.js";
 import { compilePlan, type Plan, structureOf } from "./plan.js";
 import { PushHandle } from "./push-handle.js";
 import { listenForSignals } from "./signals.js";
 import { type ComposedFlow, StageTree } from "./stage-tree.js";
 import type { Consumer, Source } from "./types.js";
-
-/** `drain()` options. */
-export interface DrainOptions {
-  /** Stop (`stop()`) whatever is still in flight after this many ms. @defaultValue no deadline */
-  timeoutMs?: number;
-}
-
-const drainSchema = z.strictObject({
-  timeoutMs: check<number>((v) => isFiniteNumber(0)(v), "a finite number of milliseconds ≥ 0").optional(),
-});
 
 /** `run()` options. */
 export interface RunOptions {
@@ -256,8 +253,8 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
    * resolves. With `timeoutMs`, whatever is still in flight then is stopped, as by `stop()`.
    */
   drain(options: DrainOptions = {}): Promise<void> {
-    const o = parseOptions(drainSchema, options, "drain") as DrainOptions;
-    return this.#runtime ? this.#runtime.drain(o.timeoutMs) : Promise.resolve();
+    const { timeoutMs } = parseDrainOptions(options);
+    return this.#runtime ? this.#runtime.drain(timeoutMs) : Promise.resolve();
   }
 
   /**
@@ -265,13 +262,8 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
    * signal stops it at once (exit code 128 + the signal's number). With `{ exit: false }` the
    * process is left to exit on its own. The listeners live only while the flow runs.
    */
-  handleSignals(options: { exit?: boolean } = {}): this {
-    if (typeof options !== "object" || options === null || typeof (options.exit ?? true) !== "boolean")
-      throw new FlowConfigError(
-        `handleSignals: options = ${describeValue(options)}: expected { exit?: boolean }`,
-        { option: "handleSignals" },
-      );
-    this.#signals = { exit: options.exit !== false };
+  handleSignals(options: SignalOptions = {}): this {
+    this.#signals = { exit: parseSignalOptions(options).exit !== false };
     if (this.#running() && this.#signalsFor !== this.#runtime) this.#listenForSignals(this.#runtime!);
     return this;
   }

@@ -4,7 +4,7 @@ import { check, isFiniteNumber, isFn, isInt, nameCheck, parseOptions } from "../
 import type { ScalingStrategy } from "../scaling/scaling-strategy.js";
 import type { QueueDiscipline } from "./bounded-queue.js";
 import type { DeadLetterSink, ErrorHandler } from "./events.js";
-import type { RetryOptions } from "./retry.js";
+import { DEFAULT_BASE_MS, type RetryOptions } from "./retry.js";
 
 /** Options of one stage (`addTransformer(fn, opts)`, `setConsumer(fn, opts)`, `configure(name, opts)`). */
 export interface StageOptions<T = any> {
@@ -74,7 +74,7 @@ export interface FlowOptions {
    * exiting, for programs that clean up after `run()` themselves.
    * @defaultValue false
    */
-  handleSignals?: boolean | { exit?: boolean };
+  handleSignals?: boolean | SignalOptions;
 }
 
 export const isStrategy = (v: unknown): boolean =>
@@ -85,6 +85,36 @@ export const isStrategy = (v: unknown): boolean =>
   typeof (v as ScalingStrategy).onDequeue === "function";
 
 const STRATEGY = "a ScalingStrategy (an object with initialWorkers, onEnqueue and onDequeue methods)";
+
+/** `drain()` options. */
+export interface DrainOptions {
+  /** Stop (`stop()`) whatever is still in flight after this many ms. @defaultValue no deadline */
+  timeoutMs?: number;
+}
+
+const drainSchema = z.strictObject({
+  timeoutMs: check<number>(isFiniteNumber(0), "a finite number of milliseconds ≥ 0").optional(),
+});
+
+/** Validates `flow.drain(options)`. */
+export function parseDrainOptions(options: unknown): DrainOptions {
+  return parseOptions(drainSchema, options ?? {}, "drain") as DrainOptions;
+}
+
+/** `handleSignals`'s object form. */
+export interface SignalOptions {
+  /** Exit the process once the flow has drained (or been stopped). @defaultValue true */
+  exit?: boolean;
+}
+
+const signalsSchema = z.strictObject({
+  exit: check<boolean>((v) => typeof v === "boolean", "true or false").optional(),
+});
+
+/** Validates `flow.handleSignals(options)`. */
+export function parseSignalOptions(options: unknown): SignalOptions {
+  return parseOptions(signalsSchema, options ?? {}, "handleSignals") as SignalOptions;
+}
 
 const stageSchema = z.strictObject({
   name: nameCheck().optional(),
@@ -118,7 +148,7 @@ const stageSchema = z.strictObject({
           jitter: check<number>(isFiniteNumber(0, 1), "a fraction from 0 to 1").optional(),
         })
         .superRefine((b, ctx) => {
-          const base = b.baseMs ?? 100;
+          const base = b.baseMs ?? DEFAULT_BASE_MS;
           if (b.maxMs !== undefined && b.maxMs < base)
             ctx.addIssue({ code: "custom", path: ["maxMs"], message: `a number ≥ baseMs (${base})` });
         })
@@ -157,15 +187,9 @@ const flowSchema = z.strictObject({
   errorHandler: check<ErrorHandler>(isFn, "a function").optional(),
   deadLetter: check<DeadLetterSink>(isFn, "a function (event) => void | Promise<void>").optional(),
   handlerTimeoutMs: check<number>(isFiniteNumber(1), "a finite number of milliseconds ≥ 1").optional(),
-  handleSignals: check<boolean | { exit?: boolean }>(
-    (v) =>
-      typeof v === "boolean" ||
-      (typeof v === "object" &&
-        v !== null &&
-        Object.keys(v).every((k) => k === "exit") &&
-        (v as { exit?: unknown }).exit !== undefined &&
-        typeof (v as { exit?: unknown }).exit === "boolean"),
-    "true, false or { exit: boolean }",
+  handleSignals: check<boolean | SignalOptions>(
+    (v) => typeof v === "boolean" || signalsSchema.safeParse(v).success,
+    "true, false or { exit?: boolean }",
   ).optional(),
 });
 

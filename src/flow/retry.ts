@@ -22,6 +22,9 @@ export interface RetryOptions<T = any> {
   retryOn?: (error: unknown, item: T) => boolean;
 }
 
+/** The wait before the second attempt when `backoff.baseMs` is not given. */
+export const DEFAULT_BASE_MS = 100;
+
 /** A stage's retry settings with every default filled in. */
 export interface RetryPolicy {
   readonly attempts: number;
@@ -39,7 +42,7 @@ export const transientUnlessAborted = (error: unknown): boolean =>
 export function retryPolicy(options: RetryOptions | undefined): RetryPolicy | null {
   if (options === undefined) return null;
   const b = options.backoff ?? {};
-  const baseMs = b.baseMs ?? 100;
+  const baseMs = b.baseMs ?? DEFAULT_BASE_MS;
   return {
     attempts: options.attempts ?? 3,
     baseMs,

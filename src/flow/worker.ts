@@ -250,8 +250,8 @@ export class Worker extends WaitingTaker<unknown> {
     return this.failEntry(entry, error, Slot.Hole);
   }
 
-  /** The attempt number to report, and the context reset for the next item. */
-  protected attemptsMade(): number {
+  /** Ends the item's attempts: returns the number to report and resets `ctx.attempt` for the next item. */
+  protected endAttempts(): number {
     const n = this.#broken ? 0 : this.ctx.attempt;
     this.ctx.attempt = 1;
     return n;
@@ -357,7 +357,7 @@ export class Worker extends WaitingTaker<unknown> {
   /** Reports `entry` failed and completes its reorder slot (with `slot`'s outcome: a hole). */
   protected failEntry(entry: unknown, error: unknown, slot: SlotKind): Promise<void> {
     const stage = this.stage;
-    const reported = stage.failed(entry, error, this.attemptsMade());
+    const reported = stage.failed(entry, error, this.endAttempts());
     const reorder = stage.reorder;
     if (reorder === null) return reported;
     const r = reorder.complete(this, this.seq, slot, undefined, undefined);

@@ -77,6 +77,12 @@ const BAD_INPUTS: [string, () => unknown, string, string][] = [
     "handleSignals",
     '{"exit":1}',
   ],
+  [
+    "handleSignals() with an unknown key",
+    () => new Flow().handleSignals({ quit: true } as never),
+    "quit",
+    "true",
+  ],
   ["a misspelt flow option", flowWith({ handleSignal: true }), "handleSignal", "true"],
   // calls
   ["drain with a NaN deadline", () => new Flow().drain({ timeoutMs: Number.NaN }), "timeoutMs", "NaN"],

@@ -120,6 +120,8 @@ describe("handleSignals", () => {
     await f.run(range(3));
     await Promise.resolve();
     expect(process.listenerCount("SIGINT")).toBe(before);
-    expect(() => f.handleSignals({ exit: "yes" } as never)).toThrow(/handleSignals: options = /);
+    expect(() => f.handleSignals({ exit: "yes" } as never)).toThrow(
+      /handleSignals: option "exit" = "yes": expected true or false/,
+    );
   });
 });
