@@ -8,6 +8,11 @@ export { Last, LastValue } from "./flow/last.js";
 export { PushHandle } from "./flow/push-handle.js";
 export { FixedScaling } from "./scaling/fixed-scaling.js";
 export { UtilizationScaling } from "./scaling/utilization-scaling.js";
+export { AdaptiveScaling } from "./scaling/adaptive-scaling.js";
+export { TargetUtilizationScaling } from "./scaling/target-utilization-scaling.js";
+export { ThroughputScaling } from "./scaling/throughput-scaling.js";
+export { LatencyBudgetScaling } from "./scaling/latency-budget-scaling.js";
+export { PolicyScaling } from "./scaling/policy-scaling.js";
 export { FlowConfigError } from "./internal/flow-config-error.js";
 export { VirtualClock } from "./internal/virtual-clock.js";
 export { systemClock } from "./internal/clock.js";
@@ -46,6 +51,12 @@ export type {
 export type { ScalingStrategy } from "./scaling/scaling-strategy.js";
 export type { FixedScalingOptions } from "./scaling/fixed-scaling.js";
 export type { UtilizationScalingOptions } from "./scaling/utilization-scaling.js";
+export type { AdaptiveScalingOptions } from "./scaling/adaptive-scaling.js";
+export type { TargetUtilizationScalingOptions } from "./scaling/target-utilization-scaling.js";
+export type { ThroughputScalingOptions } from "./scaling/throughput-scaling.js";
+export type { LatencyBudgetScalingOptions } from "./scaling/latency-budget-scaling.js";
+export type { PolicyOptions, ResolvedPolicy } from "./scaling/policy-options.js";
+export type { Rates } from "./scaling/policy-scaling.js";
 export type { ScaleEvent } from "./scaling/scaling-controller.js";
 export type { StageStats, FlowStats, FlowState, LatencySummary } from "./stats/stage-stats.js";
 export type {

@@ -4,6 +4,7 @@ import { type Clock, TimeCache } from "../internal/clock.js";
 import { Deferred } from "../internal/deferred.js";
 import { FlowConfigError } from "../internal/flow-config-error.js";
 import type { ScaleEvent } from "../scaling/scaling-controller.js";
+import { WorkerBudget } from "../scaling/worker-budget.js";
 import type { FlowState, FlowStats, StageStats } from "../stats/stage-stats.js";
 import { Channel } from "./channel.js";
 import type {
@@ -37,6 +38,8 @@ export interface RuntimeConfig {
   readonly deadLetter: DeadLetterSink | undefined;
   readonly handlerTimeoutMs: number;
   readonly events: EventEmitter<FlowEvents>;
+  /** The flow-wide worker cap, or undefined for none. */
+  readonly maxTotalWorkers: number | undefined;
 }
 
 const ABORT_REASON = "flow stopped";
@@ -83,6 +86,7 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
   #endWhenSent = false;
   readonly #reporter: Reporter;
   #tickTimer: unknown = null;
+  #budget: WorkerBudget | null = null;
   #nextStatsAt: number;
   #stopPromise: Promise<void> | null = null;
   #ended = false;
@@ -115,6 +119,20 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
     this.#wiring = wirePlan(plan, this, this.#sink);
     this.stages = [...this.#wiring.stages];
     for (const stage of this.stages) stage.onDone = () => this.#stageDone();
+    const limit = config.maxTotalWorkers;
+    if (limit !== undefined) {
+      if (limit < this.stages.length)
+        throw new FlowConfigError(
+          `Flow: option "maxTotalWorkers" = ${limit}: expected at least one worker per stage (this flow has ${this.stages.length} stages)`,
+          { code: "ERR_FLOW_CONFIG", option: "maxTotalWorkers" },
+        );
+      const budget = new WorkerBudget(limit);
+      for (const stage of this.stages) {
+        budget.add(stage.controller);
+        stage.controller.budget = budget;
+      }
+      this.#budget = budget;
+    }
     this.#wiring.entryStage?.input.setRefillFraction(PRODUCER_REFILL_FRACTION);
     this.#pump = source ? new ProducerPump(source, this.#wiring.entry, this.#wiring.entryOwner, this) : null;
   }
@@ -305,6 +323,7 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
       stage.metrics.tick(now);
       if (!this.stopping && !stage.done) stage.controller.onTick();
     }
+    if (this.#budget !== null && !this.stopping) this.#budget.rebalance(now);
     const events = this.#config.events;
     if (now >= this.#nextStatsAt) {
       this.#nextStatsAt = now + this.#config.statsIntervalMs;

@@ -354,6 +354,7 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
         deadLetter: o.deadLetter,
         handlerTimeoutMs: o.handlerTimeoutMs ?? 10_000,
         events: this,
+        maxTotalWorkers: o.maxTotalWorkers,
       },
       withSink,
     );

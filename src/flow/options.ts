@@ -45,6 +45,12 @@ export interface FlowOptions {
   defaultScalingStrategy?: ScalingStrategy;
   /** Where every time read and timer comes from. @defaultValue the system clock */
   clock?: Clock;
+  /**
+   * The most workers all stages together may run. When the stages want more, the workers go to
+   * the bottleneck and come from stages that are blocked or idle. At least one per stage.
+   * @defaultValue no limit
+   */
+  maxTotalWorkers?: number;
   /** Period of the scaling tick (`onTick`, rates, liveness). @defaultValue 100 */
   tickMs?: number;
   /** Period of the `stats` event. @defaultValue 1000 */
@@ -178,6 +184,7 @@ const flowSchema = z.strictObject({
     "a Clock ({ now(), setTimeout(fn, ms), clearTimeout(handle) })",
   ).optional(),
   tickMs: check<number>((v) => isFiniteNumber(1)(v), "a finite number of milliseconds ≥ 1").optional(),
+  maxTotalWorkers: check<number>(isInt(1), "a whole number ≥ 1").optional(),
   statsIntervalMs: check<number>(
     (v) => isFiniteNumber(1)(v),
     "a finite number of milliseconds ≥ 1",

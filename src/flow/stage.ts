@@ -145,7 +145,7 @@ export class Stage implements ChannelHooks, DropTarget {
     this.reorder = spec.ordered
       ? new ReorderBuffer(this, Math.max(1, Math.floor(spec.queueSize / (spec.batch?.size ?? 1))))
       : null;
-    this.metrics = new StageMetrics(spec.name, this.input.queue, run.clock, run.statsWindowMs);
+    this.metrics = new StageMetrics(spec.name, this.input.queue, run.clock, run.statsWindowMs, this);
     this.controller = new ScalingController(spec.name, spec.strategy, this, this.metrics.live, {
       scaled: (event) => {
         if (event.to > event.from) this.metrics.lastScaleUpAt = run.cache.read();

@@ -1,5 +1,6 @@
 import type { StageStats } from "../stats/stage-stats.js";
 import type { ScalingStrategy } from "./scaling-strategy.js";
+import type { WorkerBudget } from "./worker-budget.js";
 
 /** Emitted whenever a stage's worker count changes by a scaling decision. */
 export interface ScaleEvent {
@@ -18,6 +19,8 @@ export interface ScalablePool {
   readonly hasWork: boolean;
   /** Spawns or retires workers toward `target`; returns the active count after (spawning may be held back). */
   resize(target: number): number;
+  /** Whether the stage finished (its workers exited for good). */
+  readonly done: boolean;
 }
 
 /** The controller's links to the rest of the runtime. */
@@ -42,6 +45,8 @@ export const DEFAULT_MAX_WORKERS = 1024;
 export class ScalingController {
   readonly min: number;
   readonly max: number;
+  /** The flow's worker budget, when `maxTotalWorkers` is set. */
+  budget: WorkerBudget | null = null;
 
   constructor(
     readonly stage: string,
@@ -59,7 +64,7 @@ export class ScalingController {
         : Math.max(DEFAULT_MAX_WORKERS, this.min);
   }
 
-  /** The worker count to start with, clamped. */
+  /** The worker count to start with, clamped (and cut to what is left of the budget, keeping one). */
   initialWorkers(): number {
     let n: number;
     try {
@@ -68,7 +73,9 @@ export class ScalingController {
       this.hooks.fault(error);
       n = this.min;
     }
-    return Number.isFinite(n) ? this.#clamp(Math.trunc(n)) : this.min;
+    const start = Number.isFinite(n) ? this.#clamp(Math.trunc(n)) : this.min;
+    if (this.budget === null || start === 0) return start;
+    return Math.max(1, Math.min(start, this.budget.room(this)));
   }
 
   onEnqueue(): void {
@@ -119,11 +126,53 @@ export class ScalingController {
     }
     let to = this.#clamp(from + (Number.isFinite(delta) ? Math.trunc(delta) : delta));
     if (to === 0 && pool.hasWork) to = 1;
+    if (to > from && this.budget !== null) to = this.budget.cap(this, from, to, this.stats.now);
     if (to === from) return from;
     to = pool.resize(to);
     if (to === from) return from;
     const why = this.strategy.lastReason;
     this.hooks.scaled({ stage: this.stage, from, to, reason: why ? `${source}: ${why}` : source });
+    return to;
+  }
+
+  /** Workers active now. */
+  get active(): number {
+    return this.pool.activeWorkers;
+  }
+
+  /** Whether the stage is done; the budget leaves it alone. */
+  get finished(): boolean {
+    return this.pool.done;
+  }
+
+  /**
+   * The fewest workers the budget leaves a stage: one. The budget is a hard cap, so it may hold a
+   * stage below its strategy's `minWorkers`.
+   */
+  get floor(): number {
+    return 1;
+  }
+
+  /** How bad the stage's queue is, as an expected wait in ms: backlog over throughput, or the oldest item's age. */
+  pressure(): number {
+    const s = this.stats;
+    const q = s.queueLength;
+    if (q === 0) return 0;
+    return Math.max(s.oldestItemAgeMs, (q * 1000) / Math.max(s.throughput, 1));
+  }
+
+  /** Workers the stage could give up: blocked on average, or idle on average while its queue is empty. */
+  spare(): number {
+    const s = this.stats;
+    return Math.max(s.avgBlockedWorkers, s.queueLength === 0 ? s.avgIdleWorkers : 0);
+  }
+
+  /** A change the budget makes (clamped to the stage's own limits); returns the count after. */
+  budgetResize(target: number, reason: string): number {
+    const pool = this.pool;
+    const from = pool.activeWorkers;
+    const to = pool.resize(Math.max(this.floor, Math.min(target, this.max)));
+    if (to !== from) this.hooks.scaled({ stage: this.stage, from, to, reason });
     return to;
   }
 

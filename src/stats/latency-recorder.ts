@@ -35,6 +35,8 @@ export class LatencyRecorder {
   #scratch: Histogram | null = null;
   #windowStart: number;
   readonly #windowMs: number;
+  #recentSum = 0;
+  #recentCount = 0;
 
   constructor(windowMs: number, now: number) {
     this.#windowMs = windowMs;
@@ -59,11 +61,30 @@ export class LatencyRecorder {
   flush(): void {
     const h = this.#current;
     const buf = this.#buffer;
-    for (let i = 0; i < this.#buffered; i++) {
+    let sum = 0;
+    const n = this.#buffered;
+    for (let i = 0; i < n; i++) {
       const ms = buf[i]!;
-      h.recordValue(ms > 0 ? Math.round(ms * 1000) : 0);
+      const us = ms > 0 ? Math.round(ms * 1000) : 0;
+      h.recordValue(us);
+      sum += us;
     }
+    this.#recentSum += sum / 1000;
+    this.#recentCount += n;
     this.#buffered = 0;
+  }
+
+  /**
+   * The mean of the samples recorded since the last call (flushing first), or `NaN` when there
+   * were none; what the tick feeds into the short-window averages.
+   */
+  takeRecentMean(): number {
+    this.flush();
+    const n = this.#recentCount;
+    const mean = n > 0 ? this.#recentSum / n : Number.NaN;
+    this.#recentSum = 0;
+    this.#recentCount = 0;
+    return mean;
   }
 
   /** Flushes, and starts a new window when the current one is older than the window length. */

@@ -10,6 +10,17 @@ export interface QueueProbe {
   oldestStamp(): number | null;
 }
 
+/** What the metrics read of a stage's worker pool. */
+export interface PoolProbe {
+  /** Workers counted toward the target: running and not retiring. */
+  readonly activeWorkers: number;
+}
+
+/** Time constant of the short-window averages (`avgBusyWorkers`, `processingTimeMs`, …). */
+export const RECENT_TAU_MS = 1000;
+
+const NO_POOL: PoolProbe = { activeWorkers: 0 };
+
 /**
  * The mutable counters of one stage. The runtime writes the fields directly on the hot path
  * (plain increments and stores); everything derived — rates, percentiles, utilization — is
@@ -39,6 +50,13 @@ export class StageMetrics {
   readonly queueWait: LatencyRecorder;
   readonly #throughput = new RateMeter();
   readonly #arrival = new RateMeter();
+  /** Short-window averages, advanced on the tick (see {@link RECENT_TAU_MS}). */
+  avgBusy = 0;
+  avgIdle = 0;
+  avgBlocked = 0;
+  /** Mean processing time over about the last second; 0 until an item was timed. */
+  processingTimeMs = 0;
+  #averagedAt: number;
   /** A view whose fields read these counters live: what strategies are handed on the hot path. */
   readonly live: StageStats;
 
@@ -47,8 +65,10 @@ export class StageMetrics {
     readonly queue: QueueProbe,
     readonly clock: Clock,
     windowMs: number,
+    readonly pool: PoolProbe = NO_POOL,
   ) {
     const now = clock.now();
+    this.#averagedAt = now;
     this.latency = new LatencyRecorder(windowMs, now);
     this.queueWait = new LatencyRecorder(windowMs, now);
     this.live = new LiveStageStats(this);
@@ -72,12 +92,34 @@ export class StageMetrics {
     return this.#arrival.rate;
   }
 
-  /** Advances the rate meters and the latency windows; called on the flow's tick. */
+  /** How long the oldest queued item has waited, in ms; 0 when the queue is empty. */
+  oldestItemAgeMs(now: number): number {
+    const stamp = this.queue.oldestStamp();
+    return stamp === null ? 0 : Math.max(0, now - stamp);
+  }
+
+  /**
+   * Advances the rate meters, the latency windows and the short-window averages; called on the
+   * flow's tick. The worker gauges are sampled here (not integrated per transition), which keeps
+   * the hot path free of clock reads; at a 100 ms tick the average spans about ten samples.
+   */
   tick(now: number): void {
     this.#throughput.update(this.processed, now);
     this.#arrival.update(this.received, now);
+    const recent = this.latency.takeRecentMean();
     this.latency.rotate(now);
     this.queueWait.rotate(now);
+    const dt = now - this.#averagedAt;
+    if (dt <= 0) return;
+    this.#averagedAt = now;
+    const a = 1 - Math.exp(-dt / RECENT_TAU_MS);
+    this.avgBusy += a * (this.busy - this.avgBusy);
+    this.avgIdle += a * (this.idle - this.avgIdle);
+    this.avgBlocked += a * (this.blocked - this.avgBlocked);
+    if (recent === recent) {
+      this.processingTimeMs =
+        this.processingTimeMs === 0 ? recent : this.processingTimeMs + a * (recent - this.processingTimeMs);
+    }
   }
 
   /** A frozen copy of every field, percentiles included. */
@@ -92,6 +134,12 @@ export class StageMetrics {
       startingWorkers: this.starting,
       retryingWorkers: this.retrying,
       totalWorkers: this.total,
+      activeWorkers: this.pool.activeWorkers,
+      avgBusyWorkers: this.avgBusy,
+      avgIdleWorkers: this.avgIdle,
+      avgBlockedWorkers: this.avgBlocked,
+      processingTimeMs: this.processingTimeMs,
+      oldestItemAgeMs: this.oldestItemAgeMs(l.now),
       utilization: this.utilization,
       queueLength: this.queue.length,
       queueCapacity: this.queue.capacity,
@@ -149,6 +197,24 @@ class LiveStageStats implements StageStats {
   }
   get totalWorkers(): number {
     return this.#m.total;
+  }
+  get activeWorkers(): number {
+    return this.#m.pool.activeWorkers;
+  }
+  get avgBusyWorkers(): number {
+    return this.#m.avgBusy;
+  }
+  get avgIdleWorkers(): number {
+    return this.#m.avgIdle;
+  }
+  get avgBlockedWorkers(): number {
+    return this.#m.avgBlocked;
+  }
+  get processingTimeMs(): number {
+    return this.#m.processingTimeMs;
+  }
+  get oldestItemAgeMs(): number {
+    return this.#m.oldestItemAgeMs(this.#m.clock.now());
   }
   get utilization(): number {
     return this.#m.utilization;

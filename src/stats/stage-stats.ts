@@ -30,6 +30,22 @@ export interface StageStats {
   readonly retryingWorkers: number;
   /** All workers, retiring ones included, until they exit. */
   readonly totalWorkers: number;
+  /** Workers the pool counts toward its target: all but those retiring after their current item. */
+  readonly activeWorkers: number;
+  /** Busy workers averaged over about the last second (sampled on each tick). */
+  readonly avgBusyWorkers: number;
+  /** Idle workers averaged over about the last second. */
+  readonly avgIdleWorkers: number;
+  /** Blocked workers averaged over about the last second. */
+  readonly avgBlockedWorkers: number;
+  /**
+   * Mean processing time over about the last second, in ms: from dequeue until the function
+   * settles, so neither queue wait nor time blocked on a full downstream queue is in it. 0 until
+   * an item was timed; it keeps its last value while no item completes.
+   */
+  readonly processingTimeMs: number;
+  /** How long the oldest queued item has waited, in ms; 0 when the queue is empty. */
+  readonly oldestItemAgeMs: number;
   /** busy / total; with no workers, 1 while items wait and 0 otherwise. */
   readonly utilization: number;
   readonly queueLength: number;
@@ -55,11 +71,14 @@ export interface StageStats {
   readonly dropped: number;
   /** Calls of a batch stage's function (`processed / batches` is the mean batch size); 0 elsewhere. */
   readonly batches: number;
-  /** Completions per second, smoothed. */
+  /** Completions per second, smoothed (an exponential average with a 1 s time constant). */
   readonly throughput: number;
   /** Arrivals per second, smoothed. */
   readonly arrivalRate: number;
-  /** Processing time: from dequeue until the function settles. */
+  /**
+   * Processing time: from dequeue until the function settles (queue wait and time blocked on a
+   * full downstream queue are not in it), over the last one to two `statsWindowMs`.
+   */
   readonly latency: LatencySummary;
   /** Time from enqueue until a worker took the item. */
   readonly queueWait: LatencySummary;

@@ -7,6 +7,7 @@ function pool(active: number, hasWork = false) {
   const p = {
     activeWorkers: active,
     hasWork,
+    done: false,
     resizes: [] as number[],
     resize(target: number) {
       p.resizes.push(target);

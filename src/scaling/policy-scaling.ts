@@ -1,0 +1,343 @@
+import type { StageStats } from "../stats/stage-stats.js";
+import type { ResolvedPolicy } from "./policy-options.js";
+import type { ScalingStrategy } from "./scaling-strategy.js";
+
+/** Item events between two evaluations on the hot path (a power of two). */
+const EVENTS_PER_EVALUATION = 16;
+/** Item events never evaluate more often than this; the tick always does. */
+const MIN_EVENT_GAP_MS = 10;
+/** Rates are measured over this window, from the tick's counter samples. */
+export const RATE_WINDOW_MS = 1000;
+/** Counter samples kept for the rate window (one per tick, at ticks ≥ 40 ms). */
+const SAMPLES = 32;
+/** Width of a down-stabilization bucket. */
+const BUCKET_MS = 100;
+/** The processing time must have held within 15 % over this long for a growth to be tested. */
+const TREND_MS = 500;
+/** Processing time assumed before any item was timed. */
+const UNKNOWN_S_MS = 10;
+
+/** Short-window rates the layer measures from the counters in `StageStats`. */
+export interface Rates {
+  /** Arrivals per second over the last {@link RATE_WINDOW_MS}. */
+  readonly arrival: number;
+  /** Completions per second over the same window. */
+  readonly completion: number;
+}
+
+/**
+ * The policy layer every built-in adaptive strategy goes through. A subclass says how many
+ * workers it would like (`recommend`, fractional is fine); the layer turns that into a change:
+ *
+ * 1. evaluation on the tick and on every 16th item event (at most every 10 ms);
+ * 2. the blocked guard: once ≥ 1 worker waits on a full downstream queue on average (and until
+ *    fewer than 0.5 do), the count is capped at busy + 1, at once: blocked workers are pure cost;
+ * 3. the knee guard: growth made while a backlog exists is an experiment. After the new workers
+ *    are ready and settled, throughput X1 is measured; the growth N0 → N1 stays only if
+ *    X1/X0 − 1 ≥ η·(N1/N0 − 1). Otherwise the count drops at once to the fewest workers measured
+ *    to give (nearly) the best throughput — the knee — and stays capped there for `kneeHoldMs`;
+ *    then one small step (+25 %) probes again. Until a probe is read no further growth is made.
+ *    A test whose X fell (the world changed, not us) or whose backlog emptied is not a failure,
+ *    and a growth made while the processing time is still moving is not tested at all;
+ * 4. a tolerance band (changes under `tolerance` of the count are ignored);
+ * 5. asymmetric stabilization: up at once, down only to the highest count recommended within
+ *    `downStabilizationMs`;
+ * 6. a growth limit of max(+`maxGrowthPercent`%, +`maxGrowthWorkers`) per `growthPeriodMs`;
+ * 7. `cooldownMs` and `dampening`, for compatibility with `UtilizationScaling` settings.
+ *
+ * Reasons are built only when the count changes, so an evaluation costs a few comparisons.
+ */
+export abstract class PolicyScaling implements ScalingStrategy {
+  readonly minWorkers: number;
+  readonly maxWorkers: number;
+  lastReason = "";
+  /** The layer's settings, every default filled in. */
+  readonly policy: ResolvedPolicy;
+  /**
+   * Set by `recommend` to apply this recommendation as is, past the tolerance band and the down
+   * window (a multiplicative decrease must not wait five seconds).
+   */
+  protected force = false;
+
+  #events = 0;
+  #lastEvalAt = Number.NEGATIVE_INFINITY;
+  #lastChangeAt = Number.NEGATIVE_INFINITY;
+  // Counter samples for the rate window: time, received, processed (a ring).
+  readonly #sampleT = new Float64Array(SAMPLES).fill(Number.NaN);
+  readonly #sampleIn = new Float64Array(SAMPLES);
+  readonly #sampleOut = new Float64Array(SAMPLES);
+  readonly #sampleS = new Float64Array(SAMPLES);
+  #sampleNext = 0;
+  // Down stabilization: the highest recommendation per bucket (a ring).
+  readonly #bucketMax: Float64Array;
+  readonly #bucketId: Float64Array;
+  // Growth limit.
+  #growthBase = 0;
+  #growthFrom = Number.NEGATIVE_INFINITY;
+  // Measurement of the current count: marked once settled, read after a window.
+  #n = -1;
+  #changedAt = 0;
+  #markAt = -1;
+  #markOut = 0;
+  #markS = 0;
+  #drained = false;
+  // Knee guard.
+  #probeN0 = 0;
+  #probeX0 = 0;
+  #probeN1 = -1;
+  #ceiling = Number.POSITIVE_INFINITY;
+  #ceilingUntil = 0;
+  #reprobe = false;
+  #blockedMode = false;
+  // Throughput measured at each count while backlogged: [workers, items/s, when], the last 16.
+  readonly #history: [number, number, number][] = [];
+  #historyN = -1;
+
+  constructor(policy: ResolvedPolicy) {
+    this.policy = policy;
+    this.minWorkers = policy.minWorkers;
+    this.maxWorkers = policy.maxWorkers;
+    const buckets = Math.max(1, Math.ceil(policy.downStabilizationMs / BUCKET_MS) + 1);
+    this.#bucketMax = new Float64Array(buckets);
+    this.#bucketId = new Float64Array(buckets).fill(Number.NaN);
+  }
+
+  /** The worker count this strategy would like, from the stats; fractional counts are rounded up. */
+  protected abstract recommend(stats: StageStats, workers: number, rates: Rates): number;
+
+  /** The reason in words for the last recommendation; called only when the count changes. */
+  protected abstract explain(target: number): string;
+
+  abstract clone(): ScalingStrategy;
+
+  initialWorkers(): number {
+    return this.policy.initialWorkers;
+  }
+
+  onEnqueue(stats: StageStats): number {
+    if ((++this.#events & (EVENTS_PER_EVALUATION - 1)) !== 0) return 0;
+    return this.#evaluate(stats, false);
+  }
+
+  onDequeue(stats: StageStats): number {
+    if ((++this.#events & (EVENTS_PER_EVALUATION - 1)) !== 0) return 0;
+    return this.#evaluate(stats, false);
+  }
+
+  onTick(stats: StageStats): number {
+    return this.#evaluate(stats, true);
+  }
+
+  /** The processing time to plan with: the measured mean, or 10 ms before any item was timed. */
+  protected serviceMs(stats: StageStats): number {
+    return stats.processingTimeMs > 0 ? stats.processingTimeMs : UNKNOWN_S_MS;
+  }
+
+  /** Whether items are piling up: more queued than workers, and the oldest waited longer than S. */
+  protected backlogged(stats: StageStats, workers: number): boolean {
+    return stats.queueLength > workers && stats.oldestItemAgeMs > this.serviceMs(stats);
+  }
+
+  #rates(stats: StageStats, now: number, tick: boolean): Rates {
+    const t = this.#sampleT;
+    // The newest sample at least a window old, else the oldest there is.
+    let best = -1;
+    let oldest = -1;
+    for (let i = 0; i < SAMPLES; i++) {
+      const ti = t[i]!;
+      if (ti !== ti || ti >= now) continue;
+      if (now - ti >= RATE_WINDOW_MS) {
+        if (best < 0 || ti > t[best]!) best = i;
+      } else if (oldest < 0 || ti < t[oldest]!) oldest = i;
+    }
+    if (best < 0) best = oldest;
+    let rates: Rates = { arrival: stats.arrivalRate, completion: stats.throughput };
+    if (best >= 0) {
+      const dt = (now - t[best]!) / 1000;
+      rates = {
+        arrival: (stats.received - this.#sampleIn[best]!) / dt,
+        completion: (stats.processed - this.#sampleOut[best]!) / dt,
+      };
+    }
+    if (tick) {
+      const i = this.#sampleNext;
+      t[i] = now;
+      this.#sampleIn[i] = stats.received;
+      this.#sampleOut[i] = stats.processed;
+      this.#sampleS[i] = stats.processingTimeMs;
+      this.#sampleNext = (i + 1) % SAMPLES;
+    }
+    return rates;
+  }
+
+  #evaluate(stats: StageStats, tick: boolean): number {
+    const now = stats.now;
+    if (!tick && now - this.#lastEvalAt < MIN_EVENT_GAP_MS) return 0;
+    this.#lastEvalAt = now;
+    const p = this.policy;
+    const n = stats.activeWorkers;
+    const s = this.serviceMs(stats);
+    if (n !== this.#n) {
+      this.#n = n;
+      this.#changedAt = now;
+      this.#markAt = -1;
+      if (n !== this.#probeN1) this.#probeN1 = -1;
+    }
+    // Measurement of throughput at the current count, once the workers are ready and settled.
+    if (this.#markAt < 0) {
+      if (stats.startingWorkers === 0 && now - this.#changedAt >= Math.max(2 * s, 20)) {
+        this.#markAt = now;
+        this.#markOut = stats.processed;
+        this.#markS = s;
+        this.#drained = false;
+      }
+    } else if (stats.queueLength === 0) this.#drained = true;
+    const window = Math.max(5 * s, 100);
+    const measured = this.#markAt >= 0 && now - this.#markAt >= window;
+    const x = measured ? ((stats.processed - this.#markOut) * 1000) / (now - this.#markAt) : 0;
+
+    const rates = this.#rates(stats, now, tick);
+    this.force = false;
+    let desired = this.recommend(stats, n, rates);
+    let why: string | null = null;
+    let forced = this.force;
+
+    if (p.blockedGuard) {
+      const blocked = stats.avgBlockedWorkers;
+      // Hysteresis: the guard engages at one blocked worker on average and lets go below half.
+      this.#blockedMode = this.#blockedMode ? blocked >= 0.5 : blocked >= 1;
+      if (this.#blockedMode) {
+        const busy = stats.avgBusyWorkers;
+        const cap = busy + 1;
+        if (desired > cap) {
+          desired = cap;
+          forced = n > cap * (1 + p.tolerance);
+          why = `${blocked.toFixed(1)} workers blocked on a full downstream queue; ${busy.toFixed(1)} busy`;
+        }
+      }
+    }
+
+    if (p.kneeGuard) {
+      if (this.#ceiling !== Number.POSITIVE_INFINITY) {
+        if (now >= this.#ceilingUntil) {
+          this.#ceiling = Number.POSITIVE_INFINITY;
+          this.#reprobe = true;
+          this.#history.length = 0;
+          this.#historyN = -1;
+        } else if (desired > this.#ceiling) {
+          desired = this.#ceiling;
+          why = `held at the knee, ${this.#ceiling} workers`;
+        }
+      }
+      const backlogged = n > 0 && this.backlogged(stats, n);
+      if (measured && backlogged && !this.#drained && n !== this.#historyN) this.#remember(n, x, now);
+      if (this.#probeN1 === n && n > 0) {
+        if (!measured) {
+          if (desired > n) desired = n;
+        } else {
+          this.#probeN1 = -1;
+          const n0 = this.#probeN0;
+          const x0 = this.#probeX0;
+          const gain = x / x0 - 1;
+          const need = p.kneeEta * (n / n0 - 1);
+          if (!this.#drained && x >= 0.9 * x0 && gain < need) {
+            const knee = Math.min(n - 1, this.#kneeFrom(x));
+            this.#ceiling = knee;
+            this.#ceilingUntil = now + p.kneeHoldMs;
+            desired = knee;
+            forced = true;
+            why = `knee: ${n0} → ${n} workers moved throughput ${Math.round(x0)} → ${Math.round(x)}/s (needed +${Math.round(
+              need * 100,
+            )}%); holding at ${knee}`;
+          }
+        }
+      }
+      if (!forced && this.#probeN1 < 0 && desired > n && backlogged) {
+        const steady = Math.abs(s - this.#markS) <= 0.25 * this.#markS && this.#steadyS(now, s);
+        if (!measured && steady)
+          desired = n; // measure the current count before growing
+        else if (measured && steady && x > 0) {
+          this.#probeN0 = n;
+          this.#probeX0 = x;
+          this.#probeN1 = 0; // armed: set to the new count below if it grows
+        }
+      }
+    }
+
+    let target = Math.min(Math.max(Math.ceil(desired - 1e-9), p.minWorkers), p.maxWorkers);
+    if (!forced) {
+      if (target !== n && n > 0 && Math.abs(desired - n) <= p.tolerance * n) target = n;
+      target = this.#stabilize(target, n, now);
+      if (target > n) {
+        if (now - this.#growthFrom >= p.growthPeriodMs) {
+          this.#growthFrom = now;
+          this.#growthBase = n;
+        }
+        const base = this.#growthBase;
+        let cap = Math.max(Math.ceil(base * (1 + p.maxGrowthPercent / 100)), base + p.maxGrowthWorkers);
+        // The first growth past an expired knee is a small step: a re-probe, not a ramp.
+        if (this.#reprobe) cap = Math.min(cap, Math.max(n + 1, Math.ceil(n * 1.25)));
+        target = Math.max(n, Math.min(target, cap));
+      }
+    }
+    if (this.#probeN1 === 0) this.#probeN1 = target > n ? target : -1;
+    if (target === n) return 0;
+    if (now - this.#lastChangeAt < p.cooldownMs) return 0;
+    let delta = target - n;
+    if (p.dampening < 1) delta = Math.sign(delta) * Math.max(1, Math.floor(Math.abs(delta) * p.dampening));
+    if (this.#probeN1 > 0) this.#probeN1 = n + delta;
+    if (delta > 0) this.#reprobe = false;
+    this.#lastChangeAt = now;
+    this.lastReason = why ?? this.explain(n + delta);
+    return delta;
+  }
+
+  // Whether the processing time held still over the last half second: a test of growth made while
+  // it moves on its own would credit (or blame) the growth for the move.
+  #steadyS(now: number, s: number): boolean {
+    const t = this.#sampleT;
+    let best = -1;
+    for (let i = 0; i < SAMPLES; i++) {
+      const ti = t[i]!;
+      if (ti === ti && now - ti >= TREND_MS && (best < 0 || ti > t[best]!)) best = i;
+    }
+    if (best < 0) return true;
+    const before = this.#sampleS[best]!;
+    return before === 0 || Math.abs(s - before) <= 0.15 * before;
+  }
+
+  #remember(n: number, x: number, now: number): void {
+    this.#historyN = n;
+    const h = this.#history;
+    while (h.length > 0 && now - h[0]![2] > this.policy.kneeHoldMs) h.shift();
+    h.push([n, x, now]);
+    if (h.length > 16) h.shift();
+  }
+
+  // The fewest workers measured to deliver (nearly) the best throughput seen: the knee.
+  #kneeFrom(x: number): number {
+    const h = this.#history;
+    let best = Math.max(x, this.#probeX0);
+    for (const [, xi] of h) if (xi > best) best = xi;
+    let knee = this.#probeX0 >= 0.95 * best ? this.#probeN0 : Number.POSITIVE_INFINITY;
+    for (const [ni, xi] of h) if (xi >= 0.95 * best && ni < knee) knee = ni;
+    return knee === Number.POSITIVE_INFINITY ? this.#probeN0 : knee;
+  }
+
+  // Records the recommendation; a shrink goes only as low as the highest one in the window.
+  #stabilize(target: number, n: number, now: number): number {
+    const id = Math.floor(now / BUCKET_MS);
+    const ids = this.#bucketId;
+    const max = this.#bucketMax;
+    const slot = id % ids.length;
+    if (ids[slot] !== id) {
+      ids[slot] = id;
+      max[slot] = target;
+    } else if (target > max[slot]!) max[slot] = target;
+    if (target >= n) return target;
+    const oldest = id - ids.length + 1;
+    let highest = target;
+    for (let i = 0; i < ids.length; i++) if (ids[i]! >= oldest && max[i]! > highest) highest = max[i]!;
+    return Math.min(n, highest);
+  }
+}

@@ -1,0 +1,63 @@
+import { z } from "zod";
+import { check, isFiniteNumber, parseOptions } from "../internal/parse-options.js";
+import type { StageStats } from "../stats/stage-stats.js";
+import { checkPolicy, type PolicyOptions, policyFields, resolvePolicy } from "./policy-options.js";
+import { PolicyScaling } from "./policy-scaling.js";
+
+/** Options of {@link TargetUtilizationScaling}. */
+export interface TargetUtilizationScalingOptions extends PolicyOptions {
+  /** The busy fraction of the pool to hold. @defaultValue 0.7 */
+  target?: number;
+}
+
+const schema = z
+  .strictObject({
+    ...policyFields,
+    target: check<number>(
+      (v) => isFiniteNumber(0, 1)(v) && (v as number) > 0,
+      "a number in (0, 1]",
+    ).optional(),
+  })
+  .check((ctx) => checkPolicy(ctx.value, ctx.issues));
+
+/**
+ * Proportional control on utilization, like the Kubernetes HPA and AWS target tracking:
+ * N = busy / target, where busy is the larger of the busy workers now and their average over
+ * the last second (so growth reacts at once and shrinking follows the average). It goes through
+ * the same policy layer as {@link AdaptiveScaling}, but with both guards off by default: like the
+ * HPA, it cannot see a saturated dependency (utilization stays high) and will grow to
+ * `maxWorkers` there. Turn `kneeGuard` on to stop it.
+ *
+ * @example
+ * ```ts
+ * new TargetUtilizationScaling({ target: 0.6, maxWorkers: 32 });
+ * ```
+ */
+export class TargetUtilizationScaling extends PolicyScaling {
+  readonly options: Readonly<TargetUtilizationScalingOptions>;
+  readonly target: number;
+  #busy = 0;
+
+  constructor(options: TargetUtilizationScalingOptions = {}) {
+    const o = parseOptions(schema, options, "TargetUtilizationScaling") as TargetUtilizationScalingOptions;
+    super(resolvePolicy(o, { knee: false, blocked: false }));
+    this.options = Object.freeze({ ...options });
+    this.target = o.target ?? 0.7;
+  }
+
+  protected recommend(stats: StageStats, workers: number): number {
+    const busy = Math.max(stats.avgBusyWorkers, stats.busyWorkers + stats.retryingWorkers);
+    this.#busy = busy;
+    // With nothing running and items waiting, one worker is fully used.
+    if (workers === 0) return stats.queueLength > 0 ? 1 : 0;
+    return busy / this.target;
+  }
+
+  protected explain(target: number): string {
+    return `${this.#busy.toFixed(1)} busy at target utilization ${this.target} → ${target} workers`;
+  }
+
+  clone(): TargetUtilizationScaling {
+    return new TargetUtilizationScaling(this.options);
+  }
+}

@@ -1,0 +1,111 @@
+import type { ScalingController } from "./scaling-controller.js";
+
+/** How long a stage's wish for more workers counts after the budget turned it down. */
+const WANT_TTL_MS = 1000;
+
+/**
+ * A flow-wide cap on workers (`maxTotalWorkers`), shared by every stage's controller.
+ *
+ * Growth that would pass the cap is cut to what is left, and the stage's wish is remembered. On
+ * each tick, while some stage wishes for more and the budget is spent, workers move to the
+ * bottleneck — the stage whose expected queue wait (backlog / throughput, or the oldest item's
+ * age) is worst — from the stage with the most spare capacity: workers blocked on a full
+ * downstream queue, idle workers, or workers its own strategy no longer wants. When no stage has
+ * spare workers, one worker a tick moves from the stage under the least pressure, if that
+ * pressure is under half the bottleneck's. Every stage keeps at least one worker (and its
+ * `minWorkers`), so a budget must be at least the number of stages.
+ */
+export class WorkerBudget {
+  readonly #controllers: ScalingController[] = [];
+  readonly #wanted = new Map<ScalingController, { to: number; at: number }>();
+
+  constructor(readonly limit: number) {}
+
+  add(controller: ScalingController): void {
+    this.#controllers.push(controller);
+  }
+
+  /** Workers active across the flow. */
+  get used(): number {
+    let n = 0;
+    for (const c of this.#controllers) n += c.active;
+    return n;
+  }
+
+  /** Workers `controller` may still start: what is left once every other live stage with no worker keeps its one. */
+  room(controller: ScalingController): number {
+    let reserved = 0;
+    for (const c of this.#controllers)
+      if (c !== controller && c.active === 0 && !c.finished) reserved += c.floor;
+    return this.limit - this.used - reserved;
+  }
+
+  /** The most `controller` may grow to from `from` toward `to`; remembers a wish that was cut. */
+  cap(controller: ScalingController, from: number, to: number, now: number): number {
+    const room = this.room(controller);
+    const allowed = from + Math.max(0, room);
+    if (to > allowed) {
+      this.#wanted.set(controller, { to, at: now });
+      return Math.max(from, allowed);
+    }
+    this.#wanted.delete(controller);
+    return to;
+  }
+
+  /** Moves workers toward the bottleneck; called on the flow's tick, after every stage's own tick. */
+  rebalance(now: number): void {
+    const live = this.#controllers.filter((c) => !c.finished);
+    // Over the cap (a liveness start can pass it): shed from the least pressed stages first.
+    let over = this.used - this.limit;
+    if (over > 0) {
+      const byPressure = [...live].sort((a, b) => a.pressure() - b.pressure());
+      for (const c of byPressure) {
+        if (over <= 0) break;
+        const give = Math.min(over, c.active - c.floor);
+        if (give > 0) over -= c.active - c.budgetResize(c.active - give, "budget: over maxTotalWorkers");
+      }
+      return;
+    }
+    if (this.used < this.limit) return;
+    let needy: ScalingController | null = null;
+    let needyPressure = 0;
+    for (const c of live) {
+      const w = this.#wanted.get(c);
+      if (!w || now - w.at > WANT_TTL_MS || w.to <= c.active) continue;
+      const p = c.pressure();
+      if (needy === null || p > needyPressure) {
+        needy = c;
+        needyPressure = p;
+      }
+    }
+    if (needy === null) return;
+    const want = this.#wanted.get(needy)!.to - needy.active;
+    let donor: ScalingController | null = null;
+    let spare = 0;
+    let calmest: ScalingController | null = null;
+    let calmestPressure = Number.POSITIVE_INFINITY;
+    for (const c of live) {
+      if (c === needy || c.active <= c.floor) continue;
+      const s = Math.min(c.active - c.floor, Math.floor(c.spare()));
+      if (s > spare) {
+        donor = c;
+        spare = s;
+      }
+      const p = c.pressure();
+      if (p < calmestPressure) {
+        calmest = c;
+        calmestPressure = p;
+      }
+    }
+    let moved = 0;
+    if (donor !== null) moved = Math.min(spare, want);
+    else if (calmest !== null && calmestPressure < needyPressure / 2) {
+      donor = calmest;
+      moved = 1;
+    }
+    if (donor === null || moved <= 0) return;
+    const why = `budget: ${moved} to ${needy.stage} (expected queue wait ${Math.round(needyPressure)} ms)`;
+    const freed = donor.active - donor.budgetResize(donor.active - moved, why);
+    if (freed > 0) needy.budgetResize(needy.active + freed, `budget: ${freed} from ${donor.stage}`);
+  }
+}

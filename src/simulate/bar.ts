@@ -1,0 +1,58 @@
+import type { ScenarioMetrics } from "./metrics.js";
+
+/** One line of "Our bar" in SCALING.md, checked against measured figures. */
+export interface BarCheck {
+  readonly scenario: string;
+  readonly metric: string;
+  readonly measured: number;
+  readonly limit: string;
+  readonly pass: boolean;
+}
+
+const THROUGHPUT = ["S1", "S2", "S3", "S4", "S5", "S5b", "S6", "S7", "S8", "S9"];
+const T90_FAST = ["S1", "S2", "S4", "S9"];
+const T90_SLOW = ["S5", "S5b", "S6"];
+const COST = ["S1", "S2", "S5", "S5b", "S8", "S9"];
+const STEADY_WAIT = ["S1", "S2", "S5b", "S6", "S9"];
+
+/**
+ * Checks the default strategy's mean metrics per scenario against the bar of SCALING.md.
+ * `serviceMs` is each scenario's nominal processing time (the "S" of "2·S"); `downWindowS` the
+ * strategy's down-stabilization window (S3 must be near N_ref within it + 2 s).
+ */
+export function checkBar(
+  means: Readonly<Record<string, ScenarioMetrics>>,
+  serviceMs: (id: string) => number,
+  downWindowS: number,
+): BarCheck[] {
+  const out: BarCheck[] = [];
+  const add = (scenario: string, metric: string, measured: number, limit: string, pass: boolean): void => {
+    out.push({ scenario, metric, measured, limit, pass });
+  };
+  for (const id of Object.keys(means)) {
+    const m = means[id]!;
+    if (THROUGHPUT.includes(id))
+      add(id, "throughput ratio", m.throughputRatio, "≥ 0.98", m.throughputRatio >= 0.98);
+    if (T90_FAST.includes(id)) add(id, "T90 s", m.t90S, "≤ 1.0", m.t90S <= 1.0);
+    if (T90_SLOW.includes(id)) add(id, "T90 s", m.t90S, "≤ 2.5", m.t90S <= 2.5);
+    if (COST.includes(id)) add(id, "cost ratio", m.costRatio, "≤ 1.25", m.costRatio <= 1.25);
+    if (STEADY_WAIT.includes(id)) {
+      const limit = 2 * serviceMs(id);
+      add(id, "steady p99 wait ms", m.p99WaitSteadyMs, `≤ ${limit}`, m.p99WaitSteadyMs <= limit);
+    }
+    if (id === "S3") add(id, "t_down s", m.tDownS, `≤ ${downWindowS + 2}`, m.tDownS <= downWindowS + 2);
+    add(id, "reversals per 10 s", m.reversalsPer10s, "≤ 1", m.reversalsPer10s <= 1);
+  }
+  return out;
+}
+
+/** The mean of each metric over several runs (∞ stays ∞; NaN where every run had none). */
+export function meanMetrics(runs: readonly ScenarioMetrics[]): ScenarioMetrics {
+  const keys = Object.keys(runs[0]!) as (keyof ScenarioMetrics)[];
+  const out = {} as Record<keyof ScenarioMetrics, number>;
+  for (const k of keys) {
+    const values = runs.map((r) => r[k]).filter((v) => !Number.isNaN(v));
+    out[k] = values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length;
+  }
+  return out;
+}

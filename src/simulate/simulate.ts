@@ -1,0 +1,207 @@
+import { build, type Histogram } from "hdr-histogram-js";
+import { Flow } from "../flow/flow.js";
+import { type Clock, systemClock } from "../internal/clock.js";
+import { FixedScaling } from "../scaling/fixed-scaling.js";
+import type { ScalingStrategy } from "../scaling/scaling-strategy.js";
+import { FifoSemaphore } from "./fifo-semaphore.js";
+import { computeMetrics, type ScenarioMetrics } from "./metrics.js";
+import { exponential, lognormal, seededRandom } from "./random.js";
+import type { Phase, Scenario } from "./scenario.js";
+import { SimClock } from "./sim-clock.js";
+
+/** Width of the completion and arrival bins the metrics are computed from. */
+export const BIN_MS = 100;
+
+/** How to run a scenario. */
+export interface SimulateOptions {
+  /** Seeds the arrivals and the processing times. @defaultValue 1 */
+  seed?: number;
+  /** Run on the system clock, in real time, instead of virtual time. @defaultValue false */
+  realtime?: boolean;
+}
+
+/** What one run recorded; {@link computeMetrics} turns it into the suite's figures. */
+export interface RunRecord {
+  readonly scenario: Scenario;
+  readonly durationMs: number;
+  /** Completions per {@link BIN_MS} bin (only those within the scenario's duration). */
+  readonly completions: Uint32Array;
+  /** Poisson arrivals per bin, as offered (a blocked source delivers them late, not fewer). */
+  readonly offered: Uint32Array;
+  /** The stage's worker count over time: `[ms, workers]` at the start and at each change. */
+  readonly timeline: readonly (readonly [number, number])[];
+  readonly waitAll: Histogram;
+  readonly waitSteady: Histogram;
+  readonly processing: Histogram;
+  readonly scaleReasons: readonly string[];
+}
+
+/** The result of {@link simulate}: the metrics and the worker timeline. */
+export interface SimulationResult {
+  readonly metrics: ScenarioMetrics;
+  readonly record: RunRecord;
+}
+
+const histogram = (): Histogram =>
+  build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 3_600_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
+
+/** Phase start times, ms. */
+export function phaseStarts(s: Scenario): number[] {
+  const starts: number[] = [];
+  let t = 0;
+  for (const p of s.phases) {
+    starts.push(t);
+    t += p.durationS * 1000;
+  }
+  starts.push(t);
+  return starts;
+}
+
+/**
+ * Runs the real `Flow` — its queues, workers and scaling controller — through one scenario with
+ * one strategy: a seeded Poisson source, simulated processing times, the scenario's dependency
+ * and downstream stage. Under virtual time (the default) a minute of traffic takes a second or
+ * two; with `realtime` it takes a minute.
+ */
+export async function simulate(
+  scenario: Scenario,
+  strategy: ScalingStrategy,
+  options: SimulateOptions = {},
+): Promise<SimulationResult> {
+  const sim = options.realtime ? null : new SimClock(0.5);
+  const clock: Clock = sim ?? systemClock;
+  const t0 = clock.now();
+  const random = seededRandom(options.seed ?? 1);
+  const starts = phaseStarts(scenario);
+  const durationMs = starts[starts.length - 1]!;
+  const bins = Math.ceil(durationMs / BIN_MS) + 1;
+  const completions = new Uint32Array(bins);
+  const offered = new Uint32Array(bins);
+  const waitAll = histogram();
+  const waitSteady = histogram();
+  const processing = histogram();
+  const timeline: [number, number][] = [];
+  const reasons: string[] = [];
+  const phases = scenario.phases;
+  const baseService = scenario.serviceMs ?? 10;
+  const dist = scenario.service ?? "constant";
+  const cv = scenario.serviceCv ?? 1;
+  const semaphore = scenario.dependencySlots ? new FifoSemaphore(scenario.dependencySlots) : null;
+  const elapsed = (): number => clock.now() - t0;
+  const sleep = (ms: number): Promise<void> => new Promise((resolve) => clock.setTimeout(resolve, ms));
+
+  let cursor = 0;
+  const phaseAt = (t: number): Phase => {
+    if (t < starts[cursor]!) cursor = 0;
+    while (cursor < phases.length - 1 && t >= starts[cursor + 1]!) cursor++;
+    return phases[cursor]!;
+  };
+  const serviceTime = (mean: number): number =>
+    dist === "constant"
+      ? mean
+      : dist === "exponential"
+        ? exponential(random, mean)
+        : lognormal(random, mean, cv);
+
+  interface Item {
+    enqueuedAt: number;
+  }
+
+  async function* source(): AsyncGenerator<Item> {
+    let t = 0;
+    let i = 0;
+    while (i < phases.length) {
+      const rate = phases[i]!.rate;
+      const end = starts[i + 1]!;
+      const next = rate > 0 ? t + exponential(random, 1000 / rate) : Number.POSITIVE_INFINITY;
+      if (next >= end) {
+        t = end;
+        i++;
+        continue;
+      }
+      t = next;
+      offered[Math.floor(t / BIN_MS)]!++;
+      const now = elapsed();
+      if (t > now) await sleep(t - now);
+      yield { enqueuedAt: elapsed() };
+    }
+    // A silent last phase is part of the run: the source stays open until the end.
+    const now = elapsed();
+    if (now < durationMs) await sleep(durationMs - now);
+  }
+
+  const stage = async (item: Item): Promise<Item> => {
+    const start = elapsed();
+    const wait = Math.max(0, start - item.enqueuedAt);
+    waitAll.recordValue(Math.round(wait * 1000));
+    let since = start;
+    for (let k = starts.length - 2; k >= 0; k--)
+      if (start >= starts[k]!) {
+        since = start - starts[k]!;
+        break;
+      }
+    if (since > 10_000) waitSteady.recordValue(Math.round(wait * 1000));
+    const ms = serviceTime(phaseAt(start).serviceMs ?? baseService);
+    if (semaphore) {
+      const p = semaphore.acquire();
+      if (p) await p;
+    }
+    await sleep(ms);
+    semaphore?.release();
+    processing.recordValue(Math.round((elapsed() - start) * 1000));
+    return item;
+  };
+
+  const f = new Flow({ clock, errorHandler: () => {} }).setProducer(source()).addTransformer(stage, {
+    name: "stage",
+    scalingStrategy: strategy,
+    queueSize: scenario.queueSize ?? 1024,
+  });
+  const ds = scenario.downstream;
+  const tail = ds
+    ? f.addTransformer(
+        async (item: Item) => {
+          await sleep(ds.serviceMs);
+          return item;
+        },
+        {
+          name: "downstream",
+          scalingStrategy: new FixedScaling({ workers: ds.workers }),
+          queueSize: ds.queueSize,
+        },
+      )
+    : f;
+  tail.setConsumer((_item: Item) => {
+    const t = elapsed();
+    if (t < durationMs) completions[Math.floor(t / BIN_MS)]!++;
+  });
+  f.on("scale", (e) => {
+    if (e.stage !== "stage") return;
+    timeline.push([elapsed(), e.to]);
+    if (reasons.length < 10_000)
+      reasons.push(`${(elapsed() / 1000).toFixed(2)}s ${e.from}→${e.to} ${e.reason}`);
+  });
+  await f.start();
+  timeline.unshift([0, f.stageStats("stage")?.activeWorkers ?? 0]);
+  if (sim) await sim.runTo(t0 + durationMs);
+  else await sleep(durationMs - elapsed());
+  const stopped = f.stop();
+  if (sim) await sim.runTo(sim.now() + 60_000);
+  await stopped;
+  const record: RunRecord = {
+    scenario,
+    durationMs,
+    completions,
+    offered,
+    timeline,
+    waitAll,
+    waitSteady,
+    processing,
+    scaleReasons: reasons,
+  };
+  return { metrics: computeMetrics(record), record };
+}

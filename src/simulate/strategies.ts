@@ -1,0 +1,46 @@
+import { AdaptiveScaling } from "../scaling/adaptive-scaling.js";
+import { FixedScaling } from "../scaling/fixed-scaling.js";
+import { LatencyBudgetScaling } from "../scaling/latency-budget-scaling.js";
+import type { ScalingStrategy } from "../scaling/scaling-strategy.js";
+import { TargetUtilizationScaling } from "../scaling/target-utilization-scaling.js";
+import { ThroughputScaling } from "../scaling/throughput-scaling.js";
+import { UtilizationScaling } from "../scaling/utilization-scaling.js";
+import type { Scenario } from "./scenario.js";
+
+/** The strategies the simulator knows by name, each with its defaults but `maxWorkers`. */
+export const STRATEGY_NAMES = [
+  "adaptive",
+  "target-utilization",
+  "throughput",
+  "latency-budget",
+  "utilization",
+  "fixed",
+] as const;
+
+export type StrategyName = (typeof STRATEGY_NAMES)[number];
+
+/** The highest N_ref of a scenario: what `fixed` runs with (a pool sized for the peak). */
+export const peakRef = (s: Scenario): number => Math.max(...s.phases.map((p) => p.nRef));
+
+/**
+ * A fresh strategy for a run. Every one gets the scenario's `maxWorkers` (256 unless set) and its
+ * own defaults otherwise; `latency-budget` gets a budget of twice the scenario's processing time
+ * and `fixed` the scenario's peak N_ref.
+ */
+export function strategyFor(name: StrategyName, scenario: Scenario): ScalingStrategy {
+  const maxWorkers = scenario.maxWorkers ?? 256;
+  switch (name) {
+    case "adaptive":
+      return new AdaptiveScaling({ maxWorkers });
+    case "target-utilization":
+      return new TargetUtilizationScaling({ maxWorkers });
+    case "throughput":
+      return new ThroughputScaling({ maxWorkers });
+    case "latency-budget":
+      return new LatencyBudgetScaling({ latencyBudgetMs: 2 * (scenario.serviceMs ?? 10), maxWorkers });
+    case "utilization":
+      return new UtilizationScaling({ maxWorkers });
+    case "fixed":
+      return new FixedScaling({ workers: peakRef(scenario) });
+  }
+}
