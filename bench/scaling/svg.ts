@@ -47,6 +47,7 @@ export function workersChart(
   }
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="10">`,
+    `<title>${scenario.id}: workers over time per strategy, with N_ref dashed</title>`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="${left}" y="13" font-size="11" font-weight="bold">${scenario.id}: ${scenario.title ?? ""} — workers over time (seed 1)</text>`,
     `<line x1="${left}" y1="${H - bottom}" x2="${W - right}" y2="${H - bottom}" stroke="#999"/>`,

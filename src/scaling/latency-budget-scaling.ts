@@ -56,7 +56,8 @@ export class LatencyBudgetScaling extends PolicyScaling {
 
   constructor(options: LatencyBudgetScalingOptions) {
     const o = parseOptions(schema, options, "LatencyBudgetScaling") as LatencyBudgetScalingOptions;
-    super(resolvePolicy(o, { knee: false, blocked: true }));
+    // AIMD steps by one on purpose: no tolerance band unless asked for.
+    super(resolvePolicy({ tolerance: 0, ...o }, { knee: false, blocked: true }));
     this.options = Object.freeze({ ...options });
     this.budgetMs = o.latencyBudgetMs;
     this.#decrease = o.decrease ?? 0.75;

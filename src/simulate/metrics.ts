@@ -40,7 +40,8 @@ const p99 = (h: Histogram): number => (h.totalCount === 0 ? Number.NaN : h.getVa
  * Computes the metrics of one run. T90 compares completions with the arrivals actually offered
  * over the same trailing 500 ms (capped at X_opt), so that Poisson noise in the arrivals is not
  * read as a slow controller; "holds" means every 100 ms bin for 2 s (or half the phase, when the
- * phase is shorter than 4 s).
+ * phase is shorter than 4 s). The trailing window makes T90 conservative: even an instant
+ * controller reads 0.3–0.4 s.
  */
 export function computeMetrics(r: RunRecord): ScenarioMetrics {
   const { scenario, durationMs, completions, offered, timeline } = r;

@@ -7,6 +7,11 @@ import { router } from "../../src/flow/router.js";
 import { FlowConfigError } from "../../src/internal/flow-config-error.js";
 import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
 import { UtilizationScaling } from "../../src/scaling/utilization-scaling.js";
+import { AdaptiveScaling } from "../../src/scaling/adaptive-scaling.js";
+import { LatencyBudgetScaling } from "../../src/scaling/latency-budget-scaling.js";
+import { TargetUtilizationScaling } from "../../src/scaling/target-utilization-scaling.js";
+import { ThroughputScaling } from "../../src/scaling/throughput-scaling.js";
+import { parseScenario } from "../../src/simulate/scenario.js";
 
 const id = (x: unknown) => x;
 const stage = (options: unknown) => () => new Flow().addTransformer(id, options as never);
@@ -121,6 +126,73 @@ const BAD_INPUTS: [string, () => unknown, string, string][] = [
     () => new UtilizationScaling({ upperUtilization: 2 }),
     "upperUtilization",
     "2",
+  ],
+  ["AdaptiveScaling with maxWorkers 0", () => new AdaptiveScaling({ maxWorkers: 0 }), "maxWorkers", "0"],
+  [
+    "AdaptiveScaling with min > max",
+    () => new AdaptiveScaling({ minWorkers: 9, maxWorkers: 4 }),
+    "minWorkers",
+    "9",
+  ],
+  [
+    "AdaptiveScaling with initialWorkers above max",
+    () => new AdaptiveScaling({ maxWorkers: 4, initialWorkers: 8 }),
+    "initialWorkers",
+    "8",
+  ],
+  ["AdaptiveScaling with a negative headroom", () => new AdaptiveScaling({ headroom: -1 }), "headroom", "-1"],
+  [
+    "AdaptiveScaling with targetQueueWaitMs 0",
+    () => new AdaptiveScaling({ targetQueueWaitMs: 0 }),
+    "targetQueueWaitMs",
+    "0",
+  ],
+  ["AdaptiveScaling with tolerance 1.5", () => new AdaptiveScaling({ tolerance: 1.5 }), "tolerance", "1.5"],
+  [
+    "AdaptiveScaling with kneeGuard 'yes'",
+    () => new AdaptiveScaling({ kneeGuard: "yes" as never }),
+    "kneeGuard",
+    '"yes"',
+  ],
+  [
+    "AdaptiveScaling with an unknown option",
+    () => new AdaptiveScaling({ workers: 3 } as never),
+    "workers",
+    "3",
+  ],
+  [
+    "TargetUtilizationScaling with target 0",
+    () => new TargetUtilizationScaling({ target: 0 }),
+    "target",
+    "0",
+  ],
+  ["ThroughputScaling with step 0", () => new ThroughputScaling({ step: 0 }), "step", "0"],
+  [
+    "LatencyBudgetScaling without a budget",
+    () => new LatencyBudgetScaling({} as never),
+    "latencyBudgetMs",
+    "undefined",
+  ],
+  [
+    "LatencyBudgetScaling with decrease 1",
+    () => new LatencyBudgetScaling({ latencyBudgetMs: 10, decrease: 1 }),
+    "decrease",
+    "1",
+  ],
+  ["maxTotalWorkers 0", flowWith({ maxTotalWorkers: 0 }), "maxTotalWorkers", "0"],
+  ["maxTotalWorkers 2.5", flowWith({ maxTotalWorkers: 2.5 }), "maxTotalWorkers", "2.5"],
+  // scenarios (the simulator's input)
+  [
+    "a scenario phase with no nRef",
+    () => parseScenario({ id: "x", phases: [{ durationS: 1, rate: 10 }] }),
+    "phases.0.nRef",
+    "undefined",
+  ],
+  [
+    "a scenario with a negative rate",
+    () => parseScenario({ id: "x", phases: [{ durationS: 1, rate: -1, nRef: 1 }] }),
+    "phases.0.rate",
+    "-1",
   ],
 ];
 

@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { AdaptiveScaling } from "../../src/scaling/adaptive-scaling.js";
+import { checkBar, meanMetrics } from "../../src/simulate/bar.js";
+import type { ScenarioMetrics } from "../../src/simulate/metrics.js";
+import { SCENARIOS } from "../../src/simulate/scenario.js";
+import { simulate } from "../../src/simulate/simulate.js";
+import { strategyFor } from "../../src/simulate/strategies.js";
+
+// The whole suite of SCALING.md for the default strategy, as `npm run bench:scaling` runs it
+// (3 seeds, means): about half a minute of real time for some 12 minutes of virtual traffic.
+describe("AdaptiveScaling against the bar of SCALING.md (virtual time, S1–S9 × 3 seeds)", () => {
+  it("meets every line", async () => {
+    const means: Record<string, ScenarioMetrics> = {};
+    for (const scenario of SCENARIOS) {
+      const runs: ScenarioMetrics[] = [];
+      for (const seed of [1, 2, 3])
+        runs.push((await simulate(scenario, strategyFor("adaptive", scenario), { seed })).metrics);
+      means[scenario.id] = meanMetrics(runs);
+    }
+    const bar = checkBar(means, (id) => SCENARIOS.find((s) => s.id === id)?.serviceMs ?? 10, 5);
+    expect(bar.length).toBe(39);
+    expect(bar.filter((b) => !b.pass)).toEqual([]);
+  }, 300_000);
+
+  it("is what the knee guard buys: an HPA-style controller runs to the maximum on S5", async () => {
+    const s5 = SCENARIOS.find((s) => s.id === "S5")!;
+    const hpa = await simulate(s5, strategyFor("target-utilization", s5), { seed: 1 });
+    const ours = await simulate(s5, new AdaptiveScaling({ maxWorkers: 256 }), { seed: 1 });
+    expect(hpa.metrics.peakWorkers).toBe(256);
+    expect(hpa.metrics.costRatio).toBeGreaterThan(4);
+    expect(ours.metrics.costRatio).toBeLessThan(1.25);
+    expect(ours.metrics.p99ProcessingMs).toBeLessThan(hpa.metrics.p99ProcessingMs / 3);
+  }, 60_000);
+});
