@@ -2,15 +2,18 @@
  * The main demo: a believable pipeline that scales itself, live in the terminal.
  *
  *   fetch  – simulated I/O, 20–80 ms per item; 4 % of calls fail once (retried with backoff)
- *            and 1 % hang (cut off by a 300 ms timeout, then retried)  (UtilizationScaling, up to 24 workers)
+ *            and 1 % hang (cut off by a 300 ms timeout, then retried)  (AdaptiveScaling, up to 24 workers)
  *   parse  – a little CPU, one worker is plenty           (default: one worker)
- *   store  – a database that saturates at 8 concurrent calls (UtilizationScaling, up to 16 workers)
+ *   store  – a database that saturates at 8 concurrent calls (AdaptiveScaling, up to 16 workers:
+ *            its knee guard finds the 8 and holds there)
+ *
+ * The three stages share a budget of 32 workers (`maxTotalWorkers`).
  *
  * Arrivals ramp from 40/s to 220/s and back down to 60/s, then stop; the flow drains and prints
  * a summary. About 15 s in all. Ctrl-C drains the flow (and still prints the summary); a second
  * Ctrl-C stops it at once. Run: `npm run demo`.
  */
-import { Flow, type ScaleEvent, UtilizationScaling } from "../src/index.js";
+import { AdaptiveScaling, Flow, type ScaleEvent } from "../src/index.js";
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
@@ -52,7 +55,7 @@ interface Page {
 
 const PHASES = [
   { untilS: 4, rate: 40 },
-  { untilS: 10, rate: 220 },
+  { untilS: 10, rate: 400 },
   { untilS: 14, rate: 60 },
 ];
 
@@ -73,7 +76,7 @@ const db = new Database();
 const scaleEvents: ScaleEvent[] = [];
 
 // Ctrl-C drains: in-flight pages finish, the database calls complete; then the summary prints.
-const pipeline = new Flow({ statsIntervalMs: 500, handleSignals: { exit: false } })
+const pipeline = new Flow({ statsIntervalMs: 500, maxTotalWorkers: 32, handleSignals: { exit: false } })
   .setProducer(arrivals)
   .addTransformer(
     async (id: number, ctx): Promise<Page> => {
@@ -86,13 +89,7 @@ const pipeline = new Flow({ statsIntervalMs: 500, handleSignals: { exit: false }
       name: "fetch",
       timeoutMs: 300,
       retry: { attempts: 3, backoff: { baseMs: 50, maxMs: 400 } },
-      scalingStrategy: new UtilizationScaling({
-        minWorkers: 1,
-        maxWorkers: 24,
-        cooldownMs: 250,
-        upscalingRate: 4,
-        dampening: 1,
-      }),
+      scalingStrategy: new AdaptiveScaling({ maxWorkers: 24 }),
     },
   )
   .addTransformer((page) => JSON.parse(page.body) as { id: number; title: string; words: number }, {
@@ -100,13 +97,7 @@ const pipeline = new Flow({ statsIntervalMs: 500, handleSignals: { exit: false }
   })
   .setConsumer(async (row, ctx) => db.insert(row, ctx.signal), {
     name: "store",
-    scalingStrategy: new UtilizationScaling({
-      minWorkers: 1,
-      maxWorkers: 16,
-      cooldownMs: 250,
-      upscalingRate: 2,
-      dampening: 1,
-    }),
+    scalingStrategy: new AdaptiveScaling({ maxWorkers: 16 }),
   })
   .setErrorHandler((event) => console.error("error:", event));
 

@@ -85,6 +85,9 @@ export abstract class PolicyScaling implements ScalingStrategy {
   #probeN0 = 0;
   #probeX0 = 0;
   #probeN1 = -1;
+  // Whether the current count has a throughput measured under a steady backlog (and what it is).
+  #testable = false;
+  #testableX = 0;
   #ceiling = Number.POSITIVE_INFINITY;
   #ceilingUntil = 0;
   #reprobe = false;
@@ -178,10 +181,17 @@ export abstract class PolicyScaling implements ScalingStrategy {
     const n = stats.activeWorkers;
     const s = this.serviceMs(stats);
     if (n !== this.#n) {
+      // Growth from a count measured under a backlog is tested, whoever made it (this strategy,
+      // or the flow's worker budget).
+      if (n > this.#n && this.#n > 0 && this.#testable && this.#probeN1 < 0) {
+        this.#probeN0 = this.#n;
+        this.#probeX0 = this.#testableX;
+        this.#probeN1 = n;
+      } else if (n !== this.#probeN1) this.#probeN1 = -1;
+      this.#testable = false;
       this.#n = n;
       this.#changedAt = now;
       this.#markAt = -1;
-      if (n !== this.#probeN1) this.#probeN1 = -1;
     }
     // Measurement of throughput at the current count, once the workers are ready and settled.
     if (this.#markAt < 0) {
@@ -252,16 +262,11 @@ export abstract class PolicyScaling implements ScalingStrategy {
           }
         }
       }
-      if (!forced && this.#probeN1 < 0 && desired > n && backlogged) {
-        const steady = Math.abs(s - this.#markS) <= 0.25 * this.#markS && this.#steadyS(now, s);
-        if (!measured && steady)
-          desired = n; // measure the current count before growing
-        else if (measured && steady && x > 0) {
-          this.#probeN0 = n;
-          this.#probeX0 = x;
-          this.#probeN1 = 0; // armed: set to the new count below if it grows
-        }
-      }
+      const steady = backlogged && Math.abs(s - this.#markS) <= 0.25 * this.#markS && this.#steadyS(now, s);
+      this.#testable = measured && steady && !this.#drained && x > 0 && this.#probeN1 < 0;
+      this.#testableX = x;
+      // Measure the current count before growing from it, so that the growth can be tested.
+      if (!forced && this.#probeN1 < 0 && desired > n && steady && !measured) desired = n;
     }
 
     let target = Math.min(Math.max(Math.ceil(desired - 1e-9), p.minWorkers), p.maxWorkers);
@@ -280,12 +285,10 @@ export abstract class PolicyScaling implements ScalingStrategy {
         target = Math.max(n, Math.min(target, cap));
       }
     }
-    if (this.#probeN1 === 0) this.#probeN1 = target > n ? target : -1;
     if (target === n) return 0;
     if (now - this.#lastChangeAt < p.cooldownMs) return 0;
     let delta = target - n;
     if (p.dampening < 1) delta = Math.sign(delta) * Math.max(1, Math.floor(Math.abs(delta) * p.dampening));
-    if (this.#probeN1 > 0) this.#probeN1 = n + delta;
     if (delta > 0) this.#reprobe = false;
     this.#lastChangeAt = now;
     this.lastReason = why ?? this.explain(n + delta);

@@ -1,23 +1,25 @@
 import type { ScalingController } from "./scaling-controller.js";
 
-/** How long a stage's wish for more workers counts after the budget turned it down. */
-const WANT_TTL_MS = 1000;
+/** A move on pressure alone is not undone (the same pair, the other way) within this long. */
+const REVERSE_HOLD_MS = 5000;
 
 /**
  * A flow-wide cap on workers (`maxTotalWorkers`), shared by every stage's controller.
  *
  * Growth that would pass the cap is cut to what is left, and the stage's wish is remembered. On
- * each tick, while some stage wishes for more and the budget is spent, workers move to the
- * bottleneck — the stage whose expected queue wait (backlog / throughput, or the oldest item's
+ * each tick, while some stage with a queue wishes for more and the budget is spent, workers move
+ * to the bottleneck — the stage whose expected queue wait (backlog / throughput, or the oldest item's
  * age) is worst — from the stage with the most spare capacity: workers blocked on a full
  * downstream queue, idle workers, or workers its own strategy no longer wants. When no stage has
  * spare workers, one worker a tick moves from the stage under the least pressure, if that
- * pressure is under half the bottleneck's. Every stage keeps at least one worker (and its
+ * pressure is under half the bottleneck's, and not back along a move made within 5 s (two
+ * backlogged stages would otherwise trade a worker back and forth). Every stage keeps at least one worker (and its
  * `minWorkers`), so a budget must be at least the number of stages.
  */
 export class WorkerBudget {
   readonly #controllers: ScalingController[] = [];
   readonly #wanted = new Map<ScalingController, { to: number; at: number }>();
+  #lastMove: { from: ScalingController; to: ScalingController; at: number } | null = null;
 
   constructor(readonly limit: number) {}
 
@@ -52,7 +54,10 @@ export class WorkerBudget {
     return to;
   }
 
-  /** Moves workers toward the bottleneck; called on the flow's tick, after every stage's own tick. */
+  /**
+   * Moves workers toward the bottleneck; called on the flow's tick (at `now`, read before the
+   * stages' own ticks ran).
+   */
   rebalance(now: number): void {
     const live = this.#controllers.filter((c) => !c.finished);
     // Over the cap (a liveness start can pass it): shed from the least pressed stages first.
@@ -71,14 +76,16 @@ export class WorkerBudget {
     let needyPressure = 0;
     for (const c of live) {
       const w = this.#wanted.get(c);
-      if (!w || now - w.at > WANT_TTL_MS || w.to <= c.active) continue;
+      // Only a wish made on this tick counts: a strategy that still wants more asks on every tick,
+      // and one that holds (to measure a step, say) is not handed workers behind its back.
+      if (!w || w.at < now || w.to <= c.active) continue;
       const p = c.pressure();
       if (needy === null || p > needyPressure) {
         needy = c;
         needyPressure = p;
       }
     }
-    if (needy === null) return;
+    if (needy === null || needyPressure <= 0) return;
     const want = this.#wanted.get(needy)!.to - needy.active;
     let donor: ScalingController | null = null;
     let spare = 0;
@@ -100,8 +107,12 @@ export class WorkerBudget {
     let moved = 0;
     if (donor !== null) moved = Math.min(spare, want);
     else if (calmest !== null && calmestPressure < needyPressure / 2) {
+      const last = this.#lastMove;
+      if (last !== null && last.from === needy && last.to === calmest && now - last.at < REVERSE_HOLD_MS)
+        return;
       donor = calmest;
       moved = 1;
+      this.#lastMove = { from: calmest, to: needy, at: now };
     }
     if (donor === null || moved <= 0) return;
     const why = `budget: ${moved} to ${needy.stage} (expected queue wait ${Math.round(needyPressure)} ms)`;

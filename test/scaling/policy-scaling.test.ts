@@ -171,4 +171,21 @@ describe("the knee guard", () => {
     expect(ns.length).toBeGreaterThan(3);
     expect(ns).toEqual([...ns].sort((a, b) => a - b)); // only growth, no knee cut
   });
+
+  it("tests growth it did not make itself (the flow's worker budget granting workers)", () => {
+    const s = new Wish({ maxWorkers: 256 }, { knee: true, blocked: false });
+    const st = stats({ activeWorkers: 8, processingTimeMs: 25, queueLength: 500, oldestItemAgeMs: 300 });
+    s.want = 8;
+    let cut: string | null = null;
+    for (let t = 0; t <= 2000; t += 50) {
+      if (t === 600) {
+        st.activeWorkers = 12; // granted from outside, after 8 was measured
+        s.want = 12; // and the strategy is content with it
+      }
+      st.processed += (Math.min(st.activeWorkers, 8) * 40 * 50) / 1000; // 8 slots × 25 ms
+      if (tick(s, st, t) < 0 && cut === null) cut = s.lastReason;
+    }
+    expect(cut).toMatch(/^knee: 8 → 12 workers moved throughput 320 → 320\/s/);
+    expect(st.activeWorkers).toBe(8);
+  });
 });
