@@ -18,6 +18,7 @@ import { SCENARIOS, type Scenario, shortened } from "../../src/simulate/scenario
 import { simulate } from "../../src/simulate/simulate.js";
 import { STRATEGY_NAMES, type StrategyName, strategyFor } from "../../src/simulate/strategies.js";
 import { formatMetricsTable } from "../../src/simulate/table.js";
+import { markdownTables } from "./markdown.js";
 import { workersChart } from "./svg.js";
 
 const { values } = parseArgs({
@@ -97,7 +98,10 @@ async function virtual(): Promise<void> {
     file,
     `${JSON.stringify({ node: process.version, seeds, strategies: names, scenarios: results, bar }, finite, 2)}\n`,
   );
-  console.log(`\nwrote ${file} and the charts in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  writeFileSync(`${values.out}/scaling.md`, markdownTables(results, bar, seeds.length));
+  console.log(
+    `\nwrote ${file}, scaling.md and the charts in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+  );
 }
 
 async function realtime(): Promise<void> {

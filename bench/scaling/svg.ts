@@ -62,10 +62,13 @@ export function workersChart(
   parts.push(
     `<line x1="${W - right + 40}" y1="${ly}" x2="${W - right + 60}" y2="${ly}" stroke="#000" stroke-dasharray="4 3"/>`,
   );
-  for (const [name, pts] of Object.entries(lines)) {
+  // Drawn last to first, so that the first strategy (adaptive) is on top.
+  for (const [name, pts] of Object.entries(lines).reverse()) {
     const c = COLORS[name] ?? "#000";
     const width = name === "adaptive" ? 2 : 1.2;
     parts.push(`<path d="${step(pts)}" fill="none" stroke="${c}" stroke-width="${width}" opacity="0.85"/>`);
+  }
+  for (const name of Object.keys(lines)) {
     ly += 14;
     parts.push(`<text x="${W - right + 8}" y="${ly + 3}">${name}</text>`);
   }

@@ -1,7 +1,6 @@
-import { z } from "zod";
 import { check, isFiniteNumber, parseOptions } from "../internal/parse-options.js";
 import type { StageStats } from "../stats/stage-stats.js";
-import { checkPolicy, type PolicyOptions, policyFields, resolvePolicy } from "./policy-options.js";
+import { type PolicyOptions, policySchema, resolvePolicy } from "./policy-options.js";
 import { PolicyScaling, type Rates } from "./policy-scaling.js";
 
 /** Options of {@link AdaptiveScaling}; none is required. */
@@ -12,16 +11,13 @@ export interface AdaptiveScalingOptions extends PolicyOptions {
   targetQueueWaitMs?: number;
 }
 
-const schema = z
-  .strictObject({
-    ...policyFields,
-    headroom: check<number>(isFiniteNumber(0, 10), "a number in [0, 10]").optional(),
-    targetQueueWaitMs: check<number>(
-      (v) => isFiniteNumber(0)(v) && (v as number) > 0,
-      "a finite number of milliseconds > 0",
-    ).optional(),
-  })
-  .check((ctx) => checkPolicy(ctx.value, ctx.issues));
+const schema = policySchema({
+  headroom: check<number>(isFiniteNumber(0, 10), "a number in [0, 10]").optional(),
+  targetQueueWaitMs: check<number>(
+    (v) => isFiniteNumber(0)(v) && (v as number) > 0,
+    "a finite number of milliseconds > 0",
+  ).optional(),
+});
 
 const fmt = (v: number): string => (v >= 100 ? String(Math.round(v)) : v.toFixed(1));
 

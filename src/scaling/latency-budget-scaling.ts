@@ -1,7 +1,6 @@
-import { z } from "zod";
 import { check, isFiniteNumber, parseOptions } from "../internal/parse-options.js";
 import type { StageStats } from "../stats/stage-stats.js";
-import { checkPolicy, type PolicyOptions, policyFields, resolvePolicy } from "./policy-options.js";
+import { type PolicyOptions, policySchema, resolvePolicy } from "./policy-options.js";
 import { PolicyScaling } from "./policy-scaling.js";
 
 /** Options of {@link LatencyBudgetScaling}; `latencyBudgetMs` is required. */
@@ -14,20 +13,17 @@ export interface LatencyBudgetScalingOptions extends PolicyOptions {
   decreaseEveryMs?: number;
 }
 
-const schema = z
-  .strictObject({
-    ...policyFields,
-    latencyBudgetMs: check<number>(
-      (v) => isFiniteNumber(0)(v) && (v as number) > 0,
-      "a finite number of milliseconds > 0",
-    ),
-    decrease: check<number>(
-      (v) => isFiniteNumber(0, 1)(v) && (v as number) > 0 && (v as number) < 1,
-      "a number in (0, 1)",
-    ).optional(),
-    decreaseEveryMs: check<number>(isFiniteNumber(0), "a finite number of milliseconds ≥ 0").optional(),
-  })
-  .check((ctx) => checkPolicy(ctx.value, ctx.issues));
+const schema = policySchema({
+  latencyBudgetMs: check<number>(
+    (v) => isFiniteNumber(0)(v) && (v as number) > 0,
+    "a finite number of milliseconds > 0",
+  ),
+  decrease: check<number>(
+    (v) => isFiniteNumber(0, 1)(v) && (v as number) > 0 && (v as number) < 1,
+    "a number in (0, 1)",
+  ).optional(),
+  decreaseEveryMs: check<number>(isFiniteNumber(0), "a finite number of milliseconds ≥ 0").optional(),
+});
 
 /**
  * AIMD on a latency budget, like TCP congestion control or Netflix's concurrency limits: while

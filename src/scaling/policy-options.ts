@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import { z } from "zod";
 import { check, isFiniteNumber, isInt } from "../internal/parse-options.js";
 
 /**
@@ -64,6 +64,16 @@ export const policyFields = {
   ).optional(),
   kneeHoldMs: ms().optional(),
 };
+
+/**
+ * The schema of a strategy's options: the policy fields, `extra` fields of its own, and the
+ * cross-field checks.
+ */
+export function policySchema<E extends z.core.$ZodLooseShape>(extra: E) {
+  return z
+    .strictObject({ ...policyFields, ...extra })
+    .check((ctx) => checkPolicy(ctx.value as PolicyOptions, ctx.issues));
+}
 
 /** {@link PolicyOptions} with every default filled in. */
 export interface ResolvedPolicy {

@@ -144,16 +144,7 @@ export abstract class PolicyScaling implements ScalingStrategy {
   #rates(stats: StageStats, now: number, tick: boolean): Rates {
     const t = this.#sampleT;
     // The newest sample at least a window old, else the oldest there is.
-    let best = -1;
-    let oldest = -1;
-    for (let i = 0; i < SAMPLES; i++) {
-      const ti = t[i]!;
-      if (ti !== ti || ti >= now) continue;
-      if (now - ti >= RATE_WINDOW_MS) {
-        if (best < 0 || ti > t[best]!) best = i;
-      } else if (oldest < 0 || ti < t[oldest]!) oldest = i;
-    }
-    if (best < 0) best = oldest;
+    const best = this.#sampleBefore(now, RATE_WINDOW_MS);
     let rates: Rates = { arrival: stats.arrivalRate, completion: stats.throughput };
     if (best >= 0) {
       const dt = (now - t[best]!) / 1000;
@@ -298,15 +289,25 @@ export abstract class PolicyScaling implements ScalingStrategy {
   // Whether the processing time held still over the last half second: a test of growth made while
   // it moves on its own would credit (or blame) the growth for the move.
   #steadyS(now: number, s: number): boolean {
-    const t = this.#sampleT;
-    let best = -1;
-    for (let i = 0; i < SAMPLES; i++) {
-      const ti = t[i]!;
-      if (ti === ti && now - ti >= TREND_MS && (best < 0 || ti > t[best]!)) best = i;
-    }
-    if (best < 0) return true;
+    const best = this.#sampleBefore(now, TREND_MS);
+    if (best < 0 || now - this.#sampleT[best]! < TREND_MS) return true; // no sample that old yet
     const before = this.#sampleS[best]!;
     return before === 0 || Math.abs(s - before) <= 0.15 * before;
+  }
+
+  // The newest counter sample at least `age` ms old; failing that the oldest one before `now`; -1 if none.
+  #sampleBefore(now: number, age: number): number {
+    const t = this.#sampleT;
+    let best = -1;
+    let oldest = -1;
+    for (let i = 0; i < SAMPLES; i++) {
+      const ti = t[i]!;
+      if (Number.isNaN(ti) || ti >= now) continue;
+      if (now - ti >= age) {
+        if (best < 0 || ti > t[best]!) best = i;
+      } else if (oldest < 0 || ti < t[oldest]!) oldest = i;
+    }
+    return best >= 0 ? best : oldest;
   }
 
   #remember(n: number, x: number, now: number): void {

@@ -1,7 +1,6 @@
-import { z } from "zod";
 import { check, isFiniteNumber, parseOptions } from "../internal/parse-options.js";
 import type { StageStats } from "../stats/stage-stats.js";
-import { checkPolicy, type PolicyOptions, policyFields, resolvePolicy } from "./policy-options.js";
+import { type PolicyOptions, policySchema, resolvePolicy } from "./policy-options.js";
 import { PolicyScaling } from "./policy-scaling.js";
 
 /** Options of {@link TargetUtilizationScaling}. */
@@ -10,15 +9,9 @@ export interface TargetUtilizationScalingOptions extends PolicyOptions {
   target?: number;
 }
 
-const schema = z
-  .strictObject({
-    ...policyFields,
-    target: check<number>(
-      (v) => isFiniteNumber(0, 1)(v) && (v as number) > 0,
-      "a number in (0, 1]",
-    ).optional(),
-  })
-  .check((ctx) => checkPolicy(ctx.value, ctx.issues));
+const schema = policySchema({
+  target: check<number>((v) => isFiniteNumber(0, 1)(v) && (v as number) > 0, "a number in (0, 1]").optional(),
+});
 
 /**
  * Proportional control on utilization, like the Kubernetes HPA and AWS target tracking:

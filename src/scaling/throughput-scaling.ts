@@ -1,7 +1,6 @@
-import { z } from "zod";
 import { check, isFiniteNumber, parseOptions } from "../internal/parse-options.js";
 import type { StageStats } from "../stats/stage-stats.js";
-import { checkPolicy, type PolicyOptions, policyFields, resolvePolicy } from "./policy-options.js";
+import { type PolicyOptions, policySchema, resolvePolicy } from "./policy-options.js";
 import { PolicyScaling } from "./policy-scaling.js";
 
 /** Options of {@link ThroughputScaling}. */
@@ -10,15 +9,9 @@ export interface ThroughputScalingOptions extends PolicyOptions {
   step?: number;
 }
 
-const schema = z
-  .strictObject({
-    ...policyFields,
-    step: check<number>(
-      (v) => isFiniteNumber(0, 10)(v) && (v as number) > 0,
-      "a number in (0, 10]",
-    ).optional(),
-  })
-  .check((ctx) => checkPolicy(ctx.value, ctx.issues));
+const schema = policySchema({
+  step: check<number>((v) => isFiniteNumber(0, 10)(v) && (v as number) > 0, "a number in (0, 10]").optional(),
+});
 
 /**
  * Model-free hill climbing, like the .NET thread pool: while a backlog exists it steps the count

@@ -9,5 +9,4 @@ export type { StrategyName } from "./strategies.js";
 export { checkBar, meanMetrics } from "./bar.js";
 export type { BarCheck } from "./bar.js";
 export { formatMetricsTable } from "./table.js";
-export { SimClock } from "./sim-clock.js";
 export { FifoSemaphore } from "./fifo-semaphore.js";

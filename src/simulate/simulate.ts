@@ -7,7 +7,7 @@ import { FifoSemaphore } from "./fifo-semaphore.js";
 import { computeMetrics, type ScenarioMetrics } from "./metrics.js";
 import { exponential, lognormal, seededRandom } from "./random.js";
 import type { Phase, Scenario } from "./scenario.js";
-import { SimClock } from "./sim-clock.js";
+import { VirtualClock } from "../internal/virtual-clock.js";
 
 /** Width of the completion and arrival bins the metrics are computed from. */
 export const BIN_MS = 100;
@@ -72,7 +72,7 @@ export async function simulate(
   strategy: ScalingStrategy,
   options: SimulateOptions = {},
 ): Promise<SimulationResult> {
-  const sim = options.realtime ? null : new SimClock(0.5);
+  const sim = options.realtime ? null : new VirtualClock(0, { gridMs: 0.5 });
   const clock: Clock = sim ?? systemClock;
   const t0 = clock.now();
   const random = seededRandom(options.seed ?? 1);
@@ -187,10 +187,10 @@ export async function simulate(
   });
   await f.start();
   timeline.unshift([0, f.stageStats("stage")?.activeWorkers ?? 0]);
-  if (sim) await sim.runTo(t0 + durationMs);
+  if (sim) await sim.advanceTo(t0 + durationMs);
   else await sleep(durationMs - elapsed());
   const stopped = f.stop();
-  if (sim) await sim.runTo(sim.now() + 60_000);
+  if (sim) await sim.advanceTo(sim.now() + 60_000);
   await stopped;
   const record: RunRecord = {
     scenario,

@@ -116,7 +116,7 @@ export class StageMetrics {
     this.avgBusy += a * (this.busy - this.avgBusy);
     this.avgIdle += a * (this.idle - this.avgIdle);
     this.avgBlocked += a * (this.blocked - this.avgBlocked);
-    if (recent === recent) {
+    if (!Number.isNaN(recent)) {
       this.processingTimeMs =
         this.processingTimeMs === 0 ? recent : this.processingTimeMs + a * (recent - this.processingTimeMs);
     }

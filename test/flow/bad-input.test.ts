@@ -12,6 +12,7 @@ import { LatencyBudgetScaling } from "../../src/scaling/latency-budget-scaling.j
 import { TargetUtilizationScaling } from "../../src/scaling/target-utilization-scaling.js";
 import { ThroughputScaling } from "../../src/scaling/throughput-scaling.js";
 import { parseScenario } from "../../src/simulate/scenario.js";
+import { VirtualClock } from "../../src/internal/virtual-clock.js";
 
 const id = (x: unknown) => x;
 const stage = (options: unknown) => () => new Flow().addTransformer(id, options as never);
@@ -181,6 +182,7 @@ const BAD_INPUTS: [string, () => unknown, string, string][] = [
   ],
   ["maxTotalWorkers 0", flowWith({ maxTotalWorkers: 0 }), "maxTotalWorkers", "0"],
   ["maxTotalWorkers 2.5", flowWith({ maxTotalWorkers: 2.5 }), "maxTotalWorkers", "2.5"],
+  ["VirtualClock with gridMs 0", () => new VirtualClock(0, { gridMs: 0 }), "gridMs", "0"],
   // scenarios (the simulator's input)
   [
     "a scenario phase with no nRef",

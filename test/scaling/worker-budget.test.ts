@@ -6,7 +6,7 @@ import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
 import type { ScaleEvent } from "../../src/scaling/scaling-controller.js";
 import { ScalingController } from "../../src/scaling/scaling-controller.js";
 import { WorkerBudget } from "../../src/scaling/worker-budget.js";
-import { SimClock } from "../../src/simulate/sim-clock.js";
+import { VirtualClock } from "../../src/internal/virtual-clock.js";
 import type { StageStats } from "../../src/stats/stage-stats.js";
 import { stageStats } from "../helpers.js";
 
@@ -22,7 +22,7 @@ const FAST_MS = 2;
  * all have what they want, so the budget must follow the bottleneck.
  */
 async function movingBottleneck(maxTotalWorkers: number | undefined) {
-  const clock = new SimClock(0.5);
+  const clock = new VirtualClock(0, { gridMs: 0.5 });
   const sleep = (ms: number) => new Promise<void>((r) => clock.setTimeout(r, ms));
   const slowAt = (t: number): number => Math.min(2, Math.floor(t / PHASE_MS));
   let consumed = 0;
@@ -49,11 +49,11 @@ async function movingBottleneck(maxTotalWorkers: number | undefined) {
   const samples: { t: number; n: number[] }[] = [];
   await f.start();
   for (let t = 0; t < 3 * PHASE_MS; t += 100) {
-    await clock.runTo(t);
+    await clock.advanceTo(t);
     samples.push({ t, n: STAGES.map((s) => f.stageStats(s)!.activeWorkers) });
   }
   const done = f.drain();
-  await clock.runTo(clock.now() + 10_000);
+  await clock.advanceTo(clock.now() + 10_000);
   await done;
   return { samples, events, consumed, stats: f.stats() };
 }
@@ -102,7 +102,7 @@ describe("maxTotalWorkers", () => {
   });
 
   it("cuts the initial workers to the budget, keeping one per stage", async () => {
-    const clock = new SimClock(0.5);
+    const clock = new VirtualClock(0, { gridMs: 0.5 });
     const f = new Flow<number, number>({ clock, maxTotalWorkers: 5 })
       .addTransformer((x: number) => x, { name: "a", scalingStrategy: new FixedScaling({ workers: 4 }) })
       .addTransformer((x: number) => x, { name: "b", scalingStrategy: new FixedScaling({ workers: 4 }) })
@@ -118,7 +118,7 @@ describe("maxTotalWorkers", () => {
     expect(n.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(5);
     expect(Math.min(...n)).toBeGreaterThanOrEqual(1);
     const done = f.stop();
-    await clock.runTo(2000);
+    await clock.advanceTo(2000);
     await done;
   });
 

@@ -4,7 +4,7 @@ import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
 import { FifoSemaphore } from "../../src/simulate/fifo-semaphore.js";
 import { computeMetrics } from "../../src/simulate/metrics.js";
 import { parseScenario, type Scenario } from "../../src/simulate/scenario.js";
-import { SimClock } from "../../src/simulate/sim-clock.js";
+import { VirtualClock } from "../../src/internal/virtual-clock.js";
 import { BIN_MS, type RunRecord, simulate } from "../../src/simulate/simulate.js";
 import { build } from "hdr-histogram-js";
 
@@ -119,9 +119,9 @@ describe("computeMetrics", () => {
   });
 });
 
-describe("SimClock", () => {
+describe("VirtualClock with gridMs", () => {
   it("fires every timer due at one instant before promises settle, in order", async () => {
-    const clock = new SimClock(0.5);
+    const clock = new VirtualClock(0, { gridMs: 0.5 });
     const log: string[] = [];
     clock.setTimeout(() => {
       log.push(`a@${clock.now()}`);
@@ -129,19 +129,19 @@ describe("SimClock", () => {
     }, 10);
     clock.setTimeout(() => log.push(`b@${clock.now()}`), 10.2); // on the 0.5 ms grid: 10
     clock.setTimeout(() => log.push(`c@${clock.now()}`), 10.4); // 10.5
-    await clock.runTo(20);
+    await clock.advanceTo(20);
     expect(log).toEqual(["a@10", "b@10", "a-then@10", "c@10.5"]);
     expect(clock.now()).toBe(20);
   });
 
   it("skips cleared timers", async () => {
-    const clock = new SimClock();
+    const clock = new VirtualClock(0, { gridMs: 0.1 });
     let fired = false;
     const h = clock.setTimeout(() => {
       fired = true;
     }, 5);
     clock.clearTimeout(h);
-    await clock.runTo(10);
+    await clock.advanceTo(10);
     expect(fired).toBe(false);
   });
 });
