@@ -1,5 +1,6 @@
 import type { StageStats } from "../stats/stage-stats.js";
 import type { ResolvedPolicy } from "./policy-options.js";
+import { KneeGuard } from "./knee-guard.js";
 import type { ScalingStrategy } from "./scaling-strategy.js";
 
 /** Item events between two evaluations on the hot path (a power of two). */
@@ -32,13 +33,9 @@ export interface Rates {
  * 1. evaluation on the tick and on every 16th item event (at most every 10 ms);
  * 2. the blocked guard: once ≥ 1 worker waits on a full downstream queue on average (and until
  *    fewer than 0.5 do), the count is capped at busy + 1, at once: blocked workers are pure cost;
- * 3. the knee guard: growth made while a backlog exists is an experiment. After the new workers
- *    are ready and settled, throughput X1 is measured; the growth N0 → N1 stays only if
- *    X1/X0 − 1 ≥ η·(N1/N0 − 1). Otherwise the count drops at once to the fewest workers measured
- *    to give (nearly) the best throughput — the knee — and stays capped there for `kneeHoldMs`;
- *    then one small step (+25 %) probes again. Until a probe is read no further growth is made.
- *    A test whose X fell (the world changed, not us) or whose backlog emptied is not a failure,
- *    and a growth made while the processing time is still moving is not tested at all;
+ * 3. the knee guard ({@link KneeGuard}): growth made under a backlog is an experiment, kept only
+ *    if throughput rose with it; a growth made while the processing time drifts on its own
+ *    (≥ 15 % over 0.5 s) is not tested;
  * 4. a tolerance band (changes under `tolerance` of the count are ignored);
  * 5. asymmetric stabilization: up at once, down only to the highest count recommended within
  *    `downStabilizationMs`;
@@ -74,27 +71,8 @@ export abstract class PolicyScaling implements ScalingStrategy {
   // Growth limit.
   #growthBase = 0;
   #growthFrom = Number.NEGATIVE_INFINITY;
-  // Measurement of the current count: marked once settled, read after a window.
-  #n = -1;
-  #changedAt = 0;
-  #markAt = -1;
-  #markOut = 0;
-  #markS = 0;
-  #drained = false;
-  // Knee guard.
-  #probeN0 = 0;
-  #probeX0 = 0;
-  #probeN1 = -1;
-  // Whether the current count has a throughput measured under a steady backlog (and what it is).
-  #testable = false;
-  #testableX = 0;
-  #ceiling = Number.POSITIVE_INFINITY;
-  #ceilingUntil = 0;
-  #reprobe = false;
   #blockedMode = false;
-  // Throughput measured at each count while backlogged: [workers, items/s, when], the last 16.
-  readonly #history: [number, number, number][] = [];
-  #historyN = -1;
+  readonly #knee: KneeGuard | null;
 
   constructor(policy: ResolvedPolicy) {
     this.policy = policy;
@@ -103,6 +81,7 @@ export abstract class PolicyScaling implements ScalingStrategy {
     const buckets = Math.max(1, Math.ceil(policy.downStabilizationMs / BUCKET_MS) + 1);
     this.#bucketMax = new Float64Array(buckets);
     this.#bucketId = new Float64Array(buckets).fill(Number.NaN);
+    this.#knee = policy.kneeGuard ? new KneeGuard(policy.kneeEta, policy.kneeHoldMs) : null;
   }
 
   /** The worker count this strategy would like, from the stats; fractional counts are rounded up. */
@@ -171,31 +150,8 @@ export abstract class PolicyScaling implements ScalingStrategy {
     const p = this.policy;
     const n = stats.activeWorkers;
     const s = this.serviceMs(stats);
-    if (n !== this.#n) {
-      // Growth from a count measured under a backlog is tested, whoever made it (this strategy,
-      // or the flow's worker budget).
-      if (n > this.#n && this.#n > 0 && this.#testable && this.#probeN1 < 0) {
-        this.#probeN0 = this.#n;
-        this.#probeX0 = this.#testableX;
-        this.#probeN1 = n;
-      } else if (n !== this.#probeN1) this.#probeN1 = -1;
-      this.#testable = false;
-      this.#n = n;
-      this.#changedAt = now;
-      this.#markAt = -1;
-    }
-    // Measurement of throughput at the current count, once the workers are ready and settled.
-    if (this.#markAt < 0) {
-      if (stats.startingWorkers === 0 && now - this.#changedAt >= Math.max(2 * s, 20)) {
-        this.#markAt = now;
-        this.#markOut = stats.processed;
-        this.#markS = s;
-        this.#drained = false;
-      }
-    } else if (stats.queueLength === 0) this.#drained = true;
-    const window = Math.max(5 * s, 100);
-    const measured = this.#markAt >= 0 && now - this.#markAt >= window;
-    const x = measured ? ((stats.processed - this.#markOut) * 1000) / (now - this.#markAt) : 0;
+    const knee = this.#knee;
+    knee?.observe(stats, n, s, now);
 
     const rates = this.#rates(stats, now, tick);
     this.force = false;
@@ -218,46 +174,11 @@ export abstract class PolicyScaling implements ScalingStrategy {
       }
     }
 
-    if (p.kneeGuard) {
-      if (this.#ceiling !== Number.POSITIVE_INFINITY) {
-        if (now >= this.#ceilingUntil) {
-          this.#ceiling = Number.POSITIVE_INFINITY;
-          this.#reprobe = true;
-          this.#history.length = 0;
-          this.#historyN = -1;
-        } else if (desired > this.#ceiling) {
-          desired = this.#ceiling;
-          why = `held at the knee, ${this.#ceiling} workers`;
-        }
-      }
+    if (knee !== null) {
       const backlogged = n > 0 && this.backlogged(stats, n);
-      if (measured && backlogged && !this.#drained && n !== this.#historyN) this.#remember(n, x, now);
-      if (this.#probeN1 === n && n > 0) {
-        if (!measured) {
-          if (desired > n) desired = n;
-        } else {
-          this.#probeN1 = -1;
-          const n0 = this.#probeN0;
-          const x0 = this.#probeX0;
-          const gain = x / x0 - 1;
-          const need = p.kneeEta * (n / n0 - 1);
-          if (!this.#drained && x >= 0.9 * x0 && gain < need) {
-            const knee = Math.min(n - 1, this.#kneeFrom(x));
-            this.#ceiling = knee;
-            this.#ceilingUntil = now + p.kneeHoldMs;
-            desired = knee;
-            forced = true;
-            why = `knee: ${n0} → ${n} workers moved throughput ${Math.round(x0)} → ${Math.round(x)}/s (needed +${Math.round(
-              need * 100,
-            )}%); holding at ${knee}`;
-          }
-        }
-      }
-      const steady = backlogged && Math.abs(s - this.#markS) <= 0.25 * this.#markS && this.#steadyS(now, s);
-      this.#testable = measured && steady && !this.#drained && x > 0 && this.#probeN1 < 0;
-      this.#testableX = x;
-      // Measure the current count before growing from it, so that the growth can be tested.
-      if (!forced && this.#probeN1 < 0 && desired > n && steady && !measured) desired = n;
+      desired = knee.limit(desired, n, s, now, backlogged, backlogged && this.#steadyS(now, s));
+      if (knee.why !== null) why = knee.why;
+      forced ||= knee.forced;
     }
 
     let target = Math.min(Math.max(Math.ceil(desired - 1e-9), p.minWorkers), p.maxWorkers);
@@ -271,8 +192,7 @@ export abstract class PolicyScaling implements ScalingStrategy {
         }
         const base = this.#growthBase;
         let cap = Math.max(Math.ceil(base * (1 + p.maxGrowthPercent / 100)), base + p.maxGrowthWorkers);
-        // The first growth past an expired knee is a small step: a re-probe, not a ramp.
-        if (this.#reprobe) cap = Math.min(cap, Math.max(n + 1, Math.ceil(n * 1.25)));
+        if (knee !== null) cap = knee.growthCap(n, cap);
         target = Math.max(n, Math.min(target, cap));
       }
     }
@@ -280,7 +200,7 @@ export abstract class PolicyScaling implements ScalingStrategy {
     if (now - this.#lastChangeAt < p.cooldownMs) return 0;
     let delta = target - n;
     if (p.dampening < 1) delta = Math.sign(delta) * Math.max(1, Math.floor(Math.abs(delta) * p.dampening));
-    if (delta > 0) this.#reprobe = false;
+    if (delta > 0) knee?.grew();
     this.#lastChangeAt = now;
     this.lastReason = why ?? this.explain(n + delta);
     return delta;
@@ -308,24 +228,6 @@ export abstract class PolicyScaling implements ScalingStrategy {
       } else if (oldest < 0 || ti < t[oldest]!) oldest = i;
     }
     return best >= 0 ? best : oldest;
-  }
-
-  #remember(n: number, x: number, now: number): void {
-    this.#historyN = n;
-    const h = this.#history;
-    while (h.length > 0 && now - h[0]![2] > this.policy.kneeHoldMs) h.shift();
-    h.push([n, x, now]);
-    if (h.length > 16) h.shift();
-  }
-
-  // The fewest workers measured to deliver (nearly) the best throughput seen: the knee.
-  #kneeFrom(x: number): number {
-    const h = this.#history;
-    let best = Math.max(x, this.#probeX0);
-    for (const [, xi] of h) if (xi > best) best = xi;
-    let knee = this.#probeX0 >= 0.95 * best ? this.#probeN0 : Number.POSITIVE_INFINITY;
-    for (const [ni, xi] of h) if (xi >= 0.95 * best && ni < knee) knee = ni;
-    return knee === Number.POSITIVE_INFINITY ? this.#probeN0 : knee;
   }
 
   // Records the recommendation; a shrink goes only as low as the highest one in the window.
