@@ -36,7 +36,7 @@ const fmt = (v: number): string => (v >= 100 ? String(Math.round(v)) : v.toFixed
  * ```
  */
 export class AdaptiveScaling extends PolicyScaling {
-  readonly options: Readonly<AdaptiveScalingOptions>;
+  declare readonly options: Readonly<AdaptiveScalingOptions>;
   readonly #beta: number;
   #q = 0;
   #lambda = 0;
@@ -44,8 +44,7 @@ export class AdaptiveScaling extends PolicyScaling {
 
   constructor(options: AdaptiveScalingOptions = {}) {
     const o = parseOptions(schema, options, "AdaptiveScaling") as AdaptiveScalingOptions;
-    super(resolvePolicy(o, { knee: true, blocked: true }));
-    this.options = Object.freeze({ ...options });
+    super(resolvePolicy(o, { knee: true, blocked: true }), options);
     this.#beta = o.headroom ?? 1;
   }
 
@@ -63,9 +62,5 @@ export class AdaptiveScaling extends PolicyScaling {
 
   protected explain(target: number): string {
     return `backlog ${this.#q} items, λ=${fmt(this.#lambda)}/s, S=${fmt(this.#s)} ms → ${target} workers`;
-  }
-
-  clone(): AdaptiveScaling {
-    return new AdaptiveScaling(this.options);
   }
 }

@@ -41,7 +41,7 @@ const schema = policySchema({
  * ```
  */
 export class LatencyBudgetScaling extends PolicyScaling {
-  readonly options: Readonly<LatencyBudgetScalingOptions>;
+  declare readonly options: Readonly<LatencyBudgetScalingOptions>;
   readonly budgetMs: number;
   readonly #decrease: number;
   readonly #every: number;
@@ -53,8 +53,7 @@ export class LatencyBudgetScaling extends PolicyScaling {
   constructor(options: LatencyBudgetScalingOptions) {
     const o = parseOptions(schema, options, "LatencyBudgetScaling") as LatencyBudgetScalingOptions;
     // AIMD steps by one on purpose: no tolerance band unless asked for.
-    super(resolvePolicy({ tolerance: 0, ...o }, { knee: false, blocked: true }));
-    this.options = Object.freeze({ ...options });
+    super(resolvePolicy({ tolerance: 0, ...o }, { knee: false, blocked: true }), options);
     this.budgetMs = o.latencyBudgetMs;
     this.#decrease = o.decrease ?? 0.75;
     this.#every = o.decreaseEveryMs ?? 1000;
@@ -86,9 +85,5 @@ export class LatencyBudgetScaling extends PolicyScaling {
 
   protected explain(target: number): string {
     return `${this.#why} → ${target} workers`;
-  }
-
-  clone(): LatencyBudgetScaling {
-    return new LatencyBudgetScaling(this.options);
   }
 }

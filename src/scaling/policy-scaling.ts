@@ -50,6 +50,8 @@ export abstract class PolicyScaling implements ScalingStrategy {
   lastReason = "";
   /** The layer's settings, every default filled in. */
   readonly policy: ResolvedPolicy;
+  /** The options the strategy was made with, as given (what `clone()` passes on). */
+  readonly options: Readonly<object>;
   /**
    * Set by `recommend` to apply this recommendation as is, past the tolerance band and the down
    * window (a multiplicative decrease must not wait five seconds).
@@ -74,8 +76,9 @@ export abstract class PolicyScaling implements ScalingStrategy {
   #blockedMode = false;
   readonly #knee: KneeGuard | null;
 
-  constructor(policy: ResolvedPolicy) {
+  constructor(policy: ResolvedPolicy, options: object) {
     this.policy = policy;
+    this.options = Object.freeze({ ...options });
     this.minWorkers = policy.minWorkers;
     this.maxWorkers = policy.maxWorkers;
     const buckets = Math.max(1, Math.ceil(policy.downStabilizationMs / BUCKET_MS) + 1);
@@ -90,7 +93,10 @@ export abstract class PolicyScaling implements ScalingStrategy {
   /** The reason in words for the last recommendation; called only when the count changes. */
   protected abstract explain(target: number): string;
 
-  abstract clone(): ScalingStrategy;
+  /** A fresh instance of the same class with the same options and none of the state. */
+  clone(): this {
+    return new (this.constructor as new (options: object) => this)(this.options);
+  }
 
   initialWorkers(): number {
     return this.policy.initialWorkers;

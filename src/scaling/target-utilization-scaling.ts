@@ -27,14 +27,13 @@ const schema = policySchema({
  * ```
  */
 export class TargetUtilizationScaling extends PolicyScaling {
-  readonly options: Readonly<TargetUtilizationScalingOptions>;
+  declare readonly options: Readonly<TargetUtilizationScalingOptions>;
   readonly target: number;
   #busy = 0;
 
   constructor(options: TargetUtilizationScalingOptions = {}) {
     const o = parseOptions(schema, options, "TargetUtilizationScaling") as TargetUtilizationScalingOptions;
-    super(resolvePolicy(o, { knee: false, blocked: false }));
-    this.options = Object.freeze({ ...options });
+    super(resolvePolicy(o, { knee: false, blocked: false }), options);
     this.target = o.target ?? 0.7;
   }
 
@@ -48,9 +47,5 @@ export class TargetUtilizationScaling extends PolicyScaling {
 
   protected explain(target: number): string {
     return `${this.#busy.toFixed(1)} busy at target utilization ${this.target} → ${target} workers`;
-  }
-
-  clone(): TargetUtilizationScaling {
-    return new TargetUtilizationScaling(this.options);
   }
 }

@@ -28,14 +28,13 @@ const schema = policySchema({
  * ```
  */
 export class ThroughputScaling extends PolicyScaling {
-  readonly options: Readonly<ThroughputScalingOptions>;
+  declare readonly options: Readonly<ThroughputScalingOptions>;
   readonly #step: number;
   #why = "";
 
   constructor(options: ThroughputScalingOptions = {}) {
     const o = parseOptions(schema, options, "ThroughputScaling") as ThroughputScalingOptions;
-    super(resolvePolicy(o, { knee: true, blocked: true }));
-    this.options = Object.freeze({ ...options });
+    super(resolvePolicy(o, { knee: true, blocked: true }), options);
     this.#step = o.step ?? 0.5;
   }
 
@@ -55,9 +54,5 @@ export class ThroughputScaling extends PolicyScaling {
 
   protected explain(target: number): string {
     return `${this.#why} → ${target} workers`;
-  }
-
-  clone(): ThroughputScaling {
-    return new ThroughputScaling(this.options);
   }
 }

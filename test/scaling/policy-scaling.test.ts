@@ -8,16 +8,13 @@ import { stageStats } from "../helpers.js";
 class Wish extends PolicyScaling {
   want = 1;
   constructor(options: PolicyOptions = {}, guards = { knee: false, blocked: false }) {
-    super(resolvePolicy(options, guards));
+    super(resolvePolicy(options, guards), options);
   }
   protected recommend(): number {
     return this.want;
   }
   protected explain(target: number): string {
     return `wished for ${target}`;
-  }
-  clone(): Wish {
-    return new Wish();
   }
 }
 
