@@ -12,6 +12,8 @@ import { router } from "../../src/flow/router.js";
 import type { StageContext } from "../../src/flow/types.js";
 import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
 import { UtilizationScaling } from "../../src/scaling/utilization-scaling.js";
+import { AdaptiveScaling } from "../../src/scaling/adaptive-scaling.js";
+import { ThroughputScaling } from "../../src/scaling/throughput-scaling.js";
 import { endRun, expectConservation, sleep, VirtualClock } from "../helpers.js";
 
 const RUNS = Number(process.env.FC_RUNS ?? 120);
@@ -101,6 +103,8 @@ const scenarioArb = fc.record({
   source: fc.constantFrom("sync", "async", "push"),
   end: fc.constantFrom("natural", "drain", "drainDeadline", "stop"),
   endAtMs: fc.integer({ min: 0, max: 30 }),
+  // A flow-wide worker budget: this many workers beyond one per stage, or none.
+  budgetExtra: fc.option(fc.integer({ min: 0, max: 4 }), { nil: null, freq: 2 }),
 });
 
 /**
@@ -126,9 +130,14 @@ class Harness {
 
   options(p: Pool) {
     const max = p.adaptive ? Math.max(p.workers, 3) : p.workers;
-    const scalingStrategy = p.adaptive
-      ? new UtilizationScaling({ minWorkers: 1, maxWorkers: max, cooldownMs: 3, dampening: 1 })
-      : new FixedScaling({ workers: p.workers });
+    // Adaptive pools take turns among the strategies (by worker count, so that old seeds replay).
+    const scalingStrategy = !p.adaptive
+      ? new FixedScaling({ workers: p.workers })
+      : p.workers % 3 === 1
+        ? new AdaptiveScaling({ maxWorkers: max, downStabilizationMs: 20, kneeHoldMs: 30 })
+        : p.workers % 3 === 2
+          ? new ThroughputScaling({ maxWorkers: max, downStabilizationMs: 20 })
+          : new UtilizationScaling({ minWorkers: 1, maxWorkers: max, cooldownMs: 3, dampening: 1 });
     const attempts = p.attempts ?? 1;
     return {
       max,
@@ -264,23 +273,50 @@ describe("conservation over random topologies and faults (property)", () => {
           const emitted: DropReason[] = [];
           let maxHeld = 0;
 
-          const f = new Flow<Item, Item>({ clock, tickMs: 7 });
-          for (const spec of sc.chain) {
-            const { stage, options } = h.node(spec);
-            f.addTransformer(stage as never, options as never);
-          }
-          h.capacity += 3 + 2; // the consumer: queue 3, two workers
-          f.setConsumer(
-            async (item: Item, ctx) => {
-              await sleep(clock, 1, ctx.signal);
-              consumed.push(item.id);
-            },
-            { queueSize: 3, scalingStrategy: new FixedScaling({ workers: 2 }) },
-          );
+          const build = (harness: Harness, maxTotalWorkers?: number): Flow<Item, Item> => {
+            const flow = new Flow<Item, Item>({
+              clock,
+              tickMs: 7,
+              ...(maxTotalWorkers ? { maxTotalWorkers } : {}),
+            });
+            for (const spec of sc.chain) {
+              const { stage, options } = harness.node(spec);
+              flow.addTransformer(stage as never, options as never);
+            }
+            harness.capacity += 3 + 2; // the consumer: queue 3, two workers
+            flow.setConsumer(
+              async (item: Item, ctx) => {
+                await sleep(clock, 1, ctx.signal);
+                consumed.push(item.id);
+              },
+              { queueSize: 3, scalingStrategy: new FixedScaling({ workers: 2 }) },
+            );
+            return flow;
+          };
+          // The budget is counted from the expanded stages of a throwaway build.
+          const budgetExtra = (sc as { budgetExtra?: number | null }).budgetExtra ?? null;
+          const budget =
+            budgetExtra === null
+              ? undefined
+              : (
+                  JSON.parse(build(new Harness(clock)).dump({ mode: "structure", format: "json" })) as {
+                    stages: { kind: string }[];
+                  }
+                ).stages.filter((st) => st.kind !== "producer").length + budgetExtra;
+          const f = build(h, budget);
           f.setErrorHandler((e) => void events.push(e));
           f.on("drop", (e) => void emitted.push(e.reason));
 
-          const sample = () => (maxHeld = Math.max(maxHeld, f.stats().inFlight));
+          let maxActive = 0;
+          const sample = () => {
+            const st = f.stats();
+            maxHeld = Math.max(maxHeld, st.inFlight);
+            if (budget !== undefined)
+              maxActive = Math.max(
+                maxActive,
+                st.stages.reduce((a, x) => a + x.activeWorkers, 0),
+              );
+          };
           let finished = false;
           if (sc.source === "push") {
             const input = f.push();
@@ -336,6 +372,8 @@ describe("conservation over random topologies and faults (property)", () => {
           if (sc.end === "natural" && !h.lasts) expect(s.itemsIn).toBe(sc.items);
           // Bounded memory: never more held than every queue, worker and reorder buffer together.
           expect(maxHeld).toBeLessThanOrEqual(h.capacity);
+          // A worker budget is never exceeded.
+          if (budget !== undefined) expect(maxActive).toBeLessThanOrEqual(budget);
           // Teardown count = setup count, and every worker is gone.
           expect(h.closed).toBe(h.opened);
           for (const st of s.stages) expect(st.totalWorkers).toBe(0);
