@@ -12,7 +12,7 @@ import fastq from "fastq";
 import { bench } from "mitata";
 import PQueue from "p-queue";
 import { from, lastValueFrom, mergeMap } from "rxjs";
-import { FixedScaling, Flow } from "../src/index.js";
+import { AdaptiveScaling, FixedScaling, Flow } from "../src/index.js";
 import { environment } from "./env.js";
 import { runIsolated } from "./isolated.js";
 
@@ -32,6 +32,24 @@ async function bareLoop(): Promise<void> {
 
 async function flowrhythm(workers: number): Promise<void> {
   const strategy = () => ({ scalingStrategy: new FixedScaling({ workers }) });
+  await new Flow()
+    .setProducer(items)
+    .addTransformer(a, strategy())
+    .addTransformer(b, strategy())
+    .setConsumer(c, strategy())
+    .run();
+}
+
+// The same pipeline with AdaptiveScaling pinned to the same count: what its evaluations cost per
+// item (it runs on every 16th item event and on the tick; the count cannot move).
+async function flowrhythmAdaptive(workers: number): Promise<void> {
+  const strategy = () => ({
+    scalingStrategy: new AdaptiveScaling({
+      minWorkers: workers,
+      maxWorkers: workers,
+      initialWorkers: workers,
+    }),
+  });
   await new Flow()
     .setProducer(items)
     .addTransformer(a, strategy())
@@ -101,6 +119,7 @@ async function effect(workers: number): Promise<void> {
 
 const allContenders: Record<string, (workers: number) => Promise<void>> = {
   flowrhythm,
+  "flowrhythm adaptive": flowrhythmAdaptive,
   "p-queue": pQueue,
   fastq: fastQueue,
   "node streams": nodeStreams,
@@ -151,16 +170,18 @@ function report(nsPerItem: Map<string, number>): void {
   const names = Object.keys(contenders);
   for (const workers of [1, 4]) {
     const ours = nsPerItem.get(`flowrhythm ×${workers}`)!;
-    const peers = names.filter((n) => n !== "flowrhythm");
+    const peers = names.filter((n) => !n.startsWith("flowrhythm"));
     const bestPeer = Math.min(...peers.map((n) => nsPerItem.get(`${n} ×${workers}`)!));
     for (const name of names) {
       const ns = nsPerItem.get(`${name} ×${workers}`)!;
       const speedup =
-        name !== "flowrhythm"
-          ? `${(ns / ours).toFixed(2)}×`
-          : peers.length > 0
-            ? `${(bestPeer / ours).toFixed(2)}× best peer`
-            : "";
+        name === "flowrhythm adaptive"
+          ? `${(ns / ours).toFixed(2)}× flowrhythm's time`
+          : name !== "flowrhythm"
+            ? `${(ns / ours).toFixed(2)}×`
+            : peers.length > 0
+              ? `${(bestPeer / ours).toFixed(2)}× best peer`
+              : "";
       rows.push(
         `| ${workers} | ${name} | ${ns.toFixed(0)} | ${Math.round(1e9 / ns).toLocaleString("en")} | ${(bare / ns).toFixed(2)} | ${speedup} |`,
       );

@@ -1,0 +1,59 @@
+// Instructions per item, counted by callgrind (repeatable to ~0.1 % here, unlike time on this VM):
+// the hot-path cost of a strategy that runs on every item event. `npm run bench:instructions`
+// (builds first; needs valgrind). Each count is of a whole `node --predictable` process (V8's deterministic mode: one thread, fixed seeds); the
+// run with no items is subtracted, so start-up and module loading cancel out.
+import { spawnSync } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
+import { arch as nodeArch, tmpdir } from "node:os";
+import { join } from "node:path";
+
+const N = 20_000;
+const arch = () => ({ x64: "x86_64", arm64: "aarch64" })[nodeArch()] ?? nodeArch();
+const script = new URL("./pipeline.mjs", import.meta.url).pathname;
+
+function instructions(kind, n) {
+  const out = join(tmpdir(), `flowrhythm-cg-${process.pid}-${kind}-${n}`);
+  // setarch -R turns address randomization off: with it on, counts vary by ±5 % run to run.
+  const r = spawnSync(
+    "setarch",
+    [
+      arch(),
+      "-R",
+      "valgrind",
+      "--tool=callgrind",
+      `--callgrind-out-file=${out}`,
+      process.execPath,
+      "--predictable",
+      "--random-seed=1",
+      "--hash-seed=1",
+      script,
+      kind,
+      String(n),
+    ],
+    { encoding: "utf8" },
+  );
+  if (r.status !== 0) throw new Error(`valgrind failed (${r.status}): ${r.stderr.slice(-500)}`);
+  const total = /^summary: (\d+)/m.exec(readFileSync(out, "utf8"));
+  rmSync(out, { force: true });
+  if (!total) throw new Error("no summary line in the callgrind output");
+  return Number(total[1]);
+}
+
+// The counts are bimodal: now and then a run counts ~10 % more for the same code (seen in both
+// kinds). Each count is taken three times, printed, and the median used.
+const median = (kind, n) => {
+  const runs = [0, 1, 2].map(() => instructions(kind, n));
+  console.log(`  ${kind} × ${n} items: ${runs.map((r) => (r / 1e6).toFixed(1)).join(", ")} M instructions`);
+  return runs.sort((x, y) => x - y)[1];
+};
+
+const perItem = {};
+for (const kind of ["fixed", "adaptive"]) {
+  const base = median(kind, 0);
+  const full = median(kind, N);
+  perItem[kind] = (full - base) / (2 * N);
+  console.log(`${kind.padEnd(9)} ${perItem[kind].toFixed(0)} instructions per item (3 stages × 4 workers)`);
+}
+console.log(
+  `AdaptiveScaling costs ${((perItem.adaptive / perItem.fixed - 1) * 100).toFixed(1)} % more than FixedScaling per item`,
+);
