@@ -12,7 +12,7 @@ import fastq from "fastq";
 import { bench } from "mitata";
 import PQueue from "p-queue";
 import { from, lastValueFrom, mergeMap } from "rxjs";
-import { AdaptiveScaling, FixedScaling, Flow } from "../src/index.js";
+import { AdaptiveScaling, FixedScaling, Flow, type ScalingStrategy } from "../src/index.js";
 import { environment } from "./env.js";
 import { runIsolated } from "./isolated.js";
 
@@ -30,15 +30,16 @@ async function bareLoop(): Promise<void> {
   for (let i = 0; i < N; i++) await c(await b(await a(i)));
 }
 
-async function flowrhythm(workers: number): Promise<void> {
-  const strategy = () => ({ scalingStrategy: new FixedScaling({ workers }) });
+async function pipeline(scalingStrategy: () => ScalingStrategy): Promise<void> {
   await new Flow()
     .setProducer(items)
-    .addTransformer(a, strategy())
-    .addTransformer(b, strategy())
-    .setConsumer(c, strategy())
+    .addTransformer(a, { scalingStrategy: scalingStrategy() })
+    .addTransformer(b, { scalingStrategy: scalingStrategy() })
+    .setConsumer(c, { scalingStrategy: scalingStrategy() })
     .run();
 }
+
+const flowrhythm = (workers: number) => pipeline(() => new FixedScaling({ workers }));
 
 // The same pipeline with AdaptiveScaling pinned to the same count: what its evaluations cost per
 // item (it runs on every 16th item event and on the tick; the count cannot move).
