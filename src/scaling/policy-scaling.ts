@@ -174,7 +174,7 @@ export abstract class PolicyScaling implements ScalingStrategy {
         const cap = busy + 1;
         if (desired > cap) {
           desired = cap;
-          forced = n > cap * (1 + p.tolerance);
+          forced ||= n > cap * (1 + p.tolerance);
           why = `${blocked.toFixed(1)} workers blocked on a full downstream queue; ${busy.toFixed(1)} busy`;
         }
       }
