@@ -1,4 +1,5 @@
 import type { Scenario } from "../../src/simulate/scenario.js";
+import { peakRef } from "../../src/simulate/strategies.js";
 
 const COLORS: Record<string, string> = {
   adaptive: "#d62728",
@@ -21,11 +22,10 @@ export function workersChart(
   const right = 120;
   const top = 22;
   const bottom = 24;
-  const refs = scenario.phases.map((p) => p.nRef);
-  const peakRef = Math.max(...refs);
-  let top_ = peakRef;
+  const peak = peakRef(scenario);
+  let top_ = peak;
   for (const pts of Object.values(lines)) for (const [, n] of pts) top_ = Math.max(top_, n);
-  const yMax = Math.min(top_, peakRef * 4) * 1.1;
+  const yMax = Math.min(top_, peak * 4) * 1.1;
   const x = (t: number): number => left + ((W - left - right) * t) / durationMs;
   const y = (n: number): number => top + (H - top - bottom) * (1 - Math.min(n, yMax) / yMax);
   const step = (pts: readonly (readonly [number, number])[]): string => {

@@ -42,7 +42,7 @@ const ms = () => check<number>(isFiniteNumber(0), "a finite number of millisecon
 const bool = () => check<boolean>((v) => typeof v === "boolean", "true or false");
 
 /** The zod fields of {@link PolicyOptions}; each strategy's schema spreads them. */
-export const policyFields = {
+const policyFields = {
   minWorkers: check<number>(isInt(0), "a whole number ≥ 0").optional(),
   maxWorkers: check<number>(isInt(1), "a whole number ≥ 1").optional(),
   initialWorkers: check<number>(isInt(0), "a whole number ≥ 0").optional(),
@@ -115,7 +115,7 @@ export function resolvePolicy(o: PolicyOptions, guards: { knee: boolean; blocked
 }
 
 /** Cross-field checks: min ≤ initial ≤ max. */
-export function checkPolicy(
+function checkPolicy(
   o: {
     minWorkers?: number | undefined;
     maxWorkers?: number | undefined;

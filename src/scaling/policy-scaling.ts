@@ -8,7 +8,7 @@ const EVENTS_PER_EVALUATION = 16;
 /** Item events never evaluate more often than this; the tick always does. */
 const MIN_EVENT_GAP_MS = 10;
 /** Rates are measured over this window, from the tick's counter samples. */
-export const RATE_WINDOW_MS = 1000;
+const RATE_WINDOW_MS = 1000;
 /** Counter samples kept for the rate window (one per tick, at ticks ≥ 40 ms). */
 const SAMPLES = 32;
 /** Width of a down-stabilization bucket. */

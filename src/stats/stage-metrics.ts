@@ -17,7 +17,7 @@ export interface PoolProbe {
 }
 
 /** Time constant of the short-window averages (`avgBusyWorkers`, `processingTimeMs`, …). */
-export const RECENT_TAU_MS = 1000;
+const RECENT_TAU_MS = 1000;
 
 const NO_POOL: PoolProbe = { activeWorkers: 0 };
 
