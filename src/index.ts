@@ -32,6 +32,7 @@ export type {
   Transformer,
   Consumer,
   Source,
+  SourceContext,
   StageContext,
   WorkerInfo,
   WorkerResource,

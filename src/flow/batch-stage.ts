@@ -47,10 +47,9 @@ export class BatchStage extends Stage {
     super.shutInput(reason);
   }
 
+  // Not unref'd: while a partial batch waits, its flush may be the one thing left to do.
   #arm(ms: number): void {
-    const handle = this.run.clock.setTimeout(this.#fire, ms);
-    (handle as { unref?: () => void } | null)?.unref?.();
-    this.#timer = handle;
+    this.#timer = this.run.clock.setTimeout(this.#fire, ms);
   }
 
   #disarm(): void {
@@ -87,6 +86,7 @@ export class BatchWorker extends Worker {
     const size = stage.batch.size;
     if (n > 0 && (n >= size || input.closed || stage.flushDue())) {
       if (this.state !== WorkerState.Busy) stage.setState(this, WorkerState.Busy);
+      if (stage.reorder !== null) this.seq = stage.reorder.take();
       // Each take may let a waiting writer in, and that enqueue may start a worker that takes
       // from this same queue at once: the length is read afresh on every take.
       const entries: unknown[] = [input.take()];
@@ -101,6 +101,11 @@ export class BatchWorker extends Worker {
     }
     if (this.state !== WorkerState.Idle) stage.setState(this, WorkerState.Idle);
     return input.wait(this) ? WAIT : EXIT;
+  }
+
+  // Woken with READY, which is no item: the batch takes its sequence number when it is taken.
+  protected override received(): void {
+    this.stage.setState(this, WorkerState.Busy);
   }
 
   // Woken with READY (a batch is there, due, or the input ended): look again.

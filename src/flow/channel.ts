@@ -81,8 +81,15 @@ export class Channel<T> implements Outlet {
   }
 
   /** {@link Outlet.send}: `offer`, else `put`. */
-  send(item: T): true | Promise<boolean> {
-    return this.offer(item) ? true : this.put(item);
+  send(item: T, _label?: unknown, signal?: AbortSignal): true | Promise<boolean> {
+    return this.offer(item) ? true : this.put(item, signal);
+  }
+
+  /** {@link Outlet.hasRoom}: whether `offer` would take an item now. */
+  hasRoom(): boolean {
+    if (this.shut) return false;
+    if (this.#takers.length > 0 && this.#batch === 0) return true;
+    return this.queue.length < this.queue.capacity;
   }
 
   addFeeder(): void {
@@ -127,11 +134,32 @@ export class Channel<T> implements Outlet {
     taker?.deliver(READY as T, this.#cache.t);
   }
 
-  /** Waits for room, after `offer` refused. Resolves `false` if the channel was shut meanwhile. */
-  put(item: T): Promise<boolean> {
+  /**
+   * Waits for room, after `offer` refused. Resolves `false` if the channel was shut meanwhile, or
+   * if `signal` aborted before the item got in (the writer is withdrawn).
+   */
+  put(item: T, signal?: AbortSignal): Promise<boolean> {
     if (this.shut) return Promise.resolve(false);
     if (this.offer(item)) return Promise.resolve(true);
-    return new Promise((resolve) => this.#writers.push({ item, resolve }));
+    if (signal === undefined) return new Promise((resolve) => this.#writers.push({ item, resolve }));
+    if (signal.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const writer: Writer<T> = {
+        item,
+        resolve: (accepted) => {
+          signal.removeEventListener("abort", withdraw);
+          resolve(accepted);
+        },
+      };
+      const withdraw = (): void => {
+        const i = this.#writers.indexOf(writer);
+        if (i < 0) return;
+        this.#writers.splice(i, 1);
+        resolve(false);
+      };
+      signal.addEventListener("abort", withdraw, { once: true });
+      this.#writers.push(writer);
+    });
   }
 
   /** Removes the next item; the caller checked `queue.length`. Lets one waiting writer in. */

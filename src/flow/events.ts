@@ -23,7 +23,22 @@ export type DropReason =
   /** A router found no arm for the item's label. */
   | "ROUTER_MISS"
   /** A later item returned `Last(...)` and cut this one off. */
-  | "UPSTREAM_TERMINATED";
+  | "UPSTREAM_TERMINATED"
+  /** Push mode: the sender's `signal` aborted while the item waited for room in the first queue. */
+  | "WITHDRAWN";
+
+/** Every {@link DropReason}, for counting drops by reason. */
+export const DROP_REASONS: readonly DropReason[] = [
+  "STOPPED",
+  "ROUTER_MISS",
+  "UPSTREAM_TERMINATED",
+  "WITHDRAWN",
+];
+
+/** A count of zero for every drop reason. */
+export function emptyDropCounts(): Record<DropReason, number> {
+  return { STOPPED: 0, ROUTER_MISS: 0, UPSTREAM_TERMINATED: 0, WITHDRAWN: 0 };
+}
 
 /** An item that left the flow without being consumed or failing. */
 export interface Dropped<T = unknown> {
@@ -64,8 +79,20 @@ export interface RetryEvent<T = unknown> {
   readonly delayMs: number;
 }
 
+/**
+ * A listener of one of the flow's events (`flow.on(...)`) threw, or its promise rejected. The
+ * error never changes what happens to items: the flow counts it (`stats().listenerErrors`),
+ * reports it here and goes on.
+ */
+export interface ListenerError {
+  readonly type: "ListenerError";
+  /** The event whose listener failed. */
+  readonly event: keyof FlowEvents;
+  readonly error: unknown;
+}
+
 /** Everything the error handler receives. */
-export type FlowErrorEvent = TransformerError | SourceError | Dropped;
+export type FlowErrorEvent = TransformerError | SourceError | Dropped | ListenerError;
 
 /** Receives error events; may be async. A throw is logged and ignored. */
 export type ErrorHandler = (event: FlowErrorEvent) => void | PromiseLike<void>;

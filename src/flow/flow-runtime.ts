@@ -5,22 +5,25 @@ import { Deferred } from "../internal/deferred.js";
 import { FlowConfigError } from "../internal/flow-config-error.js";
 import type { ScaleEvent } from "../scaling/scaling-controller.js";
 import { WorkerBudget } from "../scaling/worker-budget.js";
-import type { FlowState, FlowStats, StageStats } from "../stats/stage-stats.js";
+import type { FlowEnd, FlowState, FlowStats, StageStats } from "../stats/stage-stats.js";
 import { Channel } from "./channel.js";
-import type {
-  DeadLetter,
-  DeadLetterSink,
-  DropReason,
-  Dropped,
-  ErrorHandler,
-  FlowEvents,
-  TransformerError,
+import {
+  type DeadLetter,
+  type DeadLetterSink,
+  type DropReason,
+  type Dropped,
+  type ErrorHandler,
+  emptyDropCounts,
+  type FlowEvents,
+  type ListenerError,
+  type TransformerError,
 } from "./events.js";
 import type { OutletHost } from "./outlets.js";
 import { downstreamOf, type Plan } from "./plan.js";
 import { ProducerPump, type PumpHost } from "./producer-pump.js";
 import { Reporter } from "./reporter.js";
-import type { PushHost } from "./push-handle.js";
+import type { PushHost, RefusalReason, SendResult } from "./push-handle.js";
+import { PushInput, type PushInputHost } from "./push-input.js";
 import type { Stage } from "./stage.js";
 import type { StageRun } from "./stage-run.js";
 import { StreamReader } from "./stream-reader.js";
@@ -40,13 +43,13 @@ export interface RuntimeConfig {
   readonly events: EventEmitter<FlowEvents>;
   /** The flow-wide worker cap, or undefined for none. */
   readonly maxTotalWorkers: number | undefined;
+  /** Push mode: how many sends may wait for room at once. */
+  readonly maxWaitingSends: number;
 }
 
 const ABORT_REASON = "flow stopped";
 /** The producer, once blocked on a full first queue, resumes when a quarter of it has drained. */
 const PRODUCER_REFILL_FRACTION = 0.25;
-const RESOLVED: Promise<void> = Promise.resolve();
-const _noop = (): void => {};
 
 /**
  * One run of a flow: the stages wired as the plan says, the producer pump (or push handle), the
@@ -57,7 +60,7 @@ const _noop = (): void => {};
  * `consumed`, `failedCount`, `droppedCount`; `finished` resolves only when all of them add up
  * (every stage done, every handler call settled).
  */
-export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
+export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, PushInputHost {
   readonly clock: Clock;
   readonly cache: TimeCache;
   readonly sampleEvery: number;
@@ -71,19 +74,22 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
   consumed = 0;
   failedCount = 0;
   droppedCount = 0;
-  readonly #dropReasons: Record<DropReason, number> = { STOPPED: 0, ROUTER_MISS: 0, UPSTREAM_TERMINATED: 0 };
+  listenerErrors = 0;
+  /** What ended the run; the first cause wins. */
+  endedBy: FlowEnd | null = null;
+  readonly #dropReasons: Record<DropReason, number> = emptyDropCounts();
   readonly #config: RuntimeConfig;
   readonly #abort = new AbortController();
   readonly #finished = new Deferred<void>();
   readonly #stopSignal = new Deferred<void>();
   readonly #pump: ProducerPump<unknown> | null;
+  readonly #push: PushInput | null;
   readonly #sink: Channel<unknown> | null;
   readonly #plan: Plan;
   readonly #wiring: Wiring;
   #inputClosed = false;
-  /** Push mode: sends still waiting for room; the input ends only once they have settled. */
-  #sending = 0;
-  #endWhenSent = false;
+  /** With a stream reader: the reader has taken every output (or was released by `stop()`). */
+  #sinkDrained = false;
   readonly #reporter: Reporter;
   #tickTimer: unknown = null;
   #budget: WorkerBudget | null = null;
@@ -134,7 +140,9 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
       this.#budget = budget;
     }
     this.#wiring.entryStage?.input.setRefillFraction(PRODUCER_REFILL_FRACTION);
-    this.#pump = source ? new ProducerPump(source, this.#wiring.entry, this.#wiring.entryOwner, this) : null;
+    const { entry, entryOwner } = this.#wiring;
+    this.#pump = source ? new ProducerPump(source, entry, entryOwner, this) : null;
+    this.#push = source ? null : new PushInput(this, entry, entryOwner, config.maxWaitingSends);
   }
 
   get signal(): AbortSignal {
@@ -152,36 +160,28 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
     void this.#pump?.run();
   }
 
-  /** The flow's input ended: the producer finished, or the push handle completed. */
+  /** The flow's input ended: the producer finished (or was halted), or the push handle completed. */
   inputDone(): void {
     if (this.#inputClosed) return;
     this.#inputClosed = true;
-    // A send still in progress (say, a fan-out split half-way through its branches) is part of
-    // the input: closing the entry under it would let it put into a stage that already finished.
-    if (this.#sending > 0) this.#endWhenSent = true;
+    this.endedBy ??= "source";
+    if (this.#push !== null) this.#push.close();
     else this.#wiring.entry.feederDone();
   }
 
   /** Push mode: counts `item` in and sends it to the entry, waiting for room. */
-  push(item: unknown): Promise<void> {
-    if (this.halted || this.#inputClosed || this.#ended)
-      return Promise.reject(
-        new FlowConfigError(
-          `PushHandle.send(): the flow takes no more items (it is ${this.#ended ? "finished" : this.stopping ? "stopped" : this.state === "draining" ? "draining" : "cut off by Last"})`,
-          { code: "ERR_FLOW_STATE" },
-        ),
-      );
-    this.itemsIn++;
-    const sent = this.#wiring.entry.send(item);
-    if (sent === true) return RESOLVED;
-    this.#sending++;
-    return sent.then((accepted) => {
-      if (!accepted) this.#wiring.entryOwner.drop(item, this.refusalReason());
-      if (--this.#sending === 0 && this.#endWhenSent) {
-        this.#endWhenSent = false;
-        this.#wiring.entry.feederDone();
-      }
-    });
+  push(item: unknown, signal: AbortSignal | undefined): SendResult | Promise<SendResult> {
+    return this.#push!.send(item, signal);
+  }
+
+  tryPush(item: unknown): SendResult {
+    return this.#push!.trySend(item);
+  }
+
+  refusal(): RefusalReason | null {
+    if (this.stopping) return "STOPPED";
+    if (this.#inputClosed || this.#ended) return this.endedBy === "last" ? "UPSTREAM_TERMINATED" : "CLOSED";
+    return null;
   }
 
   endInput(): void {
@@ -200,18 +200,23 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
   lastReturned(stage: Stage): void {
     if (stage.cut || stage.lastSeen || this.stopping) return;
     stage.lastSeen = true;
-    this.#haltInput();
+    this.endedBy ??= "last";
+    this.#haltInput(false);
     const own = this.#plan.stages[this.stages.indexOf(stage)]!;
     const keep = downstreamOf(own);
     for (const ps of this.#plan.stages) if (ps !== own && !keep.has(ps)) this.stages[ps.index]!.cutOff();
     stage.shutInput("UPSTREAM_TERMINATED");
   }
 
-  #haltInput(): void {
+  // Takes no more input. A graceful halt (drain) lets a `next()` in progress deliver its item.
+  #haltInput(graceful: boolean): void {
     this.halted = true;
     const pump = this.#pump;
     if (pump === null) this.inputDone();
-    else if (pump.pendingNext) pump.abandon();
+    else {
+      pump.halt();
+      if (!graceful && pump.pendingNext) pump.abandon();
+    }
   }
 
   /** Outputs of the last stage, when the run was built with a sink. */
@@ -223,13 +228,17 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
    * `drain()`: take no more input, finish everything in flight. With `timeoutMs`, whatever is
    * still in flight when it passes is stopped (`stop()`), so the promise settles by then.
    */
-  drain(timeoutMs?: number): Promise<void> {
+  drain(timeoutMs?: number, cause: FlowEnd = "drain"): Promise<void> {
     if (!this.#ended && !this.halted) {
+      this.endedBy ??= cause;
       this.state = "draining";
-      this.#haltInput();
+      this.#haltInput(true);
+    } else if (!this.#ended && !this.stopping) {
+      // Cut off by `Last`: the input is closed already; a drain waits like any other.
+      this.endedBy ??= cause;
     }
     if (timeoutMs !== undefined && !this.#ended && !this.stopping) {
-      const timer = this.clock.setTimeout(() => void this.stop(), timeoutMs);
+      const timer = this.clock.setTimeout(() => void this.stop(cause), timeoutMs);
       void this.#finished.promise.then(() => this.clock.clearTimeout(timer));
     }
     return this.#finished.promise;
@@ -259,32 +268,39 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
   }
 
   /** `stop()`: abort in-flight work, drop what is queued, wait for every worker to exit. */
-  stop(): Promise<void> {
+  stop(cause: FlowEnd = "stop"): Promise<void> {
     if (this.#stopPromise) return this.#stopPromise;
-    if (this.#ended) return this.#finished.promise;
+    if (this.#ended) {
+      // Every item has its outcome; the run may still wait for handler calls: give them up.
+      this.#stopSignal.resolve();
+      return this.#finished.promise;
+    }
+    this.endedBy ??= cause;
     this.stopping = true;
     this.halted = true;
     this.state = "stopping";
     this.#abort.abort(new DOMException(ABORT_REASON, "AbortError"));
     this.#stopSignal.resolve();
-    this.#haltInput();
+    this.#haltInput(false);
     for (const stage of this.stages) stage.shutInput("STOPPED");
     if (this.#sink) this.#dropSink();
     this.#stopPromise = this.#finished.promise;
     return this.#stopPromise;
   }
 
-  /** Called by the stream reader once the sink is closed and empty. */
+  /** Called by the stream reader once the sink is closed and empty, or released by `stop()`. */
   sinkDrained(): void {
-    void this.#end();
+    this.#sinkDrained = true;
+    if (this.stages.every((s) => s.done)) void this.#end();
   }
 
   // On a natural end stages finish in chain order; on stop() they may finish in any order, and
-  // the run ends only when the last one has (every worker exited, every close() run).
+  // the run ends only when the last one has (every worker exited, every close() run) — and, with
+  // a stream reader, once the reader has taken every output or was released by stop().
   #stageDone(): void {
     if (!this.stages.every((s) => s.done)) return;
     const sink = this.#sink;
-    if (sink && !this.stopping) {
+    if (sink !== null && !this.stopping && !this.#sinkDrained) {
       sink.close();
       return;
     }
@@ -344,6 +360,8 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
       dropped: this.droppedCount,
       droppedByReason: Object.freeze({ ...this.#dropReasons }),
       inFlight: this.itemsIn - this.consumed - this.failedCount - this.droppedCount,
+      endedBy: this.endedBy,
+      listenerErrors: this.listenerErrors,
       stages: Object.freeze(stages),
     });
   }
@@ -362,6 +380,13 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost {
 
   workerFault(stage: string, what: string, error: unknown): void {
     this.#reporter.logOnce(`${stage}:${what}`, `[flowrhythm] stage "${stage}": ${what}:`, error);
+  }
+
+  /** A listener of `event` threw or rejected: counted and reported; items are not affected. */
+  listenerFailed(event: keyof FlowEvents, error: unknown): void {
+    this.listenerErrors++;
+    const report: ListenerError = { type: "ListenerError", event, error };
+    void this.#reporter.deliver(report);
   }
 
   sourceFailed(error: unknown): void {

@@ -1,4 +1,3 @@
-import { EventEmitter } from "eventemitter3";
 import { systemClock } from "../internal/clock.js";
 import { describeValue, FlowConfigError } from "../internal/flow-config-error.js";
 import type { ScalingStrategy } from "../scaling/scaling-strategy.js";
@@ -6,14 +5,16 @@ import { type DumpOptions, renderStats, renderStructure } from "../stats/render-
 import type { FlowStats, StageStats } from "../stats/stage-stats.js";
 import type { Batch } from "./batch.js";
 import { type Composable, type StageFn, type StageLike, TREE } from "./composable.js";
-import type { ErrorHandler, FlowEvents } from "./events.js";
+import { emptyDropCounts, type ErrorHandler, type FlowEvents } from "./events.js";
 import { FlowRuntime } from "./flow-runtime.js";
+import { GuardedEmitter } from "./guarded-emitter.js";
 import {
   type DrainOptions,
   type FlowOptions,
   isStrategy,
   parseDrainOptions,
   parseFlowOptions,
+  parsePushOptions,
   parseSignalOptions,
   type SignalOptions,
   type StageOptions,
@@ -30,6 +31,18 @@ export interface RunOptions {
   /** Aborting it stops the flow (like `stop()`). */
   signal?: AbortSignal;
 }
+
+/** `push()` options. */
+export interface PushOptions {
+  /**
+   * How many `send()`s may wait for room in the first queue at once; one more rejects (a caller
+   * that does not await its sends would otherwise hold every item in memory).
+   * @defaultValue 1024
+   */
+  maxWaitingSends?: number;
+}
+
+const DEFAULT_MAX_WAITING_SENDS = 1024;
 
 function checkSource(source: unknown, where: string): void {
   const s = source as Record<symbol, unknown> | null;
@@ -64,7 +77,7 @@ type Next<O, A> = unknown extends O ? A : O;
  * await f.wait();
  * ```
  */
-export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implements Composable<I, O> {
+export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> implements Composable<I, O> {
   declare readonly "~io": { readonly in: (item: I) => void; readonly out: O };
   readonly #options: FlowOptions;
   readonly #tree = new StageTree();
@@ -197,8 +210,13 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
       throw new FlowConfigError("run(): the flow is already running", { code: "ERR_FLOW_STATE" });
     const runtime = this.#launch(false, this.#source ?? unbounded);
     if (signal) {
-      if (signal.aborted) void runtime.stop();
-      else signal.addEventListener("abort", () => void runtime.stop(), { once: true });
+      if (signal.aborted) void runtime.stop("abort");
+      else {
+        const onAbort = (): void => void runtime.stop("abort");
+        signal.addEventListener("abort", onAbort, { once: true });
+        // The caller's signal may outlive many runs: leave no listener on it.
+        void runtime.finished.then(() => signal.removeEventListener("abort", onAbort));
+      }
     }
     await runtime.finished;
   }
@@ -227,23 +245,25 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
 
   /**
    * Starts the flow fed by hand (if it is not running yet) and returns the handle that feeds it:
-   * `send(item)` waits while the first queue is full, `complete()` ends the input. Calling it
-   * again while the pushed run goes on returns the same handle.
+   * `send(item)` waits while the first queue is full and says what became of the item,
+   * `trySend(item)` never waits, `complete()` ends the input. Calling it again while the pushed
+   * run goes on returns the same handle.
    *
    * @example
    * ```ts
    * await using input = flow.push();
-   * await input.send(event);
+   * const { status } = await input.send(event);
    * ```
    */
-  push(): PushHandle<I> {
+  push(options: PushOptions = {}): PushHandle<I> {
+    const { maxWaitingSends } = parsePushOptions(options);
     if (this.#running()) {
       if (this.#push && !this.#push.completed) return this.#push;
       throw new FlowConfigError("push(): the flow is already running from a producer", {
         code: "ERR_FLOW_STATE",
       });
     }
-    const runtime = this.#launch(false, null);
+    const runtime = this.#launch(false, null, maxWaitingSends);
     this.#push = new PushHandle<I>(runtime);
     return this.#push;
   }
@@ -285,8 +305,10 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
       consumed: 0,
       failed: 0,
       dropped: 0,
-      droppedByReason: { STOPPED: 0, ROUTER_MISS: 0, UPSTREAM_TERMINATED: 0 },
+      droppedByReason: emptyDropCounts(),
       inFlight: 0,
+      endedBy: null,
+      listenerErrors: 0,
       stages: [],
     };
   }
@@ -338,8 +360,19 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
     return compilePlan(this.#tree, this.#defaultStrategy);
   }
 
-  #launch(withSink: boolean, source: Source<unknown> | null): FlowRuntime {
+  /** A listener of one of this flow's events failed: the run counts and reports it. */
+  protected override listenerFailed(event: keyof FlowEvents, error: unknown): void {
+    if (this.#runtime) this.#runtime.listenerFailed(event, error);
+    else console.error(`[flowrhythm] a "${event}" listener threw; ignored:`, error);
+  }
+
+  #launch(
+    withSink: boolean,
+    source: Source<unknown> | null,
+    maxWaitingSends = DEFAULT_MAX_WAITING_SENDS,
+  ): FlowRuntime {
     const plan = this.#plan("start()");
+    if (source !== null) claimOneShot(source);
     const o = this.#options;
     const runtime = new FlowRuntime(
       plan,
@@ -355,6 +388,7 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
         handlerTimeoutMs: o.handlerTimeoutMs ?? 10_000,
         events: this,
         maxTotalWorkers: o.maxTotalWorkers,
+        maxWaitingSends,
       },
       withSink,
     );
@@ -389,6 +423,32 @@ function stageLabel(options: unknown, fn: unknown, fallback: string): string {
   if (typeof fn === "function" && fn.name) return fn.name;
   const own = (fn as { name?: unknown } | null)?.name;
   return typeof own === "string" && own.length > 0 ? own : fallback;
+}
+
+/** One-shot sources (generator objects and other iterators) that a run has taken. */
+const claimed = new WeakSet<object>();
+
+/**
+ * A generator object, or any iterator that is its own iterable, yields its items once: a second
+ * run of it would see none. Refuse that run instead of letting it end with zero items.
+ */
+function claimOneShot(source: Source<unknown>): void {
+  if (typeof source !== "object" || source === null) return;
+  const s = source as Partial<AsyncIterable<unknown> & Iterable<unknown>> & { next?: unknown };
+  if (typeof s.next !== "function") return;
+  const self: unknown =
+    typeof s[Symbol.asyncIterator] === "function"
+      ? s[Symbol.asyncIterator]!()
+      : typeof s[Symbol.iterator] === "function"
+        ? s[Symbol.iterator]!()
+        : null;
+  if (self !== source) return;
+  if (claimed.has(source))
+    throw new FlowConfigError(
+      "producer = an iterator (a generator object?) that an earlier run already consumed: it yields nothing more; pass the generator function (items, not items()) to run the flow again",
+      { code: "ERR_FLOW_STATE", option: "producer" },
+    );
+  claimed.add(source);
 }
 
 function* unbounded(): Generator<undefined> {

@@ -107,6 +107,15 @@ export function parseDrainOptions(options: unknown): DrainOptions {
   return parseOptions(drainSchema, options ?? {}, "drain") as DrainOptions;
 }
 
+const pushSchema = z.strictObject({
+  maxWaitingSends: check<number>(isInt(1), "a whole number ≥ 1").optional(),
+});
+
+/** Validates `flow.push(options)`. */
+export function parsePushOptions(options: unknown): { maxWaitingSends?: number } {
+  return parseOptions(pushSchema, options ?? {}, "push") as { maxWaitingSends?: number };
+}
+
 /** `handleSignals`'s object form. */
 export interface SignalOptions {
   /** Exit the process once the flow has drained (or been stopped). @defaultValue true */

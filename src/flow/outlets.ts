@@ -15,7 +15,10 @@ import { Envelope, JoinRecord } from "./join-record.js";
  * has finished.
  */
 export interface Outlet {
-  send(value: unknown, label?: unknown): true | Promise<boolean>;
+  /** `signal` (push mode only): withdraws the value if it aborts before the value got in. */
+  send(value: unknown, label?: unknown, signal?: AbortSignal): true | Promise<boolean>;
+  /** Whether `send` would take a value at once (push mode's `trySend`). */
+  hasRoom(): boolean;
   addFeeder(): void;
   feederDone(): void;
 }
@@ -43,7 +46,11 @@ abstract class CompositeOutlet implements Outlet {
     for (const t of this.#targets) t.addFeeder();
   }
 
-  abstract send(value: unknown, label?: unknown): true | Promise<boolean>;
+  abstract send(value: unknown, label?: unknown, signal?: AbortSignal): true | Promise<boolean>;
+
+  hasRoom(): boolean {
+    return this.#targets.every((t) => t.hasRoom());
+  }
 
   addFeeder(): void {
     this.#feeders++;
@@ -61,6 +68,9 @@ export class ConsumedSink implements Outlet {
     this.host.consumed++;
     return true;
   }
+  hasRoom(): true {
+    return true;
+  }
   addFeeder(): void {}
   feederDone(): void {}
 }
@@ -70,6 +80,9 @@ export class DropOutlet implements Outlet {
   constructor(private readonly stage: DropTarget) {}
   send(value: unknown): true {
     this.stage.drop(value, "UPSTREAM_TERMINATED");
+    return true;
+  }
+  hasRoom(): true {
     return true;
   }
   addFeeder(): void {}
@@ -86,7 +99,7 @@ export class RouterOutlet extends CompositeOutlet {
     super(fallback ? [...arms.values(), fallback] : [...arms.values()]);
   }
 
-  send(entry: unknown, label: unknown): true | Promise<boolean> {
+  send(entry: unknown, label: unknown, signal?: AbortSignal): true | Promise<boolean> {
     let arm: Outlet | null | undefined = null;
     if (label !== undefined && label !== null) {
       try {
@@ -100,14 +113,15 @@ export class RouterOutlet extends CompositeOutlet {
       this.classifier.drop(entry, "ROUTER_MISS");
       return true;
     }
-    return arm.send(entry);
+    return arm.send(entry, undefined, signal);
   }
 }
 
 /**
  * A fan-out's entry: makes one {@link JoinRecord} per item and sends an {@link Envelope} to each
- * branch, in order, waiting for room in each. A refusal midway drops the item once (through
- * its record) and resolves `true`: the split owns the item from the first branch on.
+ * branch, in order, waiting for room in each. A refusal by the first branch resolves `false`
+ * (the sender still owns the item); a refusal midway drops the item once (through its record)
+ * and resolves `true`: the split owns the item from the first branch on.
  */
 export class SplitOutlet extends CompositeOutlet {
   constructor(
@@ -120,23 +134,27 @@ export class SplitOutlet extends CompositeOutlet {
     super(branches);
   }
 
-  send(entry: unknown): true | Promise<boolean> {
+  // `signal` can withdraw the item only while it waits for the first branch: from then on the
+  // split owns it.
+  send(entry: unknown, _label?: unknown, signal?: AbortSignal): true | Promise<boolean> {
     const value = this.nested ? (entry as Envelope).value : entry;
     const record = new JoinRecord(entry, this.branches.length, this.fanOut.name);
     for (let i = 0; i < this.branches.length; i++) {
       const env = new Envelope(value, record, i);
-      const r = this.branches[i]!.send(env);
+      const r = this.branches[i]!.send(env, undefined, i === 0 ? signal : undefined);
       if (r !== true) return this.#rest(r, value, env, i);
     }
     return true;
   }
 
   // A branch may already have rewritten an earlier envelope's value: copies start from `value`.
+  // A refusal by the first branch leaves the item with the sender (nothing of it got in).
   async #rest(pending: Promise<boolean>, value: unknown, env: Envelope, from: number): Promise<boolean> {
     let r: true | Promise<boolean> = pending;
     let current = env;
     for (let i = from; ; ) {
       if (r !== true && !(await r)) {
+        if (i === 0) return false;
         this.fanOut.drop(current, this.host.refusalReason());
         return true;
       }

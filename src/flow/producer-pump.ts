@@ -18,16 +18,20 @@ export interface PumpHost {
  * Moves items from the producer into the flow's entry (the first stage's queue, a router's, or a
  * fan-out's branches), waiting while it is full.
  *
- * An item counts as entered once the pump has it from the source. `drain()`, `stop()` and a
- * `Last` never wait on a producer stalled inside `next()`: the pump is abandoned (the flow's
- * input closes at once) and the source is asked to `return()`; what it yields afterwards is not
- * taken.
+ * An item counts as entered once the pump has it from the source, and then has exactly one
+ * outcome. `drain()` lets a `next()` in progress finish and runs the item it yields (a
+ * `drain({ timeoutMs })` bounds that wait, by stopping). `stop()` and a `Last` do not wait on a
+ * producer stalled inside `next()`: the pump is abandoned (the flow's input closes at once) and
+ * the source is asked to `return()`; an item it yields afterwards is still counted and reported
+ * as `Dropped` (`STOPPED` or `UPSTREAM_TERMINATED`), never silently lost.
  */
 export class ProducerPump<T> {
   #iterator: Iterator<T> | AsyncIterator<T> | null = null;
   #pendingNext = false;
   #abandoned = false;
   #closed = false;
+  /** The producer function's `ctx.signal`: aborts when the flow stops taking input. */
+  readonly #halt = new AbortController();
 
   constructor(
     private readonly source: Source<T>,
@@ -48,7 +52,9 @@ export class ProducerPump<T> {
     let iterator: Iterator<T> | AsyncIterator<T>;
     let isAsync: boolean;
     try {
-      const src = (typeof this.source === "function" ? this.source() : this.source) as unknown;
+      const src = (
+        typeof this.source === "function" ? this.source({ signal: this.#halt.signal }) : this.source
+      ) as unknown;
       const s = src as Partial<AsyncIterable<T> & Iterable<T>> | null | undefined;
       if (s != null && typeof s[Symbol.asyncIterator] === "function") {
         iterator = s[Symbol.asyncIterator]!();
@@ -74,10 +80,14 @@ export class ProducerPump<T> {
           this.#pendingNext = true;
           result = await iterator.next();
           this.#pendingNext = false;
-          if (this.#abandoned) return;
+          if (this.#abandoned) {
+            this.#late(result);
+            return;
+          }
         } else result = (iterator as Iterator<T>).next();
       } catch (error) {
         this.#pendingNext = false;
+        // Abandoned: the source failing now is the source stopping because the flow did.
         if (this.#abandoned) return;
         host.sourceFailed(error);
         finished = true;
@@ -101,6 +111,18 @@ export class ProducerPump<T> {
       }
     }
     this.#closeInput();
+  }
+
+  // What an abandoned `next()` yielded: entered, and dropped for the reason the flow halted.
+  #late(result: IteratorResult<T>): void {
+    if (result.done) return;
+    this.host.itemsIn++;
+    this.owner.drop(result.value, this.host.refusalReason());
+  }
+
+  /** The flow takes no more input: tells the source, through its signal. */
+  halt(): void {
+    this.#halt.abort(new DOMException("the flow takes no more input", "AbortError"));
   }
 
   /** Gives up on a `next()` in progress: closes the flow's input and the source. */

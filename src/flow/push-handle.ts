@@ -1,9 +1,37 @@
 import { FlowConfigError } from "../internal/flow-config-error.js";
+import type { DropReason } from "./events.js";
+
+/**
+ * Why a send left the item with its sender, uncounted: `FULL` (`trySend` found no room),
+ * `ABORTED` (the send's signal had already aborted), `CLOSED` (the flow drains or has ended),
+ * `STOPPED` (`stop()` was called), `UPSTREAM_TERMINATED` (a stage's `Last(...)` ended the input).
+ */
+export type RefusalReason = "FULL" | "ABORTED" | "CLOSED" | "STOPPED" | "UPSTREAM_TERMINATED";
+
+/**
+ * What became of a pushed item. `queued`: it entered the flow, and its outcome is reported like
+ * any other item's. `dropped`: it entered, then was dropped while it waited for room — the flow
+ * stopped or was cut off by `Last`, or the send's signal withdrew it (`WITHDRAWN`); it was
+ * reported as `Dropped`. `refused`: it never entered (not counted, no event).
+ */
+export type SendResult =
+  | { readonly status: "queued" }
+  | { readonly status: "dropped"; readonly reason: DropReason }
+  | { readonly status: "refused"; readonly reason: RefusalReason };
+
+/** `send()` options. */
+export interface SendOptions {
+  /**
+   * Withdraws the item if it aborts while the send waits for room (the send then resolves
+   * `{ status: "dropped", reason: "WITHDRAWN" }`); an item already queued stays queued.
+   */
+  signal?: AbortSignal;
+}
 
 /** What a push handle drives: the run it feeds. */
 export interface PushHost {
-  /** Counts `item` in and sends it to the flow's entry; resolves once it is queued (or dropped). */
-  push(item: unknown): Promise<void>;
+  push(item: unknown, signal: AbortSignal | undefined): SendResult | Promise<SendResult>;
+  tryPush(item: unknown): SendResult;
   /** The handle will send no more: the flow's input closes. */
   endInput(): void;
   /** Settles once every item reached a terminal state. */
@@ -12,14 +40,17 @@ export interface PushHost {
 
 /**
  * Feeds a flow by hand, made by `flow.push()`. `send` waits while the flow's first queue is full
- * (backpressure reaches the caller); `complete` ends the input and resolves once every item sent
- * has reached a terminal state. With `await using`, leaving the block completes the handle and
- * waits for the flow.
+ * (backpressure reaches the caller) and resolves with what became of the item; `trySend` never
+ * waits; `complete` ends the input and resolves once every item sent has reached a terminal
+ * state. With `await using`, leaving the block completes the handle and waits for the flow.
  *
  * @example
  * ```ts
  * await using input = flow.push();
- * for await (const msg of socket) await input.send(msg);
+ * for await (const msg of socket) {
+ *   const r = await input.send(msg, { signal: AbortSignal.timeout(100) });
+ *   if (r.status !== "queued") msg.nack();
+ * }
  * ```
  */
 export class PushHandle<T> implements AsyncDisposable {
@@ -33,19 +64,35 @@ export class PushHandle<T> implements AsyncDisposable {
   }
 
   /**
-   * Sends one item into the flow. Resolves once the item is queued — or, if the flow stopped
-   * while it waited for room, once it was reported as `Dropped`. Rejects with a
-   * `FlowConfigError` (code `ERR_FLOW_STATE`) after `complete()`, and once the flow takes no more
-   * input (drained, stopped, ended by `Last`); such an item is not counted.
+   * Sends one item into the flow, waiting while its first queue is full; resolves with what
+   * became of the item (see {@link SendResult}). Rejects with a `FlowConfigError` (code
+   * `ERR_FLOW_STATE`) after `complete()`, and when more than `maxWaitingSends` sends would wait.
    */
-  send(item: T): Promise<void> {
-    if (this.#completed)
-      return Promise.reject(
-        new FlowConfigError("PushHandle.send(): called after complete(); the flow takes no more items", {
-          code: "ERR_FLOW_STATE",
-        }),
-      );
-    return this.host.push(item);
+  send(item: T, options?: SendOptions): Promise<SendResult> {
+    try {
+      this.#assertOpen("send");
+      const signal = options?.signal;
+      if (signal !== undefined && !(signal instanceof AbortSignal))
+        throw new FlowConfigError(
+          `PushHandle.send(): option "signal" = ${String(signal)}: expected an AbortSignal`,
+          {
+            option: "signal",
+          },
+        );
+      return Promise.resolve(this.host.push(item, signal));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Sends one item only if the flow's first queue has room now; never waits. Returns
+   * `{ status: "queued" }`, or `{ status: "refused", reason }` (`FULL` when there was no room).
+   * Throws a `FlowConfigError` (code `ERR_FLOW_STATE`) after `complete()`.
+   */
+  trySend(item: T): SendResult {
+    this.#assertOpen("trySend");
+    return this.host.tryPush(item);
   }
 
   /** Ends the input (idempotent); resolves once every item sent reached a terminal state. */
@@ -60,5 +107,15 @@ export class PushHandle<T> implements AsyncDisposable {
   /** `await using`: completes the handle and waits for the flow to finish. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.complete();
+  }
+
+  #assertOpen(call: string): void {
+    if (this.#completed)
+      throw new FlowConfigError(
+        `PushHandle.${call}(): called after complete(); the flow takes no more items`,
+        {
+          code: "ERR_FLOW_STATE",
+        },
+      );
   }
 }

@@ -15,6 +15,8 @@ const noop = (): void => {};
  */
 export class Reporter {
   readonly #pending = new Set<Promise<void>>();
+  /** The calls still waited for: on stop they are given up at once (their timers cleared). */
+  readonly #waits = new Set<() => void>();
   readonly #logged = new Set<string>();
 
   constructor(
@@ -23,15 +25,24 @@ export class Reporter {
     private readonly deadLetter: DeadLetterSink | undefined,
     private readonly timeoutMs: number,
     /** Settles when the flow is stopped. */
-    private readonly stopped: Promise<void>,
-  ) {}
+    stopped: Promise<void>,
+  ) {
+    void stopped.then(() => {
+      for (const giveUp of [...this.#waits]) giveUp();
+    });
+  }
 
   /** Gives `event` to the error handler; resolves when it is done (see the class comment). */
   deliver(event: FlowErrorEvent): Promise<void> {
     const handler = this.handler;
     if (handler) return this.#call(handler, event, "error handler");
     if (event.type !== "Dropped") {
-      const where = event.type === "TransformerError" ? ` in stage "${event.stage}"` : "";
+      const where =
+        event.type === "TransformerError"
+          ? ` in stage "${event.stage}"`
+          : event.type === "ListenerError"
+            ? ` in a "${event.event}" listener`
+            : "";
       console.error(`[flowrhythm] ${event.type}${where}:`, event.error);
     }
     return RESOLVED;
@@ -71,30 +82,31 @@ export class Reporter {
     if (!isThenable(result)) return RESOLVED;
     const ms = this.timeoutMs;
     const bounded = new Promise<void>((resolve) => {
+      let open = true;
+      const done = (): void => {
+        if (!open) return;
+        open = false;
+        this.clock.clearTimeout(timer);
+        this.#waits.delete(done);
+        resolve();
+      };
       const timer = this.clock.setTimeout(() => {
         this.logOnce(
           `${what}:timeout`,
           `[flowrhythm] the ${what} did not settle within ${ms} ms; the flow goes on without waiting for it`,
         );
-        resolve();
+        done();
       }, ms);
-      (timer as { unref?: () => void } | null)?.unref?.();
-      result.then(
-        () => {
-          this.clock.clearTimeout(timer);
-          resolve();
-        },
-        (error: unknown) => {
-          this.clock.clearTimeout(timer);
-          console.error(`[flowrhythm] the ${what} rejected; ignored:`, error);
-          resolve();
-        },
-      );
+      this.#waits.add(done);
+      result.then(done, (error: unknown) => {
+        if (open) console.error(`[flowrhythm] the ${what} rejected; ignored:`, error);
+        done();
+      });
     });
     const tracked: Promise<void> = bounded.then(() => {
       this.#pending.delete(tracked);
     });
     this.#pending.add(tracked);
-    return Promise.race([tracked, this.stopped]);
+    return tracked;
   }
 }

@@ -108,6 +108,8 @@ export class Stage implements ChannelHooks, DropTarget {
   #setupFailures = 0;
   /** No worker is spawned before this time (a failed factory backs off). */
   #respawnAt = 0;
+  /** Brings the pool back to its target once a failed factory's backoff has passed. */
+  #respawnTimer: unknown = null;
 
   constructor(
     readonly spec: StageSpec,
@@ -166,7 +168,7 @@ export class Stage implements ChannelHooks, DropTarget {
 
   /** Starts the initial workers. */
   start(): void {
-    this.resize(this.controller.initialWorkers());
+    this.controller.start();
   }
 
   get activeWorkers(): number {
@@ -261,7 +263,11 @@ export class Stage implements ChannelHooks, DropTarget {
     if (this.run.stopping) return this.#active;
     this.#target = target;
     while (this.#active < target) {
-      if ((this.input.closed && !this.hasWork) || this.run.cache.t < this.#respawnAt) break;
+      if (this.input.closed && !this.hasWork) break;
+      if (this.run.cache.t < this.#respawnAt) {
+        this.#armRespawn();
+        break;
+      }
       this.#spawn();
     }
     while (this.#active > target && this.#retireOne());
@@ -278,7 +284,10 @@ export class Stage implements ChannelHooks, DropTarget {
     this.workers.add(worker);
     this.#active++;
     this.metrics.starting++;
-    worker.start();
+    // The loop starts on a later microtask: a worker spawned by a scaling decision made inside a
+    // hand-off must not take an item inside that hand-off, which would re-enter the controller
+    // and take items out of the order they leave the channel in.
+    queueMicrotask(() => worker.start());
   }
 
   #retireOne(): boolean {
@@ -305,10 +314,14 @@ export class Stage implements ChannelHooks, DropTarget {
     return false;
   }
 
-  workerExited(worker: Worker): void {
+  /** `worker` has exited; `why` says why, when no decision retired it. */
+  workerExited(worker: Worker, why: string): void {
     this.setState(worker, WorkerState.Exited);
     this.workers.delete(worker);
-    if (!worker.retiring) this.#active--;
+    if (!worker.retiring) {
+      this.#active--;
+      this.controller.exited(this.run.stopping ? "flow stopped" : why);
+    }
     this.#checkDone();
   }
 
@@ -320,6 +333,7 @@ export class Stage implements ChannelHooks, DropTarget {
 
   /** Refuses all further input: what is queued is dropped with `reason`, waiting writers refused. */
   shutInput(reason: DropReason): void {
+    this.#disarmRespawn();
     for (const entry of this.input.shutDown()) this.drop(entry, reason);
     this.closeInput();
   }
@@ -356,11 +370,13 @@ export class Stage implements ChannelHooks, DropTarget {
     if (this.done || !this.input.closed) return;
     if (this.hasWork) {
       // Items left and nobody to take them (every worker retired or failed to start).
-      if (this.#active === 0 && !this.run.stopping) this.resize(Math.max(1, this.#target));
+      if (this.#active === 0 && !this.run.stopping)
+        this.controller.resizeTo(Math.max(1, this.#target), "liveness: items left and no worker runs");
       return;
     }
     if (this.workers.size > 0) return;
     this.done = true;
+    this.#disarmRespawn();
     this.finished();
     this.#wired.feederDone();
     this.onDone();
@@ -403,10 +419,31 @@ export class Stage implements ChannelHooks, DropTarget {
         { cause: error },
       );
       this.#respawnAt = 0;
+      this.#armRespawn();
       return;
     }
     const wait = Math.min(SETUP_BACKOFF_MS * 2 ** (n - 1), SETUP_BACKOFF_MAX_MS);
     this.#respawnAt = this.run.cache.read() + wait;
+    this.#armRespawn();
+  }
+
+  // The pool returns to its target by itself once the backoff has passed: no strategy needs to ask
+  // again, and the timer (unlike the tick) keeps the process alive while the flow needs it.
+  #armRespawn(): void {
+    if (this.#respawnTimer !== null || this.run.stopping || this.done) return;
+    const ms = Math.max(0, this.#respawnAt - this.run.cache.read());
+    this.#respawnTimer = this.run.clock.setTimeout(() => {
+      this.#respawnTimer = null;
+      if (this.run.stopping || this.done || this.#active >= this.#target) return;
+      if (this.run.cache.read() < this.#respawnAt) this.#armRespawn();
+      else this.controller.resizeTo(this.#target, "respawn: after the perWorker factory failed");
+    }, ms);
+  }
+
+  #disarmRespawn(): void {
+    if (this.#respawnTimer === null) return;
+    this.run.clock.clearTimeout(this.#respawnTimer);
+    this.#respawnTimer = null;
   }
 
   setupSucceeded(): void {

@@ -6,12 +6,14 @@ export interface ReaderHost {
   consumed: number;
   stop(): Promise<void>;
   sinkDrained(): void;
+  /** Settles when the run is over (every item has its outcome, every close has run). */
+  readonly finished: Promise<void>;
 }
 
 /**
  * The async iterator behind `flow.stream()`: takes the last stage's outputs from the sink
  * channel. An item counts as consumed when it is handed to the loop. Leaving the loop early
- * (`break`, `return`, a throw) stops the flow.
+ * (`break`, `return`, a throw) stops the flow; the loop ends by itself once the run is over.
  */
 export class StreamReader<T> extends WaitingTaker<T> implements AsyncIterator<T> {
   #done = false;
@@ -33,6 +35,9 @@ export class StreamReader<T> extends WaitingTaker<T> implements AsyncIterator<T>
     if (item === END) {
       this.#done = true;
       this.host.sinkDrained();
+      // The loop ends once the run is over, as `wait()` would: after a stop() from elsewhere,
+      // items still in flight have their outcomes and every close has run.
+      await this.host.finished;
       return { done: true, value: undefined };
     }
     this.host.consumed++;

@@ -30,8 +30,24 @@ export type Transformer<In, Out> = (item: In, ctx: StageContext) => Out | Promis
 /** The last stage's function; its return value is dropped. */
 export type Consumer<In> = (item: In, ctx: StageContext) => unknown;
 
-/** Items for a flow: an async iterable, an iterable, or a function returning one. */
-export type Source<T> = AsyncIterable<T> | Iterable<T> | (() => AsyncIterable<T> | Iterable<T>);
+/** What a producer function is called with. */
+export interface SourceContext {
+  /**
+   * Aborts when the flow stops taking input: `drain()`, `stop()`, a stage's `Last(...)`, a
+   * signal under `handleSignals`. A source that waits for its next item (a broker consumer, a
+   * socket) should stop waiting and end, so that a drain need not wait for one more item.
+   */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Items for a flow: an async iterable, an iterable, or a function returning one (called once per
+ * run, with a {@link SourceContext}; a function is what lets a flow run again).
+ */
+export type Source<T> =
+  | AsyncIterable<T>
+  | Iterable<T>
+  | ((ctx: SourceContext) => AsyncIterable<T> | Iterable<T>);
 
 /** A per-worker resource: `process` handles items, `close` runs once when the worker stops. */
 export interface WorkerResource<In, Out> {

@@ -69,25 +69,34 @@ export class Worker extends WaitingTaker<unknown> {
     this.exited = this.#run();
   }
 
+  // An item handed over while the worker waited takes its place in the output order now, when it
+  // leaves the channel, not when the worker's wait resolves a microtask later: another worker may
+  // take the next item from the queue in between.
   protected override received(stamp: number): void {
-    this.stage.setState(this, WorkerState.Busy);
+    const stage = this.stage;
+    stage.setState(this, WorkerState.Busy);
     this.handedStamp = stamp;
+    if (stage.reorder !== null) this.seq = stage.reorder.take();
   }
 
   async #run(): Promise<void> {
     const stage = this.stage;
     const flowSignal = stage.run.signal;
     let resource: WorkerResource<unknown, unknown> | null = null;
+    let exitReason = "input ended";
     if (stage.timeoutMs > 0) {
       this.#renewSignal();
       flowSignal.addEventListener("abort", this.#onFlowAbort);
     }
     try {
+      // Stopped before the loop began: nothing to set up, nothing to close.
+      if (stage.run.stopping) return;
       if (stage.factory && stage.setupError === null) {
         try {
           resource = await stage.factory(this.info);
         } catch (error) {
           stage.setupFailed(error);
+          exitReason = "perWorker factory failed";
           return;
         }
         stage.setupSucceeded();
@@ -115,7 +124,7 @@ export class Worker extends WaitingTaker<unknown> {
           }
         }
       }
-      stage.workerExited(this);
+      stage.workerExited(this, exitReason);
     }
   }
 
@@ -153,6 +162,8 @@ export class Worker extends WaitingTaker<unknown> {
     const queue = input.queue;
     if (queue.length > 0) {
       if (this.state !== WorkerState.Busy) stage.setState(this, WorkerState.Busy);
+      // The sequence number is taken with the item, in the order items leave the channel.
+      if (stage.reorder !== null) this.seq = stage.reorder.take();
       const entry = input.take();
       return this.#call(entry, queue.takenStamp, --this.countdown === 0);
     }
@@ -201,7 +212,6 @@ export class Worker extends WaitingTaker<unknown> {
     const cache = stage.run.cache;
     metrics.lastDequeueAt = cache.t;
     stage.controller.onDequeue();
-    if (stage.reorder !== null) this.seq = stage.reorder.take();
     this.t0 = -1;
     if (timed) {
       this.countdown = stage.run.sampleEvery;

@@ -2,12 +2,20 @@ import type { StageStats } from "../stats/stage-stats.js";
 import type { ScalingStrategy } from "./scaling-strategy.js";
 import type { WorkerBudget } from "./worker-budget.js";
 
-/** Emitted whenever a stage's worker count changes by a scaling decision. */
+/**
+ * Emitted whenever a stage's count of active workers changes, in the order the changes happen:
+ * each event's `from` is the previous event's `to`, starting from `0` with the initial pool.
+ */
 export interface ScaleEvent {
   readonly stage: string;
   readonly from: number;
   readonly to: number;
-  /** What asked for it (`enqueue`, `dequeue`, `tick`, `liveness`) and the strategy's reason. */
+  /**
+   * Why: `initial`; a strategy's decision, as what asked for it (`enqueue`, `dequeue`, `tick`)
+   * and the strategy's own reason; `liveness` (items waited with no worker); `budget: …`
+   * (`maxTotalWorkers` moved workers); or `exit: …` (a worker left on its own: the input ended,
+   * its `perWorker` factory failed, or the flow stopped).
+   */
   readonly reason: string;
 }
 
@@ -62,6 +70,11 @@ export class ScalingController {
       typeof max === "number" && Number.isInteger(max) && max >= Math.max(1, this.min)
         ? max
         : Math.max(DEFAULT_MAX_WORKERS, this.min);
+  }
+
+  /** Starts the initial pool (the `initial` event). */
+  start(): void {
+    this.resizeTo(this.initialWorkers(), "initial");
   }
 
   /** The worker count to start with, clamped (and cut to what is left of the budget, keeping one). */
@@ -128,11 +141,23 @@ export class ScalingController {
     if (to === 0 && pool.hasWork) to = 1;
     if (to > from && this.budget !== null) to = this.budget.cap(this, from, to, this.stats.now);
     if (to === from) return from;
-    to = pool.resize(to);
-    if (to === from) return from;
+    // The reason is this decision's, read before anything else can decide.
     const why = this.strategy.lastReason;
-    this.hooks.scaled({ stage: this.stage, from, to, reason: why ? `${source}: ${why}` : source });
+    return this.resizeTo(to, why ? `${source}: ${why}` : source);
+  }
+
+  /** Resizes the pool toward `target` and reports the change, if there was one; returns the count after. */
+  resizeTo(target: number, reason: string): number {
+    const from = this.pool.activeWorkers;
+    const to = this.pool.resize(target);
+    if (to !== from) this.hooks.scaled({ stage: this.stage, from, to, reason });
     return to;
+  }
+
+  /** A worker left on its own (not retired by a decision): the count dropped by one. */
+  exited(reason: string): void {
+    const to = this.pool.activeWorkers;
+    this.hooks.scaled({ stage: this.stage, from: to + 1, to, reason: `exit: ${reason}` });
   }
 
   /** Workers active now. */
@@ -169,23 +194,13 @@ export class ScalingController {
 
   /** A change the budget makes (clamped to the stage's own limits); returns the count after. */
   budgetResize(target: number, reason: string): number {
-    const pool = this.pool;
-    const from = pool.activeWorkers;
-    const to = pool.resize(Math.max(this.floor, Math.min(target, this.max)));
-    if (to !== from) this.hooks.scaled({ stage: this.stage, from, to, reason });
-    return to;
+    return this.resizeTo(Math.max(this.floor, Math.min(target, this.max)), reason);
   }
 
   #liveness(): void {
     const pool = this.pool;
     if (!pool.hasWork || pool.activeWorkers > 0) return;
-    if (pool.resize(1) === 0) return;
-    this.hooks.scaled({
-      stage: this.stage,
-      from: 0,
-      to: 1,
-      reason: "liveness: items wait and no worker runs",
-    });
+    this.resizeTo(1, "liveness: items wait and no worker runs");
   }
 
   #clamp(n: number): number {

@@ -87,6 +87,15 @@ export interface StageStats {
 /** What a flow is doing. */
 export type FlowState = "idle" | "running" | "draining" | "stopping" | "drained" | "stopped";
 
+/**
+ * What ended (or is ending) a run: the input ran out (`source`: the producer finished or failed,
+ * or the push handle completed), `drain()`, `stop()`, a stage's `Last(...)`, the `run()` signal
+ * (`abort`), or a signal handled by `handleSignals` (a second signal still reads as the first).
+ * The first cause wins: a `drain()` that `stop()` then cuts short reads `drain`, with the state
+ * `stopped`.
+ */
+export type FlowEnd = "source" | "drain" | "stop" | "last" | "abort" | "SIGINT" | "SIGTERM";
+
 /** The whole flow at one moment. */
 export interface FlowStats {
   readonly state: FlowState;
@@ -105,5 +114,9 @@ export interface FlowStats {
   readonly droppedByReason: Readonly<Record<string, number>>;
   /** Items taken and not yet in a terminal state: itemsIn − consumed − failed − dropped. */
   readonly inFlight: number;
+  /** What ended the run, once something has; `null` while it runs on its own (see {@link FlowEnd}). */
+  readonly endedBy: FlowEnd | null;
+  /** Listeners of the flow's events that threw or rejected (each reported as a `ListenerError`). */
+  readonly listenerErrors: number;
   readonly stages: readonly StageStats[];
 }

@@ -5,6 +5,25 @@ import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
 import { range, sleep, VirtualClock } from "../helpers.js";
 
 describe("stop()", () => {
+  it("reports an item that an abandoned next() yields afterwards as Dropped (STOPPED), never lost", async () => {
+    const clock = new VirtualClock();
+    const events: FlowErrorEvent[] = [];
+    const f = new Flow<number>({ clock, errorHandler: (e) => void events.push(e) })
+      .setProducer(async function* () {
+        yield 0;
+        await sleep(clock, 100);
+        yield 1;
+      })
+      .setConsumer(() => {});
+    await f.start();
+    await clock.advance(10);
+    await f.stop();
+    expect(f.stats()).toMatchObject({ state: "stopped", itemsIn: 1, consumed: 1, inFlight: 0 });
+    await clock.advance(100);
+    expect(events).toMatchObject([{ type: "Dropped", item: 1, reason: "STOPPED" }]);
+    expect(f.stats()).toMatchObject({ itemsIn: 2, consumed: 1, dropped: 1, inFlight: 0 });
+  });
+
   it("returns promptly while the producer is stalled inside an await", async () => {
     let finallyRan = false;
     const f = new Flow()
@@ -125,7 +144,29 @@ describe("drain()", () => {
     expect(got).toEqual(range(s.itemsIn));
   });
 
-  it("does not wait for a producer stalled in next()", async () => {
+  it("waits for a next() in progress and runs the item it yields (it was lost before)", async () => {
+    const clock = new VirtualClock();
+    const consumed: number[] = [];
+    const events: FlowErrorEvent[] = [];
+    const f = new Flow<number>({ clock, errorHandler: (e) => void events.push(e) })
+      .setProducer(async function* () {
+        for (let i = 0; i < 6; i++) {
+          if (i === 5) await sleep(clock, 100); // a broker read that takes a while
+          yield i;
+        }
+      })
+      .setConsumer((x) => void consumed.push(x));
+    await f.start();
+    await clock.advance(30);
+    const drained = f.drain();
+    await clock.runUntil(() => f.stats().state === "drained");
+    await drained;
+    expect(consumed).toEqual(range(6));
+    expect(events).toEqual([]);
+    expect(f.stats()).toMatchObject({ itemsIn: 6, consumed: 6, inFlight: 0, endedBy: "drain" });
+  });
+
+  it("bounds the wait for a stalled next() with timeoutMs", async () => {
     const clock = new VirtualClock();
     const f = new Flow({ clock })
       .setProducer(async function* () {
@@ -135,8 +176,28 @@ describe("drain()", () => {
       .setConsumer(() => {});
     await f.start();
     await clock.advance(1);
+    let done = false;
+    void f.drain({ timeoutMs: 50 }).then(() => (done = true));
+    await clock.advance(49);
+    expect(done).toBe(false);
+    await clock.advance(1);
+    expect(done).toBe(true);
+    expect(f.stats()).toMatchObject({ state: "stopped", endedBy: "drain", itemsIn: 1, consumed: 1 });
+  });
+
+  it("ends at once when the source honours ctx.signal", async () => {
+    const clock = new VirtualClock();
+    const f = new Flow<number>({ clock })
+      .setProducer(async function* ({ signal }) {
+        yield 1;
+        // Waits for a message that never comes, unless the flow stops taking input.
+        await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+      })
+      .setConsumer(() => {});
+    await f.start();
+    await clock.advance(1);
     await f.drain();
-    expect(f.stats()).toMatchObject({ state: "drained", itemsIn: 1, consumed: 1 });
+    expect(f.stats()).toMatchObject({ state: "drained", endedBy: "drain", itemsIn: 1, consumed: 1 });
   });
 
   it("emits drained after a natural end and stopped after stop()", async () => {

@@ -80,7 +80,7 @@ describe("push()", () => {
     await clock.runUntil(() => g.stats().state === "drained");
   });
 
-  it("on stop, drops an item whose send was waiting, then rejects further sends", async () => {
+  it("on stop, says which sends were queued and which dropped, then refuses further sends", async () => {
     const clock = new VirtualClock();
     const events: FlowErrorEvent[] = [];
     const f = new Flow({ clock })
@@ -90,8 +90,15 @@ describe("push()", () => {
     const sends = range(4).map((x) => input.send(x));
     await clock.advance(1);
     await f.stop();
-    await Promise.all(sends); // every send settles: queued, then dropped
-    await expect(input.send(9)).rejects.toThrow(/takes no more items \(it is finished\)/);
+    // 0 went to the worker, 1 into the queue; 2 and 3 waited for room and were dropped.
+    expect(await Promise.all(sends)).toEqual([
+      { status: "queued" },
+      { status: "queued" },
+      { status: "dropped", reason: "STOPPED" },
+      { status: "dropped", reason: "STOPPED" },
+    ]);
+    expect(await input.send(9)).toEqual({ status: "refused", reason: "STOPPED" });
+    expect(input.trySend(9)).toEqual({ status: "refused", reason: "STOPPED" });
     expect(f.stats()).toMatchObject({ itemsIn: 4, consumed: 0, dropped: 4, inFlight: 0 });
     expect(events.every((e) => e.type === "Dropped" && e.reason === "STOPPED")).toBe(true);
   });
@@ -131,5 +138,98 @@ describe("push()", () => {
     expect(f.stats()).toMatchObject({ itemsIn: 4, consumed: 4, inFlight: 0 });
     // No stage got items after its input had ended (which would take the liveness guard to notice).
     expect(restarts).toEqual([]);
+  });
+
+  it("send({ signal }) withdraws an item that still waits for room, and reports it as WITHDRAWN", async () => {
+    const clock = new VirtualClock();
+    const events: FlowErrorEvent[] = [];
+    const seen: number[] = [];
+    const f = new Flow<number>({ clock, errorHandler: (e) => void events.push(e) }).setConsumer(
+      async (x: number) => {
+        await sleep(clock, 10);
+        seen.push(x);
+      },
+      { queueSize: 1 },
+    );
+    const input = f.push();
+    const a = input.send(0); // to the worker
+    const b = input.send(1); // into the queue
+    const gaveUp = new AbortController();
+    const c = input.send(2, { signal: gaveUp.signal }); // waits for room
+    await clock.advance(1);
+    gaveUp.abort();
+    expect(await Promise.all([a, b, c])).toEqual([
+      { status: "queued" },
+      { status: "queued" },
+      { status: "dropped", reason: "WITHDRAWN" },
+    ]);
+    // A signal already aborted refuses the item before it enters.
+    expect(await input.send(3, { signal: AbortSignal.abort() })).toEqual({
+      status: "refused",
+      reason: "ABORTED",
+    });
+    const done = input.complete();
+    await clock.runUntil(() => f.stats().state === "drained");
+    await done;
+    expect(seen).toEqual([0, 1]);
+    expect(events).toMatchObject([{ type: "Dropped", item: 2, reason: "WITHDRAWN" }]);
+    expect(f.stats()).toMatchObject({ itemsIn: 3, consumed: 2, dropped: 1, inFlight: 0 });
+  });
+
+  it("trySend() never waits: it queues while there is room and refuses with FULL after", async () => {
+    const clock = new VirtualClock();
+    const f = new Flow<number>({ clock }).setConsumer(async () => sleep(clock, 10), { queueSize: 2 });
+    const input = f.push();
+    await clock.advance(0);
+    const results = range(5).map((x) => input.trySend(x).status);
+    // One goes to the waiting worker, two into the queue, then there is no room.
+    expect(results).toEqual(["queued", "queued", "queued", "refused", "refused"]);
+    expect(input.trySend(9)).toEqual({ status: "refused", reason: "FULL" });
+    const done = input.complete();
+    expect(() => input.trySend(9)).toThrow(FlowConfigError);
+    await clock.runUntil(() => f.stats().state === "drained");
+    await done;
+    expect(f.stats()).toMatchObject({ itemsIn: 3, consumed: 3 });
+  });
+
+  it("trySend() into a fan-out queues only when every branch has room", async () => {
+    const clock = new VirtualClock();
+    const f = new Flow<number>({ clock })
+      .addTransformer(
+        fanOut([async (x: number) => sleep(clock, 10).then(() => x), (x: number) => x], ([a]) => a, {
+          name: "fo",
+        }),
+      )
+      .configure("fo.branch1", { queueSize: 1 })
+      .setConsumer(() => {});
+    const input = f.push();
+    await clock.advance(0);
+    const statuses = range(4).map((x) => input.trySend(x).status);
+    expect(statuses).toEqual(["queued", "queued", "refused", "refused"]);
+    const done = input.complete();
+    await clock.runUntil(() => f.stats().state === "drained");
+    await done;
+    expect(f.stats()).toMatchObject({ itemsIn: 2, consumed: 2, inFlight: 0 });
+  });
+
+  it("bounds the sends waiting for room: one more than maxWaitingSends rejects, naming the option", async () => {
+    const clock = new VirtualClock();
+    const f = new Flow<number>({ clock, errorHandler: () => {} }).setConsumer(
+      async (_x, ctx) => sleep(clock, 10, ctx.signal),
+      { queueSize: 1 },
+    );
+    const input = f.push({ maxWaitingSends: 3 });
+    await clock.advance(0);
+    const sends = range(5).map((x) => input.send(x)); // the worker, the queue, then 3 wait
+    await expect(input.send(5)).rejects.toMatchObject({ name: "FlowConfigError", option: "maxWaitingSends" });
+    await f.stop();
+    expect((await Promise.all(sends)).map((r) => r.status)).toEqual([
+      "queued",
+      "queued",
+      "dropped",
+      "dropped",
+      "dropped",
+    ]);
+    expect(() => new Flow().setConsumer(() => {}).push({ maxWaitingSends: 0 })).toThrow(/maxWaitingSends/);
   });
 });

@@ -4,6 +4,7 @@ import { Flow } from "../../src/flow/flow.js";
 import { range, sleep, VirtualClock } from "../helpers.js";
 
 const CHILD = new URL("../fixtures/signal-child.ts", import.meta.url).pathname;
+const TWO_FLOWS = new URL("../fixtures/two-flows-child.ts", import.meta.url).pathname;
 
 interface Summary {
   code: number;
@@ -24,12 +25,13 @@ interface Summary {
  * Runs the child, sends the first of `signals` once it prints "ready" and each next one once it
  * printed that the previous one arrived; returns its exit code and summary.
  */
-function runChild(
+function runChild<S = Summary>(
   args: string[],
   signals: NodeJS.Signals[],
-): Promise<{ code: number | null; summary: Summary }> {
+  file = CHILD,
+): Promise<{ code: number | null; summary: S }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", CHILD, ...args], {
+    const child = spawn(process.execPath, ["--import", "tsx", file, ...args], {
       stdio: ["ignore", "pipe", "pipe"],
       // A child that does not exit on its own fails the test instead of outliving it.
       timeout: 50_000,
@@ -48,7 +50,7 @@ function runChild(
     child.on("exit", (code) => {
       const line = out.trim().split("\n").pop() ?? "";
       try {
-        resolve({ code, summary: JSON.parse(line) as Summary });
+        resolve({ code, summary: JSON.parse(line) as S });
       } catch {
         reject(new Error(`child printed no summary (exit ${code}):\n${out}\n${err}`));
       }
@@ -71,6 +73,35 @@ describe("handleSignals", () => {
     expect(summary.closes).toBe(summary.setups);
     expect(summary.flushedPartial).toBe(true);
   }, 60_000);
+
+  for (const variant of ["both exit", "exit-false"]) {
+    it(`two flows in one process (${variant}): SIGTERM drains both; the process exits only once both are done`, async () => {
+      interface Report {
+        state: string;
+        endedBy: string;
+        itemsIn: number;
+        outcomes: number;
+        ended: number;
+        distinct: number;
+        setups: number;
+        closes: number;
+      }
+      const { code, summary } = await runChild<{ code: number; quick: Report; slow: Report }>(
+        variant === "exit-false" ? ["exit-false"] : [],
+        ["SIGTERM"],
+        TWO_FLOWS,
+      );
+      expect(code).toBe(0);
+      for (const r of [summary.quick, summary.slow]) {
+        expect(r).toMatchObject({ state: "drained", endedBy: "SIGTERM" });
+        expect(r.itemsIn).toBeGreaterThan(0);
+        expect(r.outcomes).toBe(r.itemsIn);
+        expect(r.ended).toBe(r.itemsIn);
+        expect(r.distinct).toBe(r.itemsIn);
+        expect(r.closes).toBe(r.setups);
+      }
+    }, 60_000);
+  }
 
   it("a second signal stops at once: in-flight items are dropped and reported, exit 128 + signal", async () => {
     const { code, summary } = await runChild(["slow"], ["SIGINT", "SIGINT"]);

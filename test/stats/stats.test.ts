@@ -111,6 +111,8 @@ describe("dump renderers", () => {
       dropped: 0,
       droppedByReason: {},
       inFlight: 2,
+      endedBy: null,
+      listenerErrors: 0,
       stages: [m.snapshot()],
     };
     const text = renderStats(stats, "text").split("\n");

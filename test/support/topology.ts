@@ -1,0 +1,585 @@
+// Random topologies, random faults and random ways to end a run, for the conservation properties:
+// the same scenarios run under virtual time (test/flow/topology.property.test.ts) and in real time
+// (test/flow/chaos.property.test.ts, and `npm run chaos`), and in a child process that gets a
+// SIGTERM (test/fixtures/chaos-child.ts).
+import fc from "fast-check";
+import { expect } from "vitest";
+import {
+  AdaptiveScaling,
+  batch,
+  type Clock,
+  FixedScaling,
+  Flow,
+  type FlowErrorEvent,
+  type FlowEvents,
+  fanOut,
+  Last,
+  type LastValue,
+  perWorker,
+  router,
+  type ScalingStrategy,
+  type StageContext,
+  type StageLike,
+  type StageStats,
+  ThroughputScaling,
+  UtilizationScaling,
+  type VirtualClock,
+} from "../../src/index.js";
+
+export interface Item {
+  readonly id: number;
+}
+
+/** Settings every stage-bearing node has: its pool, its queue, its faults. */
+export interface Pool {
+  workers: number;
+  adaptive: boolean;
+  queueSize: number;
+  ordered: boolean;
+  failEvery: number | undefined;
+  delayMs: number;
+  /** Every k-th item fails its first attempt (a transient fault). */
+  transientEvery?: number | undefined;
+  /** Attempts in all (1: no retry). */
+  attempts?: number;
+  backoffMs?: number;
+  timeoutMs?: number | undefined;
+  /** Every k-th item's first attempt takes three times the timeout. */
+  slowEvery?: number | undefined;
+  /** The function ignores `ctx.signal` (a timeout then leaves it running). */
+  ignoresSignal?: boolean;
+}
+export type Spec =
+  | ({ kind: "stage"; perWorker: boolean; setupFails?: number; lastAt: number | undefined } & Pool)
+  | ({ kind: "batch"; size: number; flushMs: number } & Pool)
+  | ({ kind: "router"; arms: Spec[][]; fallback: Spec[] | null; extraLabels: number } & Pool)
+  | ({ kind: "fanOut"; branches: Spec[][] } & Pool)
+  | { kind: "sub"; chain: Spec[] };
+
+const poolArb = {
+  workers: fc.integer({ min: 1, max: 3 }),
+  adaptive: fc.boolean(),
+  queueSize: fc.integer({ min: 1, max: 5 }),
+  ordered: fc.boolean(),
+  failEvery: fc.option(fc.integer({ min: 2, max: 9 }), { nil: undefined, freq: 3 }),
+  delayMs: fc.integer({ min: 0, max: 4 }),
+  transientEvery: fc.option(fc.integer({ min: 2, max: 5 }), { nil: undefined, freq: 2 }),
+  attempts: fc.integer({ min: 1, max: 3 }),
+  backoffMs: fc.integer({ min: 0, max: 6 }),
+  timeoutMs: fc.option(fc.integer({ min: 2, max: 6 }), { nil: undefined, freq: 2 }),
+  slowEvery: fc.option(fc.integer({ min: 2, max: 4 }), { nil: undefined }),
+  ignoresSignal: fc.boolean(),
+};
+
+const { chain: chainArb } = fc.letrec<{ node: Spec; chain: Spec[] }>((tie) => ({
+  node: fc.oneof(
+    { maxDepth: 2, depthIdentifier: "topology" },
+    fc.record({
+      kind: fc.constant("stage" as const),
+      perWorker: fc.boolean(),
+      setupFails: fc.constantFrom(0, 0, 1, 9),
+      lastAt: fc.option(fc.integer({ min: 0, max: 40 }), { nil: undefined, freq: 4 }),
+      ...poolArb,
+    }),
+    fc.record({
+      kind: fc.constant("batch" as const),
+      size: fc.integer({ min: 1, max: 4 }),
+      flushMs: fc.constantFrom(3, 20, Number.POSITIVE_INFINITY),
+      ...poolArb,
+    }),
+    fc.record({
+      kind: fc.constant("router" as const),
+      arms: fc.array(tie("chain"), { minLength: 1, maxLength: 3 }),
+      fallback: fc.option(tie("chain"), { nil: null }),
+      extraLabels: fc.integer({ min: 0, max: 1 }),
+      ...poolArb,
+    }),
+    fc.record({
+      kind: fc.constant("fanOut" as const),
+      branches: fc.array(tie("chain"), { minLength: 1, maxLength: 3 }),
+      ...poolArb,
+    }),
+    fc.record({ kind: fc.constant("sub" as const), chain: tie("chain") }),
+  ),
+  chain: fc.array(tie("node"), { minLength: 1, maxLength: 3 }),
+}));
+
+const LISTENED: (keyof FlowEvents)[] = ["scale", "drop", "retry", "itemError", "drained", "stopped", "stats"];
+
+export const scenarioArb = fc.record({
+  chain: chainArb,
+  items: fc.integer({ min: 0, max: 40 }),
+  source: fc.constantFrom("sync", "async", "push"),
+  /** A producer-fed run read with `stream()` instead of a consumer. */
+  stream: fc.boolean(),
+  end: fc.constantFrom("natural", "drain", "drainDeadline", "stop"),
+  endAtMs: fc.integer({ min: 0, max: 30 }),
+  // A flow-wide worker budget: this many workers beyond one per stage, or none.
+  budgetExtra: fc.option(fc.integer({ min: 0, max: 4 }), { nil: null, freq: 2 }),
+  /** Adaptive pools get random scale changes on every tick and now and then on items. */
+  randomScaling: fc.boolean(),
+  seed: fc.nat(),
+  /** Listeners that throw or reject. */
+  badListeners: fc.subarray(
+    LISTENED.flatMap((e): [keyof FlowEvents, "throws" | "rejects"][] => [
+      [e, "throws"],
+      [e, "rejects"],
+    ]),
+    { maxLength: 4 },
+  ),
+});
+export type Scenario = typeof scenarioArb extends fc.Arbitrary<infer S> ? S : never;
+
+/** A small seeded generator (mulberry32), so a scenario's random scaling replays. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Changes the pool at random: on every tick, and now and then as items come and go. */
+class RandomScaling implements ScalingStrategy {
+  readonly minWorkers = 1;
+  constructor(
+    readonly maxWorkers: number,
+    private readonly random: () => number,
+  ) {}
+  initialWorkers(): number {
+    return 1 + Math.floor(this.random() * this.maxWorkers);
+  }
+  onEnqueue(s: StageStats): number {
+    return s.queueLength > 0 && this.random() < 0.2 ? 1 : 0;
+  }
+  onDequeue(): number {
+    return this.random() < 0.05 ? -1 : 0;
+  }
+  onTick(): number {
+    return Math.floor(this.random() * 5) - 2;
+  }
+  clone(): RandomScaling {
+    return new RandomScaling(this.maxWorkers, this.random);
+  }
+}
+
+/** Sleeps on `clock`; rejects with the signal's reason if it aborts first. */
+export function sleepOn(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const handle = clock.setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    function onAbort() {
+      clock.clearTimeout(handle);
+      reject(signal!.reason);
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Everything a run needs to build its stages and check its bounds. */
+export class Harness {
+  opened = 0;
+  closed = 0;
+  /** Items the flow can hold at most: every queue, every worker's hand, every reorder buffer. */
+  capacity = 1;
+  routerMisses = false;
+  lasts = false;
+
+  constructor(
+    readonly clock: Clock,
+    readonly random: (() => number) | null = null,
+  ) {}
+
+  options(p: Pool) {
+    const max = p.adaptive ? Math.max(p.workers, 3) : p.workers;
+    // Adaptive pools take turns among the strategies (by worker count, so that old seeds replay).
+    const scalingStrategy = !p.adaptive
+      ? new FixedScaling({ workers: p.workers })
+      : this.random !== null
+        ? new RandomScaling(max, this.random)
+        : p.workers % 3 === 1
+          ? new AdaptiveScaling({ maxWorkers: max, downStabilizationMs: 20, kneeHoldMs: 30 })
+          : p.workers % 3 === 2
+            ? new ThroughputScaling({ maxWorkers: max, downStabilizationMs: 20 })
+            : new UtilizationScaling({ minWorkers: 1, maxWorkers: max, cooldownMs: 3, dampening: 1 });
+    const attempts = p.attempts ?? 1;
+    return {
+      max,
+      opts: {
+        scalingStrategy,
+        queueSize: p.queueSize,
+        ordered: p.ordered,
+        // Jitter 0 keeps a failing seed reproducible (jitter draws from Math.random).
+        ...(attempts > 1 ? { retry: { attempts, backoff: { baseMs: p.backoffMs ?? 0, jitter: 0 } } } : {}),
+        ...(p.timeoutMs !== undefined ? { timeoutMs: p.timeoutMs } : {}),
+      },
+    };
+  }
+
+  /** Waits as the pool says: longer on a slow first attempt, with or without the signal. */
+  async wait(p: Pool, item: Item, ctx: StageContext): Promise<void> {
+    const slow = p.timeoutMs !== undefined && p.slowEvery !== undefined && item.id % p.slowEvery === 0;
+    const ms = slow && ctx.attempt === 1 ? p.timeoutMs! * 3 : p.delayMs;
+    if (ms > 0) await sleepOn(this.clock, ms, p.ignoresSignal ? undefined : ctx.signal);
+  }
+
+  /** Throws the pool's faults: a permanent one every `failEvery` calls, a transient first attempt. */
+  faults(p: Pool, item: Item, ctx: StageContext, calls: number): void {
+    if (p.failEvery !== undefined && calls % p.failEvery === 0) throw new Error(`fail ${item.id}`);
+    if (p.transientEvery !== undefined && item.id % p.transientEvery === 0 && ctx.attempt === 1)
+      throw new Error(`transient ${item.id}`);
+  }
+
+  /** A stage function: waits, fails every `failEvery`-th call, may return `Last`. */
+  work(p: Pool, lastAt?: number) {
+    let calls = 0;
+    return async (item: Item, ctx: StageContext): Promise<Item | LastValue<Item>> => {
+      await this.wait(p, item, ctx);
+      this.faults(p, item, ctx, ++calls);
+      return lastAt !== undefined && item.id === lastAt ? Last(item) : item;
+    };
+  }
+
+  /** One node as a stage-like with its options. */
+  node(spec: Spec): { stage: StageLike<Item, Item>; options: object } {
+    switch (spec.kind) {
+      case "stage": {
+        const { max, opts } = this.options(spec);
+        this.capacity += spec.queueSize + max + (spec.ordered ? spec.queueSize + max : 0);
+        if (spec.lastAt !== undefined) this.lasts = true;
+        const fn = this.work(spec, spec.lastAt);
+        let setups = 0;
+        const stage = spec.perWorker
+          ? perWorker<Item, Item | LastValue<Item>>(() => {
+              if (setups++ < (spec.setupFails ?? 0)) throw new Error("setup failed");
+              this.opened++;
+              return { process: fn, close: () => void this.closed++ };
+            })
+          : fn;
+        return { stage: stage as StageLike<Item, Item>, options: opts };
+      }
+      case "batch": {
+        const { max, opts } = this.options(spec);
+        const queueSize = Math.max(spec.queueSize, spec.size);
+        // Ordered: the reorder buffer's slots (a queue's worth of items) plus one batch per worker
+        // waiting to file its slot.
+        this.capacity += queueSize + max * spec.size + (spec.ordered ? queueSize + max * spec.size : 0);
+        let calls = 0;
+        const stage = batch(
+          async (items: Item[], ctx) => {
+            await this.wait(spec, items[0]!, ctx);
+            this.faults(spec, items[0]!, ctx, ++calls);
+            return items;
+          },
+          { size: spec.size, flushMs: spec.flushMs },
+        );
+        return { stage, options: { ...opts, queueSize } };
+      }
+      case "router": {
+        const { max, opts } = this.options(spec);
+        this.capacity += spec.queueSize + max + (spec.ordered ? spec.queueSize + max : 0);
+        const labels = spec.arms.length + spec.extraLabels;
+        if (spec.extraLabels > 0 && spec.fallback === null) this.routerMisses = true;
+        const arms = Object.fromEntries(spec.arms.map((c, i) => [`a${i}`, this.chain(c)]));
+        const stage = router((item: Item) => `a${item.id % labels}`, arms, {
+          ...(spec.fallback ? { default: this.chain(spec.fallback) } : {}),
+        });
+        return { stage, options: opts };
+      }
+      case "fanOut": {
+        const { max, opts } = this.options(spec);
+        this.capacity += spec.queueSize + max + (spec.ordered ? spec.queueSize + max : 0);
+        const branches = spec.branches.map((c) => this.chain(c)) as unknown as [
+          StageLike<Item, Item>,
+          ...StageLike<Item, Item>[],
+        ];
+        const merge = this.work(spec);
+        return { stage: fanOut(branches, (results) => merge(results[0] as Item, NO_CTX)), options: opts };
+      }
+      case "sub":
+        return { stage: this.chain(spec.chain), options: {} };
+    }
+  }
+
+  chain(specs: Spec[]): Flow<Item, Item> {
+    const f = new Flow<Item, Item>();
+    for (const spec of specs) {
+      const { stage, options } = this.node(spec);
+      f.addTransformer(stage as never, options as never);
+    }
+    return f;
+  }
+}
+
+const NO_CTX = {
+  signal: new AbortController().signal,
+  attempt: 1,
+  stage: "merge",
+  worker: { id: 0, data: {} },
+};
+
+/**
+ * Whether the flow promises input order at its end: every stage on the way keeps order (ordered,
+ * or one fixed worker), and there is no router (arms interleave). A fan-out keeps it when every
+ * branch does (records join in order) and so does its merge.
+ */
+export function orderPromised(chain: readonly Spec[]): boolean {
+  const keeps = (p: Pool) => p.ordered || (!p.adaptive && p.workers === 1);
+  return chain.every((s) => {
+    switch (s.kind) {
+      case "sub":
+        return orderPromised(s.chain);
+      case "router":
+        return false;
+      case "fanOut":
+        return keeps(s) && s.branches.every(orderPromised);
+      default:
+        return keeps(s);
+    }
+  });
+}
+
+/** What a run of a scenario left to check. */
+export interface Outcome {
+  readonly flow: Flow<Item, Item>;
+  readonly harness: Harness;
+  /** Ids in the order they reached the end of the flow (the consumer's calls, or the stream's reads). */
+  readonly arrived: number[];
+  /** Ids consumed (the consumer's call completed, or the stream handed them to the loop). */
+  readonly consumed: number[];
+  readonly events: FlowErrorEvent[];
+  readonly listenerCalls: number;
+  /** The flow as it was when `wait()`, `drain()` or `stop()` resolved (each of them that was called). */
+  readonly atResolve: { what: string; inFlight: number; opened: number; closed: number; workers: number }[];
+  readonly maxHeld: number;
+  readonly budget: number | undefined;
+  readonly maxActive: number;
+}
+
+/**
+ * Builds the scenario's flow, feeds it, ends it as the scenario says, and waits until it is over.
+ * `clock` null: real time (the system clock and real timers); else that virtual clock.
+ */
+export async function runScenario(sc: Scenario, clock: VirtualClock | null): Promise<Outcome> {
+  const time: Clock = clock ?? {
+    now: () => performance.now(),
+    setTimeout,
+    clearTimeout: (h) => clearTimeout(h as never),
+  };
+  const random = sc.randomScaling ? rng(sc.seed) : null;
+  const h = new Harness(time, random);
+  const consumed: number[] = [];
+  const arrived: number[] = [];
+  const events: FlowErrorEvent[] = [];
+  const streaming = sc.stream && sc.source !== "push";
+  let maxHeld = 0;
+
+  const build = (harness: Harness, maxTotalWorkers?: number): Flow<Item, Item> => {
+    const flow = new Flow<Item, Item>({
+      ...(clock ? { clock } : {}),
+      tickMs: 7,
+      statsIntervalMs: 7,
+      ...(maxTotalWorkers ? { maxTotalWorkers } : {}),
+    });
+    for (const spec of sc.chain) {
+      const { stage, options } = harness.node(spec);
+      flow.addTransformer(stage as never, options as never);
+    }
+    if (streaming) return flow;
+    harness.capacity += 3 + 1; // the consumer: queue 3, one worker (so that arrival order is dequeue order)
+    flow.setConsumer(
+      async (item: Item, ctx) => {
+        arrived.push(item.id);
+        await sleepOn(time, 1, ctx.signal);
+        consumed.push(item.id);
+      },
+      { queueSize: 3, scalingStrategy: new FixedScaling({ workers: 1 }) },
+    );
+    return flow;
+  };
+  // The budget is counted from the expanded stages of a throwaway build.
+  const budget =
+    sc.budgetExtra === null
+      ? undefined
+      : (
+          JSON.parse(build(new Harness(time)).dump({ mode: "structure", format: "json" })) as {
+            stages: { kind: string }[];
+          }
+        ).stages.filter((st) => st.kind !== "producer").length + sc.budgetExtra;
+  const f = build(h, budget);
+  if (streaming) {
+    // The stream's sink holds up to the last stage's queue size (at most 5, or a batch's 4).
+    h.capacity += 5;
+  }
+  f.setErrorHandler((e) => void events.push(e));
+  let listenerCalls = 0;
+  for (const [event, how] of sc.badListeners) {
+    f.on(event, () => {
+      listenerCalls++;
+      if (how === "throws") throw new Error(`${event} listener bug`);
+      return Promise.reject(new Error(`${event} listener bug`));
+    });
+  }
+
+  let maxActive = 0;
+  const sample = () => {
+    const st = f.stats();
+    maxHeld = Math.max(maxHeld, st.inFlight);
+    if (budget !== undefined)
+      maxActive = Math.max(
+        maxActive,
+        st.stages.reduce((a, x) => a + x.activeWorkers, 0),
+      );
+  };
+  const atResolve: Outcome["atResolve"] = [];
+  const snapshot = (what: string) => () => {
+    const s = f.stats();
+    atResolve.push({
+      what,
+      inFlight: s.inFlight,
+      opened: h.opened,
+      closed: h.closed,
+      workers: s.stages.reduce((a, x) => a + x.totalWorkers, 0),
+    });
+  };
+  const pause = (ms: number) => sleepOn(time, ms);
+
+  let finished = false;
+  const ended: Promise<unknown>[] = [];
+  if (sc.source === "push") {
+    const input = f.push();
+    ended.push(f.wait().then(snapshot("wait")));
+    void f.wait().then(() => (finished = true));
+    void (async () => {
+      for (let id = 0; id < sc.items; id++) {
+        sample();
+        if (id % 4 === 0) await pause(1);
+        // A send may be dropped or refused once the flow was stopped, drained or cut off by Last.
+        if ((await input.send({ id })).status !== "queued") break;
+      }
+      await input.complete().catch(() => {});
+    })();
+  } else {
+    const source =
+      sc.source === "async"
+        ? async function* () {
+            for (let id = 0; id < sc.items; id++) {
+              sample();
+              if (id % 5 === 0) await pause(1);
+              yield { id };
+            }
+          }
+        : function* () {
+            for (let id = 0; id < sc.items; id++) {
+              sample();
+              yield { id };
+            }
+          };
+    if (streaming) {
+      const reading = (async () => {
+        for await (const item of f.stream(source)) {
+          arrived.push(item.id);
+          consumed.push(item.id);
+          sample();
+        }
+      })();
+      ended.push(reading.then(snapshot("stream")));
+      void f.wait().then(() => (finished = true));
+    } else {
+      f.setProducer(source);
+      await f.start();
+      ended.push(f.wait().then(snapshot("wait")));
+      void f.wait().then(() => (finished = true));
+    }
+  }
+  if (sc.end !== "natural") {
+    const end = () => {
+      const p =
+        sc.end === "drain" ? f.drain() : sc.end === "drainDeadline" ? f.drain({ timeoutMs: 20 }) : f.stop();
+      ended.push(p.then(snapshot(sc.end)));
+    };
+    if (clock) {
+      await clock.advance(sc.endAtMs);
+      end();
+    } else setTimeout(end, sc.endAtMs);
+  }
+  if (clock) await clock.runUntil(() => finished, { stepMs: 5, maxMs: 300_000 });
+  else {
+    // A case that never ends fails here rather than hanging the suite.
+    const timer = new Promise((_, reject) =>
+      setTimeout(() => reject(new Error("the run did not end within 20 s")), 20_000).unref(),
+    );
+    await Promise.race([f.wait(), timer]);
+  }
+  if (!clock && sc.end !== "natural") await new Promise((r) => setTimeout(r, sc.endAtMs + 1));
+  await Promise.all(ended);
+  // An item the source yields after stop() abandoned its next() is reported then: let it come.
+  if (clock) await clock.advance(10);
+  else await new Promise((r) => setTimeout(r, 10));
+  return {
+    flow: f,
+    harness: h,
+    arrived,
+    consumed,
+    events,
+    listenerCalls,
+    atResolve,
+    maxHeld,
+    budget,
+    maxActive,
+  };
+}
+
+/** Everything the properties promise, checked on one run. */
+export function checkOutcome(sc: Scenario, o: Outcome): void {
+  const { flow: f, harness: h, events } = o;
+  const s = f.stats();
+  // Per item: every id taken has exactly one outcome, and no outcome names an id twice.
+  const ids = (type: string) =>
+    events.flatMap((e) => (e.type === type ? [(e as { item: Item }).item.id] : []));
+  const failed = ids("TransformerError");
+  const dropped = ids("Dropped");
+  const all = [...o.consumed, ...failed, ...dropped].sort((a, b) => a - b);
+  expect(all).toEqual(Array.from({ length: s.itemsIn }, (_, i) => i));
+  expect(s).toMatchObject({
+    inFlight: 0,
+    consumed: o.consumed.length,
+    failed: failed.length,
+    dropped: dropped.length,
+  });
+  // Drops by reason match the events, and each reason has a cause.
+  const byReason: Record<string, number> = {
+    STOPPED: 0,
+    ROUTER_MISS: 0,
+    UPSTREAM_TERMINATED: 0,
+    WITHDRAWN: 0,
+  };
+  for (const e of events) if (e.type === "Dropped") byReason[e.reason]!++;
+  expect(s.droppedByReason).toEqual(byReason);
+  if (sc.end === "natural" || sc.end === "drain") expect(byReason.STOPPED).toBe(0);
+  if (!h.routerMisses) expect(byReason.ROUTER_MISS).toBe(0);
+  if (!h.lasts) expect(byReason.UPSTREAM_TERMINATED).toBe(0);
+  expect(byReason.WITHDRAWN).toBe(0);
+  if (sc.end === "natural" && !h.lasts) expect(s.itemsIn).toBe(sc.items);
+  // Order, where every stage on the way keeps it.
+  if (orderPromised(sc.chain))
+    for (let i = 1; i < o.arrived.length; i++) expect(o.arrived[i]).toBeGreaterThan(o.arrived[i - 1]!);
+  // Listener errors: each failing call counted and reported, none changed an item's fate (above).
+  expect(s.listenerErrors).toBe(o.listenerCalls);
+  expect(events.filter((e) => e.type === "ListenerError")).toHaveLength(o.listenerCalls);
+  // When wait(), drain(), stop() or the stream's loop resolved, nothing was in flight and every
+  // setup had had its close.
+  for (const r of o.atResolve)
+    expect(r).toEqual({ what: r.what, inFlight: 0, opened: r.opened, closed: r.opened, workers: 0 });
+  // Bounded memory: never more held than every queue, worker and reorder buffer together.
+  expect(o.maxHeld).toBeLessThanOrEqual(h.capacity);
+  if (o.budget !== undefined) expect(o.maxActive).toBeLessThanOrEqual(o.budget);
+  expect(h.closed).toBe(h.opened);
+  for (const st of s.stages) expect(st.totalWorkers).toBe(0);
+}
