@@ -15,17 +15,19 @@
  */
 import { AdaptiveScaling, Flow, type ScaleEvent } from "../src/index.js";
 
+// Sleeps `ms`, or rejects when `signal` aborts first; either way it leaves no listener behind (a
+// listener left on `ctx.signal` per item would pile up for the worker's whole life).
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(t);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal!.reason);
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
   });
 
 /** A dependency with 8 slots: callers beyond that wait for a slot (a FIFO semaphore). */

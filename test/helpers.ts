@@ -58,6 +58,7 @@ export function stageStats(overrides: Partial<StageStats> = {}): StageStats {
     retries: 0,
     dropped: 0,
     batches: 0,
+    unclosedResources: 0,
     throughput: 0,
     arrivalRate: 0,
     latency: empty,

@@ -4,7 +4,7 @@ import { LastValue } from "./last.js";
 import { Slot } from "./reorder-buffer.js";
 import { Entry, Stage, type StageSpec } from "./stage.js";
 import type { StageRun } from "./stage-run.js";
-import { EXIT, WAIT, Worker, WorkerState } from "./worker.js";
+import { EXIT, TURN, WAIT, Worker, WorkerState } from "./worker.js";
 
 /**
  * A stage whose workers take whole batches from its queue. The queue is the only buffer: a
@@ -80,6 +80,7 @@ export class BatchWorker extends Worker {
   protected override takeAndCall(): unknown {
     if (this.retiring) return EXIT;
     const stage = this.stage as BatchStage;
+    if (stage.run.cache.t >= stage.run.yieldAt) return TURN;
     const input = stage.input;
     const queue = input.queue;
     const n = queue.length;
@@ -115,6 +116,13 @@ export class BatchWorker extends Worker {
 
   protected override argInHand(): unknown {
     return this.#args;
+  }
+
+  protected override takeInHand(): unknown[] {
+    const entries = [...this.#entries];
+    this.#entries = NO_ENTRIES;
+    this.#args = NO_ENTRIES;
+    return entries;
   }
 
   protected override handOn(out: unknown): undefined | Promise<void> {

@@ -1,6 +1,6 @@
 import { setMaxListeners } from "node:events";
 import type { EventEmitter } from "eventemitter3";
-import { type Clock, TimeCache } from "../internal/clock.js";
+import { type Clock, systemClock, TimeCache } from "../internal/clock.js";
 import { Deferred } from "../internal/deferred.js";
 import { FlowConfigError } from "../internal/flow-config-error.js";
 import type { ScaleEvent } from "../scaling/scaling-controller.js";
@@ -19,6 +19,7 @@ import {
   type TransformerError,
 } from "./events.js";
 import type { OutletHost } from "./outlets.js";
+import { FAIR_SHARE_MS } from "./fair-share.js";
 import { downstreamOf, type Plan } from "./plan.js";
 import { ProducerPump, type PumpHost } from "./producer-pump.js";
 import { Reporter } from "./reporter.js";
@@ -40,6 +41,8 @@ export interface RuntimeConfig {
   readonly handler: ErrorHandler | undefined;
   readonly deadLetter: DeadLetterSink | undefined;
   readonly handlerTimeoutMs: number;
+  /** See `FlowOptions.closeTimeoutMs`. */
+  readonly closeTimeoutMs: number;
   readonly events: EventEmitter<FlowEvents>;
   /** The flow-wide worker cap, or undefined for none. */
   readonly maxTotalWorkers: number | undefined;
@@ -48,6 +51,7 @@ export interface RuntimeConfig {
 }
 
 const ABORT_REASON = "flow stopped";
+
 /** The producer, once blocked on a full first queue, resumes when a quarter of it has drained. */
 const PRODUCER_REFILL_FRACTION = 0.25;
 
@@ -64,6 +68,7 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
   readonly clock: Clock;
   readonly cache: TimeCache;
   readonly sampleEvery: number;
+  readonly closeTimeoutMs: number;
   readonly statsWindowMs: number;
   readonly stages: Stage[];
   readonly startedAt: number;
@@ -75,6 +80,9 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
   failedCount = 0;
   droppedCount = 0;
   listenerErrors = 0;
+  yieldAt: number;
+  readonly #fairShareMs: number;
+  #turn: Promise<void> | null = null;
   /** What ended the run; the first cause wins. */
   endedBy: FlowEnd | null = null;
   readonly #dropReasons: Record<DropReason, number> = emptyDropCounts();
@@ -92,6 +100,8 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
   #sinkDrained = false;
   readonly #reporter: Reporter;
   #tickTimer: unknown = null;
+  /** After `stop()`: gives up on the workers still there once `closeTimeoutMs` has passed. */
+  #graceTimer: unknown = null;
   #budget: WorkerBudget | null = null;
   #nextStatsAt: number;
   #stopPromise: Promise<void> | null = null;
@@ -110,8 +120,12 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
     );
     this.cache = new TimeCache(config.clock);
     this.sampleEvery = config.sampleEvery;
+    this.closeTimeoutMs = config.closeTimeoutMs;
     this.statsWindowMs = config.statsWindowMs;
     this.startedAt = this.cache.t;
+    // Fairness is about the real event loop: under a virtual clock only the producer's count applies.
+    this.#fairShareMs = config.clock === systemClock ? FAIR_SHARE_MS : Number.POSITIVE_INFINITY;
+    this.yieldAt = this.startedAt + this.#fairShareMs;
     this.#nextStatsAt = this.startedAt + config.statsIntervalMs;
     // Every in-flight call may listen on the flow's one signal (fetch does): as many listeners
     // as workers, which is bounded, so Node's leak warning at 10 would only be noise.
@@ -244,6 +258,17 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
     return this.#finished.promise;
   }
 
+  turn(): Promise<void> {
+    this.#turn ??= new Promise<void>((resolve) =>
+      setImmediate(() => {
+        this.#turn = null;
+        this.yieldAt = this.cache.read() + this.#fairShareMs;
+        resolve();
+      }),
+    );
+    return this.#turn;
+  }
+
   retrying(stage: string, item: unknown, attempt: number, error: unknown, delayMs: number): void {
     const events = this.#config.events;
     if (events.listenerCount("retry") > 0) events.emit("retry", { stage, item, attempt, error, delayMs });
@@ -284,6 +309,13 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
     this.#haltInput(false);
     for (const stage of this.stages) stage.shutInput("STOPPED");
     if (this.#sink) this.#dropSink();
+    // stop() is prompt whatever user code does: a call that ignores its signal, a factory or a
+    // close() that never settles is given up after closeTimeoutMs (its item dropped, its resource
+    // reported as not closed).
+    this.#graceTimer = this.clock.setTimeout(() => {
+      this.#graceTimer = null;
+      for (const stage of this.stages) stage.abandonWorkers();
+    }, this.closeTimeoutMs);
     this.#stopPromise = this.#finished.promise;
     return this.#stopPromise;
   }
@@ -318,6 +350,8 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
     this.#ended = true;
     if (this.#tickTimer !== null) this.clock.clearTimeout(this.#tickTimer);
     this.#tickTimer = null;
+    if (this.#graceTimer !== null) this.clock.clearTimeout(this.#graceTimer);
+    this.#graceTimer = null;
     // Let every handler call finish (each is bounded by handlerTimeoutMs), unless the flow was stopped.
     if (!this.stopping) await this.#reporter.settled();
     for (const stage of this.stages) stage.metrics.tick(this.cache.read());

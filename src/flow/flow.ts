@@ -386,6 +386,7 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
         handler: this.#handler,
         deadLetter: o.deadLetter,
         handlerTimeoutMs: o.handlerTimeoutMs ?? 10_000,
+        closeTimeoutMs: o.closeTimeoutMs ?? 5_000,
         events: this,
         maxTotalWorkers: o.maxTotalWorkers,
         maxWaitingSends,

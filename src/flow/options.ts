@@ -74,6 +74,14 @@ export interface FlowOptions {
    */
   handlerTimeoutMs?: number;
   /**
+   * The most a worker's ending waits for user code: calls a `timeoutMs` left running, then the
+   * `perWorker` resource's `close()`; and how long `stop()` waits for workers at all — a call that
+   * ignores its signal, a factory or a `close()` that never settles is then given up (its item
+   * dropped, its resource counted in `unclosedResources`), so `stop()` resolves within about this.
+   * @defaultValue 5000
+   */
+  closeTimeoutMs?: number;
+  /**
    * SIGINT / SIGTERM drain the flow (stop taking input, finish what is in flight, flush batches,
    * close every worker) and then exit the process with code 0; a second signal stops at once
    * and exits with 128 + the signal's number. `{ exit: false }` drains (or stops) without
@@ -203,6 +211,7 @@ const flowSchema = z.strictObject({
   errorHandler: check<ErrorHandler>(isFn, "a function").optional(),
   deadLetter: check<DeadLetterSink>(isFn, "a function (event) => void | Promise<void>").optional(),
   handlerTimeoutMs: check<number>(isFiniteNumber(1), "a finite number of milliseconds ≥ 1").optional(),
+  closeTimeoutMs: check<number>(isFiniteNumber(0), "a finite number of milliseconds ≥ 0").optional(),
   handleSignals: check<boolean | SignalOptions>(
     (v) => typeof v === "boolean" || signalsSchema.safeParse(v).success,
     "true, false or { exit?: boolean }",

@@ -1,4 +1,6 @@
+import type { TimeCache } from "../internal/clock.js";
 import { describeValue } from "../internal/flow-config-error.js";
+import { FAIR_SHARE_ITEMS } from "./fair-share.js";
 import type { Outlet } from "./outlets.js";
 import type { Stage } from "./stage.js";
 import type { Source } from "./types.js";
@@ -7,6 +9,10 @@ import type { Source } from "./types.js";
 export interface PumpHost {
   /** Set by `drain()`, `stop()` and a `Last`: take no more items. */
   readonly halted: boolean;
+  readonly cache: TimeCache;
+  /** See `StageRun.yieldAt` and `StageRun.turn`. */
+  readonly yieldAt: number;
+  turn(): Promise<void>;
   itemsIn: number;
   sourceFailed(error: unknown): void;
   /** The producer is done feeding the flow (ended, failed, or halted). */
@@ -72,8 +78,16 @@ export class ProducerPump<T> {
     }
     this.#iterator = iterator;
     let finished = false;
+    // Items since the event loop last had a turn (a source whose items never wait would keep it
+    // forever): a turn every FAIR_SHARE_ITEMS items, or once the flow's deadline has passed.
+    let sinceTurn = 0;
     for (;;) {
       if (host.halted || this.#abandoned) break;
+      if (++sinceTurn >= FAIR_SHARE_ITEMS || ((sinceTurn & 63) === 0 && host.cache.read() >= host.yieldAt)) {
+        sinceTurn = 0;
+        await host.turn();
+        if (host.halted || this.#abandoned) break;
+      }
       let result: IteratorResult<T>;
       try {
         if (isAsync) {

@@ -10,9 +10,18 @@ export interface StageRun {
   /** Aborts on `stop()`; every worker's `ctx.signal`. */
   readonly signal: AbortSignal;
   readonly sampleEvery: number;
+  /** How long a worker's closing waits (late calls, `close()`), and how long `stop()` waits for workers. */
+  readonly closeTimeoutMs: number;
   readonly statsWindowMs: number;
   /** Set by `stop()`: no new workers, outputs are dropped. */
   readonly stopping: boolean;
+  /**
+   * By this time (on `cache`) the flow gives the event loop a turn: a loop that finds it passed
+   * awaits {@link StageRun.turn} before its next item.
+   */
+  readonly yieldAt: number;
+  /** Resolves after the event loop has had a turn (a macrotask); one turn shared by every loop. */
+  turn(): Promise<void>;
   /** Items that reached the end of the flow. */
   consumed: number;
   scaled(event: ScaleEvent): void;

@@ -264,6 +264,9 @@ export class Stage implements ChannelHooks, DropTarget {
     this.#target = target;
     while (this.#active < target) {
       if (this.input.closed && !this.hasWork) break;
+      // A retiring worker still holds its item: no more workers than the maximum hold items at
+      // once, so a replacement waits until it has left (see workerExited).
+      if (this.workers.size >= this.controller.max) break;
       if (this.run.cache.t < this.#respawnAt) {
         this.#armRespawn();
         break;
@@ -321,6 +324,8 @@ export class Stage implements ChannelHooks, DropTarget {
     if (!worker.retiring) {
       this.#active--;
       this.controller.exited(this.run.stopping ? "flow stopped" : why);
+    } else if (this.#active < this.#target && !this.run.stopping) {
+      this.controller.regrow(this.#target, "held growth: a retiring worker has left");
     }
     this.#checkDone();
   }
@@ -371,7 +376,7 @@ export class Stage implements ChannelHooks, DropTarget {
     if (this.hasWork) {
       // Items left and nobody to take them (every worker retired or failed to start).
       if (this.#active === 0 && !this.run.stopping)
-        this.controller.resizeTo(Math.max(1, this.#target), "liveness: items left and no worker runs");
+        this.controller.regrow(Math.max(1, this.#target), "liveness: items left and no worker runs");
       return;
     }
     if (this.workers.size > 0) return;
@@ -436,7 +441,7 @@ export class Stage implements ChannelHooks, DropTarget {
       this.#respawnTimer = null;
       if (this.run.stopping || this.done || this.#active >= this.#target) return;
       if (this.run.cache.read() < this.#respawnAt) this.#armRespawn();
-      else this.controller.resizeTo(this.#target, "respawn: after the perWorker factory failed");
+      else this.controller.regrow(this.#target, "respawn: after the perWorker factory failed");
     }, ms);
   }
 
@@ -458,5 +463,16 @@ export class Stage implements ChannelHooks, DropTarget {
 
   closeFailed(error: unknown): void {
     this.run.workerFault(this.name, "close() threw", error);
+  }
+
+  /** A worker's resource will not be closed in time: counted (`unclosedResources`) and logged. */
+  resourceUnclosed(why: string): void {
+    this.metrics.unclosed++;
+    this.run.workerFault(this.name, `a perWorker resource was not closed: ${why}`, undefined);
+  }
+
+  /** `stop()` waited `closeTimeoutMs` for this stage's workers: those still there are given up. */
+  abandonWorkers(): void {
+    for (const worker of [...this.workers]) worker.abandon();
   }
 }

@@ -1,4 +1,5 @@
 import { isThenable } from "../internal/is-thenable.js";
+import { CallSignal } from "./call-signal.js";
 import { END } from "./channel.js";
 import { LastValue } from "./last.js";
 import type { Outlet } from "./outlets.js";
@@ -7,6 +8,7 @@ import { backoffDelay } from "./retry.js";
 import { Entry, type Stage } from "./stage.js";
 import type { StageContext, WorkerInfo, WorkerResource } from "./types.js";
 import { WaitingTaker } from "./waiting-taker.js";
+import { closeResource, openResource } from "./worker-resource.js";
 
 /** A worker's state; each worker is in exactly one, and the stage's stats count them. */
 export const WorkerState = { Starting: 0, Idle: 1, Busy: 2, Blocked: 3, Exited: 4, Retrying: 5 } as const;
@@ -20,7 +22,11 @@ type MutableContext = { -readonly [K in keyof StageContext]: StageContext[K] };
 /** `takeAndCall` results that are not a call's result. */
 export const WAIT: unique symbol = Symbol("wait");
 export const EXIT: unique symbol = Symbol("exit");
+/** The flow owes the event loop a turn: wait for it before the next item (see `StageRun.turn`). */
+export const TURN: unique symbol = Symbol("turn");
 export const FAILED: unique symbol = Symbol("failed");
+/** `item` when the worker holds no item (an item may itself be `undefined`). */
+export const NOTHING: unique symbol = Symbol("nothing");
 
 /**
  * One async loop that takes items from its stage's input, runs the stage's function and hands
@@ -43,16 +49,21 @@ export class Worker extends WaitingTaker<unknown> {
   protected fn: (item: unknown, ctx: StageContext) => unknown = noop;
   protected countdown: number;
   /** The entry in hand (for error reports), its timing start (-1: not timed), its error, its sequence number. */
-  protected item: unknown = undefined;
+  protected item: unknown = NOTHING;
   protected t0 = -1;
   protected error: unknown = undefined;
   protected seq = 0;
   /** Set when the stage's factory kept failing: calls fail with the stage's setup error. */
   #broken = false;
-  /** With `timeoutMs`: the controller behind `ctx.signal`, replaced after each timeout. */
-  #calls: AbortController | null = null;
-  /** Calls that timed out and have not settled yet; the resource closes only after them. */
-  readonly #late = new Set<Promise<void>>();
+  /** Behind `ctx.signal`; counts the calls a timeout left running. */
+  #calls: CallSignal | null = null;
+  /**
+   * Set when `stop()` gave up on the worker (it did not finish within `closeTimeoutMs`): its item
+   * was reported, and whatever its code does after that is not.
+   */
+  abandoned = false;
+  /** The resource is set up and its `close()` has not settled (for a report when abandoned). */
+  resourceOpen = false;
 
   constructor(
     readonly stage: Stage,
@@ -81,25 +92,21 @@ export class Worker extends WaitingTaker<unknown> {
 
   async #run(): Promise<void> {
     const stage = this.stage;
-    const flowSignal = stage.run.signal;
+    const calls = new CallSignal(stage.run.signal);
+    this.#calls = calls;
+    this.ctx.signal = calls.signal;
     let resource: WorkerResource<unknown, unknown> | null = null;
     let exitReason = "input ended";
-    if (stage.timeoutMs > 0) {
-      this.#renewSignal();
-      flowSignal.addEventListener("abort", this.#onFlowAbort);
-    }
     try {
       // Stopped before the loop began: nothing to set up, nothing to close.
       if (stage.run.stopping) return;
       if (stage.factory && stage.setupError === null) {
-        try {
-          resource = await stage.factory(this.info);
-        } catch (error) {
-          stage.setupFailed(error);
-          exitReason = "perWorker factory failed";
+        const opened = await openResource(this);
+        if (typeof opened === "string") {
+          exitReason = opened;
           return;
         }
-        stage.setupSucceeded();
+        resource = opened;
         const r = resource;
         this.fn = (item, ctx) => r.process(item, ctx);
       } else if (stage.factory) {
@@ -112,20 +119,32 @@ export class Worker extends WaitingTaker<unknown> {
       } else this.fn = stage.fn!;
       await this.#loop();
     } finally {
-      flowSignal.removeEventListener("abort", this.#onFlowAbort);
-      while (this.#late.size > 0) await Promise.all([...this.#late]);
-      if (resource) {
-        stage.readyExited();
-        if (typeof resource.close === "function") {
-          try {
-            await resource.close();
-          } catch (error) {
-            stage.closeFailed(error);
-          }
-        }
-      }
-      stage.workerExited(this, exitReason);
+      calls.unlink();
+      await closeResource(this, resource, calls);
+      if (!this.abandoned) stage.workerExited(this, exitReason);
     }
+  }
+
+  /**
+   * `stop()` gave up waiting for this worker: its item in hand is dropped (`STOPPED`), an open
+   * resource is reported as not closed, and the stage counts the worker gone. Its own code, when
+   * it resumes, reports nothing more and closes the resource without being waited for.
+   */
+  abandon(): void {
+    if (this.abandoned) return;
+    this.abandoned = true;
+    const stage = this.stage;
+    for (const entry of this.takeInHand()) stage.drop(entry, "STOPPED");
+    if (this.resourceOpen)
+      stage.resourceUnclosed("its worker did not finish within closeTimeoutMs after stop()");
+    stage.workerExited(this, "did not finish within closeTimeoutMs");
+  }
+
+  /** Takes the entries in hand away from the worker (for an abandoned worker's report). */
+  protected takeInHand(): unknown[] {
+    const entry = this.item;
+    this.item = NOTHING;
+    return entry === NOTHING ? [] : [entry];
   }
 
   // The loop is split so that the async part holds almost nothing across its awaits: an
@@ -140,13 +159,19 @@ export class Worker extends WaitingTaker<unknown> {
         out = this.callWaited(entry);
       }
       if (out === EXIT) return;
+      if (out === TURN) {
+        await this.stage.run.turn();
+        continue;
+      }
       let pending: undefined | Promise<void>;
       if (out === FAILED) pending = this.fail(this.error);
       else if (isThenable(out)) {
         try {
           out = await (this.stage.timeoutMs > 0 ? this.#deadline(out) : out);
+          if (this.abandoned) return;
           pending = this.handOn(out);
         } catch (error) {
+          if (this.abandoned) return;
           pending = this.fail(error);
         }
       } else pending = this.handOn(out);
@@ -158,6 +183,9 @@ export class Worker extends WaitingTaker<unknown> {
   protected takeAndCall(): unknown {
     if (this.retiring) return EXIT;
     const stage = this.stage;
+    // Items that never wait (a synchronous function, room downstream) would keep this loop off
+    // the event loop for good: past the flow's deadline, timers and signals get their turn first.
+    if (stage.run.cache.t >= stage.run.yieldAt) return TURN;
     const input = stage.input;
     const queue = input.queue;
     if (queue.length > 0) {
@@ -215,8 +243,9 @@ export class Worker extends WaitingTaker<unknown> {
     this.t0 = -1;
     if (timed) {
       this.countdown = stage.run.sampleEvery;
+      // Read even when the recorder is full: the reading also keeps the fairness deadline honest.
+      const t0 = cache.read();
       if (metrics.latency.hasRoom) {
-        const t0 = cache.read();
         this.t0 = t0;
         metrics.queueWait.record(t0 - stamp);
       }
@@ -235,7 +264,7 @@ export class Worker extends WaitingTaker<unknown> {
   protected handOn(out: unknown): undefined | Promise<void> {
     const stage = this.stage;
     const entry = this.item;
-    this.item = undefined;
+    this.item = NOTHING;
     this.booked(1);
     if (out instanceof LastValue) return this.last(entry, out.value);
     let value = out;
@@ -256,7 +285,7 @@ export class Worker extends WaitingTaker<unknown> {
   /** The item in hand failed for good. */
   protected failFinal(error: unknown): Promise<void> {
     const entry = this.item;
-    this.item = undefined;
+    this.item = NOTHING;
     return this.failEntry(entry, error, Slot.Hole);
   }
 
@@ -301,6 +330,7 @@ export class Worker extends WaitingTaker<unknown> {
       } else {
         try {
           if (isThenable(out)) out = await (stage.timeoutMs > 0 ? this.#deadline(out) : out);
+          if (this.abandoned) return;
           const pending = this.handOn(out);
           ctx.attempt = 1;
           return pending;
@@ -308,12 +338,14 @@ export class Worker extends WaitingTaker<unknown> {
           error = e;
         }
       }
+      if (this.abandoned) return;
       if (!this.#worthRetry(error)) return this.failFinal(error);
     }
   }
 
   // The call's promise, or a TimeoutError once `timeoutMs` passes: then `ctx.signal` aborts and
-  // the worker goes on; the call, left running, is awaited before the worker's resource closes.
+  // the worker goes on; the call, left running, is waited for (within the close deadline) before
+  // the worker's resource closes.
   #deadline(call: PromiseLike<unknown>): Promise<unknown> {
     const stage = this.stage;
     const clock = stage.run.clock;
@@ -327,11 +359,9 @@ export class Worker extends WaitingTaker<unknown> {
           `stage "${stage.name}": attempt ${this.ctx.attempt} timed out after ${ms} ms`,
           "TimeoutError",
         );
-        this.#calls!.abort(error);
-        this.#renewSignal();
-        const late: Promise<void> = Promise.resolve(call).then(noop, noop);
-        this.#late.add(late);
-        void late.then(() => this.#late.delete(late));
+        const calls = this.#calls!;
+        calls.timedOut(error, call);
+        this.ctx.signal = calls.signal;
         reject(error);
       }, ms);
       call.then(
@@ -350,19 +380,6 @@ export class Worker extends WaitingTaker<unknown> {
       );
     });
   }
-
-  /** A fresh `ctx.signal` for the next call (after a timeout aborted the last one). */
-  #renewSignal(): void {
-    const calls = new AbortController();
-    const flowSignal = this.stage.run.signal;
-    if (flowSignal.aborted) calls.abort(flowSignal.reason);
-    this.#calls = calls;
-    this.ctx.signal = calls.signal;
-  }
-
-  readonly #onFlowAbort = (): void => {
-    this.#calls?.abort(this.stage.run.signal.reason);
-  };
 
   /** Reports `entry` failed and completes its reorder slot (with `slot`'s outcome: a hole). */
   protected failEntry(entry: unknown, error: unknown, slot: SlotKind): Promise<void> {

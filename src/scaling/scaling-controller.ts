@@ -154,6 +154,18 @@ export class ScalingController {
     return to;
   }
 
+  /**
+   * Grows the pool back toward a target it was held below (a retiring worker still held an item,
+   * a failed factory was backing off), within what the budget allows now.
+   */
+  regrow(target: number, reason: string): number {
+    const from = this.pool.activeWorkers;
+    let to =
+      target > from && this.budget !== null ? this.budget.cap(this, from, target, this.stats.now) : target;
+    if (to === 0 && this.pool.hasWork) to = 1; // the budget keeps one worker for every live stage
+    return to === from ? from : this.resizeTo(to, reason);
+  }
+
   /** A worker left on its own (not retired by a decision): the count dropped by one. */
   exited(reason: string): void {
     const to = this.pool.activeWorkers;

@@ -41,6 +41,7 @@ export class StageMetrics {
   retries = 0;
   dropped = 0;
   batches = 0;
+  unclosed = 0;
   lastEnqueueAt: number | null = null;
   lastDequeueAt: number | null = null;
   lastScaleUpAt: number | null = null;
@@ -155,6 +156,7 @@ export class StageMetrics {
       retries: this.retries,
       dropped: this.dropped,
       batches: this.batches,
+      unclosedResources: this.unclosed,
       throughput: this.throughput,
       arrivalRate: this.arrivalRate,
       latency: this.latency.summary(),
@@ -260,6 +262,9 @@ class LiveStageStats implements StageStats {
   }
   get batches(): number {
     return this.#m.batches;
+  }
+  get unclosedResources(): number {
+    return this.#m.unclosed;
   }
   get throughput(): number {
     return this.#m.throughput;

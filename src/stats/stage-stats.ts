@@ -71,6 +71,11 @@ export interface StageStats {
   readonly dropped: number;
   /** Calls of a batch stage's function (`processed / batches` is the mean batch size); 0 elsewhere. */
   readonly batches: number;
+  /**
+   * `perWorker` resources left without a settled `close()`: the close did not settle within
+   * `closeTimeoutMs`, or `stop()` gave up on their worker after it.
+   */
+  readonly unclosedResources: number;
   /** Completions per second, smoothed (an exponential average with a 1 s time constant). */
   readonly throughput: number;
   /** Arrivals per second, smoothed. */

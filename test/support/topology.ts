@@ -362,11 +362,22 @@ export interface Outcome {
   readonly maxActive: number;
 }
 
-/**
- * Builds the scenario's flow, feeds it, ends it as the scenario says, and waits until it is over.
- * `clock` null: real time (the system clock and real timers); else that virtual clock.
- */
-export async function runScenario(sc: Scenario, clock: VirtualClock | null): Promise<Outcome> {
+/** A scenario's flow, built and listened to, not yet fed. */
+export interface Built {
+  readonly flow: Flow<Item, Item>;
+  readonly harness: Harness;
+  readonly time: Clock;
+  /** Read with `stream()` (no consumer). */
+  readonly streaming: boolean;
+  readonly consumed: number[];
+  readonly arrived: number[];
+  readonly events: FlowErrorEvent[];
+  readonly listenerCalls: { n: number };
+  readonly budget: number | undefined;
+}
+
+/** Builds the scenario's flow, its error handler and its listeners. `clock` null: real time. */
+export function buildScenario(sc: Scenario, clock: VirtualClock | null): Built {
   const time: Clock = clock ?? {
     now: () => performance.now(),
     setTimeout,
@@ -378,7 +389,6 @@ export async function runScenario(sc: Scenario, clock: VirtualClock | null): Pro
   const arrived: number[] = [];
   const events: FlowErrorEvent[] = [];
   const streaming = sc.stream && sc.source !== "push";
-  let maxHeld = 0;
 
   const build = (harness: Harness, maxTotalWorkers?: number): Flow<Item, Item> => {
     const flow = new Flow<Item, Item>({
@@ -413,20 +423,28 @@ export async function runScenario(sc: Scenario, clock: VirtualClock | null): Pro
           }
         ).stages.filter((st) => st.kind !== "producer").length + sc.budgetExtra;
   const f = build(h, budget);
-  if (streaming) {
-    // The stream's sink holds up to the last stage's queue size (at most 5, or a batch's 4).
-    h.capacity += 5;
-  }
+  // The stream's sink holds up to the last stage's queue size (at most 5, or a batch's 4).
+  if (streaming) h.capacity += 5;
   f.setErrorHandler((e) => void events.push(e));
-  let listenerCalls = 0;
+  const listenerCalls = { n: 0 };
   for (const [event, how] of sc.badListeners) {
     f.on(event, () => {
-      listenerCalls++;
+      listenerCalls.n++;
       if (how === "throws") throw new Error(`${event} listener bug`);
       return Promise.reject(new Error(`${event} listener bug`));
     });
   }
+  return { flow: f, harness: h, time, streaming, consumed, arrived, events, listenerCalls, budget };
+}
 
+/**
+ * Builds the scenario's flow, feeds it, ends it as the scenario says, and waits until it is over.
+ * `clock` null: real time (the system clock and real timers); else that virtual clock.
+ */
+export async function runScenario(sc: Scenario, clock: VirtualClock | null): Promise<Outcome> {
+  const built = buildScenario(sc, clock);
+  const { flow: f, harness: h, time, streaming, consumed, arrived, events, budget } = built;
+  let maxHeld = 0;
   let maxActive = 0;
   const sample = () => {
     const st = f.stats();
@@ -528,7 +546,7 @@ export async function runScenario(sc: Scenario, clock: VirtualClock | null): Pro
     arrived,
     consumed,
     events,
-    listenerCalls,
+    listenerCalls: built.listenerCalls.n,
     atResolve,
     maxHeld,
     budget,
