@@ -19,7 +19,7 @@ export interface UtilizationScalingOptions {
   downscalingRate?: number;
   /** After any scale, up or down, no further scale for this long. @defaultValue 5000 */
   cooldownMs?: number;
-  /** The step is multiplied by this and floored, but never below 1. @defaultValue 0.5 */
+  /** The step is multiplied by this and floored, but never below 1 (so 0 makes every step one worker). @defaultValue 0.5 */
   dampening?: number;
   /** Evaluate at most once per this many milliseconds. @defaultValue undefined (every event) */
   samplingPeriodMs?: number;
@@ -36,10 +36,7 @@ const schema = z
     upscalingRate: check<number>(isInt(1), "a whole number ≥ 1").optional(),
     downscalingRate: check<number>(isInt(1), "a whole number ≥ 1").optional(),
     cooldownMs: check<number>(isFiniteNumber(0), "a finite number of milliseconds ≥ 0").optional(),
-    dampening: check<number>(
-      (v) => isFiniteNumber(0, 1)(v) && (v as number) > 0,
-      "a number in (0, 1]",
-    ).optional(),
+    dampening: check<number>(isFiniteNumber(0, 1), "a number in [0, 1]").optional(),
     samplingPeriodMs: check<number>(
       (v) => isFiniteNumber(0)(v) && (v as number) > 0,
       "a finite number of milliseconds > 0",
