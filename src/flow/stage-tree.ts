@@ -93,8 +93,13 @@ export class StageTree {
     return this.defs().map((d) => d.name);
   }
 
-  /** Appends a transformer, a shape or a sub-flow. */
+  /** Appends a transformer, a shape or a sub-flow; the consumer, once set, stays last. */
   add(x: unknown, options: unknown, where: string): void {
+    if (this.consumer)
+      throw new FlowConfigError(
+        `${where}: the flow already has a consumer ("${this.consumer.name}"), which ends it; add transformers before setConsumer(), or compose: new Flow().addTransformer(flowSoFar).addTransformer(next).setConsumer(…)`,
+        { code: "ERR_FLOW_STATE" },
+      );
     if (!isStageLike(x))
       throw new FlowConfigError(`${where}: fn = ${describeValue(x)}: expected ${STAGE_LIKE}`, {
         option: "fn",
@@ -108,8 +113,13 @@ export class StageTree {
     this.nodes.push(...nodes);
   }
 
-  /** Sets (or replaces) the consumer: a function, `perWorker(...)` or `batch(...)`. */
+  /** Sets the consumer, once: a function, `perWorker(...)` or `batch(...)`. */
   setConsumer(x: unknown, options: unknown, where: string): void {
+    if (this.consumer)
+      throw new FlowConfigError(
+        `${where}: the flow already has a consumer ("${this.consumer.name}"); a flow has one. To change its options, call configure("${this.consumer.name}", options); to run another consumer, build a new Flow (a flow of transformers composes: new Flow().addTransformer(chain).setConsumer(other))`,
+        { code: "ERR_FLOW_STATE" },
+      );
     const shape = (x as Record<symbol, unknown> | null)?.[SHAPE];
     if (typeof x !== "function" && !isPerWorker(x) && shape !== "batch")
       throw new FlowConfigError(
@@ -125,7 +135,7 @@ export class StageTree {
       opts.name ?? b?.name ?? "consumer",
       b?.settings ?? null,
     );
-    this.#assertNamesFree([def.name], where, this.consumer);
+    this.#assertNamesFree([def.name], where, null);
     checkBatchQueue(def, where);
     this.consumer = def;
   }
