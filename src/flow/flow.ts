@@ -1,8 +1,9 @@
 import { EventEmitter } from "eventemitter3";
-import { systemClock } from "../internal/clock.js";
+import { isCallable } from "../internal/callable.js";
 import { describeValue, FlowConfigError } from "../internal/flow-config-error.js";
+import { tryGet } from "../internal/read-value.js";
 import type { ScalingStrategy } from "../scaling/scaling-strategy.js";
-import { type DumpOptions, renderStats, renderStructure } from "../stats/render-dump.js";
+import { renderStats, renderStructure } from "../stats/render-dump.js";
 import type { FlowStats, StageStats } from "../stats/stage-stats.js";
 import type { Batch } from "./batch.js";
 import { type Composable, type StageFn, type StageLike, TREE } from "./composable.js";
@@ -10,11 +11,17 @@ import type { ErrorHandler, FlowEvents } from "./events.js";
 import { FlowRuntime } from "./flow-runtime.js";
 import {
   type DrainOptions,
+  type DumpOptions,
   type FlowOptions,
-  isStrategy,
+  type FlowSettings,
   parseDrainOptions,
+  parseDumpOptions,
   parseFlowOptions,
+  parseRunOptions,
   parseSignalOptions,
+  parseStageOptions,
+  parseStrategy,
+  type RunOptions,
   type SignalOptions,
   type StageOptions,
 } from "./options.js";
@@ -25,19 +32,13 @@ import { listenForSignals } from "./signals.js";
 import { type ComposedFlow, StageTree } from "./stage-tree.js";
 import type { Consumer, Source } from "./types.js";
 
-/** `run()` options. */
-export interface RunOptions {
-  /** Aborting it stops the flow (like `stop()`). */
-  signal?: AbortSignal;
-}
-
 function checkSource(source: unknown, where: string): void {
-  const s = source as Record<symbol, unknown> | null;
   const ok =
-    typeof source === "function" ||
-    (s !== null &&
-      typeof s === "object" &&
-      (typeof s[Symbol.asyncIterator] === "function" || typeof s[Symbol.iterator] === "function"));
+    isCallable(source) ||
+    (source !== null &&
+      typeof source === "object" &&
+      (typeof tryGet(source, Symbol.asyncIterator) === "function" ||
+        typeof tryGet(source, Symbol.iterator) === "function"));
   if (!ok)
     throw new FlowConfigError(
       `${where}: producer = ${describeValue(source)}: expected an AsyncIterable, an Iterable, or a function returning one`,
@@ -66,7 +67,7 @@ type Next<O, A> = unknown extends O ? A : O;
  */
 export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implements Composable<I, O> {
   declare readonly "~io": { readonly in: (item: I) => void; readonly out: O };
-  readonly #options: FlowOptions;
+  readonly #options: FlowSettings;
   readonly #tree = new StageTree();
   #source: Source<unknown> | null = null;
   #handler: ErrorHandler | undefined;
@@ -83,8 +84,7 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
     this.#options = parseFlowOptions(options);
     this.#handler = this.#options.errorHandler;
     this.#defaultStrategy = this.#options.defaultScalingStrategy;
-    const hs = this.#options.handleSignals;
-    if (hs) this.#signals = { exit: hs === true || hs.exit !== false };
+    this.#signals = this.#options.handleSignals;
   }
 
   /** Sets the items: an async iterable, an iterable, or a function returning one (re-runnable). */
@@ -104,9 +104,14 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
     stage: StageLike<Next<O, A>, R>,
     options?: StageOptions<Next<O, A>>,
   ): Flow<unknown extends I ? A : I, R> {
-    const where = `addTransformer, stage "${stageLabel(options, stage, `stage${this.#tree.nodes.length + 1}`)}"`;
+    const fallback = `stage${this.#tree.nodes.length + 1}`;
+    let where = "";
+    const settings = parseStageOptions(options, (o) => {
+      where = `addTransformer, stage "${stageLabel(o.name, stage, fallback)}"`;
+      return where;
+    });
     this.#assertIdle(where);
-    this.#tree.add(stage, options, where);
+    this.#tree.add(stage, settings, where);
     return this as unknown as Flow<unknown extends I ? A : I, R>;
   }
 
@@ -122,30 +127,30 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
       | StageFn<Next<O, A>, unknown>,
     options?: StageOptions<Next<O, A>>,
   ): Flow<unknown extends I ? A : I, O> {
-    const where = `setConsumer, stage "${stageLabel(options, fn, "consumer")}"`;
+    let where = "";
+    const settings = parseStageOptions(options, (o) => {
+      where = `setConsumer, stage "${stageLabel(o.name, fn, "consumer")}"`;
+      return where;
+    });
     this.#assertIdle("setConsumer");
-    this.#tree.setConsumer(fn, options, where);
+    this.#tree.setConsumer(fn, settings, where);
     return this as unknown as Flow<unknown extends I ? A : I, O>;
   }
 
   /** Receives `TransformerError`, `SourceError` and `Dropped` events. */
   setErrorHandler(handler: ErrorHandler): this {
-    if (typeof handler !== "function")
-      throw new FlowConfigError(`setErrorHandler: handler = ${describeValue(handler)}: expected a function`, {
-        option: "handler",
-      });
+    if (!isCallable(handler))
+      throw new FlowConfigError(
+        `setErrorHandler: handler = ${describeValue(handler)}: expected a function (event) => void | Promise<void>`,
+        { option: "handler" },
+      );
     this.#handler = handler;
     return this;
   }
 
   /** The strategy for every stage that sets none (each stage gets its own `clone()`). */
   setDefaultScalingStrategy(strategy: ScalingStrategy): this {
-    if (!isStrategy(strategy))
-      throw new FlowConfigError(
-        `setDefaultScalingStrategy: defaultScalingStrategy = ${describeValue(strategy)}: expected a ScalingStrategy`,
-        { option: "defaultScalingStrategy" },
-      );
-    this.#defaultStrategy = strategy;
+    this.#defaultStrategy = parseStrategy(strategy, "setDefaultScalingStrategy", "defaultScalingStrategy");
     return this;
   }
 
@@ -155,6 +160,11 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
    * (`"route.small"`, `"sub.parse"`). The new options merge over the old.
    */
   configure(stageName: string, options: StageOptions): this {
+    if (typeof stageName !== "string")
+      throw new FlowConfigError(
+        `configure: stageName = ${describeValue(stageName)}: expected a stage's name; stages: ${this.#tree.names().join(", ")}`,
+        { code: "ERR_FLOW_STAGE_NAME", option: "stageName" },
+      );
     this.#assertIdle("configure");
     this.#tree.configure(stageName, options);
     return this;
@@ -186,12 +196,8 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
    * set, and with none it runs unbounded: the first stage is called with `undefined` until
    * `drain()` or `stop()`.
    */
-  async run(source?: Source<I>, options: RunOptions = {}): Promise<void> {
-    const signal = options.signal;
-    if (signal !== undefined && !(signal instanceof AbortSignal))
-      throw new FlowConfigError(`run: option "signal" = ${describeValue(signal)}: expected an AbortSignal`, {
-        option: "signal",
-      });
+  async run(source?: Source<I>, options?: RunOptions): Promise<void> {
+    const { signal } = parseRunOptions(options);
     if (source !== undefined) this.setProducer(source);
     if (this.#running())
       throw new FlowConfigError("run(): the flow is already running", { code: "ERR_FLOW_STATE" });
@@ -252,7 +258,7 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
    * Stops taking new items, finishes everything in flight (flushing partial batches), then
    * resolves. With `timeoutMs`, whatever is still in flight then is stopped, as by `stop()`.
    */
-  drain(options: DrainOptions = {}): Promise<void> {
+  drain(options?: DrainOptions): Promise<void> {
     const { timeoutMs } = parseDrainOptions(options);
     return this.#runtime ? this.#runtime.drain(timeoutMs) : Promise.resolve();
   }
@@ -262,8 +268,8 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
    * signal stops it at once (exit code 128 + the signal's number). With `{ exit: false }` the
    * process is left to exit on its own. The listeners live only while the flow runs.
    */
-  handleSignals(options: SignalOptions = {}): this {
-    this.#signals = { exit: parseSignalOptions(options).exit !== false };
+  handleSignals(options?: SignalOptions): this {
+    this.#signals = parseSignalOptions(options);
     if (this.#running() && this.#signalsFor !== this.#runtime) this.#listenForSignals(this.#runtime!);
     return this;
   }
@@ -276,7 +282,7 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
   /** A snapshot of the whole flow. */
   stats(): FlowStats {
     if (this.#runtime) return this.#runtime.stats();
-    const now = (this.#options.clock ?? systemClock).now();
+    const now = this.#options.clock.now();
     return {
       state: "idle",
       now,
@@ -293,6 +299,11 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
 
   /** A snapshot of one stage, or `undefined` when there is no such stage or the flow never ran. */
   stageStats(name: string): StageStats | undefined {
+    if (typeof name !== "string")
+      throw new FlowConfigError(`stageStats: name = ${describeValue(name)}: expected a stage's name`, {
+        code: "ERR_FLOW_STAGE_NAME",
+        option: "name",
+      });
     return this.#runtime?.stages.find((s) => s.name === name)?.metrics.snapshot();
   }
 
@@ -301,27 +312,9 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
    * merge, batch stages — as text, JSON (stages and edges) or a mermaid flowchart; or the live
    * stats as a table or JSON.
    */
-  dump(options: DumpOptions = {}): string {
-    const mode = options.mode ?? "structure";
-    const format = options.format ?? "text";
-    if (format !== "text" && format !== "json" && format !== "mermaid")
-      throw new FlowConfigError(
-        `dump: format = ${describeValue(format)}: expected "text", "json" or "mermaid"`,
-        {
-          option: "format",
-        },
-      );
-    if (mode === "stats") {
-      if (format === "mermaid")
-        throw new FlowConfigError('dump: format "mermaid" is for mode "structure" only', {
-          option: "format",
-        });
-      return renderStats(this.stats(), format);
-    }
-    if (mode !== "structure")
-      throw new FlowConfigError(`dump: mode = ${describeValue(mode)}: expected "structure" or "stats"`, {
-        option: "mode",
-      });
+  dump(options?: DumpOptions): string {
+    const { mode, format } = parseDumpOptions(options);
+    if (mode === "stats") return renderStats(this.stats(), format === "json" ? "json" : "text");
     return renderStructure(structureOf(this.#plan("dump")), format);
   }
 
@@ -345,14 +338,14 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
       plan,
       source,
       {
-        clock: o.clock ?? systemClock,
-        tickMs: o.tickMs ?? 100,
-        statsIntervalMs: o.statsIntervalMs ?? 1000,
-        statsWindowMs: o.statsWindowMs ?? 10_000,
-        sampleEvery: o.timingSampleEvery ?? 8,
+        clock: o.clock,
+        tickMs: o.tickMs,
+        statsIntervalMs: o.statsIntervalMs,
+        statsWindowMs: o.statsWindowMs,
+        sampleEvery: o.timingSampleEvery,
         handler: this.#handler,
         deadLetter: o.deadLetter,
-        handlerTimeoutMs: o.handlerTimeoutMs ?? 10_000,
+        handlerTimeoutMs: o.handlerTimeoutMs,
         events: this,
         maxTotalWorkers: o.maxTotalWorkers,
       },
@@ -382,12 +375,11 @@ export class Flow<I = unknown, O = I> extends EventEmitter<FlowEvents> implement
   }
 }
 
-/** The stage's name for messages, before its options are validated. */
-function stageLabel(options: unknown, fn: unknown, fallback: string): string {
-  const name = (options as { name?: unknown } | undefined)?.name;
+/** The stage's name for messages: its `name` option as read, else its function's or shape's name. */
+function stageLabel(name: unknown, fn: unknown, fallback: string): string {
   if (typeof name === "string" && name.length > 0) return name;
-  if (typeof fn === "function" && fn.name) return fn.name;
-  const own = (fn as { name?: unknown } | null)?.name;
+  const own =
+    fn !== null && (typeof fn === "object" || typeof fn === "function") ? tryGet(fn, "name") : undefined;
   return typeof own === "string" && own.length > 0 ? own : fallback;
 }
 

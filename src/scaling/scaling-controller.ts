@@ -1,6 +1,7 @@
 import type { StageStats } from "../stats/stage-stats.js";
 import type { ScalingStrategy } from "./scaling-strategy.js";
 import type { WorkerBudget } from "./worker-budget.js";
+import { MAX_WORKERS, workerLimitsOf } from "./worker-limits.js";
 
 /** Emitted whenever a stage's worker count changes by a scaling decision. */
 export interface ScaleEvent {
@@ -29,10 +30,9 @@ export interface ControllerHooks {
   scaled(event: ScaleEvent): void;
   /** A strategy threw or returned a non-number; the decision is ignored. */
   fault(error: unknown): void;
+  /** Something the controller corrected (limits it could not use, a count past the cap); reported once. */
+  warn?(message: string): void;
 }
-
-/** Largest worker count any stage may run when the strategy sets no `maxWorkers`. */
-export const DEFAULT_MAX_WORKERS = 1024;
 
 /**
  * Applies a strategy's decisions to one stage's pool: clamps them to `[min, max]`, ignores
@@ -55,13 +55,11 @@ export class ScalingController {
     private readonly stats: StageStats,
     private readonly hooks: ControllerHooks,
   ) {
-    const min = strategy.minWorkers;
-    const max = strategy.maxWorkers;
-    this.min = typeof min === "number" && Number.isInteger(min) && min >= 0 ? min : 1;
-    this.max =
-      typeof max === "number" && Number.isInteger(max) && max >= Math.max(1, this.min)
-        ? max
-        : Math.max(DEFAULT_MAX_WORKERS, this.min);
+    // Read once, when the strategy was validated (a clone now), and never past MAX_WORKERS.
+    const { limits, problem } = workerLimitsOf(strategy);
+    this.min = limits.min;
+    this.max = limits.max;
+    if (problem) hooks.warn?.(`its strategy's limits: ${problem}`);
   }
 
   /** The worker count to start with, clamped (and cut to what is left of the budget, keeping one). */
@@ -73,6 +71,7 @@ export class ScalingController {
       this.hooks.fault(error);
       n = this.min;
     }
+    if (n > MAX_WORKERS) this.#overCap(n);
     const start = Number.isFinite(n) ? this.#clamp(Math.trunc(n)) : this.min;
     if (this.budget === null || start === 0) return start;
     return Math.max(1, Math.min(start, this.budget.room(this)));
@@ -124,6 +123,7 @@ export class ScalingController {
       this.hooks.fault(new TypeError(`strategy returned ${String(delta)} from ${source}; expected a number`));
       return from;
     }
+    if (from + delta > MAX_WORKERS) this.#overCap(from + delta);
     let to = this.#clamp(from + (Number.isFinite(delta) ? Math.trunc(delta) : delta));
     if (to === 0 && pool.hasWork) to = 1;
     if (to > from && this.budget !== null) to = this.budget.cap(this, from, to, this.stats.now);
@@ -186,6 +186,13 @@ export class ScalingController {
       to: 1,
       reason: "liveness: items wait and no worker runs",
     });
+  }
+
+  // A count past the cap is clamped like any other; it is also worth telling, once.
+  #overCap(asked: number): void {
+    this.hooks.warn?.(
+      `its strategy asked for ${asked} workers; clamped to ${this.max} (no stage runs more than ${MAX_WORKERS})`,
+    );
   }
 
   #clamp(n: number): number {
