@@ -4,6 +4,7 @@ import { type Clock, systemClock } from "../internal/clock.js";
 import { bool, fn, ms, name, whole } from "../internal/option-fields.js";
 import {
   check,
+  issue,
   type OptionsInput,
   optionsObject,
   parseOptions,
@@ -199,12 +200,7 @@ export interface DumpOptions extends OptionsInput<typeof dumpShape> {}
 
 const dumpSchema = optionsObject(dumpShape).check((ctx) => {
   if (ctx.value.mode === "stats" && ctx.value.format === "mermaid")
-    ctx.issues.push({
-      code: "custom",
-      input: "mermaid",
-      path: ["format"],
-      message: '"text" or "json" (mermaid is for mode "structure" only)',
-    });
+    ctx.issues.push(issue("format", "mermaid", '"text" or "json" (mermaid is for mode "structure" only)'));
 });
 
 /** Validates stage options; `where` names the stage in the error. */

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { between, fn, ms, whole } from "../internal/option-fields.js";
-import { type OptionsInput, optionsObject, parseOptions } from "../internal/parse-options.js";
+import { issue, type OptionsInput, optionsObject, parseOptions } from "../internal/parse-options.js";
 
 /** The retry settings a stage runs with when `retry` leaves them out. */
 export const RETRY_DEFAULTS = Object.freeze({
@@ -37,12 +37,7 @@ function retryShape<T>() {
         const base = ctx.value.baseMs ?? RETRY_DEFAULTS.baseMs;
         const max = ctx.value.maxMs;
         if (max !== undefined && max < base)
-          ctx.issues.push({
-            code: "custom",
-            input: max,
-            path: ["maxMs"],
-            message: `a number ≥ baseMs (${base})`,
-          });
+          ctx.issues.push(issue("maxMs", max, `a number ≥ baseMs (${base})`));
       })
       .optional(),
     /**

@@ -19,6 +19,25 @@ export function check<T>(predicate: (value: unknown) => boolean, expected: strin
   );
 }
 
+/** An issue at `path` (relative to where the check runs): `input` is the bad value, `expected` what it should be. */
+export function issue(
+  path: string | readonly PropertyKey[],
+  input: unknown,
+  expected: string,
+): z.core.$ZodRawIssue {
+  return { code: "custom", input, path: typeof path === "string" ? [path] : [...path], message: expected };
+}
+
+/** The issue, if any, of a count `name` = `value` above `limitName` = `limit` (minWorkers above maxWorkers, …). */
+export function notAbove(
+  name: string,
+  value: number,
+  limitName: string,
+  limit: number,
+): z.core.$ZodRawIssue[] {
+  return value > limit ? [issue(name, value, `≤ ${limitName} (${limit})`)] : [];
+}
+
 /** Marks the issues raised while reading a value rather than judging it. */
 const READ = "flowrhythm.read";
 

@@ -1,6 +1,12 @@
 import type { z } from "zod";
 import { between, bool, ms } from "../internal/option-fields.js";
-import { type OptionsInput, type OptionsSchema, optionsObject } from "../internal/parse-options.js";
+import {
+  issue,
+  notAbove,
+  type OptionsInput,
+  type OptionsSchema,
+  optionsObject,
+} from "../internal/parse-options.js";
 import { workerCount } from "./worker-limits.js";
 
 /** The longest down window: the stabilizer keeps one bucket per 100 ms of it (HPA's longest is an hour too). */
@@ -105,19 +111,15 @@ export function policySchema<E extends z.core.$ZodLooseShape>(
 ): OptionsSchema<typeof policyShape & E> {
   return optionsObject({ ...policyShape, ...extra }).check((ctx) => {
     const p = resolvePolicy(ctx.value as PolicyOptions, defaults);
-    if (p.minWorkers > p.maxWorkers)
-      ctx.issues.push({
-        code: "custom",
-        input: p.minWorkers,
-        path: ["minWorkers"],
-        message: `≤ maxWorkers (${p.maxWorkers})`,
-      });
+    const minAboveMax = notAbove("minWorkers", p.minWorkers, "maxWorkers", p.maxWorkers);
+    if (minAboveMax.length > 0) ctx.issues.push(...minAboveMax);
     else if (p.initialWorkers < p.minWorkers || p.initialWorkers > p.maxWorkers)
-      ctx.issues.push({
-        code: "custom",
-        input: p.initialWorkers,
-        path: ["initialWorkers"],
-        message: `between minWorkers (${p.minWorkers}) and maxWorkers (${p.maxWorkers})`,
-      });
+      ctx.issues.push(
+        issue(
+          "initialWorkers",
+          p.initialWorkers,
+          `between minWorkers (${p.minWorkers}) and maxWorkers (${p.maxWorkers})`,
+        ),
+      );
   }) as OptionsSchema<typeof policyShape & E>;
 }

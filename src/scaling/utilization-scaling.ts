@@ -1,6 +1,12 @@
 import type { z } from "zod";
 import { between, ms, whole } from "../internal/option-fields.js";
-import { type OptionsInput, optionsObject, parseOptions } from "../internal/parse-options.js";
+import {
+  issue,
+  notAbove,
+  type OptionsInput,
+  optionsObject,
+  parseOptions,
+} from "../internal/parse-options.js";
 import type { StageStats } from "../stats/stage-stats.js";
 import type { ScalingStrategy } from "./scaling-strategy.js";
 import { workerCount } from "./worker-limits.js";
@@ -42,20 +48,11 @@ const shape = {
 
 const schema = optionsObject(shape).check((ctx) => {
   const o = ctx.value;
-  if (o.minWorkers > o.maxWorkers)
-    ctx.issues.push({
-      code: "custom",
-      input: o.minWorkers,
-      path: ["minWorkers"],
-      message: `≤ maxWorkers (${o.maxWorkers})`,
-    });
+  ctx.issues.push(...notAbove("minWorkers", o.minWorkers, "maxWorkers", o.maxWorkers));
   if (o.lowerUtilization >= o.upperUtilization)
-    ctx.issues.push({
-      code: "custom",
-      input: o.lowerUtilization,
-      path: ["lowerUtilization"],
-      message: `< upperUtilization (${o.upperUtilization})`,
-    });
+    ctx.issues.push(
+      issue("lowerUtilization", o.lowerUtilization, `< upperUtilization (${o.upperUtilization})`),
+    );
 });
 
 /** Options of {@link UtilizationScaling}; every field is optional. */

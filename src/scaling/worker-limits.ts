@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { isCallable } from "../internal/callable.js";
-import { readIssue } from "../internal/parse-options.js";
+import { issue, readIssue } from "../internal/parse-options.js";
 import type { ScalingStrategy } from "./scaling-strategy.js";
 
 /**
@@ -34,13 +34,6 @@ const validated = new WeakMap<object, WorkerLimits>();
 
 const STRATEGY =
   "a ScalingStrategy (an object with initialWorkers, onEnqueue and onDequeue methods; a class must be instantiated)";
-
-const issue = (path: string[], input: unknown, message: string): z.core.$ZodRawIssue => ({
-  code: "custom",
-  message,
-  input,
-  path,
-});
 
 const isCount = (v: unknown, min: number): v is number =>
   Number.isInteger(v) && (v as number) >= min && (v as number) <= MAX_WORKERS;

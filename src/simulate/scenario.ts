@@ -2,6 +2,8 @@ import { z } from "zod";
 import { between, ms, name, whole } from "../internal/option-fields.js";
 import {
   check,
+  issue,
+  notAbove,
   type OptionsInput,
   optionsArray,
   optionsObject,
@@ -68,8 +70,7 @@ const scenarioShape = {
   title: check<string>((v) => typeof v === "string", "a string").optional(),
   /** The stretches of constant workload, in order. */
   phases: optionsArray(phaseSchema).check((ctx) => {
-    if (ctx.value.length === 0)
-      ctx.issues.push({ code: "custom", input: ctx.value, path: [], message: "at least one phase" });
+    if (ctx.value.length === 0) ctx.issues.push(issue([], ctx.value, "at least one phase"));
   }),
   /** Mean processing time, ms. @defaultValue 10 */
   serviceMs: ms({ above: true }).default(SCENARIO_DEFAULTS.serviceMs),
@@ -94,19 +95,10 @@ const scenarioShape = {
 const scenarioSchema = optionsObject(scenarioShape).check((ctx) => {
   const total = ctx.value.phases.reduce((t, p) => t + p.durationS, 0);
   if (total > MAX_DURATION_S)
-    ctx.issues.push({
-      code: "custom",
-      input: total,
-      path: ["phases"],
-      message: `phases lasting ${MAX_DURATION_S} s at most in all`,
-    });
-  if (ctx.value.initialWorkers > ctx.value.maxWorkers)
-    ctx.issues.push({
-      code: "custom",
-      input: ctx.value.initialWorkers,
-      path: ["initialWorkers"],
-      message: `≤ maxWorkers (${ctx.value.maxWorkers})`,
-    });
+    ctx.issues.push(issue("phases", total, `phases lasting ${MAX_DURATION_S} s at most in all`));
+  ctx.issues.push(
+    ...notAbove("initialWorkers", ctx.value.initialWorkers, "maxWorkers", ctx.value.maxWorkers),
+  );
 });
 
 /** One stretch of a scenario with a constant workload. */
