@@ -73,8 +73,11 @@ function describe(value: unknown): string {
   const tag = Object.prototype.toString.call(value);
   if (tag === "[object AsyncGenerator]" || tag === "[object Generator]") return "a generator object";
   // An instance of a class (a Router, a Flow, a Map) is named by its class, not dumped.
-  const ctor = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor;
+  const proto = Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null;
+  const ctor = proto?.constructor;
   if (ctor && ctor !== Object && typeof ctor.name === "string" && ctor.name) return `a ${ctor.name}`;
+  if (proto !== null && proto !== Object.prototype && ctor === Object)
+    return "an object inheriting from another";
   if (Object.getOwnPropertySymbols(value).length > 0) return "an object with symbol keys";
   try {
     const s = JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? `${v}n` : v));

@@ -1,3 +1,4 @@
+import { describeValue, FlowConfigError } from "../internal/flow-config-error.js";
 import { AdaptiveScaling } from "../scaling/adaptive-scaling.js";
 import { FixedScaling } from "../scaling/fixed-scaling.js";
 import { LatencyBudgetScaling } from "../scaling/latency-budget-scaling.js";
@@ -47,5 +48,10 @@ export function strategyFor(name: StrategyName, input: Scenario): ScalingStrateg
       return new UtilizationScaling({ maxWorkers });
     case "fixed":
       return new FixedScaling({ workers: peakRef(scenario) });
+    default:
+      throw new FlowConfigError(
+        `strategyFor: name = ${describeValue(name)}: expected one of ${STRATEGY_NAMES.join(", ")}`,
+        { option: "name" },
+      );
   }
 }

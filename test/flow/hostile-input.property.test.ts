@@ -32,7 +32,15 @@ import {
   type UtilizationScalingOptions,
   VirtualClock,
 } from "../../src/index.js";
-import { type Scenario, parseScenario, type SimulateOptions, simulate } from "../../src/simulate/index.js";
+import {
+  type Scenario,
+  parseScenario,
+  type SimulateOptions,
+  simulate,
+  FifoSemaphore,
+  STRATEGY_NAMES,
+  strategyFor,
+} from "../../src/simulate/index.js";
 import { withHole } from "../helpers.js";
 
 /**
@@ -768,6 +776,13 @@ const POSITIONAL: [
   ["new VirtualClock", "options", (v) => new VirtualClock(0, v as never), "options"],
   ["parseScenario", "options", (v) => parseScenario(v), "options"],
   ["simulate", "options", (v) => simulate(v as never, strategyOk()), "options"],
+  [
+    "strategyFor",
+    "name",
+    (v) => strategyFor(v as never, scenarioBase),
+    { kind: "enum", values: [...STRATEGY_NAMES], ok: "fixed" },
+  ],
+  ["new FifoSemaphore", "slots", (v) => new FifoSemaphore(v as never), int(1)],
   ["simulate", "strategy", (v) => simulate(scenarioBase, v as never), strategy],
   ["simulate", "options", (v) => simulate(scenarioBase, strategyOk(), v as never), "options"],
 ];
