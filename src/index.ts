@@ -74,3 +74,4 @@ export type {
 } from "./stats/render-dump.js";
 export type { FlowConfigErrorCode } from "./internal/flow-config-error.js";
 export type { Clock } from "./internal/clock.js";
+export type { VirtualClockOptions } from "./internal/virtual-clock.js";

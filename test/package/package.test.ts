@@ -37,6 +37,32 @@ const DOCUMENTED = [
   "durationS",
 ];
 
+/** Every exported options type: each of its fields must carry TSDoc in the published types. */
+const OPTION_TYPES = {
+  flowrhythm: [
+    "FlowOptions",
+    "StageOptions",
+    "RetryOptions",
+    "BackoffOptions",
+    "DrainOptions",
+    "SignalOptions",
+    "RunOptions",
+    "DumpOptions",
+    "BatchOptions",
+    "RouterOptions<unknown>",
+    "FanOutOptions",
+    "FixedScalingOptions",
+    "UtilizationScalingOptions",
+    "PolicyOptions",
+    "AdaptiveScalingOptions",
+    "TargetUtilizationScalingOptions",
+    "ThroughputScalingOptions",
+    "LatencyBudgetScalingOptions",
+    "VirtualClockOptions",
+  ],
+  "flowrhythm/simulate": ["Scenario", "Phase", "SimulateOptions"],
+};
+
 describe("the package, packed and installed as a user installs it", () => {
   let tmp: string;
   let files: string[];
@@ -118,6 +144,23 @@ describe("the package, packed and installed as a user installs it", () => {
       (d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"),
     );
     expect(errors).toEqual([]);
+    const undocumented: string[] = [];
+    for (const [module, names] of Object.entries(OPTION_TYPES)) {
+      const probe = join(app, `probe-${module.replace("/", "-")}.ts`);
+      writeFileSync(probe, names.map((n, i) => `export type T${i} = import("${module}").${n};`).join("\n"));
+      const probeProgram = ts.createProgram([probe], options);
+      const probeChecker = probeProgram.getTypeChecker();
+      const source = probeProgram.getSourceFile(probe)!;
+      source.statements.forEach((statement, i) => {
+        const type = probeChecker.getTypeAtLocation((statement as ts.TypeAliasDeclaration).name);
+        const fields = probeChecker.getPropertiesOfType(type);
+        if (fields.length === 0) undocumented.push(`${names[i]}: no fields (does it resolve?)`);
+        for (const field of fields)
+          if (ts.displayPartsToString(field.getDocumentationComment(probeChecker)).trim() === "")
+            undocumented.push(`${names[i]}.${field.name}`);
+      });
+    }
+    expect(undocumented).toEqual([]);
     for (const field of DOCUMENTED) {
       const at = CONSUMER_TS.indexOf(`${field}:`);
       const info = service.getQuickInfoAtPosition(file, at);
