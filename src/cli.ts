@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { FlowConfigError } from "./internal/flow-config-error.js";
 import { checkBar, meanMetrics } from "./simulate/bar.js";
 import type { ScenarioMetrics } from "./simulate/metrics.js";
-import { parseScenario, SCENARIOS, type Scenario } from "./simulate/scenario.js";
+import { parseScenario, type ResolvedScenario, SCENARIOS } from "./simulate/scenario.js";
 import { simulate } from "./simulate/simulate.js";
 import { STRATEGY_NAMES, type StrategyName, strategyFor } from "./simulate/strategies.js";
 import { formatMetricsTable } from "./simulate/table.js";
@@ -83,7 +83,7 @@ async function main(argv: string[]): Promise<number> {
   process.stdout.write(`${formatMetricsTable(rows)}\n`);
   const adaptive = rows.find(([n]) => n === "adaptive");
   if (adaptive && SCENARIOS.some((s) => s.id === scenario.id)) {
-    const bar = checkBar({ [scenario.id]: adaptive[1] }, () => scenario.serviceMs ?? 10, 5);
+    const bar = checkBar({ [scenario.id]: adaptive[1] }, () => scenario.serviceMs, 5);
     for (const b of bar)
       process.stdout.write(
         `  ${b.pass ? "pass" : "MISS"}  ${b.metric}: ${b.measured.toFixed(2)} (${b.limit})\n`,
@@ -92,9 +92,9 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-function loadScenario(target: string): Scenario {
+function loadScenario(target: string): ResolvedScenario {
   const builtIn = SCENARIOS.find((s) => s.id === target);
-  if (builtIn) return builtIn;
+  if (builtIn) return parseScenario(builtIn);
   let text: string;
   try {
     text = readFileSync(target, "utf8");

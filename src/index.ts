@@ -13,11 +13,11 @@ export { TargetUtilizationScaling } from "./scaling/target-utilization-scaling.j
 export { ThroughputScaling } from "./scaling/throughput-scaling.js";
 export { LatencyBudgetScaling } from "./scaling/latency-budget-scaling.js";
 export { PolicyScaling } from "./scaling/policy-scaling.js";
+export { MAX_WORKERS } from "./scaling/worker-limits.js";
 export { FlowConfigError } from "./internal/flow-config-error.js";
 export { VirtualClock } from "./internal/virtual-clock.js";
 export { systemClock } from "./internal/clock.js";
 
-export type { RunOptions } from "./flow/flow.js";
 export type { RetryOptions, BackoffOptions } from "./flow/retry.js";
 export type { ChainOf } from "./flow/flow-function.js";
 export type { Composable, StageFn, StageLike, InOf, OutOf } from "./flow/composable.js";
@@ -26,7 +26,16 @@ export type { FanOut, FanOutOptions, BranchResults } from "./flow/fan-out.js";
 export type { Batch, BatchOptions, BatchFn } from "./flow/batch.js";
 export type { Unlast } from "./flow/last.js";
 export type { PerWorker } from "./flow/per-worker.js";
-export type { StageOptions, FlowOptions, DrainOptions, SignalOptions } from "./flow/options.js";
+export type {
+  StageOptions,
+  FlowOptions,
+  DrainOptions,
+  SignalOptions,
+  RunOptions,
+  DumpOptions,
+  PushOptions,
+} from "./flow/options.js";
+export type { SendResult, SendOptions, RefusalReason } from "./flow/push-handle.js";
 export type { QueueDiscipline } from "./flow/bounded-queue.js";
 export type {
   Transformer,
@@ -45,6 +54,7 @@ export type {
   RetryEvent,
   Dropped,
   DropReason,
+  ListenerError,
   FlowErrorEvent,
   ErrorHandler,
   FlowEvents,
@@ -59,9 +69,8 @@ export type { LatencyBudgetScalingOptions } from "./scaling/latency-budget-scali
 export type { PolicyOptions, ResolvedPolicy } from "./scaling/policy-options.js";
 export type { Rates } from "./scaling/policy-scaling.js";
 export type { ScaleEvent } from "./scaling/scaling-controller.js";
-export type { StageStats, FlowStats, FlowState, LatencySummary } from "./stats/stage-stats.js";
+export type { StageStats, FlowStats, FlowState, FlowEnd, LatencySummary } from "./stats/stage-stats.js";
 export type {
-  DumpOptions,
   StageNode,
   StructureItem,
   StructureBranch,
@@ -69,3 +78,4 @@ export type {
 } from "./stats/render-dump.js";
 export type { FlowConfigErrorCode } from "./internal/flow-config-error.js";
 export type { Clock } from "./internal/clock.js";
+export type { VirtualClockOptions } from "./internal/virtual-clock.js";

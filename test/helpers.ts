@@ -128,3 +128,10 @@ export function expectConservation(
   });
   return { failed, dropped };
 }
+
+/** `[first, <hole>, last]`: a sparse array (`[a, , b]` says the same, but reads as a typo). */
+export function withHole(first: unknown, last: unknown): unknown[] {
+  const a: unknown[] = [first];
+  a[2] = last;
+  return a;
+}

@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { AdaptiveScaling } from "../../src/scaling/adaptive-scaling.js";
 import { checkBar, meanMetrics } from "../../src/simulate/bar.js";
 import type { ScenarioMetrics } from "../../src/simulate/metrics.js";
-import { SCENARIOS, type Scenario, shortened } from "../../src/simulate/scenario.js";
+import { parseScenario, SCENARIOS, type Scenario, shortened } from "../../src/simulate/scenario.js";
 import { simulate } from "../../src/simulate/simulate.js";
 import { STRATEGY_NAMES, type StrategyName, strategyFor } from "../../src/simulate/strategies.js";
 import { formatMetricsTable } from "../../src/simulate/table.js";
@@ -81,7 +81,7 @@ async function virtual(): Promise<void> {
   const bar = names.includes("adaptive")
     ? checkBar(
         adaptiveMeans,
-        (id) => SCENARIOS.find((s) => s.id === id)?.serviceMs ?? 10,
+        (id) => parseScenario(SCENARIOS.find((s) => s.id === id)).serviceMs,
         new AdaptiveScaling().policy.downStabilizationMs / 1000,
       )
     : [];

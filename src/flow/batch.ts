@@ -1,24 +1,30 @@
-import { z } from "zod";
+import { isCallable } from "../internal/callable.js";
 import { describeValue, FlowConfigError } from "../internal/flow-config-error.js";
-import { check, isFiniteNumber, isInt, nameCheck, parseOptions } from "../internal/parse-options.js";
+import { ms, name, whole } from "../internal/option-fields.js";
+import { type OptionsInput, optionsObject, parseOptions } from "../internal/parse-options.js";
 import { type Composable, SHAPE } from "./composable.js";
 import type { LastValue } from "./last.js";
 import { isPerWorker, type PerWorker } from "./per-worker.js";
 import type { StageContext } from "./types.js";
 
-/** Options of {@link batch}. */
-export interface BatchOptions {
+/** The batch settings a stage runs with when its options leave them out. */
+export const BATCH_DEFAULTS = Object.freeze({ flushMs: 1000 });
+
+const optionsShape = {
   /** The most items handed to one call. A whole number ≥ 1. */
-  size: number;
+  size: whole(1),
   /**
    * A partial batch is flushed once its oldest item has waited this long; `Infinity` flushes
    * only full batches (and the partial one at the end of input or on drain).
    * @defaultValue 1000
    */
-  flushMs?: number;
+  flushMs: ms({ above: true, infinity: "flush only full batches" }).default(BATCH_DEFAULTS.flushMs),
   /** The stage's name. @defaultValue the function's name, else `batch` */
-  name?: string;
-}
+  name: name().optional(),
+};
+
+/** Options of {@link batch}. */
+export interface BatchOptions extends OptionsInput<typeof optionsShape> {}
 
 /** The batch settings a stage runs with. */
 export interface BatchSettings {
@@ -51,14 +57,7 @@ export class Batch<In, Out> implements Composable<In, Out> {
   ) {}
 }
 
-const optionsSchema = z.strictObject({
-  size: check<number>(isInt(1), "a whole number ≥ 1"),
-  flushMs: check<number>(
-    (v) => v === Number.POSITIVE_INFINITY || (isFiniteNumber(0)(v) && (v as number) > 0),
-    "a number of milliseconds > 0, or Infinity",
-  ).optional(),
-  name: nameCheck().optional(),
-});
+const optionsSchema = optionsObject(optionsShape);
 
 /**
  * A stage whose function takes items in groups: `fn(items, ctx)` receives up to `size` items
@@ -81,11 +80,11 @@ export function batch<In, Out = unknown>(
   fn: BatchFn<In, Out> | BatchResource<In, Out>,
   options: BatchOptions,
 ): Batch<In, Out> {
-  if (typeof fn !== "function" && !isPerWorker(fn))
+  if (!isCallable(fn) && !isPerWorker(fn))
     throw new FlowConfigError(
       `batch: fn = ${describeValue(fn)}: expected a function (items, ctx) => results, or perWorker(...)`,
       { option: "fn" },
     );
   const o = parseOptions(optionsSchema, options, "batch");
-  return new Batch(fn, { size: o.size, flushMs: o.flushMs ?? 1000 }, o.name);
+  return new Batch(fn, { size: o.size, flushMs: o.flushMs }, o.name);
 }

@@ -1,3 +1,4 @@
+import { isCallable } from "../internal/callable.js";
 import type { LastValue, Unlast } from "./last.js";
 import { isPerWorker, type PerWorker } from "./per-worker.js";
 import type { StageContext } from "./types.js";
@@ -43,12 +44,19 @@ export const SHAPE: unique symbol = Symbol.for("flowrhythm.shape");
 /** Marks a `Flow`: the key of its stage tree, for composing it into another flow. */
 export const TREE: unique symbol = Symbol.for("flowrhythm.tree");
 
-/** Whether `v` can stand where a stage stands. */
+const SHAPES: readonly unknown[] = ["batch", "router", "fanOut"];
+
+/** Whether `v` can stand where a stage stands (a class cannot: it is not a function to call). */
 export function isStageLike(v: unknown): boolean {
-  if (typeof v === "function") return true;
+  if (typeof v === "function") return isCallable(v);
   if (typeof v !== "object" || v === null) return false;
-  const o = v as Record<symbol, unknown>;
-  return isPerWorker(v) || o[SHAPE] !== undefined || typeof o[TREE] === "function";
+  try {
+    const o = v as Record<symbol, unknown>;
+    return isPerWorker(v) || SHAPES.includes(o[SHAPE]) || typeof o[TREE] === "function";
+  } catch {
+    return false; // a Proxy whose traps throw
+  }
 }
 
-export const STAGE_LIKE = "a stage function, perWorker(...), a Flow, or a router / fanOut / batch";
+export const STAGE_LIKE =
+  "a stage function, perWorker(...), a Flow, or a router / fanOut / batch (a class must be wrapped in a function)";

@@ -1,6 +1,8 @@
-import { z } from "zod";
+import { isCallable } from "../internal/callable.js";
 import { describeValue, FlowConfigError } from "../internal/flow-config-error.js";
-import { nameCheck, parseOptions } from "../internal/parse-options.js";
+import { name } from "../internal/option-fields.js";
+import { type OptionsInput, optionsObject, parseOptions, readError } from "../internal/parse-options.js";
+import { readArray } from "../internal/read-value.js";
 import {
   type Composable,
   type InOf,
@@ -13,11 +15,13 @@ import {
 } from "./composable.js";
 import { isPerWorker } from "./per-worker.js";
 
-/** Options of {@link fanOut}. */
-export interface FanOutOptions {
+const optionsShape = {
   /** The fan-out stage's name (its merge stage), and the prefix of every branch's stages. @defaultValue the merge function's name, else `fanOut` */
-  name?: string;
-}
+  name: name().optional(),
+};
+
+/** Options of {@link fanOut}. */
+export interface FanOutOptions extends OptionsInput<typeof optionsShape> {}
 
 /** The results `merge` receives: one per branch, in branch order. */
 export type BranchResults<B extends readonly unknown[]> = { -readonly [K in keyof B]: OutOf<B[K]> };
@@ -34,9 +38,8 @@ export class FanOut<In, Out> implements Composable<In, Out> {
   ) {}
 }
 
-const optionsSchema = z.strictObject({
-  name: nameCheck().optional(),
-});
+const optionsSchema = optionsObject(optionsShape);
+const BRANCHES = "a non-empty array of stages";
 
 /**
  * Sends every item to every branch and merges the branch results for that item:
@@ -59,22 +62,28 @@ export function fanOut<const B extends readonly [StageLike<any, any>, ...StageLi
   merge: StageFn<BranchResults<B>, Out>,
   options?: FanOutOptions,
 ): FanOut<InOf<B[number]>, Out> {
-  if (!Array.isArray(branches) || branches.length === 0)
-    throw new FlowConfigError(
-      `fanOut: branches = ${describeValue(branches)}: expected a non-empty array of stages`,
-      { option: "branches" },
-    );
-  branches.forEach((b, i) => {
+  // Read once, element by element: a hole in a sparse array is a missing branch, not a skip.
+  const read = readArray(branches);
+  if (!read.ok) throw readError("fanOut", "branches", read.problem, branches, BRANCHES);
+  const list = read.value;
+  if (list.length === 0)
+    throw new FlowConfigError(`fanOut: branches = ${describeValue(branches)}: expected ${BRANCHES}`, {
+      option: "branches",
+    });
+  list.forEach((b, i) => {
     if (!isStageLike(b))
-      throw new FlowConfigError(`fanOut: branch ${i + 1} = ${describeValue(b)}: expected ${STAGE_LIKE}`, {
-        option: `branches.${i}`,
-      });
+      throw new FlowConfigError(
+        `fanOut: branches.${i} (branch ${i + 1}) = ${describeValue(b)}: expected ${STAGE_LIKE}`,
+        {
+          option: `branches.${i}`,
+        },
+      );
   });
-  if (typeof merge !== "function" && !isPerWorker(merge))
+  if (!isCallable(merge) && !isPerWorker(merge))
     throw new FlowConfigError(
       `fanOut: merge = ${describeValue(merge)}: expected a function (results, ctx) => item, or perWorker(...)`,
       { option: "merge" },
     );
-  const o = parseOptions(optionsSchema, options ?? {}, "fanOut");
-  return new FanOut(branches as never, merge as never, o.name);
+  const o = parseOptions(optionsSchema, options, "fanOut");
+  return new FanOut(list as never, merge as never, o.name);
 }

@@ -1,6 +1,6 @@
 import { setMaxListeners } from "node:events";
 import type { EventEmitter } from "eventemitter3";
-import { type Clock, systemClock, TimeCache } from "../internal/clock.js";
+import { type Clock, TimeCache } from "../internal/clock.js";
 import { Deferred } from "../internal/deferred.js";
 import { FlowConfigError } from "../internal/flow-config-error.js";
 import type { ScaleEvent } from "../scaling/scaling-controller.js";
@@ -51,6 +51,8 @@ export interface RuntimeConfig {
 }
 
 const ABORT_REASON = "flow stopped";
+/** The real one, even under fake timers: a turn of the event loop is what fairness is about. */
+const realSetImmediate = globalThis.setImmediate;
 
 /** The producer, once blocked on a full first queue, resumes when a quarter of it has drained. */
 const PRODUCER_REFILL_FRACTION = 0.25;
@@ -124,7 +126,7 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
     this.statsWindowMs = config.statsWindowMs;
     this.startedAt = this.cache.t;
     // Fairness is about the real event loop: under a virtual clock only the producer's count applies.
-    this.#fairShareMs = config.clock === systemClock ? FAIR_SHARE_MS : Number.POSITIVE_INFINITY;
+    this.#fairShareMs = config.clock.virtual === true ? Number.POSITIVE_INFINITY : FAIR_SHARE_MS;
     this.yieldAt = this.startedAt + this.#fairShareMs;
     this.#nextStatsAt = this.startedAt + config.statsIntervalMs;
     // Every in-flight call may listen on the flow's one signal (fetch does): as many listeners
@@ -260,7 +262,7 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
 
   turn(): Promise<void> {
     this.#turn ??= new Promise<void>((resolve) =>
-      setImmediate(() => {
+      realSetImmediate(() => {
         this.#turn = null;
         this.yieldAt = this.cache.read() + this.#fairShareMs;
         resolve();

@@ -1,7 +1,8 @@
-import { systemClock } from "../internal/clock.js";
+import { isCallable } from "../internal/callable.js";
 import { describeValue, FlowConfigError } from "../internal/flow-config-error.js";
+import { tryGet } from "../internal/read-value.js";
 import type { ScalingStrategy } from "../scaling/scaling-strategy.js";
-import { type DumpOptions, renderStats, renderStructure } from "../stats/render-dump.js";
+import { renderStats, renderStructure } from "../stats/render-dump.js";
 import type { FlowStats, StageStats } from "../stats/stage-stats.js";
 import type { Batch } from "./batch.js";
 import { type Composable, type StageFn, type StageLike, TREE } from "./composable.js";
@@ -10,12 +11,19 @@ import { FlowRuntime } from "./flow-runtime.js";
 import { GuardedEmitter } from "./guarded-emitter.js";
 import {
   type DrainOptions,
+  type DumpOptions,
   type FlowOptions,
-  isStrategy,
+  type FlowSettings,
+  type PushOptions,
   parseDrainOptions,
+  parseDumpOptions,
   parseFlowOptions,
   parsePushOptions,
+  parseRunOptions,
   parseSignalOptions,
+  parseStageOptions,
+  parseStrategy,
+  type RunOptions,
   type SignalOptions,
   type StageOptions,
 } from "./options.js";
@@ -26,31 +34,13 @@ import { listenForSignals } from "./signals.js";
 import { type ComposedFlow, StageTree } from "./stage-tree.js";
 import type { Consumer, Source } from "./types.js";
 
-/** `run()` options. */
-export interface RunOptions {
-  /** Aborting it stops the flow (like `stop()`). */
-  signal?: AbortSignal;
-}
-
-/** `push()` options. */
-export interface PushOptions {
-  /**
-   * How many `send()`s may wait for room in the first queue at once; one more rejects (a caller
-   * that does not await its sends would otherwise hold every item in memory).
-   * @defaultValue 1024
-   */
-  maxWaitingSends?: number;
-}
-
-const DEFAULT_MAX_WAITING_SENDS = 1024;
-
 function checkSource(source: unknown, where: string): void {
-  const s = source as Record<symbol, unknown> | null;
   const ok =
-    typeof source === "function" ||
-    (s !== null &&
-      typeof s === "object" &&
-      (typeof s[Symbol.asyncIterator] === "function" || typeof s[Symbol.iterator] === "function"));
+    isCallable(source) ||
+    (source !== null &&
+      typeof source === "object" &&
+      (typeof tryGet(source, Symbol.asyncIterator) === "function" ||
+        typeof tryGet(source, Symbol.iterator) === "function"));
   if (!ok)
     throw new FlowConfigError(
       `${where}: producer = ${describeValue(source)}: expected an AsyncIterable, an Iterable, or a function returning one`,
@@ -79,7 +69,7 @@ type Next<O, A> = unknown extends O ? A : O;
  */
 export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> implements Composable<I, O> {
   declare readonly "~io": { readonly in: (item: I) => void; readonly out: O };
-  readonly #options: FlowOptions;
+  readonly #options: FlowSettings;
   readonly #tree = new StageTree();
   #source: Source<unknown> | null = null;
   #handler: ErrorHandler | undefined;
@@ -96,8 +86,7 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
     this.#options = parseFlowOptions(options);
     this.#handler = this.#options.errorHandler;
     this.#defaultStrategy = this.#options.defaultScalingStrategy;
-    const hs = this.#options.handleSignals;
-    if (hs) this.#signals = { exit: hs === true || hs.exit !== false };
+    this.#signals = this.#options.handleSignals;
   }
 
   /** Sets the items: an async iterable, an iterable, or a function returning one (re-runnable). */
@@ -117,9 +106,14 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
     stage: StageLike<Next<O, A>, R>,
     options?: StageOptions<Next<O, A>>,
   ): Flow<unknown extends I ? A : I, R> {
-    const where = `addTransformer, stage "${stageLabel(options, stage, `stage${this.#tree.nodes.length + 1}`)}"`;
+    const fallback = `stage${this.#tree.nodes.length + 1}`;
+    let where = "";
+    const settings = parseStageOptions(options, (o) => {
+      where = `addTransformer, stage "${stageLabel(o.name, stage, fallback)}"`;
+      return where;
+    });
     this.#assertIdle(where);
-    this.#tree.add(stage, options, where);
+    this.#tree.add(stage, settings, where);
     return this as unknown as Flow<unknown extends I ? A : I, R>;
   }
 
@@ -135,30 +129,30 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
       | StageFn<Next<O, A>, unknown>,
     options?: StageOptions<Next<O, A>>,
   ): Flow<unknown extends I ? A : I, O> {
-    const where = `setConsumer, stage "${stageLabel(options, fn, "consumer")}"`;
+    let where = "";
+    const settings = parseStageOptions(options, (o) => {
+      where = `setConsumer, stage "${stageLabel(o.name, fn, "consumer")}"`;
+      return where;
+    });
     this.#assertIdle("setConsumer");
-    this.#tree.setConsumer(fn, options, where);
+    this.#tree.setConsumer(fn, settings, where);
     return this as unknown as Flow<unknown extends I ? A : I, O>;
   }
 
   /** Receives `TransformerError`, `SourceError` and `Dropped` events. */
   setErrorHandler(handler: ErrorHandler): this {
-    if (typeof handler !== "function")
-      throw new FlowConfigError(`setErrorHandler: handler = ${describeValue(handler)}: expected a function`, {
-        option: "handler",
-      });
+    if (!isCallable(handler))
+      throw new FlowConfigError(
+        `setErrorHandler: handler = ${describeValue(handler)}: expected a function (event) => void | Promise<void>`,
+        { option: "handler" },
+      );
     this.#handler = handler;
     return this;
   }
 
   /** The strategy for every stage that sets none (each stage gets its own `clone()`). */
   setDefaultScalingStrategy(strategy: ScalingStrategy): this {
-    if (!isStrategy(strategy))
-      throw new FlowConfigError(
-        `setDefaultScalingStrategy: defaultScalingStrategy = ${describeValue(strategy)}: expected a ScalingStrategy`,
-        { option: "defaultScalingStrategy" },
-      );
-    this.#defaultStrategy = strategy;
+    this.#defaultStrategy = parseStrategy(strategy, "setDefaultScalingStrategy", "defaultScalingStrategy");
     return this;
   }
 
@@ -168,6 +162,11 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
    * (`"route.small"`, `"sub.parse"`). The new options merge over the old.
    */
   configure(stageName: string, options: StageOptions): this {
+    if (typeof stageName !== "string")
+      throw new FlowConfigError(
+        `configure: stageName = ${describeValue(stageName)}: expected a stage's name; stages: ${this.#tree.names().join(", ")}`,
+        { code: "ERR_FLOW_STAGE_NAME", option: "stageName" },
+      );
     this.#assertIdle("configure");
     this.#tree.configure(stageName, options);
     return this;
@@ -199,12 +198,8 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
    * set, and with none it runs unbounded: the first stage is called with `undefined` until
    * `drain()` or `stop()`.
    */
-  async run(source?: Source<I>, options: RunOptions = {}): Promise<void> {
-    const signal = options.signal;
-    if (signal !== undefined && !(signal instanceof AbortSignal))
-      throw new FlowConfigError(`run: option "signal" = ${describeValue(signal)}: expected an AbortSignal`, {
-        option: "signal",
-      });
+  async run(source?: Source<I>, options?: RunOptions): Promise<void> {
+    const { signal } = parseRunOptions(options);
     if (source !== undefined) this.setProducer(source);
     if (this.#running())
       throw new FlowConfigError("run(): the flow is already running", { code: "ERR_FLOW_STATE" });
@@ -272,7 +267,7 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
    * Stops taking new items, finishes everything in flight (flushing partial batches), then
    * resolves. With `timeoutMs`, whatever is still in flight then is stopped, as by `stop()`.
    */
-  drain(options: DrainOptions = {}): Promise<void> {
+  drain(options?: DrainOptions): Promise<void> {
     const { timeoutMs } = parseDrainOptions(options);
     return this.#runtime ? this.#runtime.drain(timeoutMs) : Promise.resolve();
   }
@@ -282,8 +277,8 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
    * signal stops it at once (exit code 128 + the signal's number). With `{ exit: false }` the
    * process is left to exit on its own. The listeners live only while the flow runs.
    */
-  handleSignals(options: SignalOptions = {}): this {
-    this.#signals = { exit: parseSignalOptions(options).exit !== false };
+  handleSignals(options?: SignalOptions): this {
+    this.#signals = parseSignalOptions(options);
     if (this.#running() && this.#signalsFor !== this.#runtime) this.#listenForSignals(this.#runtime!);
     return this;
   }
@@ -296,7 +291,7 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
   /** A snapshot of the whole flow. */
   stats(): FlowStats {
     if (this.#runtime) return this.#runtime.stats();
-    const now = (this.#options.clock ?? systemClock).now();
+    const now = this.#options.clock.now();
     return {
       state: "idle",
       now,
@@ -315,6 +310,11 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
 
   /** A snapshot of one stage, or `undefined` when there is no such stage or the flow never ran. */
   stageStats(name: string): StageStats | undefined {
+    if (typeof name !== "string")
+      throw new FlowConfigError(`stageStats: name = ${describeValue(name)}: expected a stage's name`, {
+        code: "ERR_FLOW_STAGE_NAME",
+        option: "name",
+      });
     return this.#runtime?.stages.find((s) => s.name === name)?.metrics.snapshot();
   }
 
@@ -323,27 +323,9 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
    * merge, batch stages — as text, JSON (stages and edges) or a mermaid flowchart; or the live
    * stats as a table or JSON.
    */
-  dump(options: DumpOptions = {}): string {
-    const mode = options.mode ?? "structure";
-    const format = options.format ?? "text";
-    if (format !== "text" && format !== "json" && format !== "mermaid")
-      throw new FlowConfigError(
-        `dump: format = ${describeValue(format)}: expected "text", "json" or "mermaid"`,
-        {
-          option: "format",
-        },
-      );
-    if (mode === "stats") {
-      if (format === "mermaid")
-        throw new FlowConfigError('dump: format "mermaid" is for mode "structure" only', {
-          option: "format",
-        });
-      return renderStats(this.stats(), format);
-    }
-    if (mode !== "structure")
-      throw new FlowConfigError(`dump: mode = ${describeValue(mode)}: expected "structure" or "stats"`, {
-        option: "mode",
-      });
+  dump(options?: DumpOptions): string {
+    const { mode, format } = parseDumpOptions(options);
+    if (mode === "stats") return renderStats(this.stats(), format === "json" ? "json" : "text");
     return renderStructure(structureOf(this.#plan("dump")), format);
   }
 
@@ -369,7 +351,8 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
   #launch(
     withSink: boolean,
     source: Source<unknown> | null,
-    maxWaitingSends = DEFAULT_MAX_WAITING_SENDS,
+    /** Push mode only (a run fed by a producer has no sends). */
+    maxWaitingSends = 0,
   ): FlowRuntime {
     const plan = this.#plan("start()");
     if (source !== null) claimOneShot(source);
@@ -378,15 +361,15 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
       plan,
       source,
       {
-        clock: o.clock ?? systemClock,
-        tickMs: o.tickMs ?? 100,
-        statsIntervalMs: o.statsIntervalMs ?? 1000,
-        statsWindowMs: o.statsWindowMs ?? 10_000,
-        sampleEvery: o.timingSampleEvery ?? 8,
+        clock: o.clock,
+        tickMs: o.tickMs,
+        statsIntervalMs: o.statsIntervalMs,
+        statsWindowMs: o.statsWindowMs,
+        sampleEvery: o.timingSampleEvery,
         handler: this.#handler,
         deadLetter: o.deadLetter,
-        handlerTimeoutMs: o.handlerTimeoutMs ?? 10_000,
-        closeTimeoutMs: o.closeTimeoutMs ?? 5_000,
+        handlerTimeoutMs: o.handlerTimeoutMs,
+        closeTimeoutMs: o.closeTimeoutMs,
         events: this,
         maxTotalWorkers: o.maxTotalWorkers,
         maxWaitingSends,
@@ -417,12 +400,11 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
   }
 }
 
-/** The stage's name for messages, before its options are validated. */
-function stageLabel(options: unknown, fn: unknown, fallback: string): string {
-  const name = (options as { name?: unknown } | undefined)?.name;
+/** The stage's name for messages: its `name` option as read, else its function's or shape's name. */
+function stageLabel(name: unknown, fn: unknown, fallback: string): string {
   if (typeof name === "string" && name.length > 0) return name;
-  if (typeof fn === "function" && fn.name) return fn.name;
-  const own = (fn as { name?: unknown } | null)?.name;
+  const own =
+    fn !== null && (typeof fn === "object" || typeof fn === "function") ? tryGet(fn, "name") : undefined;
   return typeof own === "string" && own.length > 0 ? own : fallback;
 }
 

@@ -1,4 +1,6 @@
+import { isCallable } from "../internal/callable.js";
 import { describeValue, FlowConfigError } from "../internal/flow-config-error.js";
+import { tryGet } from "../internal/read-value.js";
 import type { WorkerInfo, WorkerResource } from "./types.js";
 
 const PER_WORKER: unique symbol = Symbol.for("flowrhythm.perWorker");
@@ -25,16 +27,15 @@ export interface PerWorker<In, Out> {
 export function perWorker<In, Out>(
   factory: (worker: WorkerInfo) => WorkerResource<In, Out> | PromiseLike<WorkerResource<In, Out>>,
 ): PerWorker<In, Out> {
-  if (typeof factory !== "function") {
-    throw new FlowConfigError(`perWorker: factory = ${describeValue(factory)}: expected a factory function`, {
-      option: "factory",
-    });
+  if (!isCallable(factory)) {
+    throw new FlowConfigError(
+      `perWorker: factory = ${describeValue(factory)}: expected a factory function (worker) => ({ process, close? }); a class is not one (wrap it: () => new X())`,
+      { option: "factory" },
+    );
   }
   return { [PER_WORKER]: true, factory };
 }
 
 export function isPerWorker(value: unknown): value is PerWorker<unknown, unknown> {
-  return (
-    typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[PER_WORKER] === true
-  );
+  return typeof value === "object" && value !== null && tryGet(value, PER_WORKER) === true;
 }

@@ -1,9 +1,11 @@
+import { describeThrown, FlowConfigError } from "../internal/flow-config-error.js";
 import { FixedScaling } from "../scaling/fixed-scaling.js";
 import type { ScalingStrategy } from "../scaling/scaling-strategy.js";
+import { checkStrategy, workerLimitsOf } from "../scaling/worker-limits.js";
 import type { StageNode as DumpNode, StructureItem } from "../stats/render-dump.js";
 import type { PerWorker } from "./per-worker.js";
 import { isPerWorker } from "./per-worker.js";
-import { retryPolicy } from "./retry.js";
+import { STAGE_DEFAULTS } from "./options.js";
 import { Entry, type EntryKind, type StageSpec } from "./stage.js";
 import type { Branch, StageDef, StageNode, StageTree } from "./stage-tree.js";
 import { queueSizeOf } from "./stage-tree.js";
@@ -134,9 +136,35 @@ function resolveStrategy(
   const own = def.options.scalingStrategy;
   const base = own ?? def.fallbackStrategy ?? flowDefault;
   if (base === undefined) return new FixedScaling({ workers: 1 });
-  const strategy = own === undefined || used.has(own) ? (base.clone?.() ?? base) : own;
+  const strategy = own === undefined || used.has(own) ? cloneOf(base, def.name) : own;
   used.add(strategy);
   return strategy;
+}
+
+// A strategy's clone() is user code run at start: what it throws or returns that is no strategy
+// is an error of the call that starts the flow, naming the stage, not a crash inside the run.
+function cloneOf(base: ScalingStrategy, stage: string): ScalingStrategy {
+  if (base.clone === undefined) return base;
+  let copy: unknown;
+  try {
+    copy = base.clone();
+  } catch (error) {
+    throw new FlowConfigError(
+      `stage "${stage}": its scaling strategy's clone() threw ${describeThrown(error)}`,
+      {
+        option: "scalingStrategy.clone",
+        cause: error,
+      },
+    );
+  }
+  if (copy === undefined) return base;
+  const issues = checkStrategy(copy);
+  if (issues.length > 0)
+    throw new FlowConfigError(
+      `stage "${stage}": its scaling strategy's clone() returned something that is not a ScalingStrategy (${issues[0]!.message})`,
+      { option: "scalingStrategy.clone" },
+    );
+  return copy as ScalingStrategy;
 }
 
 function specOf(def: StageDef, entry: EntryKind, inBranch: boolean, strategy: ScalingStrategy): StageSpec {
@@ -149,13 +177,13 @@ function specOf(def: StageDef, entry: EntryKind, inBranch: boolean, strategy: Sc
     factory: perWorker ? perWorker.factory : null,
     strategy,
     queueSize: queueSizeOf(def),
-    queue: o.queue ?? "fifo",
-    ordered: o.ordered ?? false,
+    queue: o.queue ?? STAGE_DEFAULTS.queue,
+    ordered: o.ordered ?? STAGE_DEFAULTS.ordered,
     batch: def.batch,
     entry,
     inBranch,
-    retry: retryPolicy(o.retry),
-    timeoutMs: o.timeoutMs ?? 0,
+    retry: o.retry ?? null,
+    timeoutMs: o.timeoutMs ?? STAGE_DEFAULTS.timeoutMs,
     deadLetter: o.deadLetter ?? null,
   };
 }
@@ -193,14 +221,15 @@ export function structureOf(plan: Plan): StructureItem[] {
   const node = (def: StageDef): DumpNode => {
     const spec = byName.get(def.name)!;
     const s = spec.strategy;
+    const { min, max } = workerLimitsOf(s).limits;
     return {
       name: spec.name,
       kind: spec.role,
       queueSize: spec.queueSize,
       queue: typeof spec.queue === "string" ? spec.queue : "priority",
       strategy: s.constructor?.name && s.constructor !== Object ? s.constructor.name : "custom",
-      minWorkers: s.minWorkers ?? 1,
-      maxWorkers: s.maxWorkers ?? 1024,
+      minWorkers: min,
+      maxWorkers: max,
       ...(spec.ordered ? { ordered: true } : {}),
       ...(spec.batch ? { batchSize: spec.batch.size, flushMs: spec.batch.flushMs } : {}),
     };

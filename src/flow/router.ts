@@ -1,6 +1,15 @@
-import { z } from "zod";
+import type { z } from "zod";
+import { isCallable } from "../internal/callable.js";
 import { describeValue, FlowConfigError } from "../internal/flow-config-error.js";
-import { check, nameCheck, parseOptions } from "../internal/parse-options.js";
+import { name } from "../internal/option-fields.js";
+import {
+  check,
+  type OptionsInput,
+  optionsObject,
+  parseOptions,
+  readError,
+} from "../internal/parse-options.js";
+import { readOptionsObject } from "../internal/read-value.js";
 import {
   type Composable,
   type InOf,
@@ -12,13 +21,19 @@ import {
 } from "./composable.js";
 import type { StageContext } from "./types.js";
 
-/** Options of {@link router}. */
-export interface RouterOptions<D> {
-  /** Where an item goes when its label names no arm. @defaultValue none: the item is dropped (`ROUTER_MISS`) */
-  default?: D;
-  /** The classifier stage's name, and the prefix of every arm's stages. @defaultValue the classifier's function name, else `router` */
-  name?: string;
+function optionsShape<D>() {
+  return {
+    /** Where an item goes when its label names no arm. @defaultValue none: the item is dropped (`ROUTER_MISS`) */
+    default: (
+      check<StageLike<unknown, unknown>>(isStageLike, STAGE_LIKE) as unknown as z.ZodType<D, D>
+    ).optional(),
+    /** The classifier stage's name, and the prefix of every arm's stages. @defaultValue the classifier's function name, else `router` */
+    name: name().optional(),
+  };
 }
+
+/** Options of {@link router}. */
+export interface RouterOptions<D> extends OptionsInput<ReturnType<typeof optionsShape<D>>> {}
 
 /** A router made by {@link router}; pass it to `addTransformer` or `flow(...)`. */
 export class Router<In, Out> implements Composable<In, Out> {
@@ -33,10 +48,9 @@ export class Router<In, Out> implements Composable<In, Out> {
   ) {}
 }
 
-const optionsSchema = z.strictObject({
-  default: check<StageLike<unknown, unknown>>(isStageLike, STAGE_LIKE).optional(),
-  name: nameCheck().optional(),
-});
+const ARMS = "an object with at least one arm ({ label: stage, … })";
+
+const optionsSchema = optionsObject(optionsShape<StageLike<unknown, unknown>>());
 
 /**
  * Sends each item to one arm, chosen by a label. `classify(item, ctx)` runs as its own stage
@@ -66,28 +80,28 @@ export function router<
   arms: A,
   options?: RouterOptions<D>,
 ): Router<In & InOf<A[keyof A]>, OutOf<A[keyof A]> | OutOf<D>> {
-  if (typeof classify !== "function")
+  if (!isCallable(classify))
     throw new FlowConfigError(
       `router: classify = ${describeValue(classify)}: expected a function (item, ctx) => label`,
       { option: "classify" },
     );
-  const proto = arms === null || typeof arms !== "object" ? undefined : Object.getPrototypeOf(arms);
-  if ((proto !== Object.prototype && proto !== null) || Object.keys(arms).length === 0)
-    throw new FlowConfigError(
-      `router: arms = ${describeValue(arms)}: expected an object with at least one arm ({ label: stage, … })`,
-      { option: "arms" },
-    );
-  for (const [label, arm] of Object.entries(arms)) {
+  // The arms are read once, like an options object: a plain object of string labels.
+  const read = readOptionsObject(arms);
+  if (!read.ok) throw readError("router", "arms", read.problem, arms, ARMS);
+  const labelled = read.value;
+  if (Object.keys(labelled).length === 0)
+    throw new FlowConfigError(`router: arms = ${describeValue(arms)}: expected ${ARMS}`, { option: "arms" });
+  for (const [label, arm] of Object.entries(labelled)) {
     if (!isStageLike(arm))
       throw new FlowConfigError(`router: arm "${label}" = ${describeValue(arm)}: expected ${STAGE_LIKE}`, {
         option: `arms.${label}`,
       });
   }
-  const o = parseOptions(optionsSchema, options ?? {}, "router");
-  if (o.default !== undefined && Object.hasOwn(arms, "default"))
+  const o = parseOptions(optionsSchema, options, "router");
+  if (o.default !== undefined && Object.hasOwn(labelled, "default"))
     throw new FlowConfigError(
       'router: an arm is labelled "default" and options.default is set too; rename the arm',
       { option: "arms.default" },
     );
-  return new Router(classify as never, arms as never, o.default as never, o.name);
+  return new Router(classify as never, { ...labelled } as never, o.default as never, o.name);
 }

@@ -1,9 +1,11 @@
+import { isCallable } from "../internal/callable.js";
 import { describeValue, FlowConfigError } from "../internal/flow-config-error.js";
+import { tryGet } from "../internal/read-value.js";
 import type { ScalingStrategy } from "../scaling/scaling-strategy.js";
 import type { Batch, BatchSettings } from "./batch.js";
 import { isStageLike, SHAPE, STAGE_LIKE, TREE } from "./composable.js";
 import type { FanOut } from "./fan-out.js";
-import { parseStageOptions, type StageOptions } from "./options.js";
+import { parseStageOptions, STAGE_DEFAULTS, type StageSettings } from "./options.js";
 import { isPerWorker } from "./per-worker.js";
 import type { Router } from "./router.js";
 import type { StageRole } from "./stage.js";
@@ -14,7 +16,7 @@ export interface StageDef {
   /** A function or a `perWorker(...)`. */
   readonly fn: unknown;
   /** Validated options; never `name` (that is `name` below). */
-  options: StageOptions;
+  options: StageSettings;
   name: string;
   readonly batch: BatchSettings | null;
   /** The default strategy of the flow this stage was composed from, if it had one. */
@@ -44,11 +46,9 @@ export interface ComposedFlow {
   readonly defaultStrategy: ScalingStrategy | undefined;
 }
 
-/** The default queue size; a batch stage's is at least one batch. */
-const DEFAULT_QUEUE_SIZE = 1024;
-
+/** The stage's queue size: as set, else the default, at least one batch for a batch stage. */
 export function queueSizeOf(def: StageDef): number {
-  return def.options.queueSize ?? Math.max(DEFAULT_QUEUE_SIZE, def.batch?.size ?? 0);
+  return def.options.queueSize ?? Math.max(STAGE_DEFAULTS.queueSize, def.batch?.size ?? 0);
 }
 
 /**
@@ -93,14 +93,19 @@ export class StageTree {
     return this.defs().map((d) => d.name);
   }
 
-  /** Appends a transformer, a shape or a sub-flow. */
-  add(x: unknown, options: unknown, where: string): void {
+  /** Appends a transformer, a shape or a sub-flow (with its validated options); the consumer, once set, stays last. */
+  add(x: unknown, settings: StageSettings, where: string): void {
+    if (this.consumer)
+      throw new FlowConfigError(
+        `${where}: the flow already has a consumer ("${this.consumer.name}"), which ends it; add transformers before setConsumer(), or compose: new Flow().addTransformer(flowSoFar).addTransformer(next).setConsumer(…)`,
+        { code: "ERR_FLOW_STATE" },
+      );
     if (!isStageLike(x))
       throw new FlowConfigError(`${where}: fn = ${describeValue(x)}: expected ${STAGE_LIKE}`, {
         option: "fn",
       });
-    const isFlow = typeof (x as Record<symbol, unknown>)[TREE] === "function";
-    const opts = isFlow ? parseSubFlowOptions(options, where) : parseStageOptions(options, where);
+    const isFlow = typeof tryGet(x, TREE) === "function";
+    const opts = isFlow ? subFlowOptions(settings, where) : settings;
     const name = opts.name ?? this.#fresh(derivedName(x, `stage${this.nodes.length + 1}`));
     const nodes = toNodes(x, name, withoutName(opts), where);
     this.#assertNamesFree(nodes.flatMap(namesIn), where, null);
@@ -108,15 +113,19 @@ export class StageTree {
     this.nodes.push(...nodes);
   }
 
-  /** Sets (or replaces) the consumer: a function, `perWorker(...)` or `batch(...)`. */
-  setConsumer(x: unknown, options: unknown, where: string): void {
-    const shape = (x as Record<symbol, unknown> | null)?.[SHAPE];
-    if (typeof x !== "function" && !isPerWorker(x) && shape !== "batch")
+  /** Sets the consumer, once: a function, `perWorker(...)` or `batch(...)`, with its validated options. */
+  setConsumer(x: unknown, opts: StageSettings, where: string): void {
+    if (this.consumer)
+      throw new FlowConfigError(
+        `${where}: the flow already has a consumer ("${this.consumer.name}"); a flow has one. To change its options, call configure("${this.consumer.name}", options); to run another consumer, build a new Flow (a flow of transformers composes: new Flow().addTransformer(chain).setConsumer(other))`,
+        { code: "ERR_FLOW_STATE" },
+      );
+    const shape = isStageLike(x) ? tryGet(x, SHAPE) : undefined;
+    if (!isCallable(x) && !isPerWorker(x) && shape !== "batch")
       throw new FlowConfigError(
         `${where}: fn = ${describeValue(x)}: expected a function, perWorker(factory) or batch(...)`,
         { option: "fn" },
       );
-    const opts = parseStageOptions(options, where);
     const b = shape === "batch" ? (x as Batch<unknown, unknown>) : null;
     const def = makeDef(
       "consumer",
@@ -125,7 +134,7 @@ export class StageTree {
       opts.name ?? b?.name ?? "consumer",
       b?.settings ?? null,
     );
-    this.#assertNamesFree([def.name], where, this.consumer);
+    this.#assertNamesFree([def.name], where, null);
     checkBatchQueue(def, where);
     this.consumer = def;
   }
@@ -199,7 +208,7 @@ export class StageTree {
 function makeDef(
   role: StageRole,
   fn: unknown,
-  options: StageOptions,
+  options: StageSettings,
   name: string,
   batch: BatchSettings | null = null,
   fallbackStrategy: ScalingStrategy | undefined = undefined,
@@ -207,7 +216,7 @@ function makeDef(
   return { role, fn, options, name, batch, fallbackStrategy };
 }
 
-function withoutName(options: StageOptions): StageOptions {
+function withoutName(options: StageSettings): StageSettings {
   const { name: _name, ...rest } = options;
   return rest;
 }
@@ -221,8 +230,11 @@ function namesIn(node: StageNode): string[] {
 
 /** The name a stage-like gets when the caller gives none. */
 function derivedName(x: unknown, fallback: string): string {
-  const fnName = (f: unknown) => (typeof f === "function" && f.name) || undefined;
-  if (typeof x === "function") return x.name || fallback;
+  const fnName = (f: unknown) => {
+    const n = typeof f === "function" ? tryGet(f, "name") : undefined;
+    return typeof n === "string" && n ? n : undefined;
+  };
+  if (typeof x === "function") return fnName(x) ?? fallback;
   const o = x as Record<symbol, unknown>;
   switch (o[SHAPE]) {
     case "batch": {
@@ -246,7 +258,7 @@ function derivedName(x: unknown, fallback: string): string {
  * classifier is `name` and whose arms are `name.<label>`; a fan-out whose merge stage is `name`
  * and whose branches are `name.<label>`; or a sub-flow whose stages are `name.<stage>`.
  */
-function toNodes(x: unknown, name: string, options: StageOptions, where: string): StageNode[] {
+function toNodes(x: unknown, name: string, options: StageSettings, where: string): StageNode[] {
   if (typeof x === "function" || isPerWorker(x))
     return [{ type: "stage", def: makeDef("transformer", x, options, name) }];
   const o = x as Record<symbol, unknown>;
@@ -296,8 +308,7 @@ function toNodes(x: unknown, name: string, options: StageOptions, where: string)
   return composed.tree.copy(name, composed.defaultStrategy);
 }
 
-function parseSubFlowOptions(options: unknown, where: string): StageOptions {
-  const opts = parseStageOptions(options, where);
+function subFlowOptions(opts: StageSettings, where: string): StageSettings {
   const extra = Object.keys(opts).filter((k) => k !== "name");
   if (extra.length > 0)
     throw new FlowConfigError(

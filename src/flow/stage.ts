@@ -155,6 +155,7 @@ export class Stage implements ChannelHooks, DropTarget {
         run.scaled(event);
       },
       fault: (error) => run.strategyFault(this.name, error),
+      warn: (message) => run.workerFault(this.name, "scaling", message),
     });
   }
 

@@ -9,6 +9,11 @@ export interface Clock {
   setTimeout(fn: () => void, ms: number): unknown;
   /** Cancels a timer made by {@link Clock.setTimeout}; a spent or unknown handle is ignored. */
   clearTimeout(handle: unknown): void;
+  /**
+   * `true` for a clock whose time does not follow real time (a {@link VirtualClock}): the flow
+   * then gives the event loop its turns by item count only, never because its time moved.
+   */
+  readonly virtual?: boolean;
 }
 
 /**

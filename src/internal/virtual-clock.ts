@@ -1,10 +1,10 @@
-import { z } from "zod";
 import { BinaryHeap } from "./binary-heap.js";
 import type { Clock } from "./clock.js";
-import { check, isFiniteNumber, parseOptions } from "./parse-options.js";
+import { describeValue, FlowConfigError } from "./flow-config-error.js";
+import { ms } from "./option-fields.js";
+import { type OptionsInput, optionsObject, parseOptions } from "./parse-options.js";
 
-/** Options of {@link VirtualClock}. */
-export interface VirtualClockOptions {
+const optionsShape = {
   /**
    * Put every timer on a grid of this many milliseconds and fire all the timers due at one instant
    * before promises settle: one macrotask per instant instead of one per timer, for simulations
@@ -12,15 +12,13 @@ export interface VirtualClockOptions {
    * rounded to the nearest grid point, so a 10 ms timer stays 10 ms. @defaultValue none: each
    * timer fires at its exact time and promises settle after each one
    */
-  gridMs?: number;
-}
+  gridMs: ms({ above: true }).optional(),
+};
 
-const optionsSchema = z.strictObject({
-  gridMs: check<number>(
-    (v) => isFiniteNumber(0)(v) && (v as number) > 0,
-    "a finite number of milliseconds > 0",
-  ).optional(),
-});
+/** Options of {@link VirtualClock}. */
+export interface VirtualClockOptions extends OptionsInput<typeof optionsShape> {}
+
+const optionsSchema = optionsObject(optionsShape);
 
 interface VirtualTimer {
   at: number;
@@ -50,12 +48,21 @@ export function settle(): Promise<void> {
  * ```
  */
 export class VirtualClock implements Clock {
+  /** Its time moves only when told to (see {@link Clock.virtual}). */
+  readonly virtual = true;
   #now: number;
   #seq = 0;
   readonly #grid: number;
   readonly #heap = new BinaryHeap<VirtualTimer>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq));
 
-  constructor(startMs = 0, options: VirtualClockOptions = {}) {
+  constructor(startMs = 0, options?: VirtualClockOptions) {
+    if (typeof startMs !== "number" || !Number.isFinite(startMs))
+      throw new FlowConfigError(
+        `VirtualClock: startMs = ${describeValue(startMs)}: expected a finite number`,
+        {
+          option: "startMs",
+        },
+      );
     this.#now = startMs;
     this.#grid = parseOptions(optionsSchema, options, "VirtualClock").gridMs ?? 0;
   }

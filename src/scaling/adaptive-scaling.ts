@@ -1,23 +1,23 @@
-import { check, isFiniteNumber, parseOptions } from "../internal/parse-options.js";
+import { between, ms } from "../internal/option-fields.js";
+import { type OptionsInput, parseOptions } from "../internal/parse-options.js";
 import type { StageStats } from "../stats/stage-stats.js";
-import { type PolicyOptions, policySchema, resolvePolicy } from "./policy-options.js";
+import { POLICY_DEFAULTS, type PolicyOptions, policySchema, resolvePolicy } from "./policy-options.js";
 import { PolicyScaling, type Rates } from "./policy-scaling.js";
 
-/** Options of {@link AdaptiveScaling}; none is required. */
-export interface AdaptiveScalingOptions extends PolicyOptions {
-  /** β of square-root staffing, N = R + β·√R with R = λ·S. @defaultValue 1 */
-  headroom?: number;
-  /** A backlog of q items adds q·S / this many workers. @defaultValue the larger of 100 ms and 2·S */
-  targetQueueWaitMs?: number;
-}
+/** AdaptiveScaling's settings when its options leave them out: both guards on. */
+const DEFAULTS = Object.freeze({ ...POLICY_DEFAULTS, kneeGuard: true, blockedGuard: true, headroom: 1 });
 
-const schema = policySchema({
-  headroom: check<number>(isFiniteNumber(0, 10), "a number in [0, 10]").optional(),
-  targetQueueWaitMs: check<number>(
-    (v) => isFiniteNumber(0)(v) && (v as number) > 0,
-    "a finite number of milliseconds > 0",
-  ).optional(),
-});
+const shape = {
+  /** β of square-root staffing, N = R + β·√R with R = λ·S. @defaultValue 1 */
+  headroom: between(0, 10).optional(),
+  /** A backlog of q items adds q·S / this many workers. @defaultValue the larger of 100 ms and 2·S */
+  targetQueueWaitMs: ms({ above: true }).optional(),
+};
+
+const schema = policySchema(shape, DEFAULTS);
+
+/** Options of {@link AdaptiveScaling}; none is required. */
+export interface AdaptiveScalingOptions extends PolicyOptions, OptionsInput<typeof shape> {}
 
 const fmt = (v: number): string => (v >= 100 ? String(Math.round(v)) : v.toFixed(1));
 
@@ -43,9 +43,9 @@ export class AdaptiveScaling extends PolicyScaling {
   #s = 0;
 
   constructor(options: AdaptiveScalingOptions = {}) {
-    const o = parseOptions(schema, options, "AdaptiveScaling") as AdaptiveScalingOptions;
-    super(resolvePolicy(o, { knee: true, blocked: true }), options);
-    this.#beta = o.headroom ?? 1;
+    const o = parseOptions(schema, options, "AdaptiveScaling");
+    super(resolvePolicy(o, DEFAULTS), o);
+    this.#beta = o.headroom ?? DEFAULTS.headroom;
   }
 
   protected recommend(stats: StageStats, _workers: number, rates: Rates): number {

@@ -1,14 +1,16 @@
-import { z } from "zod";
-import { check, isInt, parseOptions } from "../internal/parse-options.js";
+import { optionsObject, type OptionsInput, parseOptions } from "../internal/parse-options.js";
 import type { ScalingStrategy } from "./scaling-strategy.js";
+import { workerCount } from "./worker-limits.js";
+
+const shape = {
+  /** How many workers the stage runs, always: a whole number from 1 to 10,000 (`MAX_WORKERS`). */
+  workers: workerCount(1),
+};
 
 /** Options of {@link FixedScaling}. */
-export interface FixedScalingOptions {
-  /** How many workers the stage runs, always. A whole number ≥ 1. */
-  workers: number;
-}
+export interface FixedScalingOptions extends OptionsInput<typeof shape> {}
 
-const schema = z.strictObject({ workers: check<number>(isInt(1), "a whole number ≥ 1") });
+const schema = optionsObject(shape);
 
 /**
  * A constant number of workers. `FixedScaling({ workers: 1 })` is what a stage runs with when

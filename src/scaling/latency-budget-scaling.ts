@@ -1,29 +1,35 @@
-import { check, isFiniteNumber, parseOptions } from "../internal/parse-options.js";
+import { between, ms } from "../internal/option-fields.js";
+import { type OptionsInput, parseOptions } from "../internal/parse-options.js";
 import type { StageStats } from "../stats/stage-stats.js";
-import { type PolicyOptions, policySchema, resolvePolicy } from "./policy-options.js";
+import { POLICY_DEFAULTS, type PolicyOptions, policySchema, resolvePolicy } from "./policy-options.js";
 import { PolicyScaling } from "./policy-scaling.js";
 
-/** Options of {@link LatencyBudgetScaling}; `latencyBudgetMs` is required. */
-export interface LatencyBudgetScalingOptions extends PolicyOptions {
-  /** The mean processing time (over about the last second) the stage must stay under, ms. */
-  latencyBudgetMs: number;
-  /** A decrease multiplies the count by this. @defaultValue 0.75 */
-  decrease?: number;
-  /** At most one decrease per this long, so that the last one shows in the latency first. @defaultValue 1000 */
-  decreaseEveryMs?: number;
-}
-
-const schema = policySchema({
-  latencyBudgetMs: check<number>(
-    (v) => isFiniteNumber(0)(v) && (v as number) > 0,
-    "a finite number of milliseconds > 0",
-  ),
-  decrease: check<number>(
-    (v) => isFiniteNumber(0, 1)(v) && (v as number) > 0 && (v as number) < 1,
-    "a number in (0, 1)",
-  ).optional(),
-  decreaseEveryMs: check<number>(isFiniteNumber(0), "a finite number of milliseconds ≥ 0").optional(),
+/**
+ * LatencyBudgetScaling's settings when its options leave them out: the blocked guard on, the knee
+ * guard off (the budget is what stops growth), and no tolerance band (AIMD steps by one on purpose).
+ */
+const DEFAULTS = Object.freeze({
+  ...POLICY_DEFAULTS,
+  tolerance: 0,
+  kneeGuard: false,
+  blockedGuard: true,
+  decrease: 0.75,
+  decreaseEveryMs: 1000,
 });
+
+const shape = {
+  /** The mean processing time (over about the last second) the stage must stay under, ms. */
+  latencyBudgetMs: ms({ above: true }),
+  /** A decrease multiplies the count by this. @defaultValue 0.75 */
+  decrease: between(0, 1, { min: true, max: true }).optional(),
+  /** At most one decrease per this long, so that the last one shows in the latency first. @defaultValue 1000 */
+  decreaseEveryMs: ms().optional(),
+};
+
+const schema = policySchema(shape, DEFAULTS);
+
+/** Options of {@link LatencyBudgetScaling}; `latencyBudgetMs` is required. */
+export interface LatencyBudgetScalingOptions extends PolicyOptions, OptionsInput<typeof shape> {}
 
 /**
  * AIMD on a latency budget, like TCP congestion control or Netflix's concurrency limits: while
@@ -51,12 +57,11 @@ export class LatencyBudgetScaling extends PolicyScaling {
   #why = "";
 
   constructor(options: LatencyBudgetScalingOptions) {
-    const o = parseOptions(schema, options, "LatencyBudgetScaling") as LatencyBudgetScalingOptions;
-    // AIMD steps by one on purpose: no tolerance band unless asked for.
-    super(resolvePolicy({ tolerance: 0, ...o }, { knee: false, blocked: true }), options);
+    const o = parseOptions(schema, options, "LatencyBudgetScaling");
+    super(resolvePolicy(o, DEFAULTS), o);
     this.budgetMs = o.latencyBudgetMs;
-    this.#decrease = o.decrease ?? 0.75;
-    this.#every = o.decreaseEveryMs ?? 1000;
+    this.#decrease = o.decrease ?? DEFAULTS.decrease;
+    this.#every = o.decreaseEveryMs ?? DEFAULTS.decreaseEveryMs;
   }
 
   protected recommend(stats: StageStats, workers: number): number {

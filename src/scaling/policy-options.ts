@@ -1,138 +1,125 @@
-import { z } from "zod";
-import { check, isFiniteNumber, isInt } from "../internal/parse-options.js";
+import type { z } from "zod";
+import { between, bool, ms } from "../internal/option-fields.js";
+import {
+  issue,
+  notAbove,
+  type OptionsInput,
+  type OptionsSchema,
+  optionsObject,
+} from "../internal/parse-options.js";
+import { workerCount } from "./worker-limits.js";
+
+/** The longest down window: the stabilizer keeps one bucket per 100 ms of it (HPA's longest is an hour too). */
+export const MAX_DOWN_WINDOW_MS = 3_600_000;
+
+/**
+ * The policy layer's settings when a strategy's options leave them out. Each strategy adds its
+ * own fields and says which guards are on; `maxWorkers` is raised to `minWorkers` and
+ * `initialWorkers` is `max(1, minWorkers)` when they are left out.
+ */
+export const POLICY_DEFAULTS = Object.freeze({
+  minWorkers: 1,
+  maxWorkers: 64,
+  tolerance: 0.1,
+  downStabilizationMs: 5000,
+  maxGrowthPercent: 100,
+  maxGrowthWorkers: 4,
+  growthPeriodMs: 100,
+  cooldownMs: 0,
+  dampening: 1,
+  kneeEta: 0.3,
+  kneeHoldMs: 30_000,
+});
+
+/** A strategy's policy defaults: {@link POLICY_DEFAULTS} (or its own values) and its guards. */
+export type PolicyDefaults = Readonly<Record<keyof typeof POLICY_DEFAULTS, number>> & {
+  readonly kneeGuard: boolean;
+  readonly blockedGuard: boolean;
+};
+
+/** The zod fields of {@link PolicyOptions}; each strategy's schema adds its own. */
+const policyShape = {
+  /** The fewest workers; 0 lets an idle stage scale to zero. @defaultValue 1 */
+  minWorkers: workerCount(0).optional(),
+  /** The most workers (at most 10,000, `MAX_WORKERS`). @defaultValue 64 */
+  maxWorkers: workerCount(1).optional(),
+  /** Workers the stage starts with. @defaultValue `max(1, minWorkers)` */
+  initialWorkers: workerCount(0).optional(),
+  /** A change smaller than this fraction of the current count is ignored (stops ±1 flapping). @defaultValue 0.1 */
+  tolerance: between(0, 1).optional(),
+  /** Shrink only to the highest count recommended within this window (at most an hour). @defaultValue 5000 */
+  downStabilizationMs: ms({ max: MAX_DOWN_WINDOW_MS }).optional(),
+  /** Growth per `growthPeriodMs` is capped at the larger of +this percent… @defaultValue 100 */
+  maxGrowthPercent: between(0, Number.POSITIVE_INFINITY).optional(),
+  /** …and +this many workers. @defaultValue 4 */
+  maxGrowthWorkers: workerCount(0).optional(),
+  /** The period of the growth limit. @defaultValue 100 */
+  growthPeriodMs: ms({ above: true }).optional(),
+  /** After any change, no further change for this long (kept for compatibility; prefer the windows). @defaultValue 0 */
+  cooldownMs: ms().optional(),
+  /** Each step is multiplied by this, at least 1 worker (kept for compatibility; 0 makes every step one worker). @defaultValue 1 */
+  dampening: between(0, 1).optional(),
+  /** Workers waiting on a full downstream queue are not demand: cap the count near the busy ones. @defaultValue on, but off for `TargetUtilizationScaling` */
+  blockedGuard: bool().optional(),
+  /** After growing with a backlog, keep the growth only if throughput rose with it. @defaultValue on for `AdaptiveScaling` and `ThroughputScaling` */
+  kneeGuard: bool().optional(),
+  /** The knee test's η: keep growth N0 → N1 only if X1/X0 − 1 ≥ η·(N1/N0 − 1). @defaultValue 0.3 */
+  kneeEta: between(0, 10, { min: true }).optional(),
+  /** How long a knee found by the test caps the count before it is probed again. @defaultValue 30000 */
+  kneeHoldMs: ms().optional(),
+};
 
 /**
  * Options every built-in adaptive strategy shares: the policy layer that turns a strategy's
  * recommendation into a worker count (see {@link PolicyScaling}). Every field is optional.
  */
-export interface PolicyOptions {
-  /** The fewest workers; 0 lets an idle stage scale to zero. @defaultValue 1 */
-  minWorkers?: number;
-  /** The most workers. @defaultValue 64 */
-  maxWorkers?: number;
-  /** Workers the stage starts with. @defaultValue `max(1, minWorkers)` */
-  initialWorkers?: number;
-  /** A change smaller than this fraction of the current count is ignored (stops ±1 flapping). @defaultValue 0.1 */
-  tolerance?: number;
-  /** Shrink only to the highest count recommended within this window. @defaultValue 5000 */
-  downStabilizationMs?: number;
-  /** Growth per `growthPeriodMs` is capped at the larger of +this percent… @defaultValue 100 */
-  maxGrowthPercent?: number;
-  /** …and +this many workers. @defaultValue 4 */
-  maxGrowthWorkers?: number;
-  /** The period of the growth limit. @defaultValue 100 */
-  growthPeriodMs?: number;
-  /** After any change, no further change for this long (kept for compatibility; prefer the windows). @defaultValue 0 */
-  cooldownMs?: number;
-  /** Each step is multiplied by this, at least 1 worker (kept for compatibility). @defaultValue 1 */
-  dampening?: number;
-  /** Workers waiting on a full downstream queue are not demand: cap the count near the busy ones. */
-  blockedGuard?: boolean;
-  /** After growing with a backlog, keep the growth only if throughput rose with it. */
-  kneeGuard?: boolean;
-  /** The knee test's η: keep growth N0 → N1 only if X1/X0 − 1 ≥ η·(N1/N0 − 1). @defaultValue 0.3 */
-  kneeEta?: number;
-  /** How long a knee found by the test caps the count before it is probed again. @defaultValue 30000 */
-  kneeHoldMs?: number;
-}
-
-const positiveMs = (what = "milliseconds") =>
-  check<number>((v) => isFiniteNumber(0)(v) && (v as number) > 0, `a finite number of ${what} > 0`);
-const ms = () => check<number>(isFiniteNumber(0), "a finite number of milliseconds ≥ 0");
-const bool = () => check<boolean>((v) => typeof v === "boolean", "true or false");
-
-/** The zod fields of {@link PolicyOptions}; each strategy's schema spreads them. */
-const policyFields = {
-  minWorkers: check<number>(isInt(0), "a whole number ≥ 0").optional(),
-  maxWorkers: check<number>(isInt(1), "a whole number ≥ 1").optional(),
-  initialWorkers: check<number>(isInt(0), "a whole number ≥ 0").optional(),
-  tolerance: check<number>(isFiniteNumber(0, 1), "a number in [0, 1]").optional(),
-  downStabilizationMs: ms().optional(),
-  maxGrowthPercent: check<number>(isFiniteNumber(0), "a finite number ≥ 0").optional(),
-  maxGrowthWorkers: check<number>(isInt(0), "a whole number ≥ 0").optional(),
-  growthPeriodMs: positiveMs().optional(),
-  cooldownMs: ms().optional(),
-  dampening: check<number>(
-    (v) => isFiniteNumber(0, 1)(v) && (v as number) > 0,
-    "a number in (0, 1]",
-  ).optional(),
-  blockedGuard: bool().optional(),
-  kneeGuard: bool().optional(),
-  kneeEta: check<number>(
-    (v) => isFiniteNumber(0, 10)(v) && (v as number) > 0,
-    "a number in (0, 10]",
-  ).optional(),
-  kneeHoldMs: ms().optional(),
-};
-
-/**
- * The schema of a strategy's options: the policy fields, `extra` fields of its own, and the
- * cross-field checks.
- */
-export function policySchema<E extends z.core.$ZodLooseShape>(extra: E) {
-  return z
-    .strictObject({ ...policyFields, ...extra })
-    .check((ctx) => checkPolicy(ctx.value as PolicyOptions, ctx.issues));
-}
+export interface PolicyOptions extends OptionsInput<typeof policyShape> {}
 
 /** {@link PolicyOptions} with every default filled in. */
-export interface ResolvedPolicy {
-  readonly minWorkers: number;
-  readonly maxWorkers: number;
-  readonly initialWorkers: number;
-  readonly tolerance: number;
-  readonly downStabilizationMs: number;
-  readonly maxGrowthPercent: number;
-  readonly maxGrowthWorkers: number;
-  readonly growthPeriodMs: number;
-  readonly cooldownMs: number;
-  readonly dampening: number;
-  readonly blockedGuard: boolean;
-  readonly kneeGuard: boolean;
-  readonly kneeEta: number;
-  readonly kneeHoldMs: number;
-}
+export type ResolvedPolicy = Readonly<
+  Required<{ [K in keyof PolicyOptions]: Exclude<PolicyOptions[K], undefined> }>
+>;
 
-/** Fills in the defaults; `guards` says which guards are on unless the options say otherwise. */
-export function resolvePolicy(o: PolicyOptions, guards: { knee: boolean; blocked: boolean }): ResolvedPolicy {
-  const minWorkers = o.minWorkers ?? 1;
+/** Fills in a strategy's defaults: `defaults` are its own (see {@link PolicyDefaults}). */
+export function resolvePolicy(o: PolicyOptions, defaults: PolicyDefaults): ResolvedPolicy {
+  const minWorkers = o.minWorkers ?? defaults.minWorkers;
   return {
     minWorkers,
-    maxWorkers: o.maxWorkers ?? Math.max(64, minWorkers),
+    maxWorkers: o.maxWorkers ?? Math.max(defaults.maxWorkers, minWorkers),
     initialWorkers: o.initialWorkers ?? Math.max(1, minWorkers),
-    tolerance: o.tolerance ?? 0.1,
-    downStabilizationMs: o.downStabilizationMs ?? 5000,
-    maxGrowthPercent: o.maxGrowthPercent ?? 100,
-    maxGrowthWorkers: o.maxGrowthWorkers ?? 4,
-    growthPeriodMs: o.growthPeriodMs ?? 100,
-    cooldownMs: o.cooldownMs ?? 0,
-    dampening: o.dampening ?? 1,
-    blockedGuard: o.blockedGuard ?? guards.blocked,
-    kneeGuard: o.kneeGuard ?? guards.knee,
-    kneeEta: o.kneeEta ?? 0.3,
-    kneeHoldMs: o.kneeHoldMs ?? 30_000,
+    tolerance: o.tolerance ?? defaults.tolerance,
+    downStabilizationMs: o.downStabilizationMs ?? defaults.downStabilizationMs,
+    maxGrowthPercent: o.maxGrowthPercent ?? defaults.maxGrowthPercent,
+    maxGrowthWorkers: o.maxGrowthWorkers ?? defaults.maxGrowthWorkers,
+    growthPeriodMs: o.growthPeriodMs ?? defaults.growthPeriodMs,
+    cooldownMs: o.cooldownMs ?? defaults.cooldownMs,
+    dampening: o.dampening ?? defaults.dampening,
+    blockedGuard: o.blockedGuard ?? defaults.blockedGuard,
+    kneeGuard: o.kneeGuard ?? defaults.kneeGuard,
+    kneeEta: o.kneeEta ?? defaults.kneeEta,
+    kneeHoldMs: o.kneeHoldMs ?? defaults.kneeHoldMs,
   };
 }
 
-/** Cross-field checks: min ≤ initial ≤ max. */
-function checkPolicy(
-  o: {
-    minWorkers?: number | undefined;
-    maxWorkers?: number | undefined;
-    initialWorkers?: number | undefined;
-  },
-  issues: z.core.$ZodRawIssue[],
-): void {
-  const min = o.minWorkers ?? 1;
-  const max = o.maxWorkers ?? Math.max(64, min);
-  if (min > max)
-    issues.push({ code: "custom", input: o, path: ["minWorkers"], message: `≤ maxWorkers (${max})` });
-  const initial = o.initialWorkers;
-  if (initial !== undefined && (initial < min || initial > max))
-    issues.push({
-      code: "custom",
-      input: o,
-      path: ["initialWorkers"],
-      message: `between minWorkers (${min}) and maxWorkers (${max})`,
-    });
+/**
+ * The schema of a strategy's options: the policy fields, `extra` fields of its own, and the
+ * cross-field checks (min ≤ initial ≤ max), judged on the settings `defaults` resolve to.
+ */
+export function policySchema<E extends z.core.$ZodLooseShape>(
+  extra: E,
+  defaults: PolicyDefaults,
+): OptionsSchema<typeof policyShape & E> {
+  return optionsObject({ ...policyShape, ...extra }).check((ctx) => {
+    const p = resolvePolicy(ctx.value as PolicyOptions, defaults);
+    const minAboveMax = notAbove("minWorkers", p.minWorkers, "maxWorkers", p.maxWorkers);
+    if (minAboveMax.length > 0) ctx.issues.push(...minAboveMax);
+    else if (p.initialWorkers < p.minWorkers || p.initialWorkers > p.maxWorkers)
+      ctx.issues.push(
+        issue(
+          "initialWorkers",
+          p.initialWorkers,
+          `between minWorkers (${p.minWorkers}) and maxWorkers (${p.maxWorkers})`,
+        ),
+      );
+  }) as OptionsSchema<typeof policyShape & E>;
 }

@@ -1,6 +1,7 @@
 import type { StageStats } from "../stats/stage-stats.js";
 import type { ScalingStrategy } from "./scaling-strategy.js";
 import type { WorkerBudget } from "./worker-budget.js";
+import { MAX_WORKERS, workerLimitsOf } from "./worker-limits.js";
 
 /**
  * Emitted whenever a stage's count of active workers changes, in the order the changes happen:
@@ -37,10 +38,9 @@ export interface ControllerHooks {
   scaled(event: ScaleEvent): void;
   /** A strategy threw or returned a non-number; the decision is ignored. */
   fault(error: unknown): void;
+  /** Something the controller corrected (limits it could not use, a count past the cap); reported once. */
+  warn?(message: string): void;
 }
-
-/** Largest worker count any stage may run when the strategy sets no `maxWorkers`. */
-export const DEFAULT_MAX_WORKERS = 1024;
 
 /**
  * Applies a strategy's decisions to one stage's pool: clamps them to `[min, max]`, ignores
@@ -63,13 +63,11 @@ export class ScalingController {
     private readonly stats: StageStats,
     private readonly hooks: ControllerHooks,
   ) {
-    const min = strategy.minWorkers;
-    const max = strategy.maxWorkers;
-    this.min = typeof min === "number" && Number.isInteger(min) && min >= 0 ? min : 1;
-    this.max =
-      typeof max === "number" && Number.isInteger(max) && max >= Math.max(1, this.min)
-        ? max
-        : Math.max(DEFAULT_MAX_WORKERS, this.min);
+    // Read once, when the strategy was validated (a clone now), and never past MAX_WORKERS.
+    const { limits, problem } = workerLimitsOf(strategy);
+    this.min = limits.min;
+    this.max = limits.max;
+    if (problem) hooks.warn?.(`its strategy's limits: ${problem}`);
   }
 
   /** Starts the initial pool (the `initial` event). */
@@ -86,6 +84,7 @@ export class ScalingController {
       this.hooks.fault(error);
       n = this.min;
     }
+    if (n > MAX_WORKERS) this.#overCap(n);
     const start = Number.isFinite(n) ? this.#clamp(Math.trunc(n)) : this.min;
     if (this.budget === null || start === 0) return start;
     return Math.max(1, Math.min(start, this.budget.room(this)));
@@ -137,6 +136,7 @@ export class ScalingController {
       this.hooks.fault(new TypeError(`strategy returned ${String(delta)} from ${source}; expected a number`));
       return from;
     }
+    if (from + delta > MAX_WORKERS) this.#overCap(from + delta);
     let to = this.#clamp(from + (Number.isFinite(delta) ? Math.trunc(delta) : delta));
     if (to === 0 && pool.hasWork) to = 1;
     if (to > from && this.budget !== null) to = this.budget.cap(this, from, to, this.stats.now);
@@ -213,6 +213,13 @@ export class ScalingController {
     const pool = this.pool;
     if (!pool.hasWork || pool.activeWorkers > 0) return;
     this.resizeTo(1, "liveness: items wait and no worker runs");
+  }
+
+  // A count past the cap is clamped like any other; it is also worth telling, once.
+  #overCap(asked: number): void {
+    this.hooks.warn?.(
+      `its strategy asked for ${asked} workers; clamped to ${this.max} (no stage runs more than ${MAX_WORKERS})`,
+    );
   }
 
   #clamp(n: number): number {

@@ -1,17 +1,21 @@
-import { check, isFiniteNumber, parseOptions } from "../internal/parse-options.js";
+import { between } from "../internal/option-fields.js";
+import { type OptionsInput, parseOptions } from "../internal/parse-options.js";
 import type { StageStats } from "../stats/stage-stats.js";
-import { type PolicyOptions, policySchema, resolvePolicy } from "./policy-options.js";
+import { POLICY_DEFAULTS, type PolicyOptions, policySchema, resolvePolicy } from "./policy-options.js";
 import { PolicyScaling } from "./policy-scaling.js";
 
-/** Options of {@link TargetUtilizationScaling}. */
-export interface TargetUtilizationScalingOptions extends PolicyOptions {
-  /** The busy fraction of the pool to hold. @defaultValue 0.7 */
-  target?: number;
-}
+/** TargetUtilizationScaling's settings when its options leave them out: both guards off, like the HPA. */
+const DEFAULTS = Object.freeze({ ...POLICY_DEFAULTS, kneeGuard: false, blockedGuard: false, target: 0.7 });
 
-const schema = policySchema({
-  target: check<number>((v) => isFiniteNumber(0, 1)(v) && (v as number) > 0, "a number in (0, 1]").optional(),
-});
+const shape = {
+  /** The busy fraction of the pool to hold. @defaultValue 0.7 */
+  target: between(0, 1, { min: true }).optional(),
+};
+
+const schema = policySchema(shape, DEFAULTS);
+
+/** Options of {@link TargetUtilizationScaling}. */
+export interface TargetUtilizationScalingOptions extends PolicyOptions, OptionsInput<typeof shape> {}
 
 /**
  * Proportional control on utilization, like the Kubernetes HPA and AWS target tracking:
@@ -32,9 +36,9 @@ export class TargetUtilizationScaling extends PolicyScaling {
   #busy = 0;
 
   constructor(options: TargetUtilizationScalingOptions = {}) {
-    const o = parseOptions(schema, options, "TargetUtilizationScaling") as TargetUtilizationScalingOptions;
-    super(resolvePolicy(o, { knee: false, blocked: false }), options);
-    this.target = o.target ?? 0.7;
+    const o = parseOptions(schema, options, "TargetUtilizationScaling");
+    super(resolvePolicy(o, DEFAULTS), o);
+    this.target = o.target ?? DEFAULTS.target;
   }
 
   protected recommend(stats: StageStats, workers: number): number {

@@ -1,17 +1,21 @@
-import { check, isFiniteNumber, parseOptions } from "../internal/parse-options.js";
+import { between } from "../internal/option-fields.js";
+import { type OptionsInput, parseOptions } from "../internal/parse-options.js";
 import type { StageStats } from "../stats/stage-stats.js";
-import { type PolicyOptions, policySchema, resolvePolicy } from "./policy-options.js";
+import { POLICY_DEFAULTS, type PolicyOptions, policySchema, resolvePolicy } from "./policy-options.js";
 import { PolicyScaling } from "./policy-scaling.js";
 
-/** Options of {@link ThroughputScaling}. */
-export interface ThroughputScalingOptions extends PolicyOptions {
-  /** Each step up multiplies the count by 1 + this (at least one worker). @defaultValue 0.5 */
-  step?: number;
-}
+/** ThroughputScaling's settings when its options leave them out: both guards on (the knee guard makes it a hill climber). */
+const DEFAULTS = Object.freeze({ ...POLICY_DEFAULTS, kneeGuard: true, blockedGuard: true, step: 0.5 });
 
-const schema = policySchema({
-  step: check<number>((v) => isFiniteNumber(0, 10)(v) && (v as number) > 0, "a number in (0, 10]").optional(),
-});
+const shape = {
+  /** Each step up multiplies the count by 1 + this (at least one worker). @defaultValue 0.5 */
+  step: between(0, 10, { min: true }).optional(),
+};
+
+const schema = policySchema(shape, DEFAULTS);
+
+/** Options of {@link ThroughputScaling}. */
+export interface ThroughputScalingOptions extends PolicyOptions, OptionsInput<typeof shape> {}
 
 /**
  * Model-free hill climbing, like the .NET thread pool: while a backlog exists it steps the count
@@ -33,9 +37,9 @@ export class ThroughputScaling extends PolicyScaling {
   #why = "";
 
   constructor(options: ThroughputScalingOptions = {}) {
-    const o = parseOptions(schema, options, "ThroughputScaling") as ThroughputScalingOptions;
-    super(resolvePolicy(o, { knee: true, blocked: true }), options);
-    this.#step = o.step ?? 0.5;
+    const o = parseOptions(schema, options, "ThroughputScaling");
+    super(resolvePolicy(o, DEFAULTS), o);
+    this.#step = o.step ?? DEFAULTS.step;
   }
 
   protected recommend(stats: StageStats, workers: number): number {

@@ -1,80 +1,62 @@
-import { z } from "zod";
-import { check, isFiniteNumber, isInt, parseOptions } from "../internal/parse-options.js";
+import type { z } from "zod";
+import { between, ms, whole } from "../internal/option-fields.js";
+import {
+  issue,
+  notAbove,
+  type OptionsInput,
+  optionsObject,
+  parseOptions,
+} from "../internal/parse-options.js";
 import type { StageStats } from "../stats/stage-stats.js";
 import type { ScalingStrategy } from "./scaling-strategy.js";
+import { workerCount } from "./worker-limits.js";
+
+/** UtilizationScaling's settings when its options leave them out: the original's defaults. */
+const DEFAULTS = Object.freeze({
+  minWorkers: 1,
+  maxWorkers: 8,
+  lowerUtilization: 0.2,
+  upperUtilization: 0.8,
+  upscalingRate: 1,
+  downscalingRate: 1,
+  cooldownMs: 5000,
+  dampening: 0.5,
+});
+
+const shape = {
+  /** The fewest workers; 0 lets an idle stage scale to zero. @defaultValue 1 */
+  minWorkers: workerCount(0).default(DEFAULTS.minWorkers),
+  /** The most workers (at most 10,000, `MAX_WORKERS`). @defaultValue 8 */
+  maxWorkers: workerCount(1).default(DEFAULTS.maxWorkers),
+  /** Below this utilization (busy / total, strictly) the stage shrinks. @defaultValue 0.2 */
+  lowerUtilization: between(0, 1).default(DEFAULTS.lowerUtilization),
+  /** Above this utilization (strictly) the stage grows. @defaultValue 0.8 */
+  upperUtilization: between(0, 1).default(DEFAULTS.upperUtilization),
+  /** Workers added per decision, before dampening. @defaultValue 1 */
+  upscalingRate: workerCount(1).default(DEFAULTS.upscalingRate),
+  /** Workers removed per decision, before dampening. @defaultValue 1 */
+  downscalingRate: workerCount(1).default(DEFAULTS.downscalingRate),
+  /** After any scale, up or down, no further scale for this long. @defaultValue 5000 */
+  cooldownMs: ms().default(DEFAULTS.cooldownMs),
+  /** The step is multiplied by this and floored, but never below 1 (so 0 makes every step one worker). @defaultValue 0.5 */
+  dampening: between(0, 1).default(DEFAULTS.dampening),
+  /** Evaluate at most once per this many milliseconds. @defaultValue undefined (every event) */
+  samplingPeriodMs: ms({ above: true }).optional(),
+  /** Evaluate on every n-th item event only. @defaultValue undefined (every event) */
+  samplingEvents: whole(1).optional(),
+};
+
+const schema = optionsObject(shape).check((ctx) => {
+  const o = ctx.value;
+  ctx.issues.push(...notAbove("minWorkers", o.minWorkers, "maxWorkers", o.maxWorkers));
+  if (o.lowerUtilization >= o.upperUtilization)
+    ctx.issues.push(
+      issue("lowerUtilization", o.lowerUtilization, `< upperUtilization (${o.upperUtilization})`),
+    );
+});
 
 /** Options of {@link UtilizationScaling}; every field is optional. */
-export interface UtilizationScalingOptions {
-  /** The fewest workers; 0 lets an idle stage scale to zero. @defaultValue 1 */
-  minWorkers?: number;
-  /** The most workers. @defaultValue 8 */
-  maxWorkers?: number;
-  /** Below this utilization (busy / total, strictly) the stage shrinks. @defaultValue 0.2 */
-  lowerUtilization?: number;
-  /** Above this utilization (strictly) the stage grows. @defaultValue 0.8 */
-  upperUtilization?: number;
-  /** Workers added per decision, before dampening. @defaultValue 1 */
-  upscalingRate?: number;
-  /** Workers removed per decision, before dampening. @defaultValue 1 */
-  downscalingRate?: number;
-  /** After any scale, up or down, no further scale for this long. @defaultValue 5000 */
-  cooldownMs?: number;
-  /** The step is multiplied by this and floored, but never below 1. @defaultValue 0.5 */
-  dampening?: number;
-  /** Evaluate at most once per this many milliseconds. @defaultValue undefined (every event) */
-  samplingPeriodMs?: number;
-  /** Evaluate on every n-th item event only. @defaultValue undefined (every event) */
-  samplingEvents?: number;
-}
-
-const schema = z
-  .strictObject({
-    minWorkers: check<number>(isInt(0), "a whole number ≥ 0").optional(),
-    maxWorkers: check<number>(isInt(1), "a whole number ≥ 1").optional(),
-    lowerUtilization: check<number>(isFiniteNumber(0, 1), "a number in [0, 1]").optional(),
-    upperUtilization: check<number>(isFiniteNumber(0, 1), "a number in [0, 1]").optional(),
-    upscalingRate: check<number>(isInt(1), "a whole number ≥ 1").optional(),
-    downscalingRate: check<number>(isInt(1), "a whole number ≥ 1").optional(),
-    cooldownMs: check<number>(isFiniteNumber(0), "a finite number of milliseconds ≥ 0").optional(),
-    dampening: check<number>(
-      (v) => isFiniteNumber(0, 1)(v) && (v as number) > 0,
-      "a number in (0, 1]",
-    ).optional(),
-    samplingPeriodMs: check<number>(
-      (v) => isFiniteNumber(0)(v) && (v as number) > 0,
-      "a finite number of milliseconds > 0",
-    ).optional(),
-    samplingEvents: check<number>(isInt(1), "a whole number ≥ 1").optional(),
-  })
-  .transform((o) => ({
-    minWorkers: o.minWorkers ?? 1,
-    maxWorkers: o.maxWorkers ?? 8,
-    lowerUtilization: o.lowerUtilization ?? 0.2,
-    upperUtilization: o.upperUtilization ?? 0.8,
-    upscalingRate: o.upscalingRate ?? 1,
-    downscalingRate: o.downscalingRate ?? 1,
-    cooldownMs: o.cooldownMs ?? 5000,
-    dampening: o.dampening ?? 0.5,
-    samplingPeriodMs: o.samplingPeriodMs,
-    samplingEvents: o.samplingEvents,
-  }))
-  .check((ctx) => {
-    const o = ctx.value;
-    if (o.minWorkers > o.maxWorkers)
-      ctx.issues.push({
-        code: "custom",
-        input: o,
-        path: ["minWorkers"],
-        message: `≤ maxWorkers (${o.maxWorkers})`,
-      });
-    if (o.lowerUtilization >= o.upperUtilization)
-      ctx.issues.push({
-        code: "custom",
-        input: o,
-        path: ["lowerUtilization"],
-        message: `< upperUtilization (${o.upperUtilization})`,
-      });
-  });
+export interface UtilizationScalingOptions extends OptionsInput<typeof shape> {}
 
 type Resolved = z.output<typeof schema>;
 
@@ -128,12 +110,7 @@ export class UtilizationScaling implements ScalingStrategy {
   }
 
   clone(): UtilizationScaling {
-    const { samplingEvents, samplingPeriodMs, ...rest } = this.options;
-    return new UtilizationScaling({
-      ...rest,
-      ...(samplingEvents === undefined ? {} : { samplingEvents }),
-      ...(samplingPeriodMs === undefined ? {} : { samplingPeriodMs }),
-    });
+    return new UtilizationScaling(this.options);
   }
 
   #event(stats: StageStats): number {

@@ -1,3 +1,5 @@
+import { describeValue, FlowConfigError } from "../internal/flow-config-error.js";
+
 /**
  * A dependency with `slots` concurrent calls, served first come first served: what a database
  * pool or a rate-limited API looks like from a stage. Past `slots`, callers queue and the time
@@ -9,6 +11,13 @@ export class FifoSemaphore {
   #head = 0;
 
   constructor(readonly slots: number) {
+    if (!Number.isSafeInteger(slots) || slots < 1)
+      throw new FlowConfigError(
+        `FifoSemaphore: slots = ${describeValue(slots)}: expected a whole number ≥ 1`,
+        {
+          option: "slots",
+        },
+      );
     this.#free = slots;
   }
 

@@ -1,79 +1,122 @@
 import { z } from "zod";
-import { check, isFiniteNumber, isInt, parseOptions } from "../internal/parse-options.js";
+import { between, ms, name, whole } from "../internal/option-fields.js";
+import {
+  check,
+  issue,
+  notAbove,
+  type OptionsInput,
+  optionsArray,
+  optionsObject,
+  parseOptions,
+} from "../internal/parse-options.js";
+import { STAGE_DEFAULTS } from "../flow/options.js";
+import { workerCount } from "../scaling/worker-limits.js";
+
+/** A scenario's settings when it leaves them out. */
+export const SCENARIO_DEFAULTS = Object.freeze({
+  serviceMs: 10,
+  service: "constant" as "constant" | "exponential" | "lognormal",
+  serviceCv: 1,
+  queueSize: STAGE_DEFAULTS.queueSize,
+  initialWorkers: 1,
+  maxWorkers: 256,
+});
+
+/** The longest scenario: a day (the run keeps a counter per 100 ms). */
+const MAX_DURATION_S = 86_400;
+
+const rate = () =>
+  check<number>(
+    (v) => typeof v === "number" && Number.isFinite(v) && v >= 0,
+    "a finite rate ≥ 0 (items per second)",
+  );
+
+const phaseShape = {
+  /** Length, in seconds. */
+  durationS: check<number>(
+    (v) => typeof v === "number" && v > 0 && v <= MAX_DURATION_S,
+    `a number of seconds > 0 and ≤ ${MAX_DURATION_S}`,
+  ),
+  /** Poisson arrivals per second (0 for silence). */
+  rate: rate(),
+  /** Mean processing time in this phase, ms. @defaultValue the scenario's `serviceMs` */
+  serviceMs: ms({ above: true }).optional(),
+  /** The most completions per second physically possible. @defaultValue `rate` */
+  xOpt: rate().optional(),
+  /** The fewest workers whose steady p99 queue wait is ≤ one service time (or the knee). */
+  nRef: workerCount(1),
+};
+
+const phaseSchema: z.ZodType<Phase, Phase> = optionsObject(phaseShape);
+
+const downstreamShape = {
+  /** Its fixed pool. */
+  workers: workerCount(1),
+  /** Its constant processing time, ms. */
+  serviceMs: ms({ above: true }),
+  /** Its input queue. */
+  queueSize: whole(1),
+};
+
+/** A next stage with a fixed pool, fed by the stage under test. */
+export interface Downstream extends OptionsInput<typeof downstreamShape> {}
+
+const downstreamSchema: z.ZodType<Downstream, Downstream> = optionsObject(downstreamShape);
+
+const scenarioShape = {
+  /** A short name (`S1`, `mine`). */
+  id: name(),
+  /** What the workload is, in a few words. */
+  title: check<string>((v) => typeof v === "string", "a string").optional(),
+  /** The stretches of constant workload, in order. */
+  phases: optionsArray(phaseSchema).check((ctx) => {
+    if (ctx.value.length === 0) ctx.issues.push(issue([], ctx.value, "at least one phase"));
+  }),
+  /** Mean processing time, ms. @defaultValue 10 */
+  serviceMs: ms({ above: true }).default(SCENARIO_DEFAULTS.serviceMs),
+  /** Processing-time distribution: `constant`, `exponential`, or `lognormal` with `serviceCv`. @defaultValue "constant" */
+  service: z
+    .enum(["constant", "exponential", "lognormal"], { error: '"constant", "exponential" or "lognormal"' })
+    .default(SCENARIO_DEFAULTS.service),
+  /** Coefficient of variation of a lognormal processing time. @defaultValue 1 */
+  serviceCv: between(0, 100).default(SCENARIO_DEFAULTS.serviceCv),
+  /** The stage's input queue. @defaultValue 1024 */
+  queueSize: whole(1).default(SCENARIO_DEFAULTS.queueSize),
+  /** Every call goes through a FIFO semaphore with this many slots. */
+  dependencySlots: whole(1).optional(),
+  /** A next stage with a fixed pool: the stage under test feeds it. */
+  downstream: downstreamSchema.optional(),
+  /** Workers the stage starts with (the adaptive strategies; `utilization` starts at its minimum). @defaultValue 1 */
+  initialWorkers: workerCount(1).default(SCENARIO_DEFAULTS.initialWorkers),
+  /** The most workers any strategy may use. @defaultValue 256 */
+  maxWorkers: workerCount(1).default(SCENARIO_DEFAULTS.maxWorkers),
+};
+
+const scenarioSchema = optionsObject(scenarioShape).check((ctx) => {
+  const total = ctx.value.phases.reduce((t, p) => t + p.durationS, 0);
+  if (total > MAX_DURATION_S)
+    ctx.issues.push(issue("phases", total, `phases lasting ${MAX_DURATION_S} s at most in all`));
+  ctx.issues.push(
+    ...notAbove("initialWorkers", ctx.value.initialWorkers, "maxWorkers", ctx.value.maxWorkers),
+  );
+});
 
 /** One stretch of a scenario with a constant workload. */
-export interface Phase {
-  /** Length, in seconds. */
-  durationS: number;
-  /** Poisson arrivals per second (0 for silence). */
-  rate: number;
-  /** Mean processing time in this phase, ms. @defaultValue the scenario's `serviceMs` */
-  serviceMs?: number;
-  /** The most completions per second physically possible. @defaultValue `rate` */
-  xOpt?: number;
-  /** The fewest workers whose steady p99 queue wait is ≤ one service time (or the knee). */
-  nRef: number;
-}
+export interface Phase extends OptionsInput<typeof phaseShape> {}
 
 /**
  * A workload, as data: what `bench:scaling` runs and what `flowrhythm simulate` reads from a
  * JSON file. One stage under test, fed by a Poisson source that blocks when the stage's queue is
  * full, optionally calling a FIFO-semaphore dependency and feeding a fixed downstream stage.
  */
-export interface Scenario {
-  id: string;
-  title?: string;
-  phases: Phase[];
-  /** Mean processing time, ms. @defaultValue 10 */
-  serviceMs?: number;
-  /** Processing-time distribution: `constant`, `exponential`, or `lognormal` with `serviceCv`. @defaultValue "constant" */
-  service?: "constant" | "exponential" | "lognormal";
-  /** Coefficient of variation of a lognormal processing time. @defaultValue 1 */
-  serviceCv?: number;
-  /** The stage's input queue. @defaultValue 1024 */
-  queueSize?: number;
-  /** Every call goes through a FIFO semaphore with this many slots. */
-  dependencySlots?: number;
-  /** A next stage with a fixed pool: the stage under test feeds it. */
-  downstream?: { workers: number; serviceMs: number; queueSize: number };
-  /** Workers the stage starts with. @defaultValue 1 */
-  initialWorkers?: number;
-  /** The most workers any strategy may use. @defaultValue 256 */
-  maxWorkers?: number;
-}
+export interface Scenario extends OptionsInput<typeof scenarioShape> {}
 
-const positive = (what: string) => check<number>((v) => isFiniteNumber(0)(v) && (v as number) > 0, what);
-const phaseSchema = z.strictObject({
-  durationS: positive("a number of seconds > 0"),
-  rate: check<number>(isFiniteNumber(0), "a finite rate ≥ 0 (items per second)"),
-  serviceMs: positive("a number of milliseconds > 0").optional(),
-  xOpt: check<number>(isFiniteNumber(0), "a finite rate ≥ 0 (items per second)").optional(),
-  nRef: check<number>(isInt(1), "a whole number ≥ 1"),
-});
+/** A scenario as validated, every default filled in. */
+export type ResolvedScenario = z.output<typeof scenarioSchema>;
 
-const scenarioSchema = z.strictObject({
-  id: check<string>((v) => typeof v === "string" && v.length > 0, "a non-empty string"),
-  title: z.string().optional(),
-  phases: z.array(phaseSchema).min(1, "at least one phase"),
-  serviceMs: positive("a number of milliseconds > 0").optional(),
-  service: z.enum(["constant", "exponential", "lognormal"]).optional(),
-  serviceCv: check<number>(isFiniteNumber(0, 100), "a number in [0, 100]").optional(),
-  queueSize: check<number>(isInt(1), "a whole number ≥ 1").optional(),
-  dependencySlots: check<number>(isInt(1), "a whole number ≥ 1").optional(),
-  downstream: z
-    .strictObject({
-      workers: check<number>(isInt(1), "a whole number ≥ 1"),
-      serviceMs: positive("a number of milliseconds > 0"),
-      queueSize: check<number>(isInt(1), "a whole number ≥ 1"),
-    })
-    .optional(),
-  initialWorkers: check<number>(isInt(1), "a whole number ≥ 1").optional(),
-  maxWorkers: check<number>(isInt(1), "a whole number ≥ 1").optional(),
-});
-
-/** Validates a scenario (a `FlowConfigError` names the bad field). */
-export function parseScenario(input: unknown, where = "scenario"): Scenario {
-  return parseOptions(scenarioSchema, input, where) as Scenario;
+/** Validates a scenario and fills in its defaults (a `FlowConfigError` names the bad field). */
+export function parseScenario(input: unknown, where = "scenario"): ResolvedScenario {
+  return parseOptions(scenarioSchema, input, where);
 }
 
 const steady = (

@@ -6,23 +6,30 @@ import type { ScalingStrategy } from "../scaling/scaling-strategy.js";
 import { FifoSemaphore } from "./fifo-semaphore.js";
 import { computeMetrics, type ScenarioMetrics } from "./metrics.js";
 import { exponential, lognormal, seededRandom } from "./random.js";
-import type { Phase, Scenario } from "./scenario.js";
+import { type Phase, parseScenario, type ResolvedScenario, type Scenario } from "./scenario.js";
 import { VirtualClock } from "../internal/virtual-clock.js";
+import { bool, whole } from "../internal/option-fields.js";
+import { type OptionsInput, optionsObject, parseOptions } from "../internal/parse-options.js";
+import { parseStrategy } from "../flow/options.js";
 
 /** Width of the completion and arrival bins the metrics are computed from. */
 export const BIN_MS = 100;
 
-/** How to run a scenario. */
-export interface SimulateOptions {
-  /** Seeds the arrivals and the processing times. @defaultValue 1 */
-  seed?: number;
+const optionsShape = {
+  /** Seeds the arrivals and the processing times (a whole number). @defaultValue 1 */
+  seed: whole(0, 2 ** 32 - 1).default(1),
   /** Run on the system clock, in real time, instead of virtual time. @defaultValue false */
-  realtime?: boolean;
-}
+  realtime: bool().default(false),
+};
+
+/** How to run a scenario. */
+export interface SimulateOptions extends OptionsInput<typeof optionsShape> {}
+
+const optionsSchema = optionsObject(optionsShape);
 
 /** What one run recorded; {@link computeMetrics} turns it into the suite's figures. */
 export interface RunRecord {
-  readonly scenario: Scenario;
+  readonly scenario: ResolvedScenario;
   readonly durationMs: number;
   /** Completions per {@link BIN_MS} bin (only those within the scenario's duration). */
   readonly completions: Uint32Array;
@@ -50,7 +57,7 @@ const histogram = (): Histogram =>
   });
 
 /** Phase start times, ms. */
-export function phaseStarts(s: Scenario): number[] {
+export function phaseStarts(s: Pick<Scenario, "phases">): number[] {
   const starts: number[] = [];
   let t = 0;
   for (const p of s.phases) {
@@ -68,14 +75,17 @@ export function phaseStarts(s: Scenario): number[] {
  * two; with `realtime` it takes a minute.
  */
 export async function simulate(
-  scenario: Scenario,
-  strategy: ScalingStrategy,
-  options: SimulateOptions = {},
+  scenarioInput: Scenario,
+  strategyInput: ScalingStrategy,
+  optionsInput?: SimulateOptions,
 ): Promise<SimulationResult> {
+  const scenario = parseScenario(scenarioInput, "simulate: scenario");
+  const strategy = parseStrategy(strategyInput, "simulate", "strategy");
+  const options = parseOptions(optionsSchema, optionsInput, "simulate");
   const sim = options.realtime ? null : new VirtualClock(0, { gridMs: 0.5 });
   const clock: Clock = sim ?? systemClock;
   const t0 = clock.now();
-  const random = seededRandom(options.seed ?? 1);
+  const random = seededRandom(options.seed);
   const starts = phaseStarts(scenario);
   const durationMs = starts[starts.length - 1]!;
   const bins = Math.ceil(durationMs / BIN_MS) + 1;
@@ -87,9 +97,9 @@ export async function simulate(
   const timeline: [number, number][] = [];
   const reasons: string[] = [];
   const phases = scenario.phases;
-  const baseService = scenario.serviceMs ?? 10;
-  const dist = scenario.service ?? "constant";
-  const cv = scenario.serviceCv ?? 1;
+  const baseService = scenario.serviceMs;
+  const dist = scenario.service;
+  const cv = scenario.serviceCv;
   const semaphore = scenario.dependencySlots ? new FifoSemaphore(scenario.dependencySlots) : null;
   const elapsed = (): number => clock.now() - t0;
   const sleep = (ms: number): Promise<void> => new Promise((resolve) => clock.setTimeout(resolve, ms));
@@ -159,7 +169,7 @@ export async function simulate(
   const f = new Flow({ clock, errorHandler: () => {} }).setProducer(source()).addTransformer(stage, {
     name: "stage",
     scalingStrategy: strategy,
-    queueSize: scenario.queueSize ?? 1024,
+    queueSize: scenario.queueSize,
   });
   const ds = scenario.downstream;
   const tail = ds

@@ -112,11 +112,14 @@ export class LatencyRecorder {
       h.add(cur);
     }
     if (h.totalCount === 0) return EMPTY;
+    // A percentile is the top of its bucket, which can lie above the largest value recorded in
+    // it: cap it at the max, so that p99 never reads higher than the max.
+    const max = h.maxValue;
     return {
-      p50: h.getValueAtPercentile(50) / 1000,
-      p90: h.getValueAtPercentile(90) / 1000,
-      p99: h.getValueAtPercentile(99) / 1000,
-      max: h.maxValue / 1000,
+      p50: Math.min(h.getValueAtPercentile(50), max) / 1000,
+      p90: Math.min(h.getValueAtPercentile(90), max) / 1000,
+      p99: Math.min(h.getValueAtPercentile(99), max) / 1000,
+      max: max / 1000,
       mean: h.mean / 1000,
       count: h.totalCount,
     };

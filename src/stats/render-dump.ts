@@ -38,14 +38,6 @@ export interface StructureEdge {
   readonly label?: string;
 }
 
-/** What `flow.dump()` renders. */
-export interface DumpOptions {
-  /** `structure`: the graph; `stats`: live numbers. @defaultValue "structure" */
-  mode?: "structure" | "stats";
-  /** `mermaid` is for structure only. @defaultValue "text" */
-  format?: "text" | "json" | "mermaid";
-}
-
 const fmtNum = (n: number, digits = 1): string => (Number.isInteger(n) ? String(n) : n.toFixed(digits));
 
 const PRODUCER: StageNode = { name: "producer", kind: "producer" };

@@ -12,6 +12,7 @@ import { LatencyBudgetScaling } from "../../src/scaling/latency-budget-scaling.j
 import { TargetUtilizationScaling } from "../../src/scaling/target-utilization-scaling.js";
 import { ThroughputScaling } from "../../src/scaling/throughput-scaling.js";
 import { parseScenario } from "../../src/simulate/scenario.js";
+import { withHole } from "../helpers.js";
 import { VirtualClock } from "../../src/internal/virtual-clock.js";
 
 const id = (x: unknown) => x;
@@ -38,7 +39,7 @@ const BAD_INPUTS: [string, () => unknown, string, string][] = [
   ["NaN queueSize", stage({ queueSize: Number.NaN }), "queueSize", "NaN"],
   ["queueSize as a string", stage({ queueSize: "10" }), "queueSize", '"10"'],
   ["an unknown queue discipline", stage({ queue: "random" }), "queue", '"random"'],
-  ["a priority that is not a function", stage({ queue: { priority: 1 } }), "queue", '{"priority":1}'],
+  ["a priority that is not a function", stage({ queue: { priority: 1 } }), "queue.priority", "1"],
   ["an empty stage name", stage({ name: "" }), "name", '""'],
   ["a strategy that is not one", stage({ scalingStrategy: {} }), "scalingStrategy", "{}"],
   ["ordered as a string", stage({ ordered: "yes" }), "ordered", '"yes"'],
@@ -80,8 +81,8 @@ const BAD_INPUTS: [string, () => unknown, string, string][] = [
   [
     "handleSignals.exit that is not a boolean",
     flowWith({ handleSignals: { exit: 1 } }),
-    "handleSignals",
-    '{"exit":1}',
+    "handleSignals.exit",
+    "1",
   ],
   [
     "handleSignals() with an unknown key",
@@ -183,6 +184,80 @@ const BAD_INPUTS: [string, () => unknown, string, string][] = [
   ["maxTotalWorkers 0", flowWith({ maxTotalWorkers: 0 }), "maxTotalWorkers", "0"],
   ["maxTotalWorkers 2.5", flowWith({ maxTotalWorkers: 2.5 }), "maxTotalWorkers", "2.5"],
   ["VirtualClock with gridMs 0", () => new VirtualClock(0, { gridMs: 0 }), "gridMs", "0"],
+  // issue 12: what got through before
+  ["a Map as options", flowWith(new Map([["tickMs", 5]])), "options", "a Map"],
+  ["a Date as stage options", stage(new Date(0)), "options", "a Date"],
+  ["options with a symbol key", flowWith({ [Symbol("tick")]: 5 }), "Symbol(tick)", "symbol key"],
+  [
+    "a class instance as options",
+    () => new AdaptiveScaling(new (class Opts {})() as never),
+    "options",
+    "a Opts",
+  ],
+  [
+    "a string as run() options",
+    () => new Flow().setConsumer(id).run([1], "opts" as never),
+    "options",
+    '"opts"',
+  ],
+  [
+    "a getter that throws",
+    flowWith({
+      get tickMs(): number {
+        throw new RangeError("no tick");
+      },
+    }),
+    "tickMs",
+    "RangeError: no tick",
+  ],
+  [
+    "a Proxy whose traps throw",
+    stage(
+      new Proxy(
+        { queueSize: 4 },
+        {
+          ownKeys: () => {
+            throw new Error("keys");
+          },
+        },
+      ),
+    ),
+    "options",
+    "listing its keys threw Error: keys",
+  ],
+  ["a sparse fanOut branches array", () => fanOut(withHole(id, id) as never, id), "branches.1", "hole"],
+  [
+    "a strategy whose maxWorkers getter throws",
+    stage({
+      scalingStrategy: {
+        initialWorkers: () => 1,
+        onEnqueue: () => 0,
+        onDequeue: () => 0,
+        get maxWorkers(): number {
+          throw new Error("max");
+        },
+      },
+    }),
+    "scalingStrategy.maxWorkers",
+    "Error: max",
+  ],
+  ["a class as a perWorker factory", () => perWorker(class Conn {} as never), "factory", "class Conn"],
+  ["a class as a transformer", () => new Flow().addTransformer(class Parse {} as never), "fn", "class Parse"],
+  ["queueSize as a BigInt", stage({ queueSize: 10n }), "queueSize", "= 10n"],
+  ["FixedScaling with 1e9 workers", () => new FixedScaling({ workers: 1e9 }), "workers", "1000000000"],
+  ["maxWorkers 2^53", () => new AdaptiveScaling({ maxWorkers: 2 ** 53 }), "maxWorkers", "9007199254740992"],
+  ["maxTotalWorkers 1e9", flowWith({ maxTotalWorkers: 1e9 }), "maxTotalWorkers", "1000000000"],
+  [
+    "a custom strategy declaring 1e9 workers",
+    stage({
+      scalingStrategy: { initialWorkers: () => 1, onEnqueue: () => 0, onDequeue: () => 0, maxWorkers: 1e9 },
+    }),
+    "scalingStrategy.maxWorkers",
+    "1000000000",
+  ],
+  ["a 30-day timeoutMs", stage({ timeoutMs: 30 * 86_400_000 }), "timeoutMs", "2592000000"],
+  ["a 2^31 ms drain deadline", () => new Flow().drain({ timeoutMs: 2 ** 31 }), "timeoutMs", "2147483648"],
+  ["a 2^31 ms flushMs", () => batch(id as never, { size: 2, flushMs: 2 ** 31 }), "flushMs", "2147483648"],
   // scenarios (the simulator's input)
   [
     "a scenario phase with no nRef",
@@ -205,10 +280,10 @@ describe("bad input", () => {
 
   it.each(BAD_INPUTS)(
     "%s throws a FlowConfigError naming the option and the value",
-    (_what, call, option, value) => {
+    async (_what, call, option, value) => {
       let error: unknown;
       try {
-        call();
+        await call();
       } catch (e) {
         error = e;
       }
@@ -217,9 +292,39 @@ describe("bad input", () => {
       expect(e.option).toBe(option);
       expect(e.message).toContain(option.split(".").pop()!);
       expect(e.message).toContain(value);
-      expect(e.message).toMatch(/expected|unknown option/);
+      expect(e.message).toMatch(/expected|unknown option|could not be read/);
       // A boundary error, not a crash from deep inside: the stack starts at the check.
       expect(e.stack).not.toMatch(/[/\\](worker|stage|channel)\.ts/);
     },
   );
+});
+
+describe("a strategy's clone(), run when the flow starts", () => {
+  const hooks = { initialWorkers: () => 1, onEnqueue: () => 0, onDequeue: () => 0 };
+
+  it("that throws is a FlowConfigError of the start, naming the stage", async () => {
+    const f = new Flow({
+      defaultScalingStrategy: {
+        ...hooks,
+        clone: () => {
+          throw new Error("no copy");
+        },
+      },
+    }).addTransformer(id, { name: "parse" });
+    const error = await f.run([1]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FlowConfigError);
+    expect((error as FlowConfigError).option).toBe("scalingStrategy.clone");
+    expect((error as Error).message).toMatch(/stage "parse": .*clone\(\) threw Error: no copy/);
+  });
+
+  it("that returns no strategy, or one past the worker cap, is refused the same way", async () => {
+    for (const copy of [{}, { ...hooks, maxWorkers: 1e9 }]) {
+      const f = new Flow({ defaultScalingStrategy: { ...hooks, clone: () => copy as never } }).addTransformer(
+        id,
+      );
+      const error = await f.run([1]).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(FlowConfigError);
+      expect((error as Error).message).toMatch(/clone\(\) returned something that is not a ScalingStrategy/);
+    }
+  });
 });

@@ -258,14 +258,42 @@ describe("Flow", () => {
     function parse(x: number) {
       return x;
     }
-    const f = new Flow()
-      .setProducer([1])
-      .addTransformer(parse)
-      .addTransformer(parse)
-      .setConsumer(() => {});
-    expect(f.dump({ format: "json" })).toContain('"parse-2"');
+    const f = new Flow().setProducer([1]).addTransformer(parse).addTransformer(parse);
     expect(() => f.addTransformer((x) => x, { name: "parse" })).toThrow(/already exists/);
+    f.setConsumer(() => {});
+    expect(f.dump({ format: "json" })).toContain('"parse-2"');
     expect(() => f.configure("nope", { queueSize: 2 })).toThrow(FlowConfigError);
+  });
+
+  it("refuses a transformer after the consumer, which would run before it, and says how to add one", () => {
+    const f = new Flow().addTransformer((x: number) => x).setConsumer(() => {}, { name: "sink" });
+    let error: unknown;
+    try {
+      f.addTransformer((x: number) => x + 1, { name: "late" });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(FlowConfigError);
+    expect((error as FlowConfigError).code).toBe("ERR_FLOW_STATE");
+    expect((error as Error).message).toMatch(/stage "late": the flow already has a consumer \("sink"\)/);
+    expect((error as Error).message).toContain("before setConsumer()");
+    expect(f.dump()).not.toContain("late");
+  });
+
+  it("refuses a second consumer instead of replacing the first, and points to configure()", async () => {
+    const got: number[] = [];
+    const f = new Flow().setConsumer((x: number) => void got.push(x));
+    let error: unknown;
+    try {
+      f.setConsumer((x: number) => void got.push(-x), { queueSize: 4 });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(FlowConfigError);
+    expect((error as FlowConfigError).code).toBe("ERR_FLOW_STATE");
+    expect((error as Error).message).toContain('configure("consumer", options)');
+    await f.run([1, 2]);
+    expect(got).toEqual([1, 2]);
   });
 
   it("applies configure() to a named stage", async () => {

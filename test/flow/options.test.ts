@@ -26,7 +26,7 @@ describe("option validation", () => {
     [{ queueSize: Number.NaN }, "queueSize", "NaN"],
     [{ queueSize: "10" }, "queueSize", '"10"'],
     [{ queue: "random" }, "queue", '"random"'],
-    [{ queue: { priority: 3 } }, "queue", '{"priority":3}'],
+    [{ queue: { priority: 3 } }, "queue.priority", "3"],
     [{ name: "" }, "name", '""'],
     [{ name: 7 }, "name", "7"],
     [{ scalingStrategy: {} }, "scalingStrategy", "{}"],
@@ -92,7 +92,7 @@ describe("option validation", () => {
   it("rejects bad setErrorHandler, setDefaultScalingStrategy and dump arguments", () => {
     expect(() => new Flow().setErrorHandler(3 as never)).toThrow(FlowConfigError);
     expect(() => new Flow().setDefaultScalingStrategy({} as never)).toThrow(FlowConfigError);
-    expect(() => new Flow().dump({ mode: "graph" as never })).toThrow(/mode = "graph"/);
+    expect(() => new Flow().dump({ mode: "graph" as never })).toThrow(/option "mode" = "graph"/);
     expect(() => new Flow().dump({ mode: "stats", format: "mermaid" })).toThrow(FlowConfigError);
     expect(() => new Flow().setDefaultScalingStrategy(new FixedScaling({ workers: 2 }))).not.toThrow();
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type PolicyOptions, resolvePolicy } from "../../src/scaling/policy-options.js";
+import { POLICY_DEFAULTS, type PolicyOptions, resolvePolicy } from "../../src/scaling/policy-options.js";
 import { PolicyScaling } from "../../src/scaling/policy-scaling.js";
 import type { StageStats } from "../../src/stats/stage-stats.js";
 import { stageStats } from "../helpers.js";
@@ -8,7 +8,10 @@ import { stageStats } from "../helpers.js";
 class Wish extends PolicyScaling {
   want = 1;
   constructor(options: PolicyOptions = {}, guards = { knee: false, blocked: false }) {
-    super(resolvePolicy(options, guards), options);
+    super(
+      resolvePolicy(options, { ...POLICY_DEFAULTS, kneeGuard: guards.knee, blockedGuard: guards.blocked }),
+      options,
+    );
   }
   protected recommend(): number {
     return this.want;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { Flow, MAX_WORKERS } from "../../src/index.js";
 import { type ScaleEvent, ScalingController } from "../../src/scaling/scaling-controller.js";
 import type { ScalingStrategy } from "../../src/scaling/scaling-strategy.js";
 import { stageStats } from "../helpers.js";
@@ -27,11 +28,13 @@ function controller(strategy: Partial<ScalingStrategy>, p = pool(1)) {
     onDequeue: () => 0,
     ...strategy,
   };
+  const warnings: string[] = [];
   const c = new ScalingController("s", full, p, stageStats(), {
     scaled: (e) => events.push(e),
     fault: (e) => faults.push(e),
+    warn: (m) => warnings.push(m),
   });
-  return { c, p, events, faults };
+  return { c, p, events, faults, warnings };
 }
 
 describe("ScalingController", () => {
@@ -97,5 +100,49 @@ describe("ScalingController", () => {
     expect(c.initialWorkers()).toBe(1024);
     const bad = controller({ initialWorkers: () => Number.NaN });
     expect(bad.c.initialWorkers()).toBe(1);
+  });
+
+  it("clamps a strategy that asks for more than MAX_WORKERS at run time, and says so", () => {
+    const { c, p, warnings } = controller({
+      maxWorkers: 3,
+      initialWorkers: () => 1e9,
+      onEnqueue: () => 2 ** 53,
+    });
+    expect(c.initialWorkers()).toBe(3);
+    c.onEnqueue();
+    expect(p.activeWorkers).toBe(3);
+    expect(warnings).toHaveLength(2); // the flow logs the first of a stage's warnings, once
+    expect(warnings[0]).toMatch(
+      /asked for 1000000000 workers; clamped to 3 \(no stage runs more than 10000\)/,
+    );
+  });
+
+  it("never runs more than MAX_WORKERS, even for a strategy never validated (a clone) that declares more", () => {
+    const { c, warnings } = controller({ minWorkers: 2, maxWorkers: 1e9, initialWorkers: () => 1e6 });
+    expect(c.max).toBeLessThanOrEqual(MAX_WORKERS);
+    expect(c.initialWorkers()).toBeLessThanOrEqual(MAX_WORKERS);
+    expect(warnings[0]).toMatch(
+      /maxWorkers is not a whole number from 2 .* running with minWorkers 2, maxWorkers 1024/,
+    );
+  });
+
+  it("reads a strategy's limits when it is validated, never again when the stage starts", async () => {
+    let reads = 0;
+    const strategy = {
+      initialWorkers: () => 1,
+      onEnqueue: () => 0,
+      onDequeue: () => 0,
+      get maxWorkers() {
+        reads++;
+        if (reads > 1) throw new Error("read twice");
+        return 2;
+      },
+    };
+    const f = new Flow()
+      .addTransformer((x: number) => x, { scalingStrategy: strategy })
+      .setConsumer(() => {});
+    await f.run([1, 2, 3]);
+    expect(reads).toBe(1);
+    expect(f.dump({ format: "json" })).toMatch(/"maxWorkers": 2/);
   });
 });

@@ -48,6 +48,13 @@ describe("UtilizationScaling", () => {
     expect(d.onDequeue(busy(0, 3))).toBe(-1);
   });
 
+  it("accepts dampening 0, as the original does: every needed step is then one worker", () => {
+    const s = new UtilizationScaling({ cooldownMs: 0, maxWorkers: 10, upscalingRate: 8, dampening: 0 });
+    expect(s.onEnqueue(busy(4, 4))).toBe(1);
+    const d = new UtilizationScaling({ cooldownMs: 0, downscalingRate: 6, dampening: 0 });
+    expect(d.onDequeue(busy(0, 8))).toBe(-1);
+  });
+
   it("never grows past maxWorkers nor shrinks below minWorkers", () => {
     const s = new UtilizationScaling({ cooldownMs: 0, minWorkers: 2, maxWorkers: 4 });
     expect(s.onEnqueue(busy(4, 4))).toBe(0);
@@ -106,7 +113,8 @@ describe("UtilizationScaling", () => {
     [{ minWorkers: 5, maxWorkers: 2 }, "minWorkers"],
     [{ lowerUtilization: 0.9, upperUtilization: 0.5 }, "lowerUtilization"],
     [{ upperUtilization: 1.5 }, "upperUtilization"],
-    [{ dampening: 0 }, "dampening"],
+    [{ dampening: -0.1 }, "dampening"],
+    [{ dampening: 1.5 }, "dampening"],
     [{ cooldownMs: Number.NaN }, "cooldownMs"],
     [{ samplingEvents: 1.5 }, "samplingEvents"],
     [{ cooldown: 5 }, "cooldown"],

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { LatencyRecorder } from "../../src/stats/latency-recorder.js";
 import { RateMeter } from "../../src/stats/rate-meter.js";
@@ -29,6 +30,36 @@ describe("LatencyRecorder", () => {
     expect(r.summary().max).toBeCloseTo(5, 1);
     r.rotate(3000);
     expect(r.summary().count).toBe(0);
+  });
+
+  it("never reports a percentile above the max (2.418 ms gave p99 2.419)", () => {
+    const r = new LatencyRecorder(10_000, 0);
+    r.record(2.418);
+    const s = r.summary();
+    expect(s.max).toBeCloseTo(2.418, 3);
+    expect(s.p99).toBeLessThanOrEqual(s.max);
+  });
+
+  it("keeps p50 ≤ p90 ≤ p99 ≤ max whatever the samples and windows", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.double({ min: 0, max: 60_000, noNaN: true }), { maxLength: 40 }), {
+          minLength: 1,
+          maxLength: 3,
+        }),
+        (windows) => {
+          const r = new LatencyRecorder(1000, 0);
+          windows.forEach((samples, i) => {
+            for (const ms of samples) r.record(ms);
+            r.rotate((i + 1) * 1000);
+          });
+          const s = r.summary();
+          expect(s.p50).toBeLessThanOrEqual(s.p90);
+          expect(s.p90).toBeLessThanOrEqual(s.p99);
+          expect(s.p99).toBeLessThanOrEqual(s.max);
+        },
+      ),
+    );
   });
 });
 

@@ -1,0 +1,80 @@
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The repository's root. */
+export const root = fileURLToPath(new URL("../..", import.meta.url));
+
+/** Runs npm quietly in `cwd`, the dependencies from npm's cache where it has them. */
+export function npm(args: string[], cwd: string): string {
+  return execFileSync("npm", [...args, "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], {
+    cwd,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, npm_config_update_notifier: "false" },
+  });
+}
+
+/** A tiny flow in each module system: both must print [2,4,6] and see the simulate entry. */
+export const CONSUMERS = {
+  "consumer.cjs": `
+const { flow, FixedScaling, FlowConfigError } = require("flowrhythm");
+const { simulate } = require("flowrhythm/simulate");
+const out = [];
+flow((x) => x * 2)
+  .setConsumer((x) => { out.push(x); })
+  .run([1, 2, 3])
+  .then(() => {
+    let refused = false;
+    try { new FixedScaling({ workers: 0 }); } catch (e) { refused = e instanceof FlowConfigError; }
+    console.log(JSON.stringify({ out, simulate: typeof simulate, refused }));
+  });
+`,
+  "consumer.mjs": `
+import { flow, FixedScaling, FlowConfigError } from "flowrhythm";
+import { simulate } from "flowrhythm/simulate";
+const out = [];
+await flow((x) => x * 2).setConsumer((x) => { out.push(x); }).run([1, 2, 3]);
+let refused = false;
+try { new FixedScaling({ workers: 0 }); } catch (e) { refused = e instanceof FlowConfigError; }
+console.log(JSON.stringify({ out, simulate: typeof simulate, refused }));
+`,
+};
+
+/** Runs the consumers in `app` (where flowrhythm is installed) and returns what each printed. */
+export function runConsumers(app: string): Record<string, unknown> {
+  const printed: Record<string, unknown> = {};
+  for (const [file, text] of Object.entries(CONSUMERS)) {
+    writeFileSync(join(app, file), text);
+    const out = execFileSync(process.execPath, [file], {
+      cwd: app,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    printed[file] = JSON.parse(out.trim().split("\n").pop()!);
+  }
+  return printed;
+}
+
+/**
+ * A copy of the working tree (tracked files and new ones git does not ignore) committed to a
+ * fresh repository in `dir`: what a push would publish, without touching this one.
+ */
+export function snapshotRepo(dir: string): void {
+  const files = execFileSync("git", ["ls-files", "-co", "--exclude-standard", "-z"], {
+    cwd: root,
+    encoding: "utf8",
+  })
+    .split("\0")
+    .filter((f) => f && existsSync(join(root, f)));
+  for (const f of files) cpSync(join(root, f), join(dir, f));
+  const git = (...args: string[]) =>
+    execFileSync("git", ["-c", "user.name=test", "-c", "user.email=test@example.com", ...args], {
+      cwd: dir,
+      stdio: "ignore",
+    });
+  git("init", "-q");
+  git("add", "-A");
+  git("commit", "-qm", "snapshot");
+}

@@ -1,0 +1,171 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import ts from "typescript";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CONSUMERS, npm, root, runConsumers } from "./consumers.js";
+
+/**
+ * The package as a user gets it: `npm pack` (which builds through `prepare`), the tarball
+ * installed into a fresh folder, then required from CommonJS, imported from ESM, and compiled
+ * against from TypeScript. The dependencies come from npm's cache (`--prefer-offline`).
+ */
+
+const CONSUMER_TS = `
+import { Flow, type StageOptions, AdaptiveScaling, batch } from "flowrhythm";
+import { simulate, type Scenario } from "flowrhythm/simulate";
+const stage: StageOptions<number> = { queueSize: 8, timeoutMs: 100, retry: { attempts: 2, backoff: { baseMs: 10 } } };
+const flow = new Flow({ tickMs: 50, handleSignals: { exit: false } }).addTransformer((x: number) => x + 1, stage);
+const strategy = new AdaptiveScaling({ maxWorkers: 8, headroom: 1 });
+const grouped = batch(async (xs: number[]) => xs, { size: 4, flushMs: 20 });
+const scenario: Scenario = { id: "mine", phases: [{ durationS: 1, rate: 10, nRef: 1 }] };
+void flow; void strategy; void grouped; void simulate; void scenario;
+`;
+
+/** The option fields whose docs an editor must show, found in {@link CONSUMER_TS}. */
+const DOCUMENTED = [
+  "queueSize",
+  "timeoutMs",
+  "attempts",
+  "baseMs",
+  "tickMs",
+  "exit",
+  "maxWorkers",
+  "headroom",
+  "flushMs",
+  "durationS",
+];
+
+/** Every exported options type: each of its fields must carry TSDoc in the published types. */
+const OPTION_TYPES = {
+  flowrhythm: [
+    "FlowOptions",
+    "StageOptions",
+    "RetryOptions",
+    "BackoffOptions",
+    "DrainOptions",
+    "SignalOptions",
+    "RunOptions",
+    "DumpOptions",
+    "BatchOptions",
+    "RouterOptions<unknown>",
+    "FanOutOptions",
+    "FixedScalingOptions",
+    "UtilizationScalingOptions",
+    "PolicyOptions",
+    "AdaptiveScalingOptions",
+    "TargetUtilizationScalingOptions",
+    "ThroughputScalingOptions",
+    "LatencyBudgetScalingOptions",
+    "VirtualClockOptions",
+  ],
+  "flowrhythm/simulate": ["Scenario", "Phase", "SimulateOptions"],
+};
+
+describe("the package, packed and installed as a user installs it", () => {
+  let tmp: string;
+  let files: string[];
+  let app: string;
+
+  beforeAll(() => {
+    tmp = mkdtempSync(join(tmpdir(), "flowrhythm-pack-"));
+    const [pack] = JSON.parse(npm(["pack", "--pack-destination", tmp, "--json"], root)) as {
+      filename: string;
+      files: { path: string }[];
+    }[];
+    files = pack!.files.map((f) => f.path);
+    app = join(tmp, "app");
+    execFileSync("mkdir", [app]);
+    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", private: true }));
+    npm(["install", join(tmp, pack!.filename)], app);
+  }, 240_000);
+
+  afterAll(() => {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("ships the build, the sources its maps point at, the LICENSE and the README; no tests, no benches", () => {
+    expect(files).toEqual(
+      expect.arrayContaining(["LICENSE", "README.md", "package.json", "dist/index.js", "dist/index.d.ts"]),
+    );
+    expect(files.filter((f) => !/^(dist|src)\//.test(f)).sort()).toEqual([
+      "LICENSE",
+      "README.md",
+      "package.json",
+    ]);
+    const maps = files.filter((f) => f.endsWith(".map"));
+    expect(maps.length).toBeGreaterThan(50);
+    const shipped = new Set(files);
+    const installed = join(app, "node_modules", "flowrhythm");
+    for (const map of maps) {
+      const { sources } = JSON.parse(readFileSync(join(installed, map), "utf8")) as { sources: string[] };
+      for (const source of sources) {
+        const target = join(map, "..", source).replaceAll("\\", "/");
+        expect(shipped.has(target), `${map} points at ${target}`).toBe(true);
+      }
+    }
+  });
+
+  it("is required from CommonJS and imported from ESM, and runs a flow in each", () => {
+    const printed = runConsumers(app);
+    for (const file of Object.keys(CONSUMERS))
+      expect(printed[file], file).toEqual({ out: [2, 4, 6], simulate: "function", refused: true });
+  });
+
+  it("gives TypeScript its types, with every option's docs", () => {
+    const file = join(app, "consumer.ts");
+    writeFileSync(file, CONSUMER_TS);
+    const options: ts.CompilerOptions = {
+      strict: true,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      target: ts.ScriptTarget.ES2022,
+      exactOptionalPropertyTypes: true,
+      noEmit: true,
+      types: [],
+    };
+    const host: ts.LanguageServiceHost = {
+      getScriptFileNames: () => [file],
+      getScriptVersion: () => "1",
+      getScriptSnapshot: (f) =>
+        ts.sys.fileExists(f) ? ts.ScriptSnapshot.fromString(ts.sys.readFile(f)!) : undefined,
+      getCurrentDirectory: () => app,
+      getCompilationSettings: () => options,
+      getDefaultLibFileName: (o) => ts.getDefaultLibFilePath(o),
+      fileExists: ts.sys.fileExists,
+      readFile: ts.sys.readFile,
+      readDirectory: ts.sys.readDirectory,
+      directoryExists: ts.sys.directoryExists,
+      getDirectories: ts.sys.getDirectories,
+    };
+    const service = ts.createLanguageService(host);
+    const errors = [...service.getSyntacticDiagnostics(file), ...service.getSemanticDiagnostics(file)].map(
+      (d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"),
+    );
+    expect(errors).toEqual([]);
+    const undocumented: string[] = [];
+    for (const [module, names] of Object.entries(OPTION_TYPES)) {
+      const probe = join(app, `probe-${module.replace("/", "-")}.ts`);
+      writeFileSync(probe, names.map((n, i) => `export type T${i} = import("${module}").${n};`).join("\n"));
+      const probeProgram = ts.createProgram([probe], options);
+      const probeChecker = probeProgram.getTypeChecker();
+      const source = probeProgram.getSourceFile(probe)!;
+      source.statements.forEach((statement, i) => {
+        const type = probeChecker.getTypeAtLocation((statement as ts.TypeAliasDeclaration).name);
+        const fields = probeChecker.getPropertiesOfType(type);
+        if (fields.length === 0) undocumented.push(`${names[i]}: no fields (does it resolve?)`);
+        for (const field of fields)
+          if (ts.displayPartsToString(field.getDocumentationComment(probeChecker)).trim() === "")
+            undocumented.push(`${names[i]}.${field.name}`);
+      });
+    }
+    expect(undocumented).toEqual([]);
+    for (const field of DOCUMENTED) {
+      const at = CONSUMER_TS.indexOf(`${field}:`);
+      const info = service.getQuickInfoAtPosition(file, at);
+      const doc = ts.displayPartsToString(info?.documentation);
+      expect(doc, `the docs of ${field}`).not.toBe("");
+    }
+  });
+});
