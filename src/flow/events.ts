@@ -116,3 +116,15 @@ export interface FlowEvents {
   /** A snapshot every `statsIntervalMs` while running (built only when someone listens). */
   stats: (stats: FlowStats) => void;
 }
+
+/** The names of {@link FlowEvents}, for checking what `flow.on()` is given. */
+export const FLOW_EVENTS: readonly (keyof FlowEvents)[] = [
+  "scale",
+  "drop",
+  "retry",
+  "itemError",
+  "sourceError",
+  "drained",
+  "stopped",
+  "stats",
+];

@@ -51,6 +51,7 @@ export interface RuntimeConfig {
 }
 
 const ABORT_REASON = "flow stopped";
+const RESOLVED: Promise<void> = Promise.resolve();
 /** The real one, even under fake timers: a turn of the event loop is what fairness is about. */
 const realSetImmediate = globalThis.setImmediate;
 
@@ -82,6 +83,7 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
   failedCount = 0;
   droppedCount = 0;
   listenerErrors = 0;
+  inCall = 0;
   yieldAt: number;
   readonly #fairShareMs: number;
   #turn: Promise<void> | null = null;
@@ -168,6 +170,17 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
   /** Settles when every item reached a terminal state (after the input ended, `drain()` or `stop()`). */
   get finished(): Promise<void> {
     return this.#finished.promise;
+  }
+
+  /** `wait()`: the end of the run; from inside a stage's call, a clear error instead of a hang. */
+  wait(): Promise<void> {
+    if (this.inCall === 0) return this.#finished.promise;
+    return Promise.reject(
+      new FlowConfigError(
+        "wait() was called from inside one of the flow's own stages: the run cannot end while that call waits for it (use drain() or stop(), which resolve at once there, or Last(...))",
+        { code: "ERR_FLOW_STATE" },
+      ),
+    );
   }
 
   start(): void {
@@ -257,7 +270,16 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
       const timer = this.clock.setTimeout(() => void this.stop(cause), timeoutMs);
       void this.#finished.promise.then(() => this.clock.clearTimeout(timer));
     }
-    return this.#finished.promise;
+    return this.#whenOver();
+  }
+
+  /**
+   * The end of the run, as `drain()` and `stop()` return it. Called from inside a stage's call
+   * (its synchronous part), they resolve at once instead: the run cannot end while the calling
+   * item waits for it, and awaiting would hang that stage for good.
+   */
+  #whenOver(): Promise<void> {
+    return this.inCall > 0 ? RESOLVED : this.#finished.promise;
   }
 
   turn(): Promise<void> {
@@ -296,11 +318,11 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
 
   /** `stop()`: abort in-flight work, drop what is queued, wait for every worker to exit. */
   stop(cause: FlowEnd = "stop"): Promise<void> {
-    if (this.#stopPromise) return this.#stopPromise;
+    if (this.#stopPromise) return this.#whenOver();
     if (this.#ended) {
       // Every item has its outcome; the run may still wait for handler calls: give them up.
       this.#stopSignal.resolve();
-      return this.#finished.promise;
+      return this.#whenOver();
     }
     this.endedBy ??= cause;
     this.stopping = true;
@@ -319,7 +341,7 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
       for (const stage of this.stages) stage.abandonWorkers();
     }, this.closeTimeoutMs);
     this.#stopPromise = this.#finished.promise;
-    return this.#stopPromise;
+    return this.#whenOver();
   }
 
   /** Called by the stream reader once the sink is closed and empty, or released by `stop()`. */

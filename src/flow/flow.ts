@@ -6,7 +6,7 @@ import { renderStats, renderStructure } from "../stats/render-dump.js";
 import type { FlowStats, StageStats } from "../stats/stage-stats.js";
 import type { Batch } from "./batch.js";
 import { type Composable, type StageFn, type StageLike, TREE } from "./composable.js";
-import { emptyDropCounts, type ErrorHandler, type FlowEvents } from "./events.js";
+import { emptyDropCounts, type ErrorHandler, FLOW_EVENTS, type FlowEvents } from "./events.js";
 import { FlowRuntime } from "./flow-runtime.js";
 import { GuardedEmitter } from "./guarded-emitter.js";
 import {
@@ -82,7 +82,7 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
   #signalsFor: FlowRuntime | null = null;
 
   constructor(options: FlowOptions = {}) {
-    super();
+    super(FLOW_EVENTS);
     this.#options = parseFlowOptions(options);
     this.#handler = this.#options.errorHandler;
     this.#defaultStrategy = this.#options.defaultScalingStrategy;
@@ -190,7 +190,7 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
       return Promise.reject(
         new FlowConfigError("wait(): the flow was never started", { code: "ERR_FLOW_STATE" }),
       );
-    return this.#runtime.finished;
+    return this.#runtime.wait();
   }
 
   /**

@@ -1,4 +1,5 @@
 import { EventEmitter } from "eventemitter3";
+import { describeValue, FlowConfigError } from "../internal/flow-config-error.js";
 import { isThenable } from "../internal/is-thenable.js";
 
 const ORIGINAL: unique symbol = Symbol("flowrhythm.listener");
@@ -21,6 +22,11 @@ type Fn<E extends Events, T extends Name<E>> = EventEmitter.EventListener<E, T>;
  */
 export abstract class GuardedEmitter<E extends Events> extends EventEmitter<E> {
   readonly #guards = new Map<PropertyKey, WeakMap<Listener, Guard>>();
+
+  /** `names`: the events there are; listening for another is a mistake worth an error. */
+  constructor(private readonly names: readonly string[]) {
+    super();
+  }
 
   /** A listener of `event` threw, or its promise rejected. */
   protected abstract listenerFailed(event: Name<E>, error: unknown): void;
@@ -60,6 +66,16 @@ export abstract class GuardedEmitter<E extends Events> extends EventEmitter<E> {
   }
 
   #guard<T extends Name<E>>(event: T, fn: Fn<E, T>): Fn<E, T> {
+    if (typeof event !== "string" || !this.names.includes(event))
+      throw new FlowConfigError(
+        `on(event, listener): event = ${describeValue(event)}: expected one of ${this.names.map((n) => `"${n}"`).join(", ")}`,
+        { option: "event" },
+      );
+    if (typeof fn !== "function")
+      throw new FlowConfigError(
+        `on("${event}", listener): listener = ${describeValue(fn)}: expected a function`,
+        { option: "listener" },
+      );
     const original = fn as unknown as Listener;
     let byFn = this.#guards.get(event);
     if (byFn === undefined) this.#guards.set(event, (byFn = new WeakMap()));

@@ -1,5 +1,7 @@
-import type { TimeCache } from "../internal/clock.js";
+import type { Clock, TimeCache } from "../internal/clock.js";
 import { describeValue } from "../internal/flow-config-error.js";
+import { isThenable } from "../internal/is-thenable.js";
+import { TIMED_OUT, within } from "../internal/within.js";
 import { FAIR_SHARE_ITEMS } from "./fair-share.js";
 import type { Outlet } from "./outlets.js";
 import type { Stage } from "./stage.js";
@@ -10,6 +12,9 @@ export interface PumpHost {
   /** Set by `drain()`, `stop()` and a `Last`: take no more items. */
   readonly halted: boolean;
   readonly cache: TimeCache;
+  readonly clock: Clock;
+  /** How long the source's `return()` may take when the flow halts it. */
+  readonly closeTimeoutMs: number;
   /** See `StageRun.yieldAt` and `StageRun.turn`. */
   readonly yieldAt: number;
   turn(): Promise<void>;
@@ -117,9 +122,16 @@ export class ProducerPump<T> {
       if (sent !== true && !(await sent)) this.owner.drop(item, host.refusalReason());
     }
     if (!finished && !this.#abandoned) {
-      // Halted while the source was suspended at a yield: its `finally` runs now.
+      // Halted while the source was suspended at a yield: its `finally` runs now, within the
+      // close deadline (a `return()` that never settles must not hold the drain).
       try {
-        await iterator.return?.();
+        const r = iterator.return?.();
+        if (isThenable(r) && (await within(host.clock, r, host.closeTimeoutMs)) === TIMED_OUT)
+          host.sourceFailed(
+            new Error(
+              `the source's return() did not settle within closeTimeoutMs (${host.closeTimeoutMs} ms)`,
+            ),
+          );
       } catch (error) {
         host.sourceFailed(error);
       }

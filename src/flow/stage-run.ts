@@ -24,6 +24,8 @@ export interface StageRun {
   turn(): Promise<void>;
   /** Items that reached the end of the flow. */
   consumed: number;
+  /** Stage calls in their synchronous part right now (0 or 1, more with a nested flow). */
+  inCall: number;
   scaled(event: ScaleEvent): void;
   strategyFault(stage: string, error: unknown): void;
   workerFault(stage: string, what: string, error: unknown): void;

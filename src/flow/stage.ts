@@ -108,6 +108,8 @@ export class Stage implements ChannelHooks, DropTarget {
   #setupFailures = 0;
   /** No worker is spawned before this time (a failed factory backs off). */
   #respawnAt = 0;
+  /** Set once the initial pool has started. */
+  #started = false;
   /** Brings the pool back to its target once a failed factory's backoff has passed. */
   #respawnTimer: unknown = null;
 
@@ -170,6 +172,7 @@ export class Stage implements ChannelHooks, DropTarget {
   /** Starts the initial workers. */
   start(): void {
     this.controller.start();
+    this.#started = true;
   }
 
   get activeWorkers(): number {
@@ -268,6 +271,9 @@ export class Stage implements ChannelHooks, DropTarget {
       // A retiring worker still holds its item: no more workers than the maximum hold items at
       // once, so a replacement waits until it has left (see workerExited).
       if (this.workers.size >= this.controller.max) break;
+      // While the factory keeps failing, one worker at a time probes it (like a half-open circuit
+      // breaker): a failing dependency is not hit by the whole pool's setups at once.
+      if (this.#setupFailures > 0 && this.metrics.starting > 0) break;
       if (this.run.cache.t < this.#respawnAt) {
         this.#armRespawn();
         break;
@@ -288,10 +294,12 @@ export class Stage implements ChannelHooks, DropTarget {
     this.workers.add(worker);
     this.#active++;
     this.metrics.starting++;
-    // The loop starts on a later microtask: a worker spawned by a scaling decision made inside a
-    // hand-off must not take an item inside that hand-off, which would re-enter the controller
-    // and take items out of the order they leave the channel in.
-    queueMicrotask(() => worker.start());
+    // Once the stage runs, a new worker's loop starts on a later microtask: a worker spawned by a
+    // scaling decision made inside a hand-off must not take an item inside that hand-off, which
+    // would re-enter the controller and take items out of the order they leave the channel in.
+    // The initial pool starts at once: no hand-off is under way yet.
+    if (this.#started) queueMicrotask(() => worker.start());
+    else worker.start();
   }
 
   #retireOne(): boolean {
@@ -453,8 +461,12 @@ export class Stage implements ChannelHooks, DropTarget {
   }
 
   setupSucceeded(): void {
+    const recovered = this.#setupFailures > 0;
     this.#setupFailures = 0;
     this.#ready++;
+    // The probe worked: the pool may grow back to its target.
+    if (recovered && this.#active < this.#target && !this.run.stopping)
+      this.controller.regrow(this.#target, "respawn: the perWorker factory works again");
   }
 
   /** A worker whose resource was set up has exited. */

@@ -114,17 +114,16 @@ export class ScalingController {
   }
 
   onTick(): void {
-    const s = this.strategy;
-    if (s.onTick) {
-      let delta: number;
-      try {
-        delta = s.onTick(this.stats);
-      } catch (error) {
-        this.hooks.fault(error);
-        delta = 0;
-      }
-      if (delta !== 0) this.apply(delta, "tick");
+    let delta = 0;
+    try {
+      // `onTick` is optional; read inside the try, as a getter may throw.
+      const tick = this.strategy.onTick;
+      if (typeof tick === "function") delta = tick.call(this.strategy, this.stats);
+    } catch (error) {
+      this.hooks.fault(error);
+      delta = 0;
     }
+    if (delta !== 0) this.apply(delta, "tick");
     if (this.pool.activeWorkers === 0) this.#liveness();
   }
 
@@ -142,7 +141,12 @@ export class ScalingController {
     if (to > from && this.budget !== null) to = this.budget.cap(this, from, to, this.stats.now);
     if (to === from) return from;
     // The reason is this decision's, read before anything else can decide.
-    const why = this.strategy.lastReason;
+    let why: string | undefined;
+    try {
+      why = this.strategy.lastReason;
+    } catch (error) {
+      this.hooks.fault(error);
+    }
     return this.resizeTo(to, why ? `${source}: ${why}` : source);
   }
 
