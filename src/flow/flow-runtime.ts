@@ -5,6 +5,7 @@ import { Deferred } from "../internal/deferred.js";
 import { FlowConfigError } from "../internal/flow-config-error.js";
 import type { ScaleEvent } from "../scaling/scaling-controller.js";
 import { WorkerBudget } from "../scaling/worker-budget.js";
+import { MAX_WORKERS } from "../scaling/worker-limits.js";
 import type { FlowEnd, FlowState, FlowStats, StageStats } from "../stats/stage-stats.js";
 import { Channel } from "./channel.js";
 import {
@@ -131,9 +132,7 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
     this.#fairShareMs = config.clock.virtual === true ? Number.POSITIVE_INFINITY : FAIR_SHARE_MS;
     this.yieldAt = this.startedAt + this.#fairShareMs;
     this.#nextStatsAt = this.startedAt + config.statsIntervalMs;
-    // Every in-flight call may listen on the flow's one signal (fetch does): as many listeners
-    // as workers, which is bounded, so Node's leak warning at 10 would only be noise.
-    setMaxListeners(0, this.#abort.signal);
+
     this.#plan = plan;
     const lastSpec = plan.stages[plan.stages.length - 1]!.spec;
     // The stream reader's channel closes when every stage is done (see #stageDone).
@@ -157,6 +156,12 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
       }
       this.#budget = budget;
     }
+    // Every in-flight call may listen on the flow's one signal (fetch does), and every worker of
+    // a stage with timeoutMs links its own signal to it: twice the workers there can be. Past
+    // that, listeners pile up per item (a leak), and Node's warning says so.
+    let workers = 0;
+    for (const stage of this.stages) workers += stage.controller.max;
+    setMaxListeners(Math.min(2 * workers, 2 * MAX_WORKERS) + 10, this.#abort.signal);
     this.#wiring.entryStage?.input.setRefillFraction(PRODUCER_REFILL_FRACTION);
     const { entry, entryOwner } = this.#wiring;
     this.#pump = source ? new ProducerPump(source, entry, entryOwner, this) : null;

@@ -92,7 +92,7 @@ export class Worker extends WaitingTaker<unknown> {
 
   async #run(): Promise<void> {
     const stage = this.stage;
-    const calls = new CallSignal(stage.run.signal);
+    const calls = new CallSignal(stage.run.signal, stage.timeoutMs > 0);
     this.#calls = calls;
     this.ctx.signal = calls.signal;
     let resource: WorkerResource<unknown, unknown> | null = null;

@@ -69,7 +69,7 @@ describe("stop()", () => {
     await f.stop();
     await waited;
     const s = f.stats();
-    expect(aborted.sort()).toEqual([0, 1]);
+    expect(aborted).toEqual([0, 1]);
     expect(s.consumed).toBe(0);
     expect(s.failed).toBe(0);
     expect(s.dropped).toBe(s.itemsIn);
