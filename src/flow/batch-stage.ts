@@ -4,7 +4,7 @@ import { LastValue } from "./last.js";
 import { Slot } from "./reorder-buffer.js";
 import { Entry, Stage, type StageSpec } from "./stage.js";
 import type { StageRun } from "./stage-run.js";
-import { EXIT, TURN, WAIT, Worker, WorkerState } from "./worker.js";
+import { EXIT, WAIT, Worker, WorkerState } from "./worker.js";
 
 /**
  * A stage whose workers take whole batches from its queue. The queue is the only buffer: a
@@ -80,7 +80,10 @@ export class BatchWorker extends Worker {
   protected override takeAndCall(): unknown {
     if (this.retiring) return EXIT;
     const stage = this.stage as BatchStage;
-    if (stage.run.cache.t >= stage.run.yieldAt) return TURN;
+    if (stage.run.cache.t >= stage.run.yieldAt) {
+      stage.run.awaitTurn(this);
+      return WAIT;
+    }
     const input = stage.input;
     const queue = input.queue;
     const n = queue.length;
@@ -126,6 +129,7 @@ export class BatchWorker extends Worker {
   }
 
   protected override handOn(out: unknown): undefined | Promise<void> {
+    if (this.abandoned) return undefined;
     const stage = this.stage;
     const entries = this.#entries;
     this.#entries = NO_ENTRIES;

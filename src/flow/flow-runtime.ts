@@ -88,6 +88,9 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
   yieldAt: number;
   readonly #fairShareMs: number;
   #turn: Promise<void> | null = null;
+  #turnScheduled = false;
+  /** Loops waiting for the event loop's turn. */
+  readonly #parked: { resume(): void }[] = [];
   /** What ended the run; the first cause wins. */
   endedBy: FlowEnd | null = null;
   readonly #dropReasons: Record<DropReason, number> = emptyDropCounts();
@@ -288,14 +291,26 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
   }
 
   turn(): Promise<void> {
-    this.#turn ??= new Promise<void>((resolve) =>
-      realSetImmediate(() => {
-        this.#turn = null;
-        this.yieldAt = this.cache.read() + this.#fairShareMs;
-        resolve();
-      }),
-    );
+    this.#turn ??= new Promise<void>((resolve) => this.#parked.push({ resume: resolve }));
+    this.#scheduleTurn();
     return this.#turn;
+  }
+
+  awaitTurn(taker: { resume(): void }): void {
+    this.#parked.push(taker);
+    this.#scheduleTurn();
+  }
+
+  // One macrotask for everyone waiting: after it, the deadline moves on and they all go on.
+  #scheduleTurn(): void {
+    if (this.#turnScheduled) return;
+    this.#turnScheduled = true;
+    realSetImmediate(() => {
+      this.#turnScheduled = false;
+      this.#turn = null;
+      this.yieldAt = this.cache.read() + this.#fairShareMs;
+      for (const taker of this.#parked.splice(0)) taker.resume();
+    });
   }
 
   retrying(stage: string, item: unknown, attempt: number, error: unknown, delayMs: number): void {

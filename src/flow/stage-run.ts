@@ -22,6 +22,8 @@ export interface StageRun {
   readonly yieldAt: number;
   /** Resolves after the event loop has had a turn (a macrotask); one turn shared by every loop. */
   turn(): Promise<void>;
+  /** `taker.resume()` after the event loop has had a turn (the same turn as {@link StageRun.turn}). */
+  awaitTurn(taker: { resume(): void }): void;
   /** Items that reached the end of the flow. */
   consumed: number;
   /** Stage calls in their synchronous part right now (0 or 1, more with a nested flow). */

@@ -1,5 +1,8 @@
 import { END, type End, type Taker } from "./channel.js";
 
+/** What a wait resolves with when the taker should look again (after the event loop's turn). */
+export const RESUME: unique symbol = Symbol("flowrhythm.resume");
+
 /**
  * A taker that waits for one item at a time: the shared part of a worker and the stream reader.
  * At most one wait is pending; `deliver` and `release` settle it.
@@ -18,6 +21,13 @@ export abstract class WaitingTaker<T> implements Taker<T> {
     const resolve = this.#resolve;
     this.#resolve = null;
     resolve?.(END);
+  }
+
+  /** Ends the wait with {@link RESUME}: nothing was handed over; look again. */
+  resume(): void {
+    const resolve = this.#resolve;
+    this.#resolve = null;
+    resolve?.(RESUME as T);
   }
 
   /** Called synchronously when an item is handed over, before the wait resolves. */
