@@ -352,7 +352,12 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
     this.#stopSignal.resolve();
     this.#haltInput(false);
     for (const stage of this.stages) stage.shutInput("STOPPED");
-    if (this.#sink) this.#dropSink();
+    if (this.#sink) {
+      this.#dropSink();
+      // Every stage may be done already, the run waiting only for the reader, which may never
+      // read again (it left its loop, or paused): nothing is left to wait for.
+      if (this.stages.every((st) => st.done)) void this.#end();
+    }
     // stop() is prompt whatever user code does: a call that ignores its signal, a factory or a
     // close() that never settles is given up after closeTimeoutMs (its item dropped, its resource
     // reported as not closed).

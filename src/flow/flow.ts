@@ -227,13 +227,14 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
         { code: "ERR_FLOW_STATE" },
       );
     if (source !== undefined) this.setProducer(source);
-    if (!this.#source)
-      throw new FlowConfigError("stream(): no producer; pass a source", { code: "ERR_FLOW_STATE" });
+    // This stream's source, as it is now: a later stream(other) makes another stream.
+    const own = this.#source;
+    if (!own) throw new FlowConfigError("stream(): no producer; pass a source", { code: "ERR_FLOW_STATE" });
     return {
       [Symbol.asyncIterator]: () => {
         if (this.#running())
           throw new FlowConfigError("stream(): the flow is already running", { code: "ERR_FLOW_STATE" });
-        return this.#launch(true, this.#source!).reader() as AsyncIterator<O>;
+        return this.#launch(true, own).reader() as AsyncIterator<O>;
       },
     };
   }

@@ -7,6 +7,13 @@ import type { Outlet } from "./outlets.js";
 import type { Stage } from "./stage.js";
 import type { Source } from "./types.js";
 
+/** An iterator's result, checked: a hand-written `next()` that returns no object is a source error. */
+function checked<T>(result: IteratorResult<T>): IteratorResult<T> {
+  if (typeof result !== "object" || result === null)
+    throw new TypeError(`the source's next() returned ${describeValue(result)}; expected { done, value }`);
+  return result;
+}
+
 /** What the pump reports to the flow. */
 export interface PumpHost {
   /** Set by `drain()`, `stop()` and a `Last`: take no more items. */
@@ -97,18 +104,19 @@ export class ProducerPump<T> {
       try {
         if (isAsync) {
           this.#pendingNext = true;
-          result = await iterator.next();
+          result = checked(await iterator.next());
           this.#pendingNext = false;
           if (this.#abandoned) {
             this.#late(result);
             return;
           }
-        } else result = (iterator as Iterator<T>).next();
+        } else result = checked((iterator as Iterator<T>).next());
       } catch (error) {
         this.#pendingNext = false;
         // Abandoned: the source failing now is the source stopping because the flow did.
         if (this.#abandoned) return;
-        host.sourceFailed(error);
+        // A source that honours its signal may end a drain by rejecting with its reason: an end.
+        if (!this.#haltedBy(error)) host.sourceFailed(error);
         finished = true;
         break;
       }
@@ -144,6 +152,15 @@ export class ProducerPump<T> {
     if (result.done) return;
     this.host.itemsIn++;
     this.owner.drop(result.value, this.host.refusalReason());
+  }
+
+  // Whether `error` is the source stopping because the flow told it to (its signal's reason).
+  #haltedBy(error: unknown): boolean {
+    const signal = this.#halt.signal;
+    return (
+      signal.aborted &&
+      (error === signal.reason || (error as { name?: unknown } | null)?.name === "AbortError")
+    );
   }
 
   /** The flow takes no more input: tells the source, through its signal. */

@@ -1,4 +1,5 @@
-import { FlowConfigError } from "../internal/flow-config-error.js";
+import { describeValue, FlowConfigError } from "../internal/flow-config-error.js";
+import { readOptionsObject } from "../internal/read-value.js";
 import type { DropReason } from "./events.js";
 
 /**
@@ -26,6 +27,36 @@ export interface SendOptions {
    * `{ status: "dropped", reason: "WITHDRAWN" }`); an item already queued stays queued.
    */
   signal?: AbortSignal;
+}
+
+/**
+ * Reads `send()`'s options (per call, so by hand and cheaply: no schema): an options object with
+ * at most `signal`, an `AbortSignal`.
+ */
+function sendSignal(options: unknown): AbortSignal | undefined {
+  const where = "PushHandle.send(item, options)";
+  const read = readOptionsObject(options);
+  if (!read.ok)
+    throw new FlowConfigError(
+      `${where}: options = ${describeValue(options)}: expected an options object { signal? }`,
+      {
+        option: "options",
+      },
+    );
+  for (const key of Object.keys(read.value))
+    if (key !== "signal")
+      throw new FlowConfigError(`${where}: unknown option "${key}" = ${describeValue(read.value[key])}`, {
+        option: key,
+      });
+  const signal = read.value.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw new FlowConfigError(
+      `${where}: option "signal" = ${describeValue(signal)}: expected an AbortSignal`,
+      {
+        option: "signal",
+      },
+    );
+  return signal;
 }
 
 /** What a push handle drives: the run it feeds. */
@@ -71,14 +102,7 @@ export class PushHandle<T> implements AsyncDisposable {
   send(item: T, options?: SendOptions): Promise<SendResult> {
     try {
       this.#assertOpen("send");
-      const signal = options?.signal;
-      if (signal !== undefined && !(signal instanceof AbortSignal))
-        throw new FlowConfigError(
-          `PushHandle.send(): option "signal" = ${String(signal)}: expected an AbortSignal`,
-          {
-            option: "signal",
-          },
-        );
+      const signal = options === undefined ? undefined : sendSignal(options);
       return Promise.resolve(this.host.push(item, signal));
     } catch (error) {
       return Promise.reject(error);
@@ -90,8 +114,12 @@ export class PushHandle<T> implements AsyncDisposable {
    * `{ status: "queued" }`, or `{ status: "refused", reason }` (`FULL` when there was no room).
    * Throws a `FlowConfigError` (code `ERR_FLOW_STATE`) after `complete()`.
    */
-  trySend(item: T): SendResult {
+  trySend(item: T, ...rest: never[]): SendResult {
     this.#assertOpen("trySend");
+    if (rest.length > 0)
+      throw new FlowConfigError("PushHandle.trySend(item): takes one item and no options (it never waits)", {
+        option: "options",
+      });
     return this.host.tryPush(item);
   }
 

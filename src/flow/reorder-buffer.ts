@@ -11,6 +11,8 @@ interface Pending {
   readonly label: unknown;
 }
 
+const HOLE: Pending = { kind: Slot.Hole, value: undefined, label: undefined };
+
 /** The worker that emits: hands values on, waiting (blocked) for room. */
 export interface Emitter {
   sendTo(outlet: Outlet, value: unknown, label: unknown): undefined | Promise<void>;
@@ -119,6 +121,30 @@ export class ReorderBuffer {
       if (r !== undefined) return r.then(() => this.#emitMany(worker, values, i + 1));
     }
     return undefined;
+  }
+
+  /**
+   * `stop()` gave up on the call that took `seq`: its slot becomes a hole. When the outputs
+   * behind it were waiting for it alone, they are dropped with `drop` at once (the flow is
+   * stopping: nothing goes downstream any more), so no item waits for a call that will not end.
+   */
+  abandon(seq: number, drop: (value: unknown) => void): void {
+    if (seq !== this.#nextEmit || this.#emitting) {
+      this.#slots.set(seq, HOLE);
+      return;
+    }
+    this.#nextEmit++;
+    for (
+      let next = this.#slots.get(this.#nextEmit);
+      next !== undefined;
+      next = this.#slots.get(this.#nextEmit)
+    ) {
+      this.#slots.delete(this.#nextEmit++);
+      if (next.kind === Slot.Single || next.kind === Slot.Last) drop(next.value);
+      else if (next.kind === Slot.Many)
+        for (const v of next.value as readonly unknown[]) drop(v instanceof LastValue ? v.value : v);
+    }
+    this.#wakeRoom();
   }
 
   #wakeRoom(): void {

@@ -87,6 +87,7 @@ export function retryPolicy(options: RetryOptions | undefined): RetryPolicy | nu
 
 /** The wait after failed attempt `attempt` (1-based); `random` is uniform in [0, 1). */
 export function backoffDelay(p: RetryPolicy, attempt: number, random: number): number {
-  const capped = Math.min(p.maxMs, p.baseMs * p.factor ** (attempt - 1));
+  // 0 · factor^n is NaN once factor^n overflows to Infinity: a base of 0 stays 0.
+  const capped = p.baseMs === 0 ? 0 : Math.min(p.maxMs, p.baseMs * p.factor ** (attempt - 1));
   return Math.max(0, capped * (1 + p.jitter * (2 * random - 1)));
 }

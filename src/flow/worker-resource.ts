@@ -6,7 +6,10 @@ import type { WorkerResource } from "./types.js";
 import type { Worker } from "./worker.js";
 
 const isResource = (r: unknown): r is WorkerResource<unknown, unknown> =>
-  typeof r === "object" && r !== null && typeof (r as { process?: unknown }).process === "function";
+  typeof r === "object" &&
+  r !== null &&
+  typeof (r as { process?: unknown }).process === "function" &&
+  ((r as { close?: unknown }).close === undefined || typeof (r as { close?: unknown }).close === "function");
 
 /** Closes a resource nobody waits for any more (its worker was abandoned); errors are ignored. */
 function closeQuietly(resource: unknown): void {
@@ -27,8 +30,16 @@ function closeQuietly(resource: unknown): void {
 export async function openResource(worker: Worker): Promise<WorkerResource<unknown, unknown> | string> {
   const stage = worker.stage;
   let made: unknown;
+  const run = stage.run;
   try {
-    const m = stage.factory!(worker.info);
+    // Counted like a stage call: a stop()/drain() from the factory's synchronous part resolves at once.
+    run.inCall++;
+    let m: unknown;
+    try {
+      m = stage.factory!(worker.info);
+    } finally {
+      run.inCall--;
+    }
     made = isThenable(m) ? await m : m;
   } catch (error) {
     if (worker.abandoned) return "abandoned";
@@ -42,7 +53,7 @@ export async function openResource(worker: Worker): Promise<WorkerResource<unkno
   if (!isResource(made)) {
     stage.setupFailed(
       new TypeError(
-        `stage "${stage.name}": the perWorker factory returned ${describeValue(made)}; expected { process(item, ctx), close?() }`,
+        `stage "${stage.name}": the perWorker factory returned ${describeValue(made)}; expected { process(item, ctx), close?() } (close, when given, a function)`,
       ),
     );
     return "perWorker factory returned no resource";

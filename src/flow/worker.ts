@@ -133,7 +133,11 @@ export class Worker extends WaitingTaker<unknown> {
     if (this.abandoned) return;
     this.abandoned = true;
     const stage = this.stage;
-    for (const entry of this.takeInHand()) stage.drop(entry, "STOPPED");
+    const inHand = this.takeInHand();
+    for (const entry of inHand) stage.drop(entry, "STOPPED");
+    // Its place in the output order will never be filled: what waits behind it goes now.
+    if (inHand.length > 0 && stage.reorder !== null)
+      stage.reorder.abandon(this.seq, (value) => stage.drop(value, "STOPPED"));
     if (this.resourceOpen)
       stage.resourceUnclosed("its worker did not finish within closeTimeoutMs after stop()");
     stage.workerExited(this, "did not finish within closeTimeoutMs");

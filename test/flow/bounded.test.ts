@@ -286,3 +286,89 @@ describe("a strategy whose getters throw at run time cannot hang a run", () => {
     expect(f.stats()).toMatchObject({ consumed: 20, inFlight: 0 });
   });
 });
+
+describe("found by an adversarial probe", () => {
+  afterEach(() => void vi.restoreAllMocks());
+
+  it("an ordered stage: stop() giving up on the head call drops what waits behind it too", async () => {
+    const clock = new VirtualClock();
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const events: FlowErrorEvent[] = [];
+    const consumed: number[] = [];
+    const f = new Flow<number>({ clock, closeTimeoutMs: 100, errorHandler: (e) => void events.push(e) })
+      .addTransformer(async (x: number) => sleep(clock, x === 0 ? 1000 : 5).then(() => x), {
+        ordered: true,
+        scalingStrategy: new FixedScaling({ workers: 3 }),
+      })
+      .setConsumer((x) => void consumed.push(x));
+    const run = f.run(range(6));
+    await clock.advance(50); // 1..5 wait in the reorder buffer behind 0, which ignores its signal
+    expect(await settlesWithin(clock, f.stop(), 1_000)).toBe(true);
+    await run;
+    const dropped = events.flatMap((e) => (e.type === "Dropped" ? [e.item as number] : []));
+    expect([...consumed, ...dropped].sort()).toEqual(range(6));
+    expect(f.stats()).toMatchObject({ state: "stopped", itemsIn: 6, inFlight: 0 });
+  });
+
+  it("a source whose next() returns no object is a SourceError, and the run ends", async () => {
+    for (const bad of [undefined, 42]) {
+      const clock = new VirtualClock();
+      const events: FlowErrorEvent[] = [];
+      const queue = [1, 2, 3];
+      const source: Iterable<number> = {
+        [Symbol.iterator]: () => ({
+          next: () => (queue.length > 0 ? { done: false, value: queue.shift()! } : (bad as never)),
+        }),
+      };
+      const g = new Flow<number>({ clock, errorHandler: (e) => void events.push(e) })
+        .setProducer(source)
+        .setConsumer(() => {});
+      await g.start();
+      expect(await settlesWithin(clock, g.wait(), 1_000)).toBe(true);
+      expect(g.stats()).toMatchObject({ itemsIn: 3, consumed: 3, inFlight: 0 });
+      expect(events).toHaveLength(1);
+      expect(String((events[0] as { error: Error }).error.message)).toMatch(
+        /next\(\) returned .*expected \{ done, value \}/,
+      );
+    }
+  });
+
+  it("drain() from a perWorker factory's synchronous part resolves at once", async () => {
+    const clock = new VirtualClock();
+    const seen: number[] = [];
+    const f: Flow<number> = new Flow<number>({ clock })
+      .setProducer(async function* () {
+        for (let i = 0; i < 5; i++) yield await sleep(clock, 1).then(() => i);
+      })
+      .setConsumer(
+        perWorker(async () => {
+          await f.drain(); // before the factory's first await: in its synchronous part
+          return { process: (x: number) => void seen.push(x) };
+        }),
+      );
+    await f.start();
+    expect(await settlesWithin(clock, f.wait(), 1_000)).toBe(true);
+    expect(f.stats()).toMatchObject({ inFlight: 0, endedBy: "drain" });
+    expect(seen.length).toBe(f.stats().itemsIn);
+  });
+
+  it("a perWorker resource whose close is not a function is a setup failure naming the stage", async () => {
+    const clock = new VirtualClock();
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    const events: FlowErrorEvent[] = [];
+    const f = new Flow<number>({ clock, errorHandler: (e) => void events.push(e) })
+      .setProducer(range(2))
+      .setConsumer(
+        perWorker(() => ({ process: (x: number) => x, close: 5 }) as never),
+        { name: "db" },
+      );
+    await f.start();
+    expect(await settlesWithin(clock, f.wait(), 10_000)).toBe(true);
+    expect(events).toHaveLength(2);
+    expect(
+      log.mock.calls.some((c) =>
+        /stage "db": the perWorker factory returned .*close, when given, a function/.test(String(c[1])),
+      ),
+    ).toBe(true);
+  });
+});

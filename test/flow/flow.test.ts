@@ -67,6 +67,18 @@ describe("Flow", () => {
     expect(calls).toBe(5);
   });
 
+  it("gives each stream() its own source: a second stream(other) does not change the first", async () => {
+    const f = new Flow<string>().addTransformer((x: string) => x);
+    const a = f.stream(["a1", "a2"]);
+    const b = f.stream(["b1"]);
+    const fromA: string[] = [];
+    const fromB: string[] = [];
+    for await (const x of a) fromA.push(x);
+    for await (const x of b) fromB.push(x);
+    expect(fromA).toEqual(["a1", "a2"]);
+    expect(fromB).toEqual(["b1"]);
+  });
+
   it("keeps order within a single worker even when the function takes varying time", async () => {
     const clock = new VirtualClock();
     const out: number[] = [];

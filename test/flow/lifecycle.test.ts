@@ -185,6 +185,24 @@ describe("drain()", () => {
     expect(f.stats()).toMatchObject({ state: "stopped", endedBy: "drain", itemsIn: 1, consumed: 1 });
   });
 
+  it("a source that ends a drain by rejecting with its signal's reason is not a SourceError", async () => {
+    const clock = new VirtualClock();
+    const events: FlowErrorEvent[] = [];
+    const f = new Flow<number>({ clock, errorHandler: (e) => void events.push(e) })
+      .setProducer(async function* ({ signal }) {
+        yield 1;
+        await new Promise((_, reject) =>
+          signal.addEventListener("abort", () => reject(signal.reason), { once: true }),
+        );
+      })
+      .setConsumer(() => {});
+    await f.start();
+    await clock.advance(1);
+    await f.drain();
+    expect(events).toEqual([]);
+    expect(f.stats()).toMatchObject({ state: "drained", endedBy: "drain", itemsIn: 1, consumed: 1 });
+  });
+
   it("ends at once when the source honours ctx.signal", async () => {
     const clock = new VirtualClock();
     const f = new Flow<number>({ clock })

@@ -108,6 +108,48 @@ describe("stream() with an external stop() or drain({ timeoutMs })", () => {
   }
 });
 
+describe("stream() left early, or a paused reader", () => {
+  for (const how of ["break", "stop", "drainDeadline", "throw"] as const) {
+    it(`${how} inside the loop after the stages are done: the loop and the run end, every item accounted for`, async () => {
+      const clock = new VirtualClock();
+      const events: FlowErrorEvent[] = [];
+      const f = new Flow<number>({ clock, errorHandler: (e) => void events.push(e) }).addTransformer(
+        async (x: number) => x * 2,
+      );
+      let got = 0;
+      const loop = (async () => {
+        for await (const x of f.stream(range(10))) {
+          got++;
+          await sleep(clock, 20); // a reader slower than the stage: the stage is done first
+          if (x === 8) {
+            if (how === "break") break;
+            if (how === "stop") await f.stop();
+            if (how === "drainDeadline") await f.drain({ timeoutMs: 10 });
+            if (how === "throw") throw new Error("reader gave up");
+          }
+        }
+      })().catch((e: Error) => e.message);
+      let done = false;
+      void loop.then(() => (done = true));
+      await clock.runUntil(() => done, { stepMs: 5, maxMs: 5_000 });
+      await f.wait();
+      expect(f.stats()).toMatchObject({ state: "stopped", itemsIn: 10, consumed: got, inFlight: 0 });
+      expect(events.length).toBe(10 - got);
+    });
+  }
+
+  it("a paused reader: drain({ timeoutMs }) settles by its deadline", async () => {
+    const clock = new VirtualClock();
+    const f = new Flow<number>({ clock, errorHandler: () => {} }).addTransformer(async (x: number) => x);
+    const it = f.stream(range(10))[Symbol.asyncIterator]();
+    await it.next(); // reads one, then never again
+    let drained = false;
+    void f.drain({ timeoutMs: 50 }).then(() => (drained = true));
+    await clock.runUntil(() => drained, { stepMs: 5, maxMs: 1_000 });
+    expect(f.stats()).toMatchObject({ state: "stopped", inFlight: 0 });
+  });
+});
+
 describe("a listener that throws never changes what happens to items", () => {
   let unhandled: unknown[];
   const onUnhandled = (e: unknown) => void unhandled.push(e);

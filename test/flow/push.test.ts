@@ -232,4 +232,24 @@ describe("push()", () => {
     ]);
     expect(() => new Flow().setConsumer(() => {}).push({ maxWaitingSends: 0 })).toThrow(/maxWaitingSends/);
   });
+
+  it("checks send()'s options and trySend()'s arguments (a typo must not pass for a signal)", async () => {
+    const f = new Flow<number>().setConsumer(() => {});
+    const input = f.push();
+    const ac = new AbortController();
+    await expect(input.send(1, { sigal: ac.signal } as never)).rejects.toMatchObject({
+      name: "FlowConfigError",
+      option: "sigal",
+    });
+    await expect(input.send(2, "x" as never)).rejects.toMatchObject({
+      name: "FlowConfigError",
+      option: "options",
+    });
+    await expect(input.send(3, { signal: 5 } as never)).rejects.toThrow(
+      /option "signal" = 5: expected an AbortSignal/,
+    );
+    expect(() => (input.trySend as (x: number, y: unknown) => unknown)(4, "x")).toThrow(/takes one item/);
+    await input.complete();
+    expect(f.stats()).toMatchObject({ itemsIn: 0 });
+  });
 });

@@ -79,6 +79,15 @@ describe("retry", () => {
     ]);
   });
 
+  it("keeps every wait a finite number, however many attempts (a base of 0 stays 0; a long run stays at maxMs)", () => {
+    const zero = retryPolicy({ attempts: 5000, backoff: { baseMs: 0, maxMs: 0 } })!;
+    const capped = retryPolicy({ attempts: 5000, backoff: { baseMs: 10, maxMs: 1000 } })!;
+    for (const attempt of [1, 1024, 1025, 4999]) {
+      expect(backoffDelay(zero, attempt, 0.3)).toBe(0);
+      expect(backoffDelay(capped, attempt, 0.5)).toBe(Math.min(1000, 10 * 2 ** (attempt - 1)));
+    }
+  });
+
   it("spreads waits by ±jitter", () => {
     const p = retryPolicy({ backoff: { baseMs: 100, jitter: 0.5 } })!;
     expect(backoffDelay(p, 1, 0)).toBe(50);
