@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 const env = {
   ...process.env,
   CHAOS_SEED: process.env.CHAOS_SEED ?? String(Math.floor(Math.random() * 2 ** 31)),
-  CHAOS_RUNS: process.env.CHAOS_RUNS ?? "2000",
+  CHAOS_RUNS: process.env.CHAOS_RUNS ?? "1000",
   CHAOS_SIGNAL_RUNS: process.env.CHAOS_SIGNAL_RUNS ?? "60",
 };
 console.log(

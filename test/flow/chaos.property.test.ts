@@ -20,6 +20,6 @@ describe("chaos in real time (property)", () => {
         { numRuns: RUNS, seed: SEED, endOnFailure: true },
       );
     },
-    Math.max(120_000, RUNS * 500),
+    Math.max(120_000, RUNS * 2_000), // real time on a loaded machine: ~0.5 s a case, often more
   );
 });
