@@ -25,6 +25,8 @@ import {
   UtilizationScaling,
   type VirtualClock,
 } from "../../src/index.js";
+import { seededRandom } from "../../src/simulate/random.js";
+import { sleep } from "../helpers.js";
 
 export interface Item {
   readonly id: number;
@@ -130,18 +132,6 @@ export const scenarioArb = fc.record({
 });
 export type Scenario = typeof scenarioArb extends fc.Arbitrary<infer S> ? S : never;
 
-/** A small seeded generator (mulberry32), so a scenario's random scaling replays. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Changes the pool at random: on every tick, and now and then as items come and go. */
 class RandomScaling implements ScalingStrategy {
   readonly minWorkers = 1;
@@ -164,22 +154,6 @@ class RandomScaling implements ScalingStrategy {
   clone(): RandomScaling {
     return new RandomScaling(this.maxWorkers, this.random);
   }
-}
-
-/** Sleeps on `clock`; rejects with the signal's reason if it aborts first. */
-export function sleepOn(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const handle = clock.setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    function onAbort() {
-      clock.clearTimeout(handle);
-      reject(signal!.reason);
-    }
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /** Everything a run needs to build its stages and check its bounds. */
@@ -226,7 +200,7 @@ export class Harness {
   async wait(p: Pool, item: Item, ctx: StageContext): Promise<void> {
     const slow = p.timeoutMs !== undefined && p.slowEvery !== undefined && item.id % p.slowEvery === 0;
     const ms = slow && ctx.attempt === 1 ? p.timeoutMs! * 3 : p.delayMs;
-    if (ms > 0) await sleepOn(this.clock, ms, p.ignoresSignal ? undefined : ctx.signal);
+    if (ms > 0) await sleep(this.clock, ms, p.ignoresSignal ? undefined : ctx.signal);
   }
 
   /** Throws the pool's faults: a permanent one every `failEvery` calls, a transient first attempt. */
@@ -383,7 +357,7 @@ export function buildScenario(sc: Scenario, clock: VirtualClock | null): Built {
     setTimeout,
     clearTimeout: (h) => clearTimeout(h as never),
   };
-  const random = sc.randomScaling ? rng(sc.seed) : null;
+  const random = sc.randomScaling ? seededRandom(sc.seed) : null;
   const h = new Harness(time, random);
   const consumed: number[] = [];
   const arrived: number[] = [];
@@ -406,7 +380,7 @@ export function buildScenario(sc: Scenario, clock: VirtualClock | null): Built {
     flow.setConsumer(
       async (item: Item, ctx) => {
         arrived.push(item.id);
-        await sleepOn(time, 1, ctx.signal);
+        await sleep(time, 1, ctx.signal);
         consumed.push(item.id);
       },
       { queueSize: 3, scalingStrategy: new FixedScaling({ workers: 1 }) },
@@ -466,7 +440,7 @@ export async function runScenario(sc: Scenario, clock: VirtualClock | null): Pro
       workers: s.stages.reduce((a, x) => a + x.totalWorkers, 0),
     });
   };
-  const pause = (ms: number) => sleepOn(time, ms);
+  const pause = (ms: number) => sleep(time, ms);
 
   let finished = false;
   const ended: Promise<unknown>[] = [];
