@@ -26,8 +26,8 @@ const NO_POOL: PoolProbe = { activeWorkers: 0 };
  * (plain increments and stores); everything derived — rates, percentiles, utilization — is
  * computed on the tick or when someone reads.
  *
- * Invariant: busy + idle + blocked + starting + retrying = total, and each worker is counted in
- * exactly one of the five.
+ * Invariant: busy + idle + blocked + starting + retrying + rateLimited = total, and each worker is
+ * counted in exactly one of the six.
  */
 export class StageMetrics {
   busy = 0;
@@ -35,10 +35,12 @@ export class StageMetrics {
   blocked = 0;
   starting = 0;
   retrying = 0;
+  rateLimited = 0;
   received = 0;
   processed = 0;
   errors = 0;
   retries = 0;
+  overloads = 0;
   dropped = 0;
   batches = 0;
   unclosed = 0;
@@ -47,6 +49,7 @@ export class StageMetrics {
   lastScaleUpAt: number | null = null;
   lastScaleDownAt: number | null = null;
   lastErrorAt: number | null = null;
+  lastOverloadAt: number | null = null;
   readonly latency: LatencyRecorder;
   readonly queueWait: LatencyRecorder;
   readonly #throughput = new RateMeter();
@@ -76,7 +79,7 @@ export class StageMetrics {
   }
 
   get total(): number {
-    return this.busy + this.idle + this.blocked + this.starting + this.retrying;
+    return this.busy + this.idle + this.blocked + this.starting + this.retrying + this.rateLimited;
   }
 
   get utilization(): number {
@@ -134,6 +137,7 @@ export class StageMetrics {
       blockedWorkers: this.blocked,
       startingWorkers: this.starting,
       retryingWorkers: this.retrying,
+      rateLimitedWorkers: this.rateLimited,
       totalWorkers: this.total,
       activeWorkers: this.pool.activeWorkers,
       avgBusyWorkers: this.avgBusy,
@@ -150,10 +154,12 @@ export class StageMetrics {
       lastScaleUpAt: this.lastScaleUpAt,
       lastScaleDownAt: this.lastScaleDownAt,
       lastErrorAt: this.lastErrorAt,
+      lastOverloadAt: this.lastOverloadAt,
       received: this.received,
       processed: this.processed,
       errors: this.errors,
       retries: this.retries,
+      overloads: this.overloads,
       dropped: this.dropped,
       batches: this.batches,
       unclosedResources: this.unclosed,
@@ -193,6 +199,9 @@ class LiveStageStats implements StageStats {
   }
   get retryingWorkers(): number {
     return this.#m.retrying;
+  }
+  get rateLimitedWorkers(): number {
+    return this.#m.rateLimited;
   }
   get startingWorkers(): number {
     return this.#m.starting;
@@ -245,6 +254,9 @@ class LiveStageStats implements StageStats {
   get lastErrorAt(): number | null {
     return this.#m.lastErrorAt;
   }
+  get lastOverloadAt(): number | null {
+    return this.#m.lastOverloadAt;
+  }
   get received(): number {
     return this.#m.received;
   }
@@ -256,6 +268,9 @@ class LiveStageStats implements StageStats {
   }
   get retries(): number {
     return this.#m.retries;
+  }
+  get overloads(): number {
+    return this.#m.overloads;
   }
   get dropped(): number {
     return this.#m.dropped;

@@ -28,6 +28,8 @@ export interface StageStats {
   readonly startingWorkers: number;
   /** Workers waiting out a retry backoff (they hold their item but are not busy). */
   readonly retryingWorkers: number;
+  /** Workers waiting for a token of the stage's `rateLimit` (they hold their item but are not busy, and are no demand). */
+  readonly rateLimitedWorkers: number;
   /** All workers, retiring ones included, until they exit. */
   readonly totalWorkers: number;
   /** Workers the pool counts toward its target: all but those retiring after their current item. */
@@ -56,6 +58,8 @@ export interface StageStats {
   readonly lastScaleUpAt: number | null;
   readonly lastScaleDownAt: number | null;
   readonly lastErrorAt: number | null;
+  /** When a call last failed with an error the stage's `overloadOn` recognised; `null`: never. */
+  readonly lastOverloadAt: number | null;
   /** Items that entered the stage's input. */
   readonly received: number;
   /** Items the stage's function completed. */
@@ -67,6 +71,11 @@ export interface StageStats {
   readonly errors: number;
   /** Retry attempts made (a retry that then succeeds is not an error). */
   readonly retries: number;
+  /**
+   * Calls that failed with an error the stage's `overloadOn` recognised (HTTP 429 or 503 by
+   * default), each attempt counted: the signal an adaptive strategy cuts its pool on.
+   */
+  readonly overloads: number;
   /** Items dropped at this stage, for any reason. */
   readonly dropped: number;
   /** Calls of a batch stage's function (`processed / batches` is the mean batch size); 0 elsewhere. */
