@@ -4,12 +4,12 @@ import { parseArgs } from "node:util";
 import { FlowConfigError } from "./internal/flow-config-error.js";
 import { checkBar, meanMetrics } from "./simulate/bar.js";
 import type { ScenarioMetrics } from "./simulate/metrics.js";
-import { parseScenario, type ResolvedScenario, SCENARIOS } from "./simulate/scenario.js";
+import { BEYOND, parseScenario, type ResolvedScenario, SCENARIOS } from "./simulate/scenario.js";
 import { simulate } from "./simulate/simulate.js";
 import { STRATEGY_NAMES, type StrategyName, strategyFor } from "./simulate/strategies.js";
 import { formatMetricsTable } from "./simulate/table.js";
 
-const USAGE = `Usage: flowrhythm simulate <scenario.json | ${SCENARIOS.map((s) => s.id).join(" | ")}> [options]
+const USAGE = `Usage: flowrhythm simulate <scenario.json | ${[...SCENARIOS, ...BEYOND].map((s) => s.id).join(" | ")}> [options]
 
 Runs a workload through a real Flow under virtual time and prints the scaling metrics.
 
@@ -93,7 +93,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function loadScenario(target: string): ResolvedScenario {
-  const builtIn = SCENARIOS.find((s) => s.id === target);
+  const builtIn = [...SCENARIOS, ...BEYOND].find((s) => s.id === target);
   if (builtIn) return parseScenario(builtIn);
   let text: string;
   try {

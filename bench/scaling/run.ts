@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { AdaptiveScaling } from "../../src/scaling/adaptive-scaling.js";
 import { checkBar, meanMetrics } from "../../src/simulate/bar.js";
 import type { ScenarioMetrics } from "../../src/simulate/metrics.js";
-import { parseScenario, SCENARIOS, type Scenario, shortened } from "../../src/simulate/scenario.js";
+import { BEYOND, parseScenario, SCENARIOS, type Scenario, shortened } from "../../src/simulate/scenario.js";
 import { simulate } from "../../src/simulate/simulate.js";
 import { STRATEGY_NAMES, type StrategyName, strategyFor } from "../../src/simulate/strategies.js";
 import { formatMetricsTable } from "../../src/simulate/table.js";
@@ -37,7 +37,7 @@ for (const n of names)
   if (!STRATEGY_NAMES.includes(n))
     throw new Error(`unknown strategy ${n}; one of ${STRATEGY_NAMES.join(", ")}`);
 const seeds = Array.from({ length: Number(values.seeds ?? (values.realtime ? 1 : 3)) }, (_, i) => i + 1);
-const scenarios = SCENARIOS.filter((s) =>
+const scenarios = [...SCENARIOS, ...BEYOND].filter((s) =>
   only ? only.includes(s.id) : values.realtime ? ["S1", "S5"].includes(s.id) : true,
 );
 mkdirSync(values.out!, { recursive: true });
@@ -81,7 +81,7 @@ async function virtual(): Promise<void> {
   const bar = names.includes("adaptive")
     ? checkBar(
         adaptiveMeans,
-        (id) => parseScenario(SCENARIOS.find((s) => s.id === id)).serviceMs,
+        (id) => parseScenario([...SCENARIOS, ...BEYOND].find((s) => s.id === id)).serviceMs,
         new AdaptiveScaling().policy.downStabilizationMs / 1000,
       )
     : [];

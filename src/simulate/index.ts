@@ -2,7 +2,7 @@ export { simulate, BIN_MS, phaseStarts } from "./simulate.js";
 export type { SimulateOptions, SimulationResult, RunRecord } from "./simulate.js";
 export { computeMetrics, nearRef } from "./metrics.js";
 export type { ScenarioMetrics } from "./metrics.js";
-export { SCENARIOS, parseScenario, shortened } from "./scenario.js";
+export { BEYOND, SCENARIOS, parseScenario, shortened } from "./scenario.js";
 export type { Scenario, Phase } from "./scenario.js";
 export { STRATEGY_NAMES, strategyFor, peakRef } from "./strategies.js";
 export type { StrategyName } from "./strategies.js";

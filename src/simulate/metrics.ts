@@ -25,6 +25,16 @@ export interface ScenarioMetrics {
   reversalsPer10s: number;
   /** Worst time from a downward change of N_ref until the count is near it, s (`NaN`: no such change). */
   tDownS: number;
+  /** Worker-seconds over the run (a batch: until its last item). */
+  workerSeconds: number;
+  /** A batch: when its last item completed, s (`Infinity`: not within the time limit; `NaN`: no batch). */
+  completionS: number;
+  /** Mean worker count from 10 s after the last change of workload to the end (`NaN`: none that late). */
+  steadyWorkers: number;
+  /** Calls refused as overloaded / calls, after the first 5 s (`NaN`: no overloading dependency). */
+  overloadShare: number;
+  /** Items that failed for good. */
+  failedItems: number;
 }
 
 /** Hold time of the T90 test, and the trailing window the completion rate is read over. */
@@ -44,15 +54,21 @@ const p99 = (h: Histogram): number => (h.totalCount === 0 ? Number.NaN : h.getVa
  * controller reads 0.3–0.4 s.
  */
 export function computeMetrics(r: RunRecord): ScenarioMetrics {
-  const { scenario, durationMs, completions, offered, timeline } = r;
+  const { scenario, completions, offered, timeline } = r;
+  const batch = scenario.batchItems !== undefined;
+  // A batch's run is over when its last item is.
+  const durationMs = batch && Number.isFinite(r.completedAtMs) ? r.completedAtMs : r.durationMs;
   const phases = scenario.phases;
   const starts = phaseStarts(scenario);
   let xOptIntegral = 0;
   let nRefIntegral = 0;
   let maxRef = 0;
-  for (const p of phases) {
-    xOptIntegral += (p.xOpt ?? p.rate) * p.durationS;
-    nRefIntegral += p.nRef * p.durationS;
+  for (let i = 0; i < phases.length; i++) {
+    const p = phases[i]!;
+    // A batch that ended early is judged over the time it took.
+    const s = Math.max(0, Math.min(durationMs, starts[i + 1]!) - starts[i]!) / 1000;
+    xOptIntegral += (p.xOpt ?? p.rate) * s;
+    nRefIntegral += p.nRef * s;
     maxRef = Math.max(maxRef, p.nRef);
   }
   let done = 0;
@@ -77,6 +93,15 @@ export function computeMetrics(r: RunRecord): ScenarioMetrics {
         lastAt = t;
       }
     }
+  }
+  const lastChange = starts[starts.length - 2]!;
+  const steadyFrom = lastChange + 10_000;
+  let steadyMs = 0;
+  for (let i = 0; i < timeline.length; i++) {
+    const [t, n] = timeline[i]!;
+    const from = Math.max(t, steadyFrom);
+    const until = Math.min(durationMs, i + 1 < timeline.length ? timeline[i + 1]![0] : durationMs);
+    if (until > from) steadyMs += n * (until - from);
   }
   const scaleEvents = timeline.filter(([t], i) => i > 0 && t < durationMs).length;
 
@@ -152,5 +177,14 @@ export function computeMetrics(r: RunRecord): ScenarioMetrics {
     reversals,
     reversalsPer10s: reversals / (durationMs / 10_000),
     tDownS: tDown,
+    workerSeconds: workerMs / 1000,
+    completionS: batch
+      ? Number.isFinite(r.completedAtMs)
+        ? r.completedAtMs / 1000
+        : Number.POSITIVE_INFINITY
+      : Number.NaN,
+    steadyWorkers: durationMs > steadyFrom ? steadyMs / (durationMs - steadyFrom) : Number.NaN,
+    overloadShare: scenario.overload ? r.overloadsAfterWarmup / Math.max(1, r.callsAfterWarmup) : Number.NaN,
+    failedItems: r.failedItems,
   };
 }

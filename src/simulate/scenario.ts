@@ -63,6 +63,18 @@ export interface Downstream extends OptionsInput<typeof downstreamShape> {}
 
 const downstreamSchema: z.ZodType<Downstream, Downstream> = optionsObject(downstreamShape);
 
+const overloadShape = {
+  /** Calls in flight above this fail (the dependency's capacity). */
+  maxInFlight: whole(1),
+  /** How long a refused call takes to fail, ms. @defaultValue 1 */
+  failMs: ms().default(1),
+};
+
+/** A dependency that refuses calls past its capacity with an overload error (HTTP 429). */
+export interface Overload extends OptionsInput<typeof overloadShape> {}
+
+const overloadSchema = optionsObject(overloadShape);
+
 const scenarioShape = {
   /** A short name (`S1`, `mine`). */
   id: name(),
@@ -86,6 +98,18 @@ const scenarioShape = {
   dependencySlots: whole(1).optional(),
   /** A next stage with a fixed pool: the stage under test feeds it. */
   downstream: downstreamSchema.optional(),
+  /**
+   * A batch job instead of Poisson arrivals: this many items ready at t = 0, the source a list
+   * that blocks on the stage's full queue. The run ends when the last one is done (the phases
+   * give its N_ref, X_opt and a time limit).
+   */
+  batchItems: whole(1).optional(),
+  /** The call goes to a dependency that fails at once, with an overload error, past its capacity. */
+  overload: overloadSchema.optional(),
+  /** The stage retries a failed call, with this many attempts in all (the stage's `retry` option). */
+  retryAttempts: whole(1).optional(),
+  /** Each worker's `perWorker` setup takes this long, ms (slow-starting workers). */
+  startupMs: ms().optional(),
   /** Workers the stage starts with (the adaptive strategies; `utilization` starts at its minimum). @defaultValue 1 */
   initialWorkers: workerCount(1).default(SCENARIO_DEFAULTS.initialWorkers),
   /** The most workers any strategy may use. @defaultValue 256 */
@@ -197,6 +221,51 @@ export const SCENARIOS: readonly Scenario[] = Object.freeze([
     downstream: { workers: 3, serviceMs: 10, queueSize: 50 },
   }),
   steady("S9", "noisy service (lognormal, CV 1)", 500, 8, { service: "lognormal", serviceCv: 1 }),
+]);
+
+const batch = (id: string, title: string, maxWorkers: number, extra: Partial<Scenario> = {}): Scenario => ({
+  id,
+  title,
+  phases: [{ durationS: 120, rate: 0, xOpt: (maxWorkers * 1000) / 10, nRef: maxWorkers }],
+  batchItems: 20_000,
+  queueSize: 64,
+  maxWorkers,
+  ...extra,
+});
+
+/**
+ * The workloads SCALING.md added after real jobs, S10–S13: batch jobs (censored demand), a batch
+ * into a knee, a noisy dependency whose service time drifts, and an API that answers overload
+ * with errors. For S10 and S11 the reference is `fixed` (N_ref is the pool it runs).
+ */
+export const BEYOND: readonly Scenario[] = Object.freeze([
+  batch("S10", "batch of 20,000, queue 64, maxWorkers 64", 64),
+  batch("S10b", "batch of 20,000, queue 64, maxWorkers 256", 256),
+  batch("S11", "batch into a 40-slot dependency", 256, {
+    phases: [{ durationS: 120, rate: 0, xOpt: 4000, nRef: 40 }],
+    dependencySlots: 40,
+  }),
+  {
+    id: "S12",
+    title: "noisy dependency (lognormal 40 ms, CV 0.8, 24 slots)",
+    phases: [
+      { durationS: 30, rate: 150, nRef: 9 },
+      { durationS: 60, rate: 700, xOpt: 600, nRef: 24 },
+    ],
+    serviceMs: 40,
+    service: "lognormal",
+    serviceCv: 0.8,
+    dependencySlots: 24,
+    queueSize: 2000,
+  },
+  {
+    id: "S13",
+    title: "overload errors past 50 in flight, 3000/s, retry ×4",
+    phases: [{ durationS: 30, rate: 3000, xOpt: 2500, nRef: 50 }],
+    serviceMs: 20,
+    overload: { maxInFlight: 50, failMs: 1 },
+    retryAttempts: 4,
+  },
 ]);
 
 /** Scales every phase's length by `factor` (the real-time runs use 0.1). */

@@ -11,6 +11,7 @@ import { VirtualClock } from "../internal/virtual-clock.js";
 import { bool, whole } from "../internal/option-fields.js";
 import { type OptionsInput, optionsObject, parseOptions } from "../internal/parse-options.js";
 import { parseStrategy } from "../flow/options.js";
+import { perWorker } from "../flow/per-worker.js";
 
 /** Width of the completion and arrival bins the metrics are computed from. */
 export const BIN_MS = 100;
@@ -41,7 +42,17 @@ export interface RunRecord {
   readonly waitSteady: Histogram;
   readonly processing: Histogram;
   readonly scaleReasons: readonly string[];
+  /** When the last item of a batch completed, ms (`NaN`: not a batch, or not all done in time). */
+  readonly completedAtMs: number;
+  /** Calls made to the dependency, and those refused as overloaded, after the first 5 s. */
+  readonly callsAfterWarmup: number;
+  readonly overloadsAfterWarmup: number;
+  /** Items that failed for good (after their retries). */
+  readonly failedItems: number;
 }
+
+/** Calls in the first this many ms are not counted in the overload share (a controller learns). */
+export const WARMUP_MS = 5000;
 
 /** The result of {@link simulate}: the metrics and the worker timeline. */
 export interface SimulationResult {
@@ -101,6 +112,14 @@ export async function simulate(
   const dist = scenario.service;
   const cv = scenario.serviceCv;
   const semaphore = scenario.dependencySlots ? new FifoSemaphore(scenario.dependencySlots) : null;
+  const overload = scenario.overload ?? null;
+  const batchItems = scenario.batchItems ?? 0;
+  let inFlight = 0;
+  let calls = 0;
+  let refused = 0;
+  let failed = 0;
+  let completed = 0;
+  let completedAtMs = Number.NaN;
   const elapsed = (): number => clock.now() - t0;
   const sleep = (ms: number): Promise<void> => new Promise((resolve) => clock.setTimeout(resolve, ms));
 
@@ -119,6 +138,12 @@ export async function simulate(
 
   interface Item {
     enqueuedAt: number;
+  }
+
+  // A batch job: a list whose items are all there at t = 0 (the source blocks on a full queue).
+  function* list(): Generator<Item> {
+    offered[0] = batchItems;
+    for (let i = 0; i < batchItems; i++) yield { enqueuedAt: elapsed() };
   }
 
   async function* source(): AsyncGenerator<Item> {
@@ -156,21 +181,50 @@ export async function simulate(
       }
     if (since > 10_000) waitSteady.recordValue(Math.round(wait * 1000));
     const ms = serviceTime(phaseAt(start).serviceMs ?? baseService);
+    if (overload !== null) {
+      const counted = elapsed() >= WARMUP_MS;
+      if (counted) calls++;
+      if (inFlight >= overload.maxInFlight) {
+        if (counted) refused++;
+        await sleep(overload.failMs);
+        throw Object.assign(new Error("429 Too Many Requests"), { status: 429 });
+      }
+    }
+    inFlight++;
     if (semaphore) {
       const p = semaphore.acquire();
       if (p) await p;
     }
     await sleep(ms);
     semaphore?.release();
+    inFlight--;
     processing.recordValue(Math.round((elapsed() - start) * 1000));
     return item;
   };
 
-  const f = new Flow({ clock, errorHandler: () => {} }).setProducer(source()).addTransformer(stage, {
+  const startupMs = scenario.startupMs ?? 0;
+  const base = new Flow({
+    clock,
+    errorHandler: (e) => {
+      if (e.type === "TransformerError") failed++;
+    },
+  }).setProducer<Item>(batchItems > 0 ? list() : source());
+  const stageOptions = {
     name: "stage",
     scalingStrategy: strategy,
     queueSize: scenario.queueSize,
-  });
+    ...(scenario.retryAttempts ? { retry: { attempts: scenario.retryAttempts } } : {}),
+  };
+  const f =
+    startupMs > 0
+      ? base.addTransformer(
+          perWorker<Item, Item>(async () => {
+            await sleep(startupMs);
+            return { process: stage };
+          }),
+          stageOptions,
+        )
+      : base.addTransformer(stage, stageOptions);
   const ds = scenario.downstream;
   const tail = ds
     ? f.addTransformer(
@@ -188,6 +242,7 @@ export async function simulate(
   tail.setConsumer((_item: Item) => {
     const t = elapsed();
     if (t < durationMs) completions[Math.floor(t / BIN_MS)]!++;
+    if (++completed === batchItems) completedAtMs = t;
   });
   f.on("scale", (e) => {
     if (e.stage !== "stage") return;
@@ -197,7 +252,13 @@ export async function simulate(
   });
   await f.start();
   timeline.unshift([0, f.stageStats("stage")?.activeWorkers ?? 0]);
-  if (sim) await sim.advanceTo(t0 + durationMs);
+  if (batchItems > 0) {
+    // A batch ends when its items do (or at the time limit).
+    let done = false;
+    void f.wait().then(() => (done = true));
+    if (sim) await sim.runUntil(() => done || elapsed() >= durationMs, { stepMs: 5, maxMs: durationMs + 10 });
+    else await Promise.race([f.wait(), sleep(durationMs)]);
+  } else if (sim) await sim.advanceTo(t0 + durationMs);
   else await sleep(durationMs - elapsed());
   const stopped = f.stop();
   if (sim) await sim.advanceTo(sim.now() + 60_000);
@@ -212,6 +273,10 @@ export async function simulate(
     waitSteady,
     processing,
     scaleReasons: reasons,
+    completedAtMs,
+    callsAfterWarmup: calls,
+    overloadsAfterWarmup: refused,
+    failedItems: failed,
   };
   return { metrics: computeMetrics(record), record };
 }

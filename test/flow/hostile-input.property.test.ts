@@ -208,6 +208,10 @@ const scenarioSpecs: SpecsOf<Scenario> = {
     { workers: workers(1), serviceMs: ms({ above: true }), queueSize: int(1) },
     { base: { workers: 1, serviceMs: 1, queueSize: 4 } },
   ),
+  batchItems: int(1),
+  overload: object({ maxInFlight: int(1), failMs: ms() }, { base: { maxInFlight: 1 } }),
+  retryAttempts: int(1),
+  startupMs: ms(),
   initialWorkers: workers(1),
   maxWorkers: workers(1),
 };

@@ -80,6 +80,10 @@ describe("computeMetrics", () => {
       waitSteady: h(),
       processing: h(),
       scaleReasons: [],
+      completedAtMs: Number.NaN,
+      callsAfterWarmup: 0,
+      overloadsAfterWarmup: 0,
+      failedItems: 0,
     };
   }
 
