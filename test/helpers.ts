@@ -43,6 +43,8 @@ export function stageStats(overrides: Partial<StageStats> = {}): StageStats {
     avgIdleWorkers: idle,
     avgBlockedWorkers: blocked,
     processingTimeMs: 0,
+    timedItems: 0,
+    timedMs: 0,
     oldestItemAgeMs: 0,
     utilization: total === 0 ? 0 : busy / total,
     queueLength: 0,

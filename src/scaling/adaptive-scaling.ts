@@ -5,7 +5,14 @@ import { POLICY_DEFAULTS, type PolicyOptions, policySchema, resolvePolicy } from
 import { PolicyScaling, type Rates } from "./policy-scaling.js";
 
 /** AdaptiveScaling's settings when its options leave them out: both guards on. */
-const DEFAULTS = Object.freeze({ ...POLICY_DEFAULTS, kneeGuard: true, blockedGuard: true, headroom: 1 });
+const DEFAULTS = Object.freeze({
+  ...POLICY_DEFAULTS,
+  kneeGuard: true,
+  blockedGuard: true,
+  slowStart: true,
+  idleShrinkMs: 1000,
+  headroom: 1,
+});
 
 const shape = {
   /** β of square-root staffing, N = R + β·√R with R = λ·S. @defaultValue 1 */

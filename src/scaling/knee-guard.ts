@@ -1,5 +1,17 @@
 import type { StageStats } from "../stats/stage-stats.js";
 
+/** Untested growth stops at this multiple of the count that delivers the throughput at unloaded speed. */
+const BRAKE = 2;
+/** Two windows whose mean processing times differ by more than this share: it is drifting. */
+const DRIFT = 0.15;
+/** Arrivals above this multiple of the throughput are demand the count does not meet. */
+const DEMAND = 1.05;
+/** A queue at least half full: the source may be blocked on it, and arrivals say nothing. */
+const isCensored = (fill: number): boolean => fill >= 0.5;
+/** Completions a measurement window waits for: enough for a rate within about a tenth. */
+const MIN_DONE = 100;
+/** The least relative noise a step's effect is judged against. */
+const NOISE_FLOOR = 0.05;
 /** Counts measured under a backlog that the knee estimate may draw on. */
 const HISTORY = 16;
 
@@ -20,25 +32,48 @@ export class KneeGuard {
   why: string | null = null;
   /** Set by `limit` when its answer must be applied at once (a knee cut). */
   forced = false;
+  /** Set by `observe` to the new mean processing time when it rose at a count that held; else 0. */
+  worldSlowed = 0;
 
   // Measurement of the current count.
   #n = -1;
   #changedAt = 0;
   #markAt = -1;
   #markOut = 0;
-  #markS = 0;
+  #markTimed = 0;
+  #markTimedMs = 0;
   #drained = false;
+  /** Mean processing time of the last whole window at this count, and of the one before (0: none). */
+  #s = 0;
+  #sPrev = 0;
+  /** Throughput of the last whole window at this count, and whether the queue emptied in it. */
   #x = 0;
+  #xDrained = false;
   #measured = false;
+  /** How much two windows at this count differed, relative: the noise a step must beat. */
+  #noise = NOISE_FLOOR;
   // The probe: growth from n0 (throughput x0) to n1; n1 = -1 when none is pending.
   #n0 = 0;
   #x0 = 0;
+  #noise0 = NOISE_FLOOR;
+  #s0 = 0;
+  #fill = 0;
+  /** The queue at the window's start, and whether it grew over the last whole window. */
+  #markQ = 0;
+  #grewFrom = 0;
+  #sBefore = 0;
+  /** The last window's mean processing time at any count, and that count. */
+  #lastS = 0;
+  #lastSN = 0;
+  #grewQ = false;
   #n1 = -1;
   // Whether the current count has a throughput measured under a steady backlog.
   #testable = false;
   #ceiling = Number.POSITIVE_INFINITY;
   #ceilingUntil = 0;
   #reprobe = false;
+  /** Until then a knee found lately makes every growth a +25 % step (TCP's congestion avoidance). */
+  #cautiousUntil = Number.NEGATIVE_INFINITY;
   readonly #history: [workers: number, x: number, at: number][] = [];
   #historyN = -1;
 
@@ -47,40 +82,119 @@ export class KneeGuard {
     readonly holdMs: number,
   ) {}
 
-  /** Follows the worker count and measures throughput at it; called on every evaluation. */
+  /**
+   * Follows the worker count and measures throughput at it in back-to-back windows (so the
+   * reference never goes stale while the count holds); called on every evaluation.
+   */
   observe(stats: StageStats, n: number, s: number, now: number): void {
     if (n !== this.#n) {
       // Growth from a count measured under a backlog is tested, whoever made it.
       if (n > this.#n && this.#n > 0 && this.#testable && this.#n1 < 0) {
         this.#n0 = this.#n;
         this.#x0 = this.#x;
+        this.#noise0 = this.#noise;
+        this.#s0 = this.#s;
         this.#n1 = n;
       } else if (n !== this.#n1) this.#n1 = -1;
       this.#testable = false;
+      // Processing time before a growth, to see whether the growth slowed the calls down.
+      if (n > this.#n && this.#lastS > 0) {
+        // Processing time before a growth, to see whether the growth slowed the calls down.
+        if (this.#grewFrom === 0) {
+          this.#grewFrom = this.#lastSN;
+          this.#sBefore = this.#lastS;
+        }
+      } else this.#grewFrom = 0;
       this.#n = n;
       this.#changedAt = now;
       this.#markAt = -1;
+      this.#measured = false;
+      this.#x = 0;
+      this.#s = 0;
+      this.#sPrev = 0;
+      this.#noise = NOISE_FLOOR;
     }
     if (this.#markAt < 0) {
-      if (stats.startingWorkers === 0 && now - this.#changedAt >= Math.max(2 * s, 20)) {
-        this.#markAt = now;
-        this.#markOut = stats.processed;
-        this.#markS = s;
-        this.#drained = false;
-      }
-    } else if (stats.queueLength === 0) this.#drained = true;
-    this.#measured = this.#markAt >= 0 && now - this.#markAt >= Math.max(5 * s, 100);
-    this.#x = this.#measured ? ((stats.processed - this.#markOut) * 1000) / (now - this.#markAt) : 0;
+      // Workers still starting are capacity on its way: the window waits for them.
+      if (stats.startingWorkers === 0 && now - this.#changedAt >= Math.max(2 * s, 20)) this.#mark(stats, now);
+      return;
+    }
+    if (stats.queueLength === 0) this.#drained = true;
+    this.#fill = Number.isFinite(stats.queueCapacity) ? stats.queueLength / stats.queueCapacity : 0;
+    const span = now - this.#markAt;
+    if (span < Math.max(5 * s, 100)) return;
+    const done = stats.processed - this.#markOut;
+    // A window counts enough completions for a rate within about a tenth (or lasts 20 S).
+    if (done < MIN_DONE && span < 20 * Math.max(s, 1)) return;
+    const x = (done * 1000) / span;
+    // The noise is the larger of what two windows showed and what the count allows (1/√k).
+    const counted = 1 / Math.sqrt(Math.max(done, 1));
+    if (this.#measured) {
+      const d = Math.abs(x - this.#x) / Math.max(x, this.#x, 1e-9);
+      this.#noise = Math.max(NOISE_FLOOR, counted, d);
+    } else this.#noise = Math.max(NOISE_FLOOR, counted);
+    const timed = stats.timedItems - this.#markTimed;
+    this.#sPrev = this.#s;
+    this.#s = timed > 0 ? (stats.timedMs - this.#markTimedMs) / timed : this.#s;
+    if (this.#s > 0) {
+      this.#lastS = this.#s;
+      this.#lastSN = n;
+    }
+    this.#grewQ = stats.queueLength > this.#markQ + Math.max(2, 0.02 * done);
+    // Slower calls at a count that held: the world changed (a dependency slowed on its own).
+    this.worldSlowed = this.#sPrev > 0 && this.#s > (1 + DRIFT) * this.#sPrev ? this.#s : 0;
+    // Our growth slowed every call: something behind the stage queues them. Until a test finds
+    // the knee, grow in cautious steps.
+    if (this.#grewFrom > 0 && this.#s > 0 && this.#lastSN === n && n > this.#grewFrom) {
+      const slowedBy = this.#s / this.#sBefore - 1;
+      if (slowedBy >= 0.5 * (n / this.#grewFrom - 1)) this.#cautiousUntil = now + this.holdMs;
+      this.#grewFrom = 0;
+    }
+    this.#x = x;
+    this.#xDrained = this.#drained;
+    this.#measured = true;
+    this.#mark(stats, now);
+  }
+
+  /**
+   * Whether the processing time held still at this count over its last two windows: a growth
+   * made while it moves on its own (a dependency that slowed, whoever's load it carries) would be
+   * credited or blamed for the move, so it is made untested. Growth of ours that slows a
+   * dependency moves it only across the change, so the windows at the new count show it steady.
+   */
+  #steady(): boolean {
+    const a = this.#s;
+    const b = this.#sPrev;
+    return a === 0 || b === 0 || Math.abs(a - b) <= DRIFT * Math.min(a, b);
+  }
+
+  #mark(stats: StageStats, now: number): void {
+    this.#markAt = now;
+    this.#markOut = stats.processed;
+    this.#markTimed = stats.timedItems;
+    this.#markTimedMs = stats.timedMs;
+    this.#markQ = stats.queueLength;
+    this.#drained = false;
   }
 
   /**
    * Caps a recommendation: at the knee while one holds, at the current count while a probe or
-   * the measurement that growth needs is pending, and at the knee at once when a probe fails.
-   * `steadyS` says whether the processing time held still lately (a growth is tested only then).
+   * the measurement that growth needs is pending, at the latency brake while growth cannot be
+   * tested, and at the knee at once when a probe fails. `baseS` is the unloaded processing time
+   * (ms; 0: not known), `arrival` the arrival rate per second.
    */
-  limit(desired: number, n: number, s: number, now: number, backlogged: boolean, steadyS: boolean): number {
+  limit(
+    desired: number,
+    n: number,
+    s: number,
+    now: number,
+    backlogged: boolean,
+    baseS = 0,
+    arrival = Number.POSITIVE_INFINITY,
+  ): number {
     this.why = null;
     this.forced = false;
+    this.#cautious = now < this.#cautiousUntil;
     if (this.#ceiling !== Number.POSITIVE_INFINITY) {
       if (now >= this.#ceilingUntil) {
         this.#ceiling = Number.POSITIVE_INFINITY;
@@ -94,17 +208,23 @@ export class KneeGuard {
     }
     const measured = this.#measured;
     const x = this.#x;
-    if (measured && backlogged && !this.#drained && n !== this.#historyN) this.#remember(n, x, now);
+    const drained = this.#xDrained;
+    if (measured && backlogged && !drained && n !== this.#historyN) this.#remember(n, x, now);
     if (this.#n1 === n && n > 0) {
       if (!measured) desired = Math.min(desired, n);
       else {
         this.#n1 = -1;
         const gain = x / this.#x0 - 1;
         const need = this.eta * (n / this.#n0 - 1);
-        if (!this.#drained && x >= 0.9 * this.#x0 && gain < need) {
-          const knee = Math.min(n - 1, this.#knee(x));
+        // A step is judged only with a backlog throughout, and only on an effect beyond the noise.
+        // Calls that got slower say something behind the stage queues them (the knee is then
+        // where unloaded calls deliver the throughput); otherwise the workers no longer run at once.
+        const slower = this.#s0 > 0 && this.#s >= this.#s0 * (1 + need / 2);
+        if (!drained && x >= 0.9 * this.#x0 && gain + this.#noise0 < need) {
+          const knee = kneeEstimate(x, baseS, Math.min(this.#knee(x), (this.#n0 * x) / this.#x0), n, slower);
           this.#ceiling = knee;
           this.#ceilingUntil = now + this.holdMs;
+          this.#cautiousUntil = now + 2 * this.holdMs;
           this.forced = true;
           this.why = `knee: ${this.#n0} → ${n} workers moved throughput ${Math.round(this.#x0)} → ${Math.round(
             x,
@@ -113,22 +233,55 @@ export class KneeGuard {
         }
       }
     }
-    const steady = backlogged && steadyS && Math.abs(s - this.#markS) <= 0.25 * this.#markS;
-    this.#testable = measured && steady && !this.#drained && x > 0 && this.#n1 < 0;
-    // Measure the current count before growing from it, so that the growth can be tested.
-    if (this.#n1 < 0 && desired > n && steady && !measured) desired = n;
+    // Demand must exceed what the count delivers — arrivals above it, a queue that grew over the
+    // window, or a source blocked on a full queue (which hides arrivals): a backlog that arrivals
+    // below the throughput will clear is no experiment.
+    const demand = arrival > DEMAND * x || this.#grewQ || isCensored(this.#fill);
+    this.#testable = measured && backlogged && demand && !drained && x > 0 && this.#n1 < 0 && this.#steady();
+    // Measure the current count before growing from it under a backlog, so that the growth can be
+    // tested — also while the processing time drifts (the growth then waits for one window, not
+    // for the drift to end): untested growth every evaluation is how a pool runs to its maximum.
+    // (Below the count the visible arrivals need by Little's law, growth is demand, not an experiment.)
+    const visible = Number.isFinite(arrival) ? (arrival * s) / 1000 : 0;
+    if (this.#n1 < 0 && desired > n && backlogged && !measured && n >= visible) desired = n;
+    // The latency brake (Envoy's and Gradient2's backstop): growth the test cannot judge stops at
+    // twice the count that would deliver the measured throughput at unloaded speed; a dependency
+    // that slows as load grows gives no more throughput past that, only slower calls.
+    if (!this.#testable && backlogged && measured && baseS > 0 && desired > n) {
+      const brake = Math.ceil((BRAKE * x * baseS) / 1000);
+      if (desired > brake) {
+        desired = Math.max(n, brake);
+        this.why = `latency brake: ${Math.round(x)}/s needs ${Math.ceil((x * baseS) / 1000)} workers at ${baseS.toFixed(1)} ms a call; holding below ${brake}`;
+      }
+    }
     return desired;
+  }
+
+  /** Whether a knee found earlier still caps the count. */
+  held(now: number): boolean {
+    return this.#ceiling !== Number.POSITIVE_INFINITY && now < this.#ceilingUntil;
+  }
+
+  /** Caps the count at `knee` for the hold, as a failed probe would (slow start found it). */
+  hold(knee: number, now: number): void {
+    this.#ceiling = knee;
+    this.#ceilingUntil = now + this.holdMs;
+    this.#cautiousUntil = now + 2 * this.holdMs;
+    this.#n1 = -1;
+    this.#testable = false;
   }
 
   /** The growth cap: the first growth past an expired knee is a +25 % re-probe, not a ramp. */
   growthCap(n: number, cap: number): number {
-    return this.#reprobe ? Math.min(cap, Math.max(n + 1, Math.ceil(n * 1.25))) : cap;
+    return this.#reprobe || this.#cautious ? Math.min(cap, Math.max(n + 1, Math.ceil(n * 1.25))) : cap;
   }
 
   /** The count grew. */
   grew(): void {
     this.#reprobe = false;
   }
+
+  #cautious = false;
 
   #remember(n: number, x: number, now: number): void {
     this.#historyN = n;
@@ -147,4 +300,20 @@ export class KneeGuard {
     for (const [ni, xi] of h) if (xi >= 0.95 * best && ni < knee) knee = ni;
     return knee === Number.POSITIVE_INFINITY ? this.#n0 : knee;
   }
+}
+
+/** A knee estimate from a rate per worker is raised by this share: past the knee a worker costs little, short of it throughput is lost. */
+export const KNEE_HEADROOM = 0.1;
+
+/**
+ * The count at the knee, from a throughput `x` measured past it. Where calls got slower (`slower`:
+ * something behind the stage queues them) and the unloaded processing time `baseS` is known (ms),
+ * it is the count that delivers `x` at the per-worker rate of unloaded calls, plus
+ * {@link KNEE_HEADROOM}: counts measured past the knee all give the same throughput and cannot
+ * tell where it is. Otherwise (work that never awaits, no baseline yet) it is `fallback`, an
+ * estimate from measured counts. At least 1, below `n`.
+ */
+export function kneeEstimate(x: number, baseS: number, fallback: number, n: number, slower = true): number {
+  const knee = slower && baseS > 0 ? ((x * baseS) / 1000) * (1 + KNEE_HEADROOM) : fallback;
+  return Math.max(1, Math.min(n - 1, Math.ceil(knee - 1e-9)));
 }

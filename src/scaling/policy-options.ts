@@ -29,12 +29,14 @@ export const POLICY_DEFAULTS = Object.freeze({
   dampening: 1,
   kneeEta: 0.3,
   kneeHoldMs: 30_000,
+  idleShrinkMs: 0,
 });
 
 /** A strategy's policy defaults: {@link POLICY_DEFAULTS} (or its own values) and its guards. */
 export type PolicyDefaults = Readonly<Record<keyof typeof POLICY_DEFAULTS, number>> & {
   readonly kneeGuard: boolean;
   readonly blockedGuard: boolean;
+  readonly slowStart?: boolean;
 };
 
 /** The zod fields of {@link PolicyOptions}; each strategy's schema adds its own. */
@@ -63,6 +65,19 @@ const policyShape = {
   blockedGuard: bool().optional(),
   /** After growing with a backlog, keep the growth only if throughput rose with it. @defaultValue on for `AdaptiveScaling` and `ThroughputScaling` */
   kneeGuard: bool().optional(),
+  /**
+   * While the source is blocked on the stage's full queue (demand the stage cannot see), double
+   * the pool once per measured round until throughput per worker falls (the knee), the queue
+   * stops being full, or `maxWorkers` (see `SlowStart`). @defaultValue on for `AdaptiveScaling`
+   */
+  slowStart: bool().optional(),
+  /**
+   * After this long with no arrivals and nothing queued or in flight, shrink to `minWorkers` at
+   * once (past the down window), and when items come back, grow at once to the count the last
+   * busy spell's arrival rate needed (bursts: no paying for the peak while idle, no ramp from one
+   * worker at each burst). 0 turns it off. @defaultValue 1000 for `AdaptiveScaling`, 0 elsewhere
+   */
+  idleShrinkMs: ms().optional(),
   /** The knee test's η: keep growth N0 → N1 only if X1/X0 − 1 ≥ η·(N1/N0 − 1). @defaultValue 0.3 */
   kneeEta: between(0, 10, { min: true }).optional(),
   /** How long a knee found by the test caps the count before it is probed again. @defaultValue 30000 */
@@ -96,8 +111,10 @@ export function resolvePolicy(o: PolicyOptions, defaults: PolicyDefaults): Resol
     dampening: o.dampening ?? defaults.dampening,
     blockedGuard: o.blockedGuard ?? defaults.blockedGuard,
     kneeGuard: o.kneeGuard ?? defaults.kneeGuard,
+    slowStart: o.slowStart ?? defaults.slowStart ?? false,
     kneeEta: o.kneeEta ?? defaults.kneeEta,
     kneeHoldMs: o.kneeHoldMs ?? defaults.kneeHoldMs,
+    idleShrinkMs: o.idleShrinkMs ?? defaults.idleShrinkMs,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { StageStats } from "../stats/stage-stats.js";
 import type { ResolvedPolicy } from "./policy-options.js";
 import { KneeGuard } from "./knee-guard.js";
+import { SlowStart, SlowStartMove } from "./slow-start.js";
 import type { ScalingStrategy } from "./scaling-strategy.js";
 
 /** Item events between two evaluations on the hot path (a power of two). */
@@ -13,8 +14,8 @@ const RATE_WINDOW_MS = 1000;
 const SAMPLES = 32;
 /** Width of a down-stabilization bucket. */
 const BUCKET_MS = 100;
-/** The processing time must have held within 15 % over this long for a growth to be tested. */
-const TREND_MS = 500;
+/** The unloaded processing time is the least measured within one to two of these. */
+const BASE_WINDOW_MS = 30_000;
 /** Processing time assumed before any item was timed. */
 const UNKNOWN_S_MS = 10;
 
@@ -30,17 +31,23 @@ export interface Rates {
  * The policy layer every built-in adaptive strategy goes through. A subclass says how many
  * workers it would like (`recommend`, fractional is fine); the layer turns that into a change:
  *
- * 1. evaluation on the tick and on every 16th item event (at most every 10 ms);
+ * 1. evaluation on the tick and on every 16th item event (at most every 10 ms); on every item
+ *    event while slow start runs or the queue fills;
  * 2. the blocked guard: once ≥ 1 worker waits on a full downstream queue on average (and until
  *    fewer than 0.5 do), the count is capped at busy + 1, at once: blocked workers are pure cost;
- * 3. the knee guard ({@link KneeGuard}): growth made under a backlog is an experiment, kept only
- *    if throughput rose with it; a growth made while the processing time drifts on its own
- *    (≥ 15 % over 0.5 s) is not tested;
- * 4. a tolerance band (changes under `tolerance` of the count are ignored);
- * 5. asymmetric stabilization: up at once, down only to the highest count recommended within
+ * 3. slow start ({@link SlowStart}, `slowStart`): while the source is blocked on a full queue,
+ *    the pool doubles (or quadruples) per measured round until throughput per worker falls;
+ * 4. the knee guard ({@link KneeGuard}): growth made under a backlog that demand exceeds is an
+ *    experiment, kept only if throughput rose with it beyond the measured noise; growth it cannot
+ *    test stops at the latency brake (twice the count unloaded calls need for the throughput);
+ * 5. bursts (`idleShrinkMs`): idle that long → `minWorkers` at once; items back → the count the
+ *    last busy spell's arrivals needed, at once;
+ * 6. a tolerance band (changes under `tolerance` of the count are ignored);
+ * 7. asymmetric stabilization: up at once, down only to the highest count recommended within
  *    `downStabilizationMs`;
- * 6. a growth limit of max(+`maxGrowthPercent`%, +`maxGrowthWorkers`) per `growthPeriodMs`;
- * 7. `cooldownMs` and `dampening`, for compatibility with `UtilizationScaling` settings.
+ * 8. a growth limit of max(+`maxGrowthPercent`%, +`maxGrowthWorkers`) per `growthPeriodMs` (+25 %
+ *    per step for a while after a knee was found, or after growth slowed every call);
+ * 9. `cooldownMs` and `dampening`, for compatibility with `UtilizationScaling` settings.
  *
  * Reasons are built only when the count changes, so an evaluation costs a few comparisons.
  */
@@ -65,7 +72,6 @@ export abstract class PolicyScaling implements ScalingStrategy {
   readonly #sampleT = new Float64Array(SAMPLES).fill(Number.NaN);
   readonly #sampleIn = new Float64Array(SAMPLES);
   readonly #sampleOut = new Float64Array(SAMPLES);
-  readonly #sampleS = new Float64Array(SAMPLES);
   #sampleNext = 0;
   // Down stabilization: the highest recommendation per bucket (a ring).
   readonly #bucketMax: Float64Array;
@@ -74,7 +80,16 @@ export abstract class PolicyScaling implements ScalingStrategy {
   #growthBase = 0;
   #growthFrom = Number.NEGATIVE_INFINITY;
   #blockedMode = false;
+  // Burst memory: when the stage went quiet, and the busiest arrival rate of the last busy spell.
+  #idleSince: number | null = null;
+  #spellRate = 0;
+  #spellS = 0;
+  // The unloaded processing time: the least of the current and the previous window (Envoy's minRTT).
+  #baseS = 0;
+  #baseSPrev = 0;
+  #baseFrom = Number.NEGATIVE_INFINITY;
   readonly #knee: KneeGuard | null;
+  readonly #slowStart: SlowStart | null;
 
   constructor(policy: ResolvedPolicy, options: object) {
     this.policy = policy;
@@ -85,6 +100,7 @@ export abstract class PolicyScaling implements ScalingStrategy {
     this.#bucketMax = new Float64Array(buckets);
     this.#bucketId = new Float64Array(buckets).fill(Number.NaN);
     this.#knee = policy.kneeGuard ? new KneeGuard(policy.kneeEta, policy.kneeHoldMs) : null;
+    this.#slowStart = policy.slowStart ? new SlowStart() : null;
   }
 
   /** The worker count this strategy would like, from the stats; fractional counts are rounded up. */
@@ -103,12 +119,12 @@ export abstract class PolicyScaling implements ScalingStrategy {
   }
 
   onEnqueue(stats: StageStats): number {
-    if ((++this.#events & (EVENTS_PER_EVALUATION - 1)) !== 0) return 0;
+    if ((++this.#events & (EVENTS_PER_EVALUATION - 1)) !== 0 && !this.#slowStart?.eager) return 0;
     return this.#evaluate(stats, false);
   }
 
   onDequeue(stats: StageStats): number {
-    if ((++this.#events & (EVENTS_PER_EVALUATION - 1)) !== 0) return 0;
+    if ((++this.#events & (EVENTS_PER_EVALUATION - 1)) !== 0 && !this.#slowStart?.eager) return 0;
     return this.#evaluate(stats, false);
   }
 
@@ -139,11 +155,18 @@ export abstract class PolicyScaling implements ScalingStrategy {
       };
     }
     if (tick) {
+      const sNow = stats.processingTimeMs;
+      if (now - this.#baseFrom >= BASE_WINDOW_MS) {
+        this.#baseFrom = now;
+        this.#baseSPrev = this.#baseS;
+        this.#baseS = 0;
+      }
+      // The first items make a noisy mean: the baseline waits for a few hundred.
+      if (sNow > 0 && stats.processed >= 256 && (this.#baseS === 0 || sNow < this.#baseS)) this.#baseS = sNow;
       const i = this.#sampleNext;
       t[i] = now;
       this.#sampleIn[i] = stats.received;
       this.#sampleOut[i] = stats.processed;
-      this.#sampleS[i] = stats.processingTimeMs;
       this.#sampleNext = (i + 1) % SAMPLES;
     }
     return rates;
@@ -151,19 +174,58 @@ export abstract class PolicyScaling implements ScalingStrategy {
 
   #evaluate(stats: StageStats, tick: boolean): number {
     const now = stats.now;
-    if (!tick && now - this.#lastEvalAt < MIN_EVENT_GAP_MS) return 0;
+    if (!tick && now - this.#lastEvalAt < (this.#slowStart?.active ? 1 : MIN_EVENT_GAP_MS)) return 0;
     this.#lastEvalAt = now;
     const p = this.policy;
     const n = stats.activeWorkers;
     const s = this.serviceMs(stats);
     const knee = this.#knee;
     knee?.observe(stats, n, s, now);
+    // Calls slowed at a count that held: the unloaded time moved with them (a baseline is a
+    // floor for what our own load adds, not a memory of better days).
+    if (knee !== null && knee.worldSlowed > 0) {
+      this.#baseS = Math.max(this.#baseS, knee.worldSlowed);
+      this.#baseSPrev = this.#baseS;
+      knee.worldSlowed = 0;
+    }
 
     const rates = this.#rates(stats, now, tick);
     this.force = false;
     let desired = this.recommend(stats, n, rates);
     let why: string | null = null;
     let forced = this.force;
+
+    let resumed = false;
+    // Bursts: idle for idleShrinkMs → the minimum at once; items back → the last spell's count.
+    if (p.idleShrinkMs > 0) {
+      const quiet = stats.queueLength === 0 && stats.busyWorkers === 0 && stats.retryingWorkers === 0;
+      if (!quiet) {
+        if (this.#idleSince !== null && now - this.#idleSince >= p.idleShrinkMs && this.#spellRate > 0) {
+          // Back from idle: what the last busy spell's arrivals needed, by Little's law.
+          const r = (this.#spellRate * this.#spellS) / 1000;
+          const back = Math.ceil(r + Math.sqrt(r));
+          if (back > n) {
+            desired = Math.max(desired, back);
+            forced = true;
+            resumed = true;
+            why = `items back after idle: the last spell's ${Math.round(this.#spellRate)}/s needed ${back} workers`;
+          }
+          this.#spellRate = 0;
+        }
+        this.#idleSince = null;
+        if (tick && rates.arrival > this.#spellRate) {
+          this.#spellRate = rates.arrival;
+          this.#spellS = s;
+        }
+      } else {
+        this.#idleSince ??= now;
+        if (now - this.#idleSince >= p.idleShrinkMs && rates.arrival * s < 1000 * 0.1 && n > p.minWorkers) {
+          desired = p.minWorkers;
+          forced = true;
+          why = `idle for ${((now - this.#idleSince) / 1000).toFixed(1)} s`;
+        }
+      }
+    }
 
     if (p.blockedGuard) {
       const blocked = stats.avgBlockedWorkers;
@@ -180,15 +242,38 @@ export abstract class PolicyScaling implements ScalingStrategy {
       }
     }
 
-    if (knee !== null) {
+    // Slow start: while demand is censored, it decides growth (and may find the knee).
+    const ss = this.#slowStart;
+    let move: SlowStartMove = SlowStartMove.Off;
+    if (ss !== null && !this.#blockedMode) {
+      move = ss.step(stats, n, s, p.maxWorkers, knee?.held(now) ?? false, this.#unloadedS());
+      if (move === SlowStartMove.Cut) {
+        desired = ss.target;
+        why = ss.why;
+        forced = true;
+        knee?.hold(ss.target, now);
+      } else if (move === SlowStartMove.Grow) {
+        desired = ss.target;
+        why = ss.why;
+        forced = true;
+      } else if (move === SlowStartMove.Hold) {
+        // A round is being measured at this count: neither grow nor shrink under it.
+        desired = n;
+        forced = true;
+      }
+    }
+
+    if (knee !== null && move === SlowStartMove.Off && !resumed) {
       const backlogged = n > 0 && this.backlogged(stats, n);
-      desired = knee.limit(desired, n, s, now, backlogged, backlogged && this.#steadyS(now, s));
+      desired = knee.limit(desired, n, s, now, backlogged, this.#unloadedS(), rates.arrival);
       if (knee.why !== null) why = knee.why;
+      if (knee.forced) ss?.spend();
       forced ||= knee.forced;
     }
 
     let target = Math.min(Math.max(Math.ceil(desired - 1e-9), p.minWorkers), p.maxWorkers);
-    if (!forced) {
+    if (forced) this.#stabilize(target, n, now);
+    else {
       if (target !== n && n > 0 && Math.abs(desired - n) <= p.tolerance * n) target = n;
       target = this.#stabilize(target, n, now);
       if (target > n) {
@@ -212,13 +297,11 @@ export abstract class PolicyScaling implements ScalingStrategy {
     return delta;
   }
 
-  // Whether the processing time held still over the last half second: a test of growth made while
-  // it moves on its own would credit (or blame) the growth for the move.
-  #steadyS(now: number, s: number): boolean {
-    const best = this.#sampleBefore(now, TREND_MS);
-    if (best < 0 || now - this.#sampleT[best]! < TREND_MS) return true; // no sample that old yet
-    const before = this.#sampleS[best]!;
-    return before === 0 || Math.abs(s - before) <= 0.15 * before;
+  // The least processing time measured lately: what a call costs when nothing queues behind it.
+  #unloadedS(): number {
+    const a = this.#baseS;
+    const b = this.#baseSPrev;
+    return a === 0 ? b : b === 0 ? a : Math.min(a, b);
   }
 
   // The newest counter sample at least `age` ms old; failing that the oldest one before `now`; -1 if none.

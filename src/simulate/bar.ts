@@ -56,3 +56,67 @@ export function meanMetrics(runs: readonly ScenarioMetrics[]): ScenarioMetrics {
   }
   return out;
 }
+
+/**
+ * Checks the default strategy against the bar SCALING.md sets for S7 and S10–S13: `means` are
+ * its mean metrics, `references` those of `fixed` on the same scenario (the reference of S7, S10
+ * and S11: a pool at N_ref, which there is the burst size, `maxWorkers` or the knee).
+ */
+export function checkBeyondBar(
+  means: Readonly<Record<string, ScenarioMetrics>>,
+  references: Readonly<Record<string, ScenarioMetrics>>,
+): BarCheck[] {
+  const out: BarCheck[] = [];
+  const add = (scenario: string, metric: string, measured: number, limit: string, pass: boolean): void => {
+    out.push({ scenario, metric, measured, limit, pass });
+  };
+  const times = (id: string, m: ScenarioMetrics, factor: number): void => {
+    const ref = references[id];
+    if (!ref) return;
+    const ratio = m.completionS / ref.completionS;
+    add(id, "completion × fixed", ratio, `≤ ${factor.toFixed(2)}`, ratio <= factor);
+  };
+  for (const id of Object.keys(means)) {
+    const m = means[id]!;
+    const ref = references[id];
+    switch (id) {
+      case "S7":
+        if (ref)
+          add(
+            id,
+            "cost ratio",
+            m.costRatio,
+            `≤ ${ref.costRatio.toFixed(2)} (fixed)`,
+            m.costRatio <= ref.costRatio,
+          );
+        add(id, "p99 wait ms", m.p99WaitMs, "≤ 100", m.p99WaitMs <= 100);
+        break;
+      case "S10":
+      case "S10b":
+        times(id, m, 1.15);
+        break;
+      case "S11":
+        times(id, m, 1.1);
+        if (ref) {
+          const ratio = m.workerSeconds / ref.workerSeconds;
+          add(id, "worker-s × fixed", ratio, "≤ 1.30", ratio <= 1.3);
+        }
+        add(id, "p99 proc ms", m.p99ProcessingMs, "≤ 20", m.p99ProcessingMs <= 20);
+        break;
+      case "S12":
+        add(id, "throughput ratio", m.throughputRatio, "≥ 0.98", m.throughputRatio >= 0.98);
+        add(id, "cost ratio", m.costRatio, "≤ 1.3", m.costRatio <= 1.3);
+        add(id, "peak workers", m.peakWorkers, "≤ 48", m.peakWorkers <= 48);
+        add(id, "reversals per 10 s", m.reversalsPer10s, "≤ 1", m.reversalsPer10s <= 1);
+        break;
+      case "S13":
+        add(id, "throughput ratio", m.throughputRatio, "≥ 0.95", m.throughputRatio >= 0.95);
+        add(id, "overload share", m.overloadShare, "≤ 0.02", m.overloadShare <= 0.02);
+        add(id, "steady workers", m.steadyWorkers, "45–60", m.steadyWorkers >= 45 && m.steadyWorkers <= 60);
+        add(id, "failed items", m.failedItems, "= 0", m.failedItems === 0);
+        add(id, "reversals per 10 s", m.reversalsPer10s, "≤ 1", m.reversalsPer10s <= 1);
+        break;
+    }
+  }
+  return out;
+}

@@ -37,6 +37,9 @@ export class LatencyRecorder {
   readonly #windowMs: number;
   #recentSum = 0;
   #recentCount = 0;
+  /** Every sample recorded, and their sum in ms: a strategy's own windows take differences. */
+  total = 0;
+  totalMs = 0;
 
   constructor(windowMs: number, now: number) {
     this.#windowMs = windowMs;
@@ -50,6 +53,8 @@ export class LatencyRecorder {
 
   /** Records one duration in milliseconds; dropped when the buffer is full. */
   record(ms: number): void {
+    this.total++;
+    if (ms > 0) this.totalMs += ms;
     const n = this.#buffered;
     if (n < SAMPLES_PER_FLUSH) {
       this.#buffer[n] = ms;

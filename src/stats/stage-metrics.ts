@@ -144,6 +144,8 @@ export class StageMetrics {
       avgIdleWorkers: this.avgIdle,
       avgBlockedWorkers: this.avgBlocked,
       processingTimeMs: this.processingTimeMs,
+      timedItems: this.latency.total,
+      timedMs: this.latency.totalMs,
       oldestItemAgeMs: this.oldestItemAgeMs(l.now),
       utilization: this.utilization,
       queueLength: this.queue.length,
@@ -199,6 +201,12 @@ class LiveStageStats implements StageStats {
   }
   get retryingWorkers(): number {
     return this.#m.retrying;
+  }
+  get timedItems(): number {
+    return this.#m.latency.total;
+  }
+  get timedMs(): number {
+    return this.#m.latency.totalMs;
   }
   get rateLimitedWorkers(): number {
     return this.#m.rateLimited;

@@ -46,6 +46,13 @@ export interface StageStats {
    * an item was timed; it keeps its last value while no item completes.
    */
   readonly processingTimeMs: number;
+  /**
+   * Items whose processing time was timed (a sample: see `timingSampleEvery`), since the start,
+   * and the sum of those times in ms: the difference of two readings gives the mean processing
+   * time over a window of the reader's choosing.
+   */
+  readonly timedItems: number;
+  readonly timedMs: number;
   /** How long the oldest queued item has waited, in ms; 0 when the queue is empty. */
   readonly oldestItemAgeMs: number;
   /** busy / total; with no workers, 1 while items wait and 0 otherwise. */

@@ -167,8 +167,10 @@ const policySpecs = {
   dampening: num(0, 1),
   blockedGuard: bool,
   kneeGuard: bool,
+  slowStart: bool,
   kneeEta: num(0, 10, { openMin: true }),
   kneeHoldMs: ms(),
+  idleShrinkMs: ms(),
 } satisfies Fields;
 
 const utilizationSpecs: SpecsOf<UtilizationScalingOptions> = {

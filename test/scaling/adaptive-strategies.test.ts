@@ -57,6 +57,7 @@ describe("AdaptiveScaling", () => {
       throughput: 980,
       processingTimeMs: 10.2,
       queueLength: 420,
+      queueCapacity: 1024,
     });
     st.now = 0;
     expect(s.onTick(st)).toBe(16);

@@ -158,18 +158,25 @@ describe("the knee guard", () => {
     expect(ns[5]).toBe(40); // and back, the knee confirmed
   });
 
-  it("does not test growth made while the processing time moves on its own", () => {
+  it("does not test growth from a count whose calls slowed on their own between its windows", () => {
     const s = new Wish({ maxWorkers: 256 }, { knee: true, blocked: false });
     const st = stats({ activeWorkers: 10, processingTimeMs: 10, queueLength: 500, oldestItemAgeMs: 200 });
-    s.want = 200;
-    const ns: number[] = [];
-    for (let t = 0; t <= 1500; t += 50) {
-      st.processingTimeMs = 10 + t / 20; // S climbs 10 → 85 ms, like a dependency slowing down
-      st.processed += 1000 * 0.05; // throughput flat: looks like a knee, but S moved
-      if (tick(s, st, t) !== 0) ns.push(st.activeWorkers);
+    s.want = 10;
+    const seen: string[] = [];
+    for (let t = 0; t <= 4000; t += 50) {
+      // A dependency slows on its own at t = 1 s (10 → 30 ms a call); the stage then wants more.
+      const callMs = t < 1000 ? 10 : 30;
+      if (t === 1000) s.want = 200;
+      st.processingTimeMs = callMs;
+      const done = (Math.min(st.activeWorkers, 10) * 1000 * 0.05) / callMs; // throughput flat past 10
+      st.processed += done;
+      st.timedItems += done;
+      st.timedMs += done * callMs;
+      if (tick(s, st, t) !== 0) seen.push(`${st.activeWorkers} ${s.lastReason}`);
     }
-    expect(ns.length).toBeGreaterThan(3);
-    expect(ns).toEqual([...ns].sort((a, b) => a - b)); // only growth, no knee cut
+    // The first growth came from a count whose windows disagreed: untested, so no knee cut for it.
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen[0]).not.toMatch(/knee/);
   });
 
   it("tests growth it did not make itself (the flow's worker budget granting workers)", () => {

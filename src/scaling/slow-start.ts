@@ -1,0 +1,160 @@
+import type { StageStats } from "../stats/stage-stats.js";
+import { KNEE_HEADROOM, kneeEstimate } from "./knee-guard.js";
+
+/** A queue at least this full means the source is blocked on it: demand the stage cannot see. */
+const CENSORED = 0.5;
+/** Below this the queue has stopped being full: demand is visible again, Little's law takes over. */
+const VISIBLE = 0.25;
+/** A queue this full makes the policy evaluate on every item event, so slow start sees it fill at once. */
+const WATCH = 0.1;
+/** A round's window counts at least this many completions (or one per worker, if fewer). */
+const MIN_DONE = 64;
+/** A round at least this close to the best throughput per worker quadruples the pool; else it doubles. */
+const BOLD = 0.9;
+/** A round whose throughput per worker fell below this share of the best is a knee (once confirmed). */
+const KEEP = 0.75;
+
+/**
+ * What {@link SlowStart.step} decided: `Off` (not running: the policy decides as usual), `Hold`
+ * (a round is being measured), `Grow` (to `target`), `Cut` (a knee was confirmed: to `target`
+ * at once, and slow start ends).
+ */
+export const SlowStartMove = { Off: 0, Hold: 1, Grow: 2, Cut: 3 } as const;
+export type SlowStartMove = (typeof SlowStartMove)[keyof typeof SlowStartMove];
+
+/**
+ * Slow start (TCP's, for a worker pool): while the source is blocked on the stage's full queue,
+ * arrivals equal completions, so λ·S only restates the pool the stage has and the backlog it can
+ * see is at most the queue. Demand is censored; the only way to learn it is to try. So the pool
+ * doubles once per round — a round waits until every worker is ready, then measures throughput
+ * over two service times (and at least one completion per worker) — for as long as the
+ * throughput per worker holds at ≥ 75 % of the best measured in this slow start. A round below
+ * that is measured once more (noise is not a knee); a second one ends slow start with a cut to
+ * the count that would deliver the measured throughput at the per-worker rate of the last round
+ * that kept its growth: a dependency with 40 slots gives 4,000/s at 64 workers where one worker gave
+ * 100/s, so the knee is 40; a stage whose work never awaits gives one worker's throughput at any
+ * count, so the knee is 1. Slow start ends without a cut when the queue stops being full or
+ * workers block on a full downstream queue, and starts again when the queue fills once more.
+ */
+export class SlowStart {
+  /** The count of the last `Grow` or `Cut`. */
+  target = 0;
+  /** Set with `Grow` and `Cut`: why, in words. */
+  why = "";
+
+  #active = false;
+  /** Ended by a knee; re-armed once the queue stops being full. */
+  #spent = false;
+  #roundN = -1;
+  #roundAt = 0;
+  #markTimed = 0;
+  #markTimedMs = 0;
+  #markAt = -1;
+  #markOut = 0;
+  #bestE = 0;
+  /** Throughput per worker of the last round that kept its growth (the most completions: the best estimate). */
+  #goodE = 0;
+  #suspect = false;
+  #watching = false;
+
+  /** Whether a round is running (the policy then evaluates on every item event). */
+  get active(): boolean {
+    return this.#active;
+  }
+
+  /** Whether the policy should evaluate on every item event: a round runs, or the queue is filling. */
+  get eager(): boolean {
+    return this.#active || this.#watching;
+  }
+
+  /**
+   * One evaluation. `n` is the current count, `s` the processing time to plan with, `max` the
+   * most workers, `held` whether a knee found earlier still caps growth (slow start then waits),
+   * `baseS` the unloaded processing time (0: not known yet).
+   */
+  step(stats: StageStats, n: number, s: number, max: number, held: boolean, baseS: number): SlowStartMove {
+    const now = stats.now;
+    const capacity = stats.queueCapacity;
+    const fill = Number.isFinite(capacity) && capacity > 0 ? stats.queueLength / capacity : 0;
+    this.#watching = fill >= WATCH && !this.#spent;
+    // Workers blocked on a full downstream queue: the limit is downstream, not demand.
+    if (fill < VISIBLE || stats.blockedWorkers > 0 || stats.avgBlockedWorkers >= 0.25) {
+      this.#active = false;
+      // A knee found in this backlog holds until the backlog is gone: the knee guard re-probes it.
+      if (stats.queueLength === 0) this.#spent = false;
+      return SlowStartMove.Off;
+    }
+    if (!this.#active) {
+      if (fill < CENSORED || this.#spent || held || n <= 0 || n >= max) return SlowStartMove.Off;
+      this.#active = true;
+      this.#bestE = 0;
+      this.#goodE = 0;
+      this.#suspect = false;
+      this.#round(n, now);
+    }
+    // A count changed by someone else, or workers still starting: capacity on its way.
+    if (n !== this.#roundN || stats.startingWorkers > 0) {
+      this.#round(n, now);
+      if (stats.startingWorkers > 0) return SlowStartMove.Hold;
+    }
+    // Half a service time lets the newest workers reach their first completion: a window of one
+    // service time from there sees each worker finish about one item, old and new alike.
+    if (this.#markAt < 0) {
+      if (now - this.#roundAt < 0.5 * s) return SlowStartMove.Hold;
+      this.#markAt = now;
+      this.#markOut = stats.processed;
+      this.#markTimed = stats.timedItems;
+      this.#markTimedMs = stats.timedMs;
+      return SlowStartMove.Hold;
+    }
+    const done = stats.processed - this.#markOut;
+    const span = now - this.#markAt;
+    // Past a knee the processing time rises at once and the planning mean lags: the window
+    // stretches to the mean of the items it has seen.
+    const timed = stats.timedItems - this.#markTimed;
+    const sWindow = timed > 0 ? (stats.timedMs - this.#markTimedMs) / timed : 0;
+    // And it counts at least one completion per worker (up to 64): fewer make a noisy rate.
+    if (span < Math.max(s, sWindow, 1) || done < Math.min(n, MIN_DONE)) return SlowStartMove.Hold;
+    const x = (done * 1000) / span;
+    const e = x / n;
+    if (e >= KEEP * this.#bestE) {
+      if (e > this.#bestE) this.#bestE = e;
+      this.#goodE = e;
+      this.#suspect = false;
+      if (n >= max) {
+        this.#round(n, now);
+        return SlowStartMove.Hold;
+      }
+      // Throughput per worker that held all but perfectly earns a bolder step.
+      this.target = Math.min(max, (e >= BOLD * this.#bestE ? 4 : 2) * n);
+      this.why = `slow start: queue full, ${n} workers gave ${Math.round(x)}/s → ${this.target} workers`;
+      this.#round(this.target, now);
+      return SlowStartMove.Grow;
+    }
+    if (!this.#suspect && e >= 0.5 * this.#bestE) {
+      // Measure the same count once more before calling it a knee.
+      this.#suspect = true;
+      this.#round(n, now);
+      return SlowStartMove.Hold;
+    }
+    this.#active = false;
+    this.#spent = true;
+    this.target = kneeEstimate(x, baseS, (x / this.#goodE) * (1 + KNEE_HEADROOM), n);
+    this.why = `slow start found the knee: ${n} workers gave ${Math.round(x)}/s, which ${Math.round(
+      this.#goodE,
+    )}/s per worker gives with ${this.target}`;
+    return SlowStartMove.Cut;
+  }
+
+  /** A knee was found by other means: no slow start until the queue has stopped being full. */
+  spend(): void {
+    this.#active = false;
+    this.#spent = true;
+  }
+
+  #round(n: number, now: number): void {
+    this.#roundN = n;
+    this.#roundAt = now;
+    this.#markAt = -1;
+  }
+}
