@@ -4,7 +4,9 @@
  *   npm run bench:scaling                      every scenario × strategy × 3 seeds
  *   npm run bench:scaling -- --only S1,S5 --strategies adaptive,fixed --seeds 1
  *   npm run bench:scaling -- --realtime        S1 and S5 at a tenth of their length, in real
- *                                              time and in virtual time, side by side
+ *                                              time and in virtual time, side by side; then the
+ *                                              CPU-bound line and S10, S11, S13 real against
+ *                                              virtual (bench/scaling/realtime-lines.ts)
  *   npm run bench:scaling -- --held-out        the held-out workloads (src/simulate/held-out.ts)
  *                                              × every strategy × 3 seeds: held-out.json and .md
  *
@@ -21,6 +23,7 @@ import { simulate } from "../../src/simulate/simulate.js";
 import { STRATEGY_NAMES, type StrategyName, strategyFor } from "../../src/simulate/strategies.js";
 import { formatMetricsTable } from "../../src/simulate/table.js";
 import { runHeldOut } from "./held-out.js";
+import { beyondLines, cpuLine } from "./realtime-lines.js";
 import { markdownTables } from "./markdown.js";
 import { workersChart } from "./svg.js";
 
@@ -130,7 +133,13 @@ async function realtime(): Promise<void> {
       }
     }
   }
-  writeFileSync(`${values.out}/scaling-realtime.json`, `${JSON.stringify(out, finite, 2)}\n`);
+  // The lines of SCALING.md that only real time can judge (a full run; `--only` skips them).
+  const cpu = only ? null : await cpuLine(5);
+  const beyond = only ? [] : await beyondLines(5);
+  writeFileSync(
+    `${values.out}/scaling-realtime.json`,
+    `${JSON.stringify({ node: process.version, open: out, cpu, beyond }, finite, 2)}\n`,
+  );
 }
 
 function fmt(v: number): string {
