@@ -4,7 +4,11 @@
  *   npm run bench:scaling                      every scenario × strategy × 3 seeds
  *   npm run bench:scaling -- --only S1,S5 --strategies adaptive,fixed --seeds 1
  *   npm run bench:scaling -- --realtime        S1 and S5 at a tenth of their length, in real
- *                                              time and in virtual time, side by side
+ *                                              time and in virtual time, side by side; then the
+ *                                              CPU-bound line and S10, S11, S13 real against
+ *                                              virtual (bench/scaling/realtime-lines.ts)
+ *   npm run bench:scaling -- --held-out        the held-out workloads (src/simulate/held-out.ts)
+ *                                              × every strategy × 3 seeds: held-out.json and .md
  *
  * Prints a table per scenario and the bar check of AdaptiveScaling, writes
  * bench/results/scaling.json and a chart per scenario (bench/results/scaling-<id>.svg).
@@ -18,6 +22,8 @@ import { BEYOND, parseScenario, SCENARIOS, type Scenario, shortened } from "../.
 import { simulate } from "../../src/simulate/simulate.js";
 import { STRATEGY_NAMES, type StrategyName, strategyFor } from "../../src/simulate/strategies.js";
 import { formatMetricsTable } from "../../src/simulate/table.js";
+import { runHeldOut } from "./held-out.js";
+import { beyondLines, cpuLine } from "./realtime-lines.js";
 import { markdownTables } from "./markdown.js";
 import { workersChart } from "./svg.js";
 
@@ -27,6 +33,7 @@ const { values } = parseArgs({
     strategies: { type: "string" },
     seeds: { type: "string" },
     realtime: { type: "boolean", default: false },
+    "held-out": { type: "boolean", default: false },
     out: { type: "string", default: "bench/results" },
   },
 });
@@ -45,7 +52,8 @@ mkdirSync(values.out!, { recursive: true });
 const finite = (_k: string, v: unknown): unknown =>
   typeof v === "number" && !Number.isFinite(v) ? (Number.isNaN(v) ? null : String(v)) : v;
 
-if (values.realtime) await realtime();
+if (values["held-out"]) await runHeldOut(names, seeds, values.out!);
+else if (values.realtime) await realtime();
 else await virtual();
 
 async function virtual(): Promise<void> {
@@ -125,7 +133,13 @@ async function realtime(): Promise<void> {
       }
     }
   }
-  writeFileSync(`${values.out}/scaling-realtime.json`, `${JSON.stringify(out, finite, 2)}\n`);
+  // The lines of SCALING.md that only real time can judge (a full run; `--only` skips them).
+  const cpu = only ? null : await cpuLine(5);
+  const beyond = only ? [] : await beyondLines(5);
+  writeFileSync(
+    `${values.out}/scaling-realtime.json`,
+    `${JSON.stringify({ node: process.version, open: out, cpu, beyond }, finite, 2)}\n`,
+  );
 }
 
 function fmt(v: number): string {

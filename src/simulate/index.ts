@@ -10,3 +10,5 @@ export { checkBar, meanMetrics } from "./bar.js";
 export type { BarCheck } from "./bar.js";
 export { formatMetricsTable } from "./table.js";
 export { FifoSemaphore } from "./fifo-semaphore.js";
+export { HELD_OUT, checkHeldOut } from "./held-out.js";
+export type { HeldOut } from "./held-out.js";

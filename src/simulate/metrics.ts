@@ -1,4 +1,5 @@
 import type { Histogram } from "hdr-histogram-js";
+import type { Phase } from "./scenario.js";
 import { BIN_MS, phaseStarts, type RunRecord } from "./simulate.js";
 
 /** The figures of SCALING.md for one run. */
@@ -44,6 +45,14 @@ const RATE_BINS = 5;
 /** A count "near" N_ref: within a quarter, and at least one, above it. */
 export const nearRef = (nRef: number): number => nRef + Math.max(1, Math.ceil(nRef * 0.25));
 
+/** X_opt at a phase's start and end (a ramp's follows its rate unless `xOpt` is set). */
+const xOptFrom = (p: Phase): number => p.xOpt ?? p.rate;
+const xOptTo = (p: Phase): number => p.xOpt ?? p.rateTo ?? p.rate;
+
+/** ∫ over the first `s` of `length` seconds of a value going linearly from `a` to `b`. */
+const linearIntegral = (a: number, b: number, length: number, s: number): number =>
+  length > 0 ? a * s + ((b - a) * s * s) / (2 * length) : 0;
+
 const p99 = (h: Histogram): number => (h.totalCount === 0 ? Number.NaN : h.getValueAtPercentile(99) / 1000);
 
 /**
@@ -67,9 +76,10 @@ export function computeMetrics(r: RunRecord): ScenarioMetrics {
     const p = phases[i]!;
     // A batch that ended early is judged over the time it took.
     const s = Math.max(0, Math.min(durationMs, starts[i + 1]!) - starts[i]!) / 1000;
-    xOptIntegral += (p.xOpt ?? p.rate) * s;
-    nRefIntegral += p.nRef * s;
-    maxRef = Math.max(maxRef, p.nRef);
+    const length = (starts[i + 1]! - starts[i]!) / 1000;
+    xOptIntegral += linearIntegral(xOptFrom(p), xOptTo(p), length, s);
+    nRefIntegral += linearIntegral(p.nRef, p.nRefTo ?? p.nRef, length, s);
+    maxRef = Math.max(maxRef, p.nRef, p.nRefTo ?? 0);
   }
   let done = 0;
   for (const c of completions) done += c;
@@ -115,21 +125,29 @@ export function computeMetrics(r: RunRecord): ScenarioMetrics {
       c += completions[k]!;
       o += offered[k]!;
     }
-    const xOpt = phaseAtBin(b).xOpt ?? phaseAtBin(b).rate;
+    const xOpt = xOptAtBin(b);
     const target = Math.min(o, (xOpt * RATE_BINS * BIN_MS) / 1000);
     return c >= 0.9 * target;
   };
-  const phaseAtBin = (b: number) => {
+  const xOptAtBin = (b: number): number => {
     const t = b * BIN_MS;
     let i = 0;
     while (i < phases.length - 1 && t >= starts[i + 1]!) i++;
-    return phases[i]!;
+    const p = phases[i]!;
+    const from = xOptFrom(p);
+    const to = xOptTo(p);
+    return to === from ? from : from + ((to - from) * (t - starts[i]!)) / (starts[i + 1]! - starts[i]!);
   };
   for (let i = 0; i < phases.length; i++) {
     const p = phases[i]!;
     const prev = i > 0 ? phases[i - 1]! : null;
-    const up = prev === null || (p.xOpt ?? p.rate) > (prev.xOpt ?? prev.rate) || p.nRef > prev.nRef;
-    if (!up || (p.xOpt ?? p.rate) === 0) continue;
+    // A rising ramp is an upward change too, from its start.
+    const up =
+      prev === null ||
+      xOptFrom(p) > xOptTo(prev) ||
+      p.nRef > (prev.nRefTo ?? prev.nRef) ||
+      xOptTo(p) > xOptFrom(p);
+    if (!up || Math.max(xOptFrom(p), xOptTo(p)) === 0) continue;
     const from = starts[i]! / BIN_MS;
     const end = starts[i + 1]! / BIN_MS;
     const hold = Math.max(1, Math.min(HOLD_MS / BIN_MS, Math.floor((end - from) / 2)));
@@ -148,7 +166,8 @@ export function computeMetrics(r: RunRecord): ScenarioMetrics {
   // t_down: after each downward change of N_ref, until the count is near the new N_ref.
   let tDown = Number.NaN;
   for (let i = 1; i < phases.length; i++) {
-    if (phases[i]!.nRef >= phases[i - 1]!.nRef) continue;
+    const prev = phases[i - 1]!;
+    if (phases[i]!.nRef >= (prev.nRefTo ?? prev.nRef)) continue;
     const at = starts[i]!;
     const limit = nearRef(phases[i]!.nRef);
     let reached = Number.POSITIVE_INFINITY;

@@ -24,3 +24,15 @@ export function lognormal(random: () => number, mean: number, cv: number): numbe
   const z = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
   return Math.exp(mu + Math.sqrt(sigma2) * z);
 }
+
+/**
+ * A Pareto (type I) draw with the given mean and coefficient of variation: shape
+ * α = 1 + √(1 + 1/cv²) (always > 2, so the mean and variance are finite), scale from the mean.
+ * Heavier in the far tail than a lognormal of the same CV.
+ */
+export function pareto(random: () => number, mean: number, cv: number): number {
+  if (cv === 0) return mean;
+  const alpha = 1 + Math.sqrt(1 + 1 / (cv * cv));
+  const scale = (mean * (alpha - 1)) / alpha;
+  return scale / (1 - random()) ** (1 / alpha);
+}

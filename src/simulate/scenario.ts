@@ -15,7 +15,7 @@ import { workerCount } from "../scaling/worker-limits.js";
 /** A scenario's settings when it leaves them out. */
 export const SCENARIO_DEFAULTS = Object.freeze({
   serviceMs: 10,
-  service: "constant" as "constant" | "exponential" | "lognormal",
+  service: "constant" as "constant" | "exponential" | "lognormal" | "pareto",
   serviceCv: 1,
   queueSize: STAGE_DEFAULTS.queueSize,
   initialWorkers: 1,
@@ -39,12 +39,19 @@ const phaseShape = {
   ),
   /** Poisson arrivals per second (0 for silence). */
   rate: rate(),
+  /**
+   * A ramp: the arrival rate changes linearly from `rate` at the phase's start to this at its end
+   * (a diurnal rise, a drain). X_opt follows the rate unless `xOpt` is set. @defaultValue `rate`
+   */
+  rateTo: rate().optional(),
   /** Mean processing time in this phase, ms. @defaultValue the scenario's `serviceMs` */
   serviceMs: ms({ above: true }).optional(),
   /** The most completions per second physically possible. @defaultValue `rate` */
   xOpt: rate().optional(),
   /** The fewest workers whose steady p99 queue wait is ≤ one service time (or the knee). */
   nRef: workerCount(1),
+  /** With a ramp, N_ref at the phase's end: it changes linearly from `nRef`. @defaultValue `nRef` */
+  nRefTo: workerCount(1).optional(),
 };
 
 const phaseSchema: z.ZodType<Phase, Phase> = optionsObject(phaseShape);
@@ -86,11 +93,16 @@ const scenarioShape = {
   }),
   /** Mean processing time, ms. @defaultValue 10 */
   serviceMs: ms({ above: true }).default(SCENARIO_DEFAULTS.serviceMs),
-  /** Processing-time distribution: `constant`, `exponential`, or `lognormal` with `serviceCv`. @defaultValue "constant" */
+  /**
+   * Processing-time distribution: `constant`, `exponential`, or `lognormal` or `pareto` (heavy
+   * tailed: a few calls take many times the mean) with `serviceCv`. @defaultValue "constant"
+   */
   service: z
-    .enum(["constant", "exponential", "lognormal"], { error: '"constant", "exponential" or "lognormal"' })
+    .enum(["constant", "exponential", "lognormal", "pareto"], {
+      error: '"constant", "exponential", "lognormal" or "pareto"',
+    })
     .default(SCENARIO_DEFAULTS.service),
-  /** Coefficient of variation of a lognormal processing time. @defaultValue 1 */
+  /** Coefficient of variation of a lognormal or Pareto processing time. @defaultValue 1 */
   serviceCv: between(0, 100).default(SCENARIO_DEFAULTS.serviceCv),
   /** The stage's input queue. @defaultValue 1024 */
   queueSize: whole(1).default(SCENARIO_DEFAULTS.queueSize),
@@ -108,6 +120,11 @@ const scenarioShape = {
   overload: overloadSchema.optional(),
   /** The stage retries a failed call, with this many attempts in all (the stage's `retry` option). */
   retryAttempts: whole(1).optional(),
+  /**
+   * A dependency that slows as load grows: each call takes this much longer, ms, per call in
+   * flight when it starts (itself included). No hard cap, so extra concurrency buys less and less.
+   */
+  latencyPerInFlightMs: ms().optional(),
   /** Each worker's `perWorker` setup takes this long, ms (slow-starting workers). */
   startupMs: ms().optional(),
   /** Workers the stage starts with (the adaptive strategies; `utilization` starts at its minimum). @defaultValue 1 */
@@ -268,7 +285,11 @@ export const BEYOND: readonly Scenario[] = Object.freeze([
   },
 ]);
 
-/** Scales every phase's length by `factor` (the real-time runs use 0.1). */
+/**
+ * Scales every phase's length by `factor` (the real-time runs use 0.1). A batch keeps its phases
+ * (they are only its time limit) and runs `factor` of its items instead: the same job, smaller.
+ */
 export function shortened(s: Scenario, factor: number): Scenario {
+  if (s.batchItems !== undefined) return { ...s, batchItems: Math.max(1, Math.round(s.batchItems * factor)) };
   return { ...s, phases: s.phases.map((p) => ({ ...p, durationS: p.durationS * factor })) };
 }

@@ -5,7 +5,7 @@ import { FixedScaling } from "../scaling/fixed-scaling.js";
 import type { ScalingStrategy } from "../scaling/scaling-strategy.js";
 import { FifoSemaphore } from "./fifo-semaphore.js";
 import { computeMetrics, type ScenarioMetrics } from "./metrics.js";
-import { exponential, lognormal, seededRandom } from "./random.js";
+import { exponential, lognormal, pareto, seededRandom } from "./random.js";
 import { type Phase, parseScenario, type ResolvedScenario, type Scenario } from "./scenario.js";
 import { VirtualClock } from "../internal/virtual-clock.js";
 import { bool, whole } from "../internal/option-fields.js";
@@ -134,7 +134,10 @@ export async function simulate(
       ? mean
       : dist === "exponential"
         ? exponential(random, mean)
-        : lognormal(random, mean, cv);
+        : dist === "pareto"
+          ? pareto(random, mean, cv)
+          : lognormal(random, mean, cv);
+  const perInFlight = scenario.latencyPerInFlightMs ?? 0;
 
   interface Item {
     enqueuedAt: number;
@@ -150,7 +153,12 @@ export async function simulate(
     let t = 0;
     let i = 0;
     while (i < phases.length) {
-      const rate = phases[i]!.rate;
+      const p = phases[i]!;
+      const from = p.rate;
+      const to = p.rateTo ?? from;
+      // A ramp is a Poisson process of varying rate: candidates at the phase's highest rate, each
+      // kept with probability rate(t) / highest (thinning).
+      const rate = Math.max(from, to);
       const end = starts[i + 1]!;
       const next = rate > 0 ? t + exponential(random, 1000 / rate) : Number.POSITIVE_INFINITY;
       if (next >= end) {
@@ -159,6 +167,10 @@ export async function simulate(
         continue;
       }
       t = next;
+      if (to !== from) {
+        const at = from + ((to - from) * (t - starts[i]!)) / (end - starts[i]!);
+        if (random() * rate >= at) continue;
+      }
       offered[Math.floor(t / BIN_MS)]!++;
       const now = elapsed();
       if (t > now) await sleep(t - now);
@@ -195,7 +207,7 @@ export async function simulate(
       const p = semaphore.acquire();
       if (p) await p;
     }
-    await sleep(ms);
+    await sleep(perInFlight > 0 ? ms + perInFlight * inFlight : ms);
     semaphore?.release();
     inFlight--;
     processing.recordValue(Math.round((elapsed() - start) * 1000));

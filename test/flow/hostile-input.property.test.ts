@@ -34,6 +34,7 @@ import {
   VirtualClock,
 } from "../../src/index.js";
 import {
+  type Phase,
   type Scenario,
   parseScenario,
   type SimulateOptions,
@@ -190,10 +191,12 @@ const phase = object(
   {
     durationS: num(0, 86_400, { openMin: true }, 0.05),
     rate: num(0, Number.POSITIVE_INFINITY, {}, 100),
+    rateTo: num(0, Number.POSITIVE_INFINITY, {}, 100),
     serviceMs: ms({ above: true }),
     xOpt: num(0, Number.POSITIVE_INFINITY),
     nRef: workers(1),
-  },
+    nRefTo: workers(1),
+  } satisfies SpecsOf<Phase>,
   { base: { durationS: 0.05, rate: 100, nRef: 1 } },
 );
 const scenarioBase = { id: "tiny", phases: [{ durationS: 0.05, rate: 100, nRef: 1 }] };
@@ -202,7 +205,7 @@ const scenarioSpecs: SpecsOf<Scenario> = {
   title: { kind: "string", ok: "t" },
   phases: { kind: "array", item: phase, ok: scenarioBase.phases },
   serviceMs: ms({ above: true }),
-  service: { kind: "enum", values: ["constant", "exponential", "lognormal"], ok: "constant" },
+  service: { kind: "enum", values: ["constant", "exponential", "lognormal", "pareto"], ok: "constant" },
   serviceCv: num(0, 100),
   queueSize: int(1),
   dependencySlots: int(1),
@@ -213,6 +216,7 @@ const scenarioSpecs: SpecsOf<Scenario> = {
   batchItems: int(1),
   overload: object({ maxInFlight: int(1), failMs: ms() }, { base: { maxInFlight: 1 } }),
   retryAttempts: int(1),
+  latencyPerInFlightMs: ms(),
   startupMs: ms(),
   initialWorkers: workers(1),
   maxWorkers: workers(1),

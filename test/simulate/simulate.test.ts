@@ -3,10 +3,11 @@ import { AdaptiveScaling } from "../../src/scaling/adaptive-scaling.js";
 import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
 import { FifoSemaphore } from "../../src/simulate/fifo-semaphore.js";
 import { computeMetrics } from "../../src/simulate/metrics.js";
-import { parseScenario, type Scenario } from "../../src/simulate/scenario.js";
+import { parseScenario, type Scenario, shortened } from "../../src/simulate/scenario.js";
 import { VirtualClock } from "../../src/internal/virtual-clock.js";
 import { BIN_MS, type RunRecord, simulate } from "../../src/simulate/simulate.js";
 import { build } from "hdr-histogram-js";
+import { pareto, seededRandom } from "../../src/simulate/random.js";
 
 const small: Scenario = parseScenario({
   id: "small",
@@ -50,6 +51,93 @@ describe("simulate", () => {
     // Four slots of 10 each cap the rate at 400/s, the scenario's X_opt.
     expect(metrics.throughputRatio).toBeLessThan(1.01);
     expect(metrics.p99ProcessingMs).toBeGreaterThan(19); // 8 callers, 4 slots: half of them wait a turn
+  });
+});
+
+describe("simulate: ramps, load-dependent latency, heavy tails", () => {
+  it("ramps the arrival rate linearly within a phase, and X_opt and N_ref with it", async () => {
+    const s = parseScenario({
+      id: "ramp",
+      phases: [{ durationS: 10, rate: 100, rateTo: 300, nRef: 1, nRefTo: 5 }],
+    });
+    const { record, metrics } = await simulate(s, new FixedScaling({ workers: 8 }), { seed: 3 });
+    let first = 0;
+    let second = 0;
+    for (let b = 0; b < record.offered.length; b++)
+      if (b < 50) first += record.offered[b]!;
+      else second += record.offered[b]!;
+    // ∫ (100 + 20·t) dt: 750 in the first 5 s, 1250 in the last (±4σ of a Poisson count).
+    expect(first).toBeGreaterThan(640);
+    expect(first).toBeLessThan(860);
+    expect(second).toBeGreaterThan(1108);
+    expect(second).toBeLessThan(1392);
+    // X_opt follows the rate (∫ = 2000), N_ref goes 1 → 5 (∫ = 30 worker-seconds).
+    expect(metrics.throughputRatio).toBeCloseTo((first + second) / 2000, 2);
+    expect(metrics.costRatio).toBeCloseTo(80 / 30, 2);
+    expect(metrics.overshoot).toBeCloseTo(8 / 5 - 1, 5);
+    expect(metrics.t90S).toBeLessThan(1);
+  });
+
+  it("slows each call by latencyPerInFlightMs per call in flight", async () => {
+    const s = parseScenario({
+      id: "contention",
+      phases: [{ durationS: 10, rate: 0, xOpt: 1000, nRef: 8 }],
+      batchItems: 400,
+      queueSize: 64,
+      latencyPerInFlightMs: 1,
+    });
+    const { metrics } = await simulate(s, new FixedScaling({ workers: 8 }), { seed: 1 });
+    // Eight calls always in flight: 10 + 8 × 1 = 18 ms each, 50 rounds.
+    expect(metrics.p99ProcessingMs).toBeCloseTo(18, 0);
+    expect(metrics.completionS).toBeGreaterThan(0.85);
+    expect(metrics.completionS).toBeLessThan(0.95);
+  });
+
+  it("draws Pareto processing times with the asked mean and a heavy tail", () => {
+    const random = seededRandom(11);
+    const n = 200_000;
+    const draws = Array.from({ length: n }, () => pareto(random, 20, 3));
+    const mean = draws.reduce((a, b) => a + b, 0) / n;
+    expect(mean).toBeGreaterThan(19);
+    expect(mean).toBeLessThan(21);
+    // α = 1 + √(1 + 1/9) ≈ 2.054; scale = 20·(α − 1)/α ≈ 10.26 is the smallest value.
+    const alpha = 1 + Math.sqrt(1 + 1 / 9);
+    const scale = (20 * (alpha - 1)) / alpha;
+    draws.sort((a, b) => a - b);
+    expect(draws[0]!).toBeGreaterThanOrEqual(scale);
+    expect(draws[n / 2]!).toBeCloseTo(scale * 2 ** (1 / alpha), 0);
+    // The tail: P(X > 10·mean) = (scale / 200)^α ≈ 0.23 %.
+    const over = draws.filter((d) => d > 200).length / n;
+    expect(over).toBeGreaterThan(0.0015);
+    expect(over).toBeLessThan(0.0032);
+    expect(pareto(random, 20, 0)).toBe(20);
+  });
+
+  it("runs a scenario with Pareto service", async () => {
+    const s = parseScenario({
+      id: "tail",
+      phases: [{ durationS: 10, rate: 200, nRef: 8 }],
+      serviceMs: 10,
+      service: "pareto",
+      serviceCv: 3,
+    });
+    const { metrics } = await simulate(s, new FixedScaling({ workers: 16 }), { seed: 1 });
+    expect(metrics.throughputRatio).toBeGreaterThan(0.95);
+    // The median call is ~7 ms; the p99 several times the mean.
+    expect(metrics.p99ProcessingMs).toBeGreaterThan(40);
+  });
+});
+
+describe("shortened", () => {
+  it("shortens phases, but a batch by its items (its phases are only a time limit)", () => {
+    const open = shortened({ id: "o", phases: [{ durationS: 60, rate: 10, nRef: 1 }] }, 0.1);
+    expect(open.phases[0]!.durationS).toBeCloseTo(6, 9);
+    const batch = shortened(
+      { id: "b", phases: [{ durationS: 120, rate: 0, nRef: 4 }], batchItems: 20_000 },
+      0.25,
+    );
+    expect(batch.batchItems).toBe(5000);
+    expect(batch.phases[0]!.durationS).toBe(120);
   });
 });
 
