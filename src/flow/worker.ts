@@ -1,17 +1,26 @@
 import { isThenable } from "../internal/is-thenable.js";
+import { MAX_TIMER_MS } from "../internal/option-fields.js";
 import { CallSignal } from "./call-signal.js";
 import { END } from "./channel.js";
 import { LastValue } from "./last.js";
 import type { Outlet } from "./outlets.js";
 import { Slot, type SlotKind } from "./reorder-buffer.js";
-import { backoffDelay } from "./retry.js";
+import { retryDelay } from "./retry.js";
 import { Entry, type Stage } from "./stage.js";
 import type { StageContext, WorkerInfo, WorkerResource } from "./types.js";
 import { RESUME, WaitingTaker } from "./waiting-taker.js";
 import { closeResource, openResource } from "./worker-resource.js";
 
 /** A worker's state; each worker is in exactly one, and the stage's stats count them. */
-export const WorkerState = { Starting: 0, Idle: 1, Busy: 2, Blocked: 3, Exited: 4, Retrying: 5 } as const;
+export const WorkerState = {
+  Starting: 0,
+  Idle: 1,
+  Busy: 2,
+  Blocked: 3,
+  Exited: 4,
+  Retrying: 5,
+  RateLimited: 6,
+} as const;
 export type WorkerState = (typeof WorkerState)[keyof typeof WorkerState];
 
 const noop = (): void => {};
@@ -63,6 +72,12 @@ export class Worker extends WaitingTaker<unknown> {
   abandoned = false;
   /** The resource is set up and its `close()` has not settled (for a report when abandoned). */
   resourceOpen = false;
+  /** Waiting for a `rateLimit` token for the item in hand (the wait ends with `resume()`). */
+  protected limited = false;
+  /** When the reserved token is due, on the flow's clock. */
+  #tokenAt = 0;
+  /** The flow stopped while the worker waited for its token. */
+  #tokenStopped = false;
 
   constructor(
     readonly stage: Stage,
@@ -202,8 +217,58 @@ export class Worker extends WaitingTaker<unknown> {
 
   /** Calls the function on an entry handed over while the worker waited (or looks again). */
   protected callWaited(entry: unknown): unknown {
-    if (entry === RESUME) return this.takeAndCall();
+    if (entry === RESUME) return this.limited ? this.callWithToken() : this.takeAndCall();
     return this.#call(entry, this.handedStamp, true);
+  }
+
+  /**
+   * Reserves a `rateLimit` token for the call about to be made; when it is not due yet, waits for
+   * it counted as rate-limited and returns true (the loop then waits, and {@link callWithToken}
+   * makes the call). Only stages with a rate limit come here.
+   */
+  protected mustWaitForToken(): boolean {
+    const stage = this.stage;
+    const now = stage.run.cache.read();
+    const at = stage.limiter!.reserve(now);
+    if (at <= now) return false;
+    this.#tokenAt = at;
+    this.limited = true;
+    stage.setState(this, WorkerState.RateLimited);
+    this.#sleepForToken(at - now);
+    return true;
+  }
+
+  // A timer may fire a little early for the clock, or be cut at the longest timer Node keeps:
+  // the token is looked at again, so no call starts before its slot.
+  #sleepForToken(ms: number): void {
+    void this.stage.run.sleep(Math.min(ms, MAX_TIMER_MS)).then(this.#tokenDue);
+  }
+
+  readonly #tokenDue = (woke: boolean): void => {
+    if (woke) {
+      const left = this.#tokenAt - this.stage.run.cache.read();
+      if (left > 0) {
+        this.#sleepForToken(left);
+        return;
+      }
+    } else this.#tokenStopped = true;
+    this.resume();
+  };
+
+  /** The token waited for is due (or the flow stopped): calls the function on the item in hand. */
+  protected callWithToken(): unknown {
+    this.limited = false;
+    const stage = this.stage;
+    stage.setState(this, WorkerState.Busy);
+    if (this.#tokenStopped) {
+      // Failed while the flow stops: the item is reported dropped, STOPPED.
+      this.#tokenStopped = false;
+      this.error = stage.run.signal.reason;
+      return FAILED;
+    }
+    // The wait for the token is no processing time: a timed call starts now.
+    if (this.t0 >= 0) this.t0 = stage.run.cache.read();
+    return this.invoke(this.argInHand());
   }
 
   /** Runs the function on a dequeued entry; returns its result, or FAILED if it threw. */
@@ -211,6 +276,7 @@ export class Worker extends WaitingTaker<unknown> {
     const stage = this.stage;
     this.begin(stamp, timed);
     this.item = entry;
+    if (stage.limiter !== null && this.mustWaitForToken()) return WAIT;
     // The same as `invoke`, written out: the hot path measured 25 % slower through the extra call.
     // `inCall` counts calls in their synchronous part (see FlowRuntime.stop); measured: ~2 % of
     // the per-item cost, and a module-level variable cost twice that.
@@ -295,6 +361,7 @@ export class Worker extends WaitingTaker<unknown> {
   protected fail(error: unknown): Promise<void> {
     this.error = undefined;
     if (this.abandoned) return RESOLVED;
+    this.#noteOverload(error);
     if (this.stage.retry !== null && this.#worthRetry(error)) return this.#retry(error);
     return this.failFinal(error);
   }
@@ -311,6 +378,24 @@ export class Worker extends WaitingTaker<unknown> {
     const n = this.#broken ? 0 : this.ctx.attempt;
     this.ctx.attempt = 1;
     return n;
+  }
+
+  /** Counts a failed attempt whose error the stage's `overloadOn` recognises. */
+  #noteOverload(error: unknown): void {
+    const stage = this.stage;
+    // A stage whose factory never worked made no call: nothing behind it answered.
+    if (this.#broken) return;
+    let overloaded: boolean;
+    try {
+      overloaded = stage.overloadOn(error) === true;
+    } catch (thrown) {
+      stage.run.workerFault(stage.name, "overloadOn threw (the error is treated as no overload)", thrown);
+      return;
+    }
+    if (!overloaded) return;
+    const metrics = stage.metrics;
+    metrics.overloads++;
+    metrics.lastOverloadAt = stage.run.cache.read();
   }
 
   #worthRetry(error: unknown): boolean {
@@ -333,10 +418,11 @@ export class Worker extends WaitingTaker<unknown> {
     this.t0 = -1; // a retried call's latency would count the backoff: not timed
     for (;;) {
       stage.metrics.retries++;
-      const delay = backoffDelay(stage.retry!, ctx.attempt, Math.random());
+      const delay = retryDelay(stage.retry!, ctx.attempt, stage.run.random(stage.name), error);
       stage.run.retrying(stage.name, this.argInHand(), ctx.attempt, error, delay);
       stage.setState(this, WorkerState.Retrying);
-      const woke = await stage.run.sleep(delay);
+      let woke = await stage.run.sleep(delay);
+      if (woke && stage.limiter !== null) woke = await this.#tokenForRetry();
       stage.setState(this, WorkerState.Busy);
       if (!woke) return this.failFinal(error);
       ctx.attempt++;
@@ -356,8 +442,24 @@ export class Worker extends WaitingTaker<unknown> {
         }
       }
       if (this.abandoned) return;
+      this.#noteOverload(error);
       if (!this.#worthRetry(error)) return this.failFinal(error);
     }
+  }
+
+  /** Waits, counted as rate-limited, for a token for the next attempt; false if the flow stopped. */
+  async #tokenForRetry(): Promise<boolean> {
+    const stage = this.stage;
+    const run = stage.run;
+    let now = run.cache.read();
+    const at = stage.limiter!.reserve(now);
+    if (at <= now) return true;
+    stage.setState(this, WorkerState.RateLimited);
+    while (now < at) {
+      if (!(await run.sleep(Math.min(at - now, MAX_TIMER_MS)))) return false;
+      now = run.cache.read();
+    }
+    return true;
   }
 
   // The call's promise, or a TimeoutError once `timeoutMs` passes: then `ctx.signal` aborts and
