@@ -22,33 +22,44 @@ export function rateLimitField(): z.ZodType<{ perSecond: number; burst: number }
   return optionsObject(rateLimitShape).transform((o) => ({ perSecond: o.perSecond, burst: o.burst ?? 1 }));
 }
 
+/** Slack on "a whole token": refills are sums of float products and land a hair under 1 when due. */
+const EPSILON = 1e-9;
+
 /**
- * A token bucket shared by a stage's workers, kept as its theoretical arrival time (GCRA): each
- * call reserves the next slot and waits until it. A reservation is never moved, so a waiter that
- * wakes late does not push back the ones behind it, and the long-run rate is `perSecond` however
- * coarse the timers are. In any window of `w` ms, at most `burst + w · perSecond / 1000` calls start.
+ * A token bucket shared by a stage's workers. A token is taken at the moment its call starts
+ * (synchronously before it), never reserved ahead: a worker woken late by its timer does not
+ * leave a token spent in the past, so in any span of `w` ms at most `burst + w · perSecond / 1000`
+ * calls start, however late the timers run.
  */
 export class RateLimiter {
   /** Ms per token. */
   readonly #interval: number;
-  /** How far ahead of its slot a call may start: the burst. */
-  readonly #tolerance: number;
-  /** When the next slot is due, once the burst is spent. */
-  #tat = Number.NEGATIVE_INFINITY;
+  #tokens: number;
+  #refilledAt = Number.NEGATIVE_INFINITY;
+  /** Workers waiting for a token: each newcomer waits behind them, so that they do not all wake at once. */
+  waiting = 0;
 
   constructor(
     readonly perSecond: number,
     readonly burst: number,
   ) {
     this.#interval = 1000 / perSecond;
-    this.#tolerance = (burst - 1) * this.#interval;
+    this.#tokens = burst;
   }
 
-  /** Reserves a slot for a call at `now`; returns when the call may start (`now` or later). */
-  reserve(now: number): number {
-    const tat = this.#tat > now ? this.#tat : now;
-    this.#tat = tat + this.#interval;
-    const at = tat - this.#tolerance;
-    return at > now ? at : now;
+  /**
+   * Takes a token at `now` when one is there and returns 0; else returns how long to wait before
+   * asking again (its turn behind the workers already waiting), in ms.
+   */
+  take(now: number): number {
+    if (now > this.#refilledAt) {
+      this.#tokens = Math.min(this.burst, this.#tokens + (now - this.#refilledAt) / this.#interval);
+      this.#refilledAt = now;
+    }
+    if (this.#tokens >= 1 - EPSILON) {
+      this.#tokens -= 1;
+      return 0;
+    }
+    return (1 - this.#tokens + this.waiting) * this.#interval;
   }
 }

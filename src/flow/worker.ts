@@ -74,8 +74,6 @@ export class Worker extends WaitingTaker<unknown> {
   resourceOpen = false;
   /** Waiting for a `rateLimit` token for the item in hand (the wait ends with `resume()`). */
   protected limited = false;
-  /** When the reserved token is due, on the flow's clock. */
-  #tokenAt = 0;
   /** The flow stopped while the worker waited for its token. */
   #tokenStopped = false;
 
@@ -222,50 +220,54 @@ export class Worker extends WaitingTaker<unknown> {
   }
 
   /**
-   * Reserves a `rateLimit` token for the call about to be made; when it is not due yet, waits for
-   * it counted as rate-limited and returns true (the loop then waits, and {@link callWithToken}
+   * Takes a `rateLimit` token for the call about to be made; when there is none, waits for one
+   * counted as rate-limited and returns true (the loop then waits, and {@link callWithToken}
    * makes the call). Only stages with a rate limit come here.
    */
   protected mustWaitForToken(): boolean {
     const stage = this.stage;
-    const now = stage.run.cache.read();
-    const at = stage.limiter!.reserve(now);
-    if (at <= now) return false;
-    this.#tokenAt = at;
+    const wait = stage.limiter!.take(stage.run.cache.read());
+    if (wait === 0) return false;
     this.limited = true;
     stage.setState(this, WorkerState.RateLimited);
-    this.#sleepForToken(at - now);
+    this.#sleepForToken(wait);
     return true;
   }
 
-  // A timer may fire a little early for the clock, or be cut at the longest timer Node keeps:
-  // the token is looked at again, so no call starts before its slot.
+  // Cut at the longest timer Node keeps: the token is asked for again on waking in any case.
   #sleepForToken(ms: number): void {
+    this.stage.limiter!.waiting++;
     void this.stage.run.sleep(Math.min(ms, MAX_TIMER_MS)).then(this.#tokenDue);
   }
 
   readonly #tokenDue = (woke: boolean): void => {
-    if (woke) {
-      const left = this.#tokenAt - this.stage.run.cache.read();
-      if (left > 0) {
-        this.#sleepForToken(left);
-        return;
-      }
-    } else this.#tokenStopped = true;
+    this.stage.limiter!.waiting--;
+    if (!woke) this.#tokenStopped = true;
     this.resume();
   };
 
-  /** The token waited for is due (or the flow stopped): calls the function on the item in hand. */
+  /**
+   * Woken for a token (or because the flow stopped): takes it and calls the function on the item
+   * in hand, in the same synchronous step (so that no call starts on a token taken earlier), or
+   * waits again when another worker took it first.
+   */
   protected callWithToken(): unknown {
-    this.limited = false;
     const stage = this.stage;
-    stage.setState(this, WorkerState.Busy);
     if (this.#tokenStopped) {
       // Failed while the flow stops: the item is reported dropped, STOPPED.
+      this.limited = false;
       this.#tokenStopped = false;
+      stage.setState(this, WorkerState.Busy);
       this.error = stage.run.signal.reason;
       return FAILED;
     }
+    const wait = stage.limiter!.take(stage.run.cache.read());
+    if (wait > 0) {
+      this.#sleepForToken(wait);
+      return WAIT;
+    }
+    this.limited = false;
+    stage.setState(this, WorkerState.Busy);
     // The wait for the token is no processing time: a timed call starts now.
     if (this.t0 >= 0) this.t0 = stage.run.cache.read();
     return this.invoke(this.argInHand());
@@ -447,19 +449,23 @@ export class Worker extends WaitingTaker<unknown> {
     }
   }
 
-  /** Waits, counted as rate-limited, for a token for the next attempt; false if the flow stopped. */
+  /**
+   * Takes a token for the next attempt, waiting for one counted as rate-limited; false if the flow
+   * stopped. The caller makes the call in the same synchronous step as the last take.
+   */
   async #tokenForRetry(): Promise<boolean> {
     const stage = this.stage;
     const run = stage.run;
-    let now = run.cache.read();
-    const at = stage.limiter!.reserve(now);
-    if (at <= now) return true;
-    stage.setState(this, WorkerState.RateLimited);
-    while (now < at) {
-      if (!(await run.sleep(Math.min(at - now, MAX_TIMER_MS)))) return false;
-      now = run.cache.read();
+    const limiter = stage.limiter!;
+    for (;;) {
+      const wait = limiter.take(run.cache.read());
+      if (wait === 0) return true;
+      stage.setState(this, WorkerState.RateLimited);
+      limiter.waiting++;
+      const woke = await run.sleep(Math.min(wait, MAX_TIMER_MS));
+      limiter.waiting--;
+      if (!woke) return false;
     }
-    return true;
   }
 
   // The call's promise, or a TimeoutError once `timeoutMs` passes: then `ctx.signal` aborts and
