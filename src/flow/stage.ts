@@ -12,7 +12,7 @@ import { ReorderBuffer } from "./reorder-buffer.js";
 import type { RetryPolicy } from "./retry.js";
 import type { StageRun } from "./stage-run.js";
 import type { StageContext, WorkerInfo, WorkerResource } from "./types.js";
-import { Worker, WorkerState } from "./worker.js";
+import { RateLimitedWorker, Worker, WorkerState } from "./worker.js";
 
 /** What a stage does with its items. */
 export type StageRole = "transformer" | "consumer" | "classifier" | "merge";
@@ -304,7 +304,7 @@ export class Stage implements ChannelHooks, DropTarget {
 
   /** A new worker for this stage. */
   protected createWorker(id: number): Worker {
-    return new Worker(this, id);
+    return this.limiter === null ? new Worker(this, id) : new RateLimitedWorker(this, id);
   }
 
   #spawn(): void {

@@ -207,7 +207,7 @@ export class Worker extends WaitingTaker<unknown> {
       // The sequence number is taken with the item, in the order items leave the channel.
       if (stage.reorder !== null) this.seq = stage.reorder.take();
       const entry = input.take();
-      return this.#call(entry, queue.takenStamp, --this.countdown === 0);
+      return this.call(entry, queue.takenStamp, --this.countdown === 0);
     }
     if (this.state !== WorkerState.Idle) stage.setState(this, WorkerState.Idle);
     return input.wait(this) ? WAIT : EXIT;
@@ -216,7 +216,7 @@ export class Worker extends WaitingTaker<unknown> {
   /** Calls the function on an entry handed over while the worker waited (or looks again). */
   protected callWaited(entry: unknown): unknown {
     if (entry === RESUME) return this.limited ? this.callWithToken() : this.takeAndCall();
-    return this.#call(entry, this.handedStamp, true);
+    return this.call(entry, this.handedStamp, true);
   }
 
   /**
@@ -273,12 +273,15 @@ export class Worker extends WaitingTaker<unknown> {
     return this.invoke(this.argInHand());
   }
 
-  /** Runs the function on a dequeued entry; returns its result, or FAILED if it threw. */
-  #call(entry: unknown, stamp: number, timed: boolean): unknown {
+  /**
+   * Runs the function on a dequeued entry; returns its result, or FAILED if it threw. A stage with
+   * a rate limit runs {@link RateLimitedWorker}s instead, which take a token first: a check here
+   * measured ~0.7 % of the per-item cost of every stage, limited or not.
+   */
+  protected call(entry: unknown, stamp: number, timed: boolean): unknown {
     const stage = this.stage;
     this.begin(stamp, timed);
     this.item = entry;
-    if (stage.limiter !== null && this.mustWaitForToken()) return WAIT;
     // The same as `invoke`, written out: the hot path measured 25 % slower through the extra call.
     // `inCall` counts calls in their synchronous part (see FlowRuntime.stop); measured: ~2 % of
     // the per-item cost, and a module-level variable cost twice that.
@@ -552,5 +555,16 @@ export class Worker extends WaitingTaker<unknown> {
     stage.setState(this, WorkerState.Blocked);
     await p;
     stage.setState(this, WorkerState.Busy);
+  }
+}
+
+/** A worker of a stage with a `rateLimit`: each call takes a token first, or waits for one. */
+export class RateLimitedWorker extends Worker {
+  protected override call(entry: unknown, stamp: number, timed: boolean): unknown {
+    const stage = this.stage;
+    this.begin(stamp, timed);
+    this.item = entry;
+    if (this.mustWaitForToken()) return WAIT;
+    return this.invoke(stage.entryKind === Entry.Plain ? entry : stage.arg(entry));
   }
 }
