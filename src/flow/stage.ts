@@ -92,6 +92,7 @@ export class Stage implements ChannelHooks, DropTarget {
   readonly reorder: ReorderBuffer | null;
   readonly retry: RetryPolicy | null;
   readonly timeoutMs: number;
+  /** Which call errors count as overload (`overloads`, `lastOverloadAt`). */
   readonly overloadOn: (error: unknown) => boolean;
   /** The token bucket the stage's workers share; null: no rate limit. */
   readonly limiter: RateLimiter | null;
