@@ -72,6 +72,17 @@ describe("rateLimit", () => {
     });
     await clock.advance(1_000);
     expect(f.stageStats("api")).toMatchObject({ busyWorkers: 0, rateLimitedWorkers: 4, processed: 2 });
+    // The stats table shows them in a column of their own (and overloads beside retries).
+    const table = f.dump({ mode: "stats" }).split("\n");
+    const cells = (prefix: string) =>
+      table
+        .find((line) => line.startsWith(prefix))!
+        .trim()
+        .split(/\s{2,}/);
+    const header = cells("stage ");
+    const row = cells("api ");
+    expect(row[header.indexOf("rlim")]).toBe("4");
+    expect(row[header.indexOf("ovld")]).toBe("0");
     await f.stop();
   });
 
