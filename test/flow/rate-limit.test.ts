@@ -229,6 +229,28 @@ describe("rateLimit", () => {
     ).toThrow(/burst/);
   });
 
+  it("stop() under real timers ends a token wait of 100 s at once (the test would time out otherwise)", async () => {
+    const events: FlowErrorEvent[] = [];
+    let calls = 0;
+    const f = new Flow({ errorHandler: (e) => void events.push(e) })
+      .setProducer(range(5))
+      .addTransformer(
+        (x: number) => {
+          calls++;
+          return x;
+        },
+        { name: "api", scalingStrategy: four(), rateLimit: { perSecond: 0.01 } },
+      )
+      .setConsumer(() => {});
+    await f.start();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(f.stageStats("api")).toMatchObject({ rateLimitedWorkers: 4 });
+    await f.stop();
+    expect(calls).toBe(1);
+    expect(f.stats()).toMatchObject({ consumed: 1, dropped: 4, inFlight: 0 });
+    expect(events.every((e) => e.type === "Dropped" && e.reason === "STOPPED")).toBe(true);
+  });
+
   it("holds the rate under real timers: in any span, at most burst + perSecond · span calls start", async () => {
     const at: number[] = [];
     const perSecond = 200;
