@@ -427,7 +427,12 @@ export class Worker extends WaitingTaker<unknown> {
       stage.run.retrying(stage.name, this.argInHand(), ctx.attempt, error, delay);
       stage.setState(this, WorkerState.Retrying);
       let woke = await stage.run.sleep(delay);
-      if (woke && stage.limiter !== null) woke = await this.#tokenForRetry();
+      // The token is taken in the same synchronous step as the call below.
+      while (woke && stage.limiter !== null) {
+        const wait = stage.limiter.take(stage.run.cache.read());
+        if (wait === 0) break;
+        woke = await this.#waitForToken(wait);
+      }
       stage.setState(this, WorkerState.Busy);
       if (!woke) return this.failFinal(error);
       ctx.attempt++;
@@ -452,23 +457,15 @@ export class Worker extends WaitingTaker<unknown> {
     }
   }
 
-  /**
-   * Takes a token for the next attempt, waiting for one counted as rate-limited; false if the flow
-   * stopped. The caller makes the call in the same synchronous step as the last take.
-   */
-  async #tokenForRetry(): Promise<boolean> {
+  /** Waits `ms` for a retry's token, counted as rate-limited; false if the flow stopped. */
+  async #waitForToken(ms: number): Promise<boolean> {
     const stage = this.stage;
-    const run = stage.run;
     const limiter = stage.limiter!;
-    for (;;) {
-      const wait = limiter.take(run.cache.read());
-      if (wait === 0) return true;
-      stage.setState(this, WorkerState.RateLimited);
-      limiter.waiting++;
-      const woke = await run.sleep(Math.min(wait, MAX_TIMER_MS));
-      limiter.waiting--;
-      if (!woke) return false;
-    }
+    stage.setState(this, WorkerState.RateLimited);
+    limiter.waiting++;
+    const woke = await stage.run.sleep(Math.min(ms, MAX_TIMER_MS));
+    limiter.waiting--;
+    return woke;
   }
 
   // The call's promise, or a TimeoutError once `timeoutMs` passes: then `ctx.signal` aborts and
