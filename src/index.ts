@@ -17,8 +17,10 @@ export { MAX_WORKERS } from "./scaling/worker-limits.js";
 export { FlowConfigError } from "./internal/flow-config-error.js";
 export { VirtualClock } from "./internal/virtual-clock.js";
 export { systemClock } from "./internal/clock.js";
+export { isOverloadError, retryAfterMs } from "./flow/overload.js";
 
 export type { RetryOptions, BackoffOptions } from "./flow/retry.js";
+export type { RateLimitOptions } from "./flow/rate-limit.js";
 export type { ChainOf } from "./flow/flow-function.js";
 export type { Composable, StageFn, StageLike, InOf, OutOf } from "./flow/composable.js";
 export type { Router, RouterOptions } from "./flow/router.js";

@@ -101,6 +101,7 @@ export class BatchWorker extends Worker {
       this.#entries = entries;
       const args = stage.entryKind === Entry.Plain ? entries : entries.map((e) => stage.arg(e));
       this.#args = args;
+      if (stage.limiter !== null && this.mustWaitForToken()) return WAIT;
       return this.invoke(args);
     }
     if (this.state !== WorkerState.Idle) stage.setState(this, WorkerState.Idle);
@@ -112,9 +113,10 @@ export class BatchWorker extends Worker {
     this.stage.setState(this, WorkerState.Busy);
   }
 
-  // Woken with READY (a batch is there, due, or the input ended): look again.
+  // Woken with READY (a batch is there, due, or the input ended): look again; or woken for the
+  // rate-limit token of the batch in hand.
   protected override callWaited(): unknown {
-    return this.takeAndCall();
+    return this.limited ? this.callWithToken() : this.takeAndCall();
   }
 
   protected override argInHand(): unknown {

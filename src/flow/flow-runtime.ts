@@ -35,6 +35,8 @@ import { type Wiring, wirePlan } from "./wiring.js";
 /** Settings a run is built with (already validated by the builder). */
 export interface RuntimeConfig {
   readonly clock: Clock;
+  /** The flow's random source (see `FlowOptions.random`). */
+  readonly random: () => number;
   readonly tickMs: number;
   readonly statsIntervalMs: number;
   readonly statsWindowMs: number;
@@ -316,6 +318,17 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
   retrying(stage: string, item: unknown, attempt: number, error: unknown, delayMs: number): void {
     const events = this.#config.events;
     if (events.listenerCount("retry") > 0) events.emit("retry", { stage, item, attempt, error, delayMs });
+  }
+
+  random(stage: string): number {
+    try {
+      const r = this.#config.random();
+      if (typeof r === "number" && r >= 0 && r < 1) return r;
+      throw new RangeError(`returned ${String(r)}; expected a number in [0, 1)`);
+    } catch (error) {
+      this.workerFault(stage, "the flow's random source failed (the draw reads as 0.5)", error);
+      return 0.5;
+    }
   }
 
   sleep(ms: number): Promise<boolean> {

@@ -363,6 +363,7 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
       source,
       {
         clock: o.clock,
+        random: o.random ?? Math.random,
         tickMs: o.tickMs,
         statsIntervalMs: o.statsIntervalMs,
         statsWindowMs: o.statsWindowMs,

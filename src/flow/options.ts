@@ -14,6 +14,7 @@ import { tryGet } from "../internal/read-value.js";
 import { MAX_WORKERS, strategyField } from "../scaling/worker-limits.js";
 import type { QueueDiscipline } from "./bounded-queue.js";
 import type { DeadLetterSink, ErrorHandler } from "./events.js";
+import { rateLimitField } from "./rate-limit.js";
 import { retryField } from "./retry.js";
 
 /**
@@ -89,6 +90,24 @@ function stageShape<T>() {
     timeoutMs: ms({ above: true, hint: "(leave it out for no timeout)" }).optional(),
     /** Receives this stage's items that failed for good; overrides the flow's `deadLetter`. */
     deadLetter: fn<DeadLetterSink<T>>("(event) => void | Promise<void>").optional(),
+    /**
+     * Whether a call's error means the service behind the stage is overloaded. Each failed attempt
+     * it recognises counts in the stage's `overloads` (and sets `lastOverloadAt`), the signal a
+     * strategy cuts its pool on; whether the item is retried is still `retry`'s call. One that
+     * throws counts the error as no overload (and is reported once, like a throwing `retryOn`).
+     * @defaultValue `isOverloadError`: HTTP 429 or 503 in `error.status`, `error.statusCode`,
+     * `error.response.status` or `error.response.statusCode`
+     */
+    overloadOn: fn<(error: unknown) => boolean>("(error) => boolean").optional(),
+    /**
+     * At most `perSecond` calls a second for the whole stage (a token bucket its workers share),
+     * with up to `burst` at once after a quiet spell. Every attempt takes a token, retries
+     * included. A worker waiting for one keeps its item and is counted in `rateLimitedWorkers`:
+     * not busy, and no demand for more workers. The wait is not part of `timeoutMs` nor of the
+     * processing time; `stop()` ends it at once (the item is dropped, `STOPPED`).
+     * @defaultValue no limit
+     */
+    rateLimit: rateLimitField().optional(),
   };
 }
 
@@ -124,6 +143,13 @@ const flowShape = {
   defaultScalingStrategy: strategyField().optional(),
   /** Where every time read and timer comes from. @defaultValue the system clock */
   clock: clockField().default(systemClock),
+  /**
+   * Where every random draw of the flow comes from (retry jitter): uniform in [0, 1), like
+   * `Math.random`. With a seeded one and a `VirtualClock`, a flow with retries replays exactly.
+   * A draw that throws or falls outside [0, 1) reads as 0.5 (reported once).
+   * @defaultValue Math.random
+   */
+  random: fn<() => number>("() => number").optional(),
   /**
    * The most workers all stages together may run. When the stages want more, the workers go to
    * the bottleneck and come from stages that are blocked or idle. At least one per stage.

@@ -1,3 +1,4 @@
+import { isOverloadError } from "./overload.js";
 import { describeThrown, FlowConfigError } from "../internal/flow-config-error.js";
 import { FixedScaling } from "../scaling/fixed-scaling.js";
 import type { ScalingStrategy } from "../scaling/scaling-strategy.js";
@@ -185,6 +186,8 @@ function specOf(def: StageDef, entry: EntryKind, inBranch: boolean, strategy: Sc
     retry: o.retry ?? null,
     timeoutMs: o.timeoutMs ?? STAGE_DEFAULTS.timeoutMs,
     deadLetter: o.deadLetter ?? null,
+    overloadOn: o.overloadOn ?? isOverloadError,
+    rateLimit: o.rateLimit ?? null,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { between, fn, ms, whole } from "../internal/option-fields.js";
 import { issue, type OptionsInput, optionsObject, parseOptions } from "../internal/parse-options.js";
+import { retryAfterMs } from "./overload.js";
 
 /** The retry settings a stage runs with when `retry` leaves them out. */
 export const RETRY_DEFAULTS = Object.freeze({
@@ -90,4 +91,17 @@ export function backoffDelay(p: RetryPolicy, attempt: number, random: number): n
   // 0 · factor^n is NaN once factor^n overflows to Infinity: a base of 0 stays 0.
   const capped = p.baseMs === 0 ? 0 : Math.min(p.maxMs, p.baseMs * p.factor ** (attempt - 1));
   return Math.max(0, capped * (1 + p.jitter * (2 * random - 1)));
+}
+
+/**
+ * The wait after failed attempt `attempt` with `error`: the backoff, or — when the error carries a
+ * `Retry-After` (see {@link retryAfterMs}) — at least that, capped at `maxMs`, plus up to
+ * `jitter · baseMs` so that workers told the same time do not return in step.
+ */
+export function retryDelay(p: RetryPolicy, attempt: number, random: number, error: unknown): number {
+  const backoff = backoffDelay(p, attempt, random);
+  const asked = retryAfterMs(error);
+  if (!(asked > 0)) return backoff;
+  const floor = Math.min(asked, p.maxMs) + p.jitter * random * p.baseMs;
+  return floor > backoff ? floor : backoff;
 }

@@ -44,6 +44,11 @@ export interface StageRun {
   ): Promise<void>;
   /** Emits the `retry` event (only when someone listens). */
   retrying(stage: string, item: unknown, attempt: number, error: unknown, delayMs: number): void;
+  /**
+   * A draw from the flow's random source, uniform in [0, 1); one that throws or falls outside
+   * reads as 0.5 and is reported (once) for `stage`.
+   */
+  random(stage: string): number;
   /** Resolves `true` after `ms` on the flow's clock, or `false` at once when the flow stops. */
   sleep(ms: number): Promise<boolean>;
   /** Reports a `Dropped` event. */

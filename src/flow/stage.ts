@@ -7,11 +7,12 @@ import { Channel, type ChannelHooks } from "./channel.js";
 import type { DeadLetterSink, DropReason } from "./events.js";
 import { Envelope, type JoinRecord, settleEntry } from "./join-record.js";
 import { DropOutlet, type DropTarget, type Outlet } from "./outlets.js";
+import { RateLimiter } from "./rate-limit.js";
 import { ReorderBuffer } from "./reorder-buffer.js";
 import type { RetryPolicy } from "./retry.js";
 import type { StageRun } from "./stage-run.js";
 import type { StageContext, WorkerInfo, WorkerResource } from "./types.js";
-import { Worker, WorkerState } from "./worker.js";
+import { RateLimitedWorker, Worker, WorkerState } from "./worker.js";
 
 /** What a stage does with its items. */
 export type StageRole = "transformer" | "consumer" | "classifier" | "merge";
@@ -41,6 +42,10 @@ export interface StageSpec {
   readonly timeoutMs: number;
   /** The stage's own dead-letter sink (else the flow's). */
   readonly deadLetter: DeadLetterSink | null;
+  /** Which call errors mean the service behind the stage is overloaded. */
+  readonly overloadOn: (error: unknown) => boolean;
+  /** Calls a second for the whole stage, and how many at once; null: no limit. */
+  readonly rateLimit: { readonly perSecond: number; readonly burst: number } | null;
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -60,6 +65,7 @@ const RETIRE_ORDER = [
   WorkerState.Blocked,
   WorkerState.Busy,
   WorkerState.Retrying,
+  WorkerState.RateLimited,
   WorkerState.Idle,
 ] as const;
 
@@ -86,6 +92,10 @@ export class Stage implements ChannelHooks, DropTarget {
   readonly reorder: ReorderBuffer | null;
   readonly retry: RetryPolicy | null;
   readonly timeoutMs: number;
+  /** Which call errors count as overload (`overloads`, `lastOverloadAt`). */
+  readonly overloadOn: (error: unknown) => boolean;
+  /** The token bucket the stage's workers share; null: no rate limit. */
+  readonly limiter: RateLimiter | null;
   /** Set once the `perWorker` factory failed {@link SETUP_ATTEMPTS} times in a row with no worker running. */
   setupError: Error | null = null;
   readonly workers = new Set<Worker>();
@@ -124,6 +134,9 @@ export class Stage implements ChannelHooks, DropTarget {
     this.classifier = spec.role === "classifier";
     this.retry = spec.retry;
     this.timeoutMs = spec.timeoutMs;
+    this.overloadOn = spec.overloadOn;
+    const rl = spec.rateLimit;
+    this.limiter = rl === null ? null : new RateLimiter(rl.perSecond, rl.burst);
     // The priority function is given what the stage's function gets (not a fan-out branch's
     // envelope or a merge's join record); one that throws or returns a non-number ranks the item
     // 0 (logged once) rather than failing the hand-off that is queueing it.
@@ -238,6 +251,9 @@ export class Stage implements ChannelHooks, DropTarget {
       case WorkerState.Retrying:
         m.retrying--;
         break;
+      case WorkerState.RateLimited:
+        m.rateLimited--;
+        break;
     }
     switch (state) {
       case WorkerState.Starting:
@@ -254,6 +270,9 @@ export class Stage implements ChannelHooks, DropTarget {
         break;
       case WorkerState.Retrying:
         m.retrying++;
+        break;
+      case WorkerState.RateLimited:
+        m.rateLimited++;
         break;
     }
     worker.state = state;
@@ -286,7 +305,7 @@ export class Stage implements ChannelHooks, DropTarget {
 
   /** A new worker for this stage. */
   protected createWorker(id: number): Worker {
-    return new Worker(this, id);
+    return this.limiter === null ? new Worker(this, id) : new RateLimitedWorker(this, id);
   }
 
   #spawn(): void {
@@ -312,8 +331,8 @@ export class Stage implements ChannelHooks, DropTarget {
       return true;
     }
     // No idle worker: the one that will free up soonest is a starting one, then a blocked one
-    // (its item is done), then a busy one, then one waiting out a retry; each leaves after its
-    // current item.
+    // (its item is done), then a busy one, then one waiting out a retry or for a rate-limit token;
+    // each leaves after its current item.
     for (const state of RETIRE_ORDER) {
       for (const w of this.workers) {
         if (!w.retiring && w.state === state) {

@@ -1,17 +1,26 @@
 import { isThenable } from "../internal/is-thenable.js";
+import { MAX_TIMER_MS } from "../internal/option-fields.js";
 import { CallSignal } from "./call-signal.js";
 import { END } from "./channel.js";
 import { LastValue } from "./last.js";
 import type { Outlet } from "./outlets.js";
 import { Slot, type SlotKind } from "./reorder-buffer.js";
-import { backoffDelay } from "./retry.js";
+import { retryDelay } from "./retry.js";
 import { Entry, type Stage } from "./stage.js";
 import type { StageContext, WorkerInfo, WorkerResource } from "./types.js";
 import { RESUME, WaitingTaker } from "./waiting-taker.js";
 import { closeResource, openResource } from "./worker-resource.js";
 
 /** A worker's state; each worker is in exactly one, and the stage's stats count them. */
-export const WorkerState = { Starting: 0, Idle: 1, Busy: 2, Blocked: 3, Exited: 4, Retrying: 5 } as const;
+export const WorkerState = {
+  Starting: 0,
+  Idle: 1,
+  Busy: 2,
+  Blocked: 3,
+  Exited: 4,
+  Retrying: 5,
+  RateLimited: 6,
+} as const;
 export type WorkerState = (typeof WorkerState)[keyof typeof WorkerState];
 
 const noop = (): void => {};
@@ -63,6 +72,10 @@ export class Worker extends WaitingTaker<unknown> {
   abandoned = false;
   /** The resource is set up and its `close()` has not settled (for a report when abandoned). */
   resourceOpen = false;
+  /** Waiting for a `rateLimit` token for the item in hand (the wait ends with `resume()`). */
+  protected limited = false;
+  /** The flow stopped while the worker waited for its token. */
+  #tokenStopped = false;
 
   constructor(
     readonly stage: Stage,
@@ -194,7 +207,7 @@ export class Worker extends WaitingTaker<unknown> {
       // The sequence number is taken with the item, in the order items leave the channel.
       if (stage.reorder !== null) this.seq = stage.reorder.take();
       const entry = input.take();
-      return this.#call(entry, queue.takenStamp, --this.countdown === 0);
+      return this.call(entry, queue.takenStamp, --this.countdown === 0);
     }
     if (this.state !== WorkerState.Idle) stage.setState(this, WorkerState.Idle);
     return input.wait(this) ? WAIT : EXIT;
@@ -202,12 +215,70 @@ export class Worker extends WaitingTaker<unknown> {
 
   /** Calls the function on an entry handed over while the worker waited (or looks again). */
   protected callWaited(entry: unknown): unknown {
-    if (entry === RESUME) return this.takeAndCall();
-    return this.#call(entry, this.handedStamp, true);
+    if (entry === RESUME) return this.limited ? this.callWithToken() : this.takeAndCall();
+    return this.call(entry, this.handedStamp, true);
   }
 
-  /** Runs the function on a dequeued entry; returns its result, or FAILED if it threw. */
-  #call(entry: unknown, stamp: number, timed: boolean): unknown {
+  /**
+   * Takes a `rateLimit` token for the call about to be made; when there is none, waits for one
+   * counted as rate-limited and returns true (the loop then waits, and {@link callWithToken}
+   * makes the call). Only stages with a rate limit come here.
+   */
+  protected mustWaitForToken(): boolean {
+    const stage = this.stage;
+    const wait = stage.limiter!.take(stage.run.cache.read());
+    if (wait === 0) return false;
+    this.limited = true;
+    stage.setState(this, WorkerState.RateLimited);
+    this.#sleepForToken(wait);
+    return true;
+  }
+
+  // Cut at the longest timer Node keeps: the token is asked for again on waking in any case.
+  #sleepForToken(ms: number): void {
+    this.stage.limiter!.waiting++;
+    void this.stage.run.sleep(Math.min(ms, MAX_TIMER_MS)).then(this.#tokenDue);
+  }
+
+  readonly #tokenDue = (woke: boolean): void => {
+    this.stage.limiter!.waiting--;
+    if (!woke) this.#tokenStopped = true;
+    this.resume();
+  };
+
+  /**
+   * Woken for a token (or because the flow stopped): takes it and calls the function on the item
+   * in hand, in the same synchronous step (so that no call starts on a token taken earlier), or
+   * waits again when another worker took it first.
+   */
+  protected callWithToken(): unknown {
+    const stage = this.stage;
+    if (this.#tokenStopped) {
+      // Failed while the flow stops: the item is reported dropped, STOPPED.
+      this.limited = false;
+      this.#tokenStopped = false;
+      stage.setState(this, WorkerState.Busy);
+      this.error = stage.run.signal.reason;
+      return FAILED;
+    }
+    const wait = stage.limiter!.take(stage.run.cache.read());
+    if (wait > 0) {
+      this.#sleepForToken(wait);
+      return WAIT;
+    }
+    this.limited = false;
+    stage.setState(this, WorkerState.Busy);
+    // The wait for the token is no processing time: a timed call starts now.
+    if (this.t0 >= 0) this.t0 = stage.run.cache.read();
+    return this.invoke(this.argInHand());
+  }
+
+  /**
+   * Runs the function on a dequeued entry; returns its result, or FAILED if it threw. A stage with
+   * a rate limit runs {@link RateLimitedWorker}s instead, which take a token first: a check here
+   * measured ~0.7 % of the per-item cost of every stage, limited or not.
+   */
+  protected call(entry: unknown, stamp: number, timed: boolean): unknown {
     const stage = this.stage;
     this.begin(stamp, timed);
     this.item = entry;
@@ -295,6 +366,7 @@ export class Worker extends WaitingTaker<unknown> {
   protected fail(error: unknown): Promise<void> {
     this.error = undefined;
     if (this.abandoned) return RESOLVED;
+    this.#noteOverload(error);
     if (this.stage.retry !== null && this.#worthRetry(error)) return this.#retry(error);
     return this.failFinal(error);
   }
@@ -311,6 +383,24 @@ export class Worker extends WaitingTaker<unknown> {
     const n = this.#broken ? 0 : this.ctx.attempt;
     this.ctx.attempt = 1;
     return n;
+  }
+
+  /** Counts a failed attempt whose error the stage's `overloadOn` recognises. */
+  #noteOverload(error: unknown): void {
+    const stage = this.stage;
+    // A stage whose factory never worked made no call: nothing behind it answered.
+    if (this.#broken) return;
+    let overloaded: boolean;
+    try {
+      overloaded = stage.overloadOn(error) === true;
+    } catch (thrown) {
+      stage.run.workerFault(stage.name, "overloadOn threw (the error is treated as no overload)", thrown);
+      return;
+    }
+    if (!overloaded) return;
+    const metrics = stage.metrics;
+    metrics.overloads++;
+    metrics.lastOverloadAt = stage.run.cache.read();
   }
 
   #worthRetry(error: unknown): boolean {
@@ -333,10 +423,16 @@ export class Worker extends WaitingTaker<unknown> {
     this.t0 = -1; // a retried call's latency would count the backoff: not timed
     for (;;) {
       stage.metrics.retries++;
-      const delay = backoffDelay(stage.retry!, ctx.attempt, Math.random());
+      const delay = retryDelay(stage.retry!, ctx.attempt, stage.run.random(stage.name), error);
       stage.run.retrying(stage.name, this.argInHand(), ctx.attempt, error, delay);
       stage.setState(this, WorkerState.Retrying);
-      const woke = await stage.run.sleep(delay);
+      let woke = await stage.run.sleep(delay);
+      // The token is taken in the same synchronous step as the call below.
+      while (woke && stage.limiter !== null) {
+        const wait = stage.limiter.take(stage.run.cache.read());
+        if (wait === 0) break;
+        woke = await this.#waitForToken(wait);
+      }
       stage.setState(this, WorkerState.Busy);
       if (!woke) return this.failFinal(error);
       ctx.attempt++;
@@ -356,8 +452,20 @@ export class Worker extends WaitingTaker<unknown> {
         }
       }
       if (this.abandoned) return;
+      this.#noteOverload(error);
       if (!this.#worthRetry(error)) return this.failFinal(error);
     }
+  }
+
+  /** Waits `ms` for a retry's token, counted as rate-limited; false if the flow stopped. */
+  async #waitForToken(ms: number): Promise<boolean> {
+    const stage = this.stage;
+    const limiter = stage.limiter!;
+    stage.setState(this, WorkerState.RateLimited);
+    limiter.waiting++;
+    const woke = await stage.run.sleep(Math.min(ms, MAX_TIMER_MS));
+    limiter.waiting--;
+    return woke;
   }
 
   // The call's promise, or a TimeoutError once `timeoutMs` passes: then `ctx.signal` aborts and
@@ -444,5 +552,16 @@ export class Worker extends WaitingTaker<unknown> {
     stage.setState(this, WorkerState.Blocked);
     await p;
     stage.setState(this, WorkerState.Busy);
+  }
+}
+
+/** A worker of a stage with a `rateLimit`: each call takes a token first, or waits for one. */
+export class RateLimitedWorker extends Worker {
+  protected override call(entry: unknown, stamp: number, timed: boolean): unknown {
+    const stage = this.stage;
+    this.begin(stamp, timed);
+    this.item = entry;
+    if (this.mustWaitForToken()) return WAIT;
+    return this.invoke(stage.entryKind === Entry.Plain ? entry : stage.arg(entry));
   }
 }

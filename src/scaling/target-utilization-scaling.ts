@@ -42,7 +42,9 @@ export class TargetUtilizationScaling extends PolicyScaling {
   }
 
   protected recommend(stats: StageStats, workers: number): number {
-    const busy = Math.max(stats.avgBusyWorkers, stats.busyWorkers + stats.retryingWorkers);
+    // Workers waiting out a backoff or for a rate-limit token hold an item but use no capacity:
+    // counting them as busy would grow the pool on a dependency's failures or on the limit itself.
+    const busy = Math.max(stats.avgBusyWorkers, stats.busyWorkers);
     this.#busy = busy;
     // With nothing running and items waiting, one worker is fully used.
     if (workers === 0) return stats.queueLength > 0 ? 1 : 0;

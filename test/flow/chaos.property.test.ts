@@ -13,7 +13,7 @@ describe("chaos in real time (property)", () => {
   afterAll(() => void vi.restoreAllMocks());
 
   it(
-    "real timers, random shapes (stream and push too), random scaling, throwing listeners and random stop/drain: every item has one outcome, order holds where promised, nothing is in flight when a run says it is over",
+    "real timers, random shapes (stream and push too), rate limits and overload classifiers, random scaling, throwing listeners and random stop/drain: every item has one outcome, order holds where promised, nothing is in flight when a run says it is over",
     async () => {
       await fc.assert(
         fc.asyncProperty(scenarioArb, async (sc) => checkOutcome(sc, await runScenario(sc, null))),

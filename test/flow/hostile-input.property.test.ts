@@ -138,11 +138,17 @@ const stageSpecs: SpecsOf<StageOptions> = {
   }),
   timeoutMs: ms({ above: true }),
   deadLetter: fn,
+  overloadOn: fn,
+  rateLimit: object(
+    { perSecond: num(0, Number.POSITIVE_INFINITY, { openMin: true }), burst: int(1) },
+    { base: { perSecond: 10 } },
+  ),
 };
 
 const flowSpecs: SpecsOf<FlowOptions> = {
   defaultScalingStrategy: strategy,
   clock: { kind: "clock", ok: systemClock },
+  random: fn,
   maxTotalWorkers: workers(1),
   tickMs: ms({ min: 1 }),
   statsIntervalMs: ms({ min: 1 }),

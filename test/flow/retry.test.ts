@@ -6,6 +6,7 @@ import { Flow } from "../../src/flow/flow.js";
 import { perWorker } from "../../src/flow/per-worker.js";
 import { backoffDelay, retryPolicy } from "../../src/flow/retry.js";
 import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
+import { seededRandom } from "../../src/simulate/random.js";
 import { range, runVirtual, sleep, VirtualClock } from "../helpers.js";
 
 afterEach(() => {
@@ -114,6 +115,67 @@ describe("retry", () => {
       .setConsumer(() => {});
     await runVirtual(f, clock);
     expect(calls.map((c) => c.at)).toEqual([0, 140]);
+  });
+
+  it("draws jitter from the flow's random source: the same seed replays a run exactly, another differs", async () => {
+    const run = async (random: () => number) => {
+      const clock = new VirtualClock();
+      const spy = vi.spyOn(Math, "random");
+      const log: string[] = [];
+      const f = new Flow({ clock, random, errorHandler: (e) => void log.push(`${e.type}@${clock.now()}`) })
+        .setProducer(range(20))
+        .addTransformer(
+          async (x: number, ctx) => {
+            log.push(`${x}.${ctx.attempt}@${clock.now()}`);
+            await sleep(clock, 1 + (x % 3));
+            if ((x + ctx.attempt) % 3 !== 0) throw new Error("transient");
+            return x;
+          },
+          {
+            name: "flaky",
+            scalingStrategy: new FixedScaling({ workers: 3 }),
+            retry: { attempts: 3, backoff: { baseMs: 50 } },
+          },
+        )
+        .setConsumer((x: number) => void log.push(`out ${x}@${clock.now()}`));
+      f.on("retry", (e) => log.push(`retry ${e.item} ${e.delayMs}`));
+      await runVirtual(f, clock);
+      expect(spy).not.toHaveBeenCalled();
+      spy.mockRestore();
+      return log;
+    };
+    const a = await run(seededRandom(7));
+    expect(await run(seededRandom(7))).toEqual(a);
+    expect(await run(seededRandom(8))).not.toEqual(a);
+    expect(a.some((line) => line.startsWith("retry"))).toBe(true);
+  });
+
+  it("reads a draw that throws or falls outside [0, 1) as 0.5, and reports it once", async () => {
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    for (const random of [
+      () => 1,
+      () => Number.NaN,
+      () => -0.1,
+      () => "0.2" as never,
+      () => {
+        throw new Error("bad random");
+      },
+    ]) {
+      const clock = new VirtualClock();
+      const { calls, fn } = flaky(clock, 1);
+      const f = new Flow({ clock, random })
+        .setProducer([1])
+        .addTransformer(fn, { retry: { attempts: 2, backoff: { baseMs: 100 } } })
+        .setConsumer(() => {});
+      await runVirtual(f, clock);
+      expect(calls.map((c) => c.at)).toEqual([0, 100]);
+      expect(f.stats()).toMatchObject({ consumed: 1 });
+    }
+    expect(logged.mock.calls.filter((c) => String(c[0]).includes("random source")).length).toBe(5);
+  });
+
+  it("takes only a function as the random source", () => {
+    expect(() => new Flow({ random: 0.5 as never })).toThrow(/random/);
   });
 
   it("asks retryOn(error, item) whether a failure is transient", async () => {

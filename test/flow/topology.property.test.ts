@@ -29,7 +29,7 @@ describe("conservation over random topologies and faults, in virtual time (prope
   afterAll(() => void vi.restoreAllMocks());
 
   it(
-    "routers, fan-outs, batches, sub-flows, ordered stages, Last, retries, timeouts, failing setups, random scaling and throwing listeners lose nothing, keep order where promised, and hold no more than their queues",
+    "routers, fan-outs, batches, sub-flows, ordered stages, Last, retries, timeouts, rate limits, overload classifiers (one that throws), failing setups, random scaling and throwing listeners lose nothing, keep order where promised, and hold no more than their queues",
     async () => {
       await fc.assert(
         fc.asyncProperty(scenarioArb, async (sc) => {

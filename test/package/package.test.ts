@@ -44,6 +44,7 @@ const OPTION_TYPES = {
     "StageOptions",
     "RetryOptions",
     "BackoffOptions",
+    "RateLimitOptions",
     "DrainOptions",
     "SignalOptions",
     "RunOptions",

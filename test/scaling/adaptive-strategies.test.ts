@@ -93,6 +93,21 @@ describe("TargetUtilizationScaling", () => {
     expect(s.lastReason).toBe("8.0 busy at target utilization 0.5 → 16 workers");
   });
 
+  it("counts neither retrying nor rate-limited workers as busy", () => {
+    const s = new TargetUtilizationScaling({ target: 0.5, maxWorkers: 100 });
+    const st = stats({
+      activeWorkers: 10,
+      totalWorkers: 10,
+      busyWorkers: 2,
+      avgBusyWorkers: 2,
+      retryingWorkers: 4,
+      rateLimitedWorkers: 4,
+    });
+    st.now = 0;
+    expect(s.onTick(st)).toBe(-6); // 2 / 0.5 = 4, not (2 + 4) / 0.5 = 12
+    expect(s.lastReason).toBe("2.0 busy at target utilization 0.5 → 4 workers");
+  });
+
   it("has both guards off by default, so it cannot see a knee", () => {
     expect(new TargetUtilizationScaling().policy).toMatchObject({ kneeGuard: false, blockedGuard: false });
   });

@@ -149,7 +149,7 @@ describe("dump renderers", () => {
     const text = renderStats(stats, "text").split("\n");
     expect(text[0]).toBe("state=running in=9 consumed=7 failed=0 dropped=0 inFlight=2");
     expect(text[1]).toMatch(/^stage\s+busy/);
-    expect(text[2]).toMatch(/^parse\s+0\s+0\s+0\s+0\s+0\s+2\/∞/);
+    expect(text[2]).toMatch(/^parse\s+0\s+0\s+0\s+0\s+0\s+0\s+2\/∞/); // busy idle blkd rtry rlim total
     expect(text[1]!.length).toBe(text[2]!.length);
     expect(JSON.parse(renderStats(stats, "json")).stages[0].queueCapacity).toBe("Infinity");
   });

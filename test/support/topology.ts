@@ -50,6 +50,12 @@ export interface Pool {
   slowEvery?: number | undefined;
   /** The function ignores `ctx.signal` (a timeout then leaves it running). */
   ignoresSignal?: boolean;
+  /** The stage's `rateLimit`, if any. */
+  rateLimit?: { perSecond: number; burst: number } | undefined;
+  /** The stage's `overloadOn`: the default, one that recognises the transient faults, or one that throws. */
+  overloadOn?: "default" | "transient" | "throws";
+  /** A transient fault (a 429) asks for this Retry-After, in ms; undefined: none. */
+  retryAfterMs?: number | undefined;
 }
 export type Spec =
   | ({ kind: "stage"; perWorker: boolean; setupFails?: number; lastAt: number | undefined } & Pool)
@@ -71,6 +77,12 @@ const poolArb = {
   timeoutMs: fc.option(fc.integer({ min: 2, max: 6 }), { nil: undefined, freq: 2 }),
   slowEvery: fc.option(fc.integer({ min: 2, max: 4 }), { nil: undefined }),
   ignoresSignal: fc.boolean(),
+  rateLimit: fc.option(
+    fc.record({ perSecond: fc.constantFrom(300, 1000, 5000), burst: fc.integer({ min: 1, max: 3 }) }),
+    { nil: undefined, freq: 3 },
+  ),
+  overloadOn: fc.constantFrom("default" as const, "transient" as const, "throws" as const),
+  retryAfterMs: fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined }),
 };
 
 const { chain: chainArb } = fc.letrec<{ node: Spec; chain: Spec[] }>((tie) => ({
@@ -189,9 +201,19 @@ export class Harness {
         scalingStrategy,
         queueSize: p.queueSize,
         ordered: p.ordered,
-        // Jitter 0 keeps a failing seed reproducible (jitter draws from Math.random).
-        ...(attempts > 1 ? { retry: { attempts, backoff: { baseMs: p.backoffMs ?? 0, jitter: 0 } } } : {}),
+        // Jitter draws from the flow's seeded random source: a failing seed replays under virtual time.
+        ...(attempts > 1 ? { retry: { attempts, backoff: { baseMs: p.backoffMs ?? 0 } } } : {}),
         ...(p.timeoutMs !== undefined ? { timeoutMs: p.timeoutMs } : {}),
+        ...(p.rateLimit !== undefined ? { rateLimit: p.rateLimit } : {}),
+        ...(p.overloadOn === "transient"
+          ? { overloadOn: (e: unknown) => String((e as Error).message).startsWith("transient") }
+          : p.overloadOn === "throws"
+            ? {
+                overloadOn: () => {
+                  throw new Error("overloadOn bug");
+                },
+              }
+            : {}),
       },
     };
   }
@@ -207,7 +229,11 @@ export class Harness {
   faults(p: Pool, item: Item, ctx: StageContext, calls: number): void {
     if (p.failEvery !== undefined && calls % p.failEvery === 0) throw new Error(`fail ${item.id}`);
     if (p.transientEvery !== undefined && item.id % p.transientEvery === 0 && ctx.attempt === 1)
-      throw new Error(`transient ${item.id}`);
+      // A 429, as a client library would throw it (the default overloadOn recognises it).
+      throw Object.assign(new Error(`transient ${item.id}`), {
+        status: 429,
+        ...(p.retryAfterMs !== undefined ? { retryAfterMs: p.retryAfterMs } : {}),
+      });
   }
 
   /** A stage function: waits, fails every `failEvery`-th call, may return `Last`. */
@@ -367,6 +393,7 @@ export function buildScenario(sc: Scenario, clock: VirtualClock | null): Built {
   const build = (harness: Harness, maxTotalWorkers?: number): Flow<Item, Item> => {
     const flow = new Flow<Item, Item>({
       ...(clock ? { clock } : {}),
+      random: seededRandom(sc.seed + 1),
       tickMs: 7,
       statsIntervalMs: 7,
       ...(maxTotalWorkers ? { maxTotalWorkers } : {}),
