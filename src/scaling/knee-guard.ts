@@ -32,8 +32,6 @@ export class KneeGuard {
   why: string | null = null;
   /** Set by `limit` when its answer must be applied at once (a knee cut). */
   forced = false;
-  /** Set by `observe` to the new mean processing time when it rose at a count that held; else 0. */
-  worldSlowed = 0;
 
   // Measurement of the current count.
   #n = -1;
@@ -141,8 +139,6 @@ export class KneeGuard {
       this.#lastSN = n;
     }
     this.#grewQ = stats.queueLength > this.#markQ + Math.max(2, 0.02 * done);
-    // Slower calls at a count that held: the world changed (a dependency slowed on its own).
-    this.worldSlowed = this.#sPrev > 0 && this.#s > (1 + DRIFT) * this.#sPrev ? this.#s : 0;
     // Our growth slowed every call: something behind the stage queues them. Until a test finds
     // the knee, grow in cautious steps.
     if (this.#grewFrom > 0 && this.#s > 0 && this.#lastSN === n && n > this.#grewFrom) {
@@ -221,7 +217,15 @@ export class KneeGuard {
         // where unloaded calls deliver the throughput); otherwise the workers no longer run at once.
         const slower = this.#s0 > 0 && this.#s >= this.#s0 * (1 + need / 2);
         if (!drained && x >= 0.9 * this.#x0 && gain + this.#noise0 < need) {
-          const knee = kneeEstimate(x, baseS, Math.min(this.#knee(x), (this.#n0 * x) / this.#x0), n, slower);
+          // Sized for the better of the two throughputs: past a knee the reading dips, not rises.
+          const best = Math.max(x, this.#x0);
+          const knee = kneeEstimate(
+            best,
+            baseS,
+            Math.min(this.#knee(x), (this.#n0 * x) / this.#x0),
+            n,
+            slower,
+          );
           this.#ceiling = knee;
           this.#ceilingUntil = now + this.holdMs;
           this.#cautiousUntil = now + 2 * this.holdMs;

@@ -30,6 +30,7 @@ export const POLICY_DEFAULTS = Object.freeze({
   kneeEta: 0.3,
   kneeHoldMs: 30_000,
   idleShrinkMs: 0,
+  overloadDecrease: 0.5,
 });
 
 /** A strategy's policy defaults: {@link POLICY_DEFAULTS} (or its own values) and its guards. */
@@ -78,6 +79,15 @@ const policyShape = {
    * worker at each burst). 0 turns it off. @defaultValue 1000 for `AdaptiveScaling`, 0 elsewhere
    */
   idleShrinkMs: ms().optional(),
+  /**
+   * On overload (calls failing with an error the stage's `overloadOn` recognises, such as HTTP
+   * 429) the pool shrinks at once by the number of calls that overloaded, but never below this
+   * fraction of itself, at most once per round of calls; it then grows back one worker a second
+   * to just below the count that overloaded and probes that count again only after `kneeHoldMs`
+   * (AIMD, as Netflix's concurrency limits and Envoy's adaptive concurrency do, with a memory so
+   * that it does not sawtooth). 1 turns it off. @defaultValue 0.5
+   */
+  overloadDecrease: between(0, 1, { min: true }).optional(),
   /** The knee test's η: keep growth N0 → N1 only if X1/X0 − 1 ≥ η·(N1/N0 − 1). @defaultValue 0.3 */
   kneeEta: between(0, 10, { min: true }).optional(),
   /** How long a knee found by the test caps the count before it is probed again. @defaultValue 30000 */
@@ -115,6 +125,7 @@ export function resolvePolicy(o: PolicyOptions, defaults: PolicyDefaults): Resol
     kneeEta: o.kneeEta ?? defaults.kneeEta,
     kneeHoldMs: o.kneeHoldMs ?? defaults.kneeHoldMs,
     idleShrinkMs: o.idleShrinkMs ?? defaults.idleShrinkMs,
+    overloadDecrease: o.overloadDecrease ?? defaults.overloadDecrease,
   };
 }
 

@@ -16,6 +16,10 @@ const SAMPLES = 32;
 const BUCKET_MS = 100;
 /** The unloaded processing time is the least measured within one to two of these. */
 const BASE_WINDOW_MS = 30_000;
+/** After an overload cut, the count may pass the count that overloaded by one worker per this long. */
+const OVERLOAD_STEP_MS = 1000;
+/** An overload ceiling is forgotten after this long without an overload. */
+const OVERLOAD_MEMORY_MS = 60_000;
 /** Processing time assumed before any item was timed. */
 const UNKNOWN_S_MS = 10;
 
@@ -80,6 +84,13 @@ export abstract class PolicyScaling implements ScalingStrategy {
   #growthBase = 0;
   #growthFrom = Number.NEGATIVE_INFINITY;
   #blockedMode = false;
+  // Overload (AIMD): overloads seen, the ceiling a cut set, when it may next rise and next cut.
+  #overloadsSeen = 0;
+  #overloadCeiling = Number.POSITIVE_INFINITY;
+  #ceilingRiseAt = 0;
+  #nextCutAt = Number.NEGATIVE_INFINITY;
+  #overloadAt = 0;
+  #probeOverloadAt = 0;
   // Burst memory: when the stage went quiet, and the busiest arrival rate of the last busy spell.
   #idleSince: number | null = null;
   #spellRate = 0;
@@ -181,14 +192,6 @@ export abstract class PolicyScaling implements ScalingStrategy {
     const s = this.serviceMs(stats);
     const knee = this.#knee;
     knee?.observe(stats, n, s, now);
-    // Calls slowed at a count that held: the unloaded time moved with them (a baseline is a
-    // floor for what our own load adds, not a memory of better days).
-    if (knee !== null && knee.worldSlowed > 0) {
-      this.#baseS = Math.max(this.#baseS, knee.worldSlowed);
-      this.#baseSPrev = this.#baseS;
-      knee.worldSlowed = 0;
-    }
-
     const rates = this.#rates(stats, now, tick);
     this.force = false;
     let desired = this.recommend(stats, n, rates);
@@ -271,6 +274,47 @@ export abstract class PolicyScaling implements ScalingStrategy {
       forced ||= knee.forced;
     }
 
+    // Overload: cut once per round of calls — by the calls that overloaded, at most to the factor —
+    // then grow back one worker a second to just below the count that overloaded, and probe that
+    // count again only after `kneeHoldMs` (AIMD with a memory, so that it does not sawtooth).
+    if (p.overloadDecrease < 1) {
+      const fresh = stats.overloads - this.#overloadsSeen;
+      this.#overloadsSeen = stats.overloads;
+      if (fresh > 0 && now >= this.#nextCutAt && n > p.minWorkers) {
+        const deepest = Math.floor(n * p.overloadDecrease);
+        const cut = Math.max(p.minWorkers, Math.min(n - 1, Math.max(deepest, n - fresh)));
+        this.#overloadAt = n;
+        this.#overloadCeiling = cut;
+        this.#ceilingRiseAt = now + OVERLOAD_STEP_MS;
+        this.#probeOverloadAt = now + p.kneeHoldMs;
+        // Calls that started before the cut may still fail: the next cut waits for them.
+        this.#nextCutAt = now + Math.max(2 * s, 100);
+        ss?.spend();
+        desired = cut;
+        forced = true;
+        why = `${fresh} call${fresh === 1 ? "" : "s"} overloaded (overloadOn) at ${n} workers → ${cut}`;
+      } else if (this.#overloadCeiling !== Number.POSITIVE_INFINITY) {
+        const last = stats.lastOverloadAt;
+        if (last === null || now - last > OVERLOAD_MEMORY_MS)
+          this.#overloadCeiling = Number.POSITIVE_INFINITY;
+        else {
+          const below = now >= this.#probeOverloadAt ? Number.POSITIVE_INFINITY : this.#overloadAt - 1;
+          if (now >= this.#ceilingRiseAt) {
+            if (n >= this.#overloadCeiling && this.#overloadCeiling < below) this.#overloadCeiling++;
+            this.#ceilingRiseAt = now + OVERLOAD_STEP_MS;
+          }
+          if (desired >= this.#overloadCeiling) {
+            desired = this.#overloadCeiling;
+            if (n < desired) {
+              // One worker is below the tolerance band, and is the whole point of additive increase.
+              forced = true;
+              why = `after overload at ${this.#overloadAt}, one worker a second: ${desired} workers`;
+            }
+          }
+        }
+      }
+    }
+
     let target = Math.min(Math.max(Math.ceil(desired - 1e-9), p.minWorkers), p.maxWorkers);
     if (forced) this.#stabilize(target, n, now);
     else {
@@ -284,6 +328,9 @@ export abstract class PolicyScaling implements ScalingStrategy {
         const base = this.#growthBase;
         let cap = Math.max(Math.ceil(base * (1 + p.maxGrowthPercent / 100)), base + p.maxGrowthWorkers);
         if (knee !== null) cap = knee.growthCap(n, cap);
+        // The workers measured arrivals keep busy (λ·S) are demand seen, not a guess: no limit
+        // holds growth below them (a burst from an idle pool would otherwise queue for a ramp).
+        if (this.#slowStart !== null) cap = Math.max(cap, Math.ceil((rates.arrival * s) / 1000 - 1e-9));
         target = Math.max(n, Math.min(target, cap));
       }
     }

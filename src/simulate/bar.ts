@@ -57,6 +57,9 @@ export function meanMetrics(runs: readonly ScenarioMetrics[]): ScenarioMetrics {
   return out;
 }
 
+/** A limit compared with a histogram reading allows the histogram's resolution (3 significant digits). */
+const HDR_RESOLUTION = 1.001;
+
 /**
  * Checks the default strategy against the bar SCALING.md sets for S7 and S10–S13: `means` are
  * its mean metrics, `references` those of `fixed` on the same scenario (the reference of S7, S10
@@ -101,7 +104,8 @@ export function checkBeyondBar(
           const ratio = m.workerSeconds / ref.workerSeconds;
           add(id, "worker-s × fixed", ratio, "≤ 1.30", ratio <= 1.3);
         }
-        add(id, "p99 proc ms", m.p99ProcessingMs, "≤ 20", m.p99ProcessingMs <= 20);
+        // ≤ 2·S, read at the histogram's resolution (3 significant digits: 20 ms reads 20.015).
+        add(id, "p99 proc ms", m.p99ProcessingMs, "≤ 20", m.p99ProcessingMs <= 20 * HDR_RESOLUTION);
         break;
       case "S12":
         add(id, "throughput ratio", m.throughputRatio, "≥ 0.98", m.throughputRatio >= 0.98);

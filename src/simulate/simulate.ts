@@ -215,8 +215,11 @@ export async function simulate(
   };
 
   const startupMs = scenario.startupMs ?? 0;
+  // Retry jitter draws from its own seeded stream, so a run replays without the arrivals shifting.
+  const jitter = seededRandom(options.seed + 0x9e3779b9);
   const base = new Flow({
     clock,
+    random: jitter,
     errorHandler: (e) => {
       if (e.type === "TransformerError") failed++;
     },

@@ -178,6 +178,7 @@ const policySpecs = {
   kneeEta: num(0, 10, { openMin: true }),
   kneeHoldMs: ms(),
   idleShrinkMs: ms(),
+  overloadDecrease: num(0, 1, { openMin: true }),
 } satisfies Fields;
 
 const utilizationSpecs: SpecsOf<UtilizationScalingOptions> = {
