@@ -31,16 +31,19 @@ describe("when the policy layer evaluates", () => {
     expect(eventsAt(s, st, 0, 1, "enqueue")).toEqual([2]);
   });
 
-  it("lets item events evaluate again only 10 ms after the last evaluation", () => {
-    const s = new Wish(options);
-    const st = mutableStats({ activeWorkers: 1 });
-    s.want = 3;
-    expect(eventsAt(s, st, 0, 16)).toEqual([2]);
-    s.want = 6;
-    expect(eventsAt(s, st, 9, 16)).toEqual([]); // the 32nd event, 9 ms later: skipped
-    expect(s.seen).toHaveLength(1);
-    expect(eventsAt(s, st, 10, 16)).toEqual([3]); // the 48th, 10 ms later
-  });
+  it.each(["enqueue", "dequeue"] as const)(
+    "lets item events (%s) evaluate again only 10 ms after the last evaluation",
+    (kind) => {
+      const s = new Wish(options);
+      const st = mutableStats({ activeWorkers: 1 });
+      s.want = 3;
+      expect(eventsAt(s, st, 0, 16, kind)).toEqual([2]);
+      s.want = 6;
+      expect(eventsAt(s, st, 9, 16, kind)).toEqual([]); // the 32nd event, 9 ms later: skipped
+      expect(s.seen).toHaveLength(1);
+      expect(eventsAt(s, st, 10, 16, kind)).toEqual([3]); // the 48th, 10 ms later
+    },
+  );
 
   it("evaluates on every tick, however recent the last evaluation", () => {
     const s = new Wish(options);

@@ -44,9 +44,20 @@ describe("the rates the policy layer measures from tick samples", () => {
   it("keep a ring of samples that follows time (32 ticks)", () => {
     const s = new Wish();
     const st = mutableStats({ activeWorkers: 1 });
-    for (let t = 0; t <= 3000; t += 50) stageAt(s, st, t);
-    // From the sample at 2000, long after the ring wrapped: 9000 − 4000 items in 1 s.
+    for (let t = 0; t <= 2600; t += 50) stageAt(s, st, t);
+    // From the sample at 1600, the 33rd, which took the first slot again: 6760 − 2560 items in 1 s.
+    expect(s.lastRates.arrival).toBeCloseTo(4200, 6);
+    for (let t = 2650; t <= 3000; t += 50) stageAt(s, st, t);
+    // From the sample at 2000: 9000 − 4000 items in 1 s.
     expect(s.lastRates.arrival).toBeCloseTo(5000, 6);
+  });
+
+  it("with ticks too fast for the ring to hold a second, run from the oldest sample it holds", () => {
+    const s = new Wish();
+    const st = mutableStats({ activeWorkers: 1 });
+    for (let t = 0; t <= 400; t += 10) stageAt(s, st, t);
+    // The ring holds the ticks from 80 to 390: 160 − 6.4 items in 0.32 s.
+    expect(s.lastRates.arrival).toBeCloseTo(480, 6);
   });
 
   it("are read by item events, which leave no sample of their own", () => {
