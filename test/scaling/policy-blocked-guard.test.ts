@@ -61,4 +61,12 @@ describe("the blocked guard of the policy layer", () => {
     expect(tickAt(t, st2, 0)).toBe(-4);
     expect(t.lastReason).toBe("wished for 4");
   });
+
+  it("keeps its reason when the knee guard is on too and has nothing to say", () => {
+    const s = new Wish({ maxWorkers: 100 }, { blocked: true, knee: true });
+    const st = mutableStats({ activeWorkers: 10, avgBusyWorkers: 3, avgBlockedWorkers: 2 });
+    s.want = 10;
+    expect(tickAt(s, st, 0)).toBe(-6);
+    expect(s.lastReason).toBe("2.0 workers blocked on a full downstream queue; 3.0 busy");
+  });
 });

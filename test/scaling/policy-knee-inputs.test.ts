@@ -52,7 +52,19 @@ describe("what the policy layer feeds the knee guard", () => {
   it("takes S as steady while there is less than half a second of samples", () => {
     // S steps up 30 % at 200 ms and stays: growth from the start is still tested.
     const early = run({ rate: () => 1000, serviceMs: (t) => (t < 200 ? 10 : 13), untilMs: 1500 });
-    expect(knees(early)).toHaveLength(1);
+    expect(knees(early).map(([, , why]) => why)).toEqual([expect.stringMatching(/^knee: 40 → 80 workers/)]);
+  });
+
+  it("takes S as steady when it wobbles by up to 15 %", () => {
+    const wobble = [10, 11.5, 10];
+    const noisy = run({ rate: () => 1000, serviceMs: (t) => wobble[(t / 50) % 3]!, untilMs: 1500 });
+    // The first growth (at the first evaluation) is never tested; the second is, and undone.
+    expect(knees(noisy).map(([, , why]) => why)).toEqual([expect.stringMatching(/^knee: 20 → 40 workers/)]);
+  });
+
+  it("tests growth before any item was timed (S taken as 10 ms)", () => {
+    const untimed = run({ rate: () => 1000, serviceMs: () => 0, untilMs: 1500 });
+    expect(knees(untimed).map(([, , why]) => why)).toEqual([expect.stringMatching(/^knee: 20 → 40 workers/)]);
   });
 
   it("lets a stage at zero workers grow at once when a backlog appears", () => {
@@ -83,5 +95,25 @@ describe("what the policy layer feeds the knee guard", () => {
     const after = ns.slice(4);
     expect(after[0]).toBe(50); // the re-probe: +25 %
     expect(after[1]).toBe(100); // it paid: +100 % again
+  });
+
+  it("makes the first growth after a knee expires a +25 % probe, even when the stage shrank meanwhile", () => {
+    const s = new Wish({ maxWorkers: 256, kneeHoldMs: 1000, downStabilizationMs: 0 }, kneeGuard);
+    const st = mutableStats({
+      activeWorkers: 10,
+      queueLength: 5000,
+      oldestItemAgeMs: 2000,
+      processingTimeMs: 10,
+    });
+    const changes: number[] = [];
+    for (let t = 0; t <= 4000; t += 50) {
+      // Demand for 1000 workers, then none from 2 s to 3 s, then again.
+      s.want = t >= 2000 && t < 3000 ? 20 : 1000;
+      st.processed += (Math.min(st.activeWorkers, 40) * 100 * 50) / 1000;
+      if (tickAt(s, st, t) !== 0) changes.push(st.activeWorkers);
+    }
+    // The knee at 40, a re-probe to 50 that fails, the shrink to 20 while the knee holds again,
+    // then, the hold over, a +25 % probe.
+    expect(changes.slice(0, 8)).toEqual([20, 40, 80, 40, 50, 40, 20, 25]);
   });
 });
