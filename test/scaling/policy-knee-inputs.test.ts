@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { mutableStats, tickAt, Wish } from "./wish-strategy.js";
 
 const kneeGuard = { knee: true };
+const START = 10_000;
 
 /**
  * A backlogged stage ticked every 50 ms whose completions per second are `rate(workers)` and
@@ -18,11 +19,12 @@ function run(opts: {
   const s = new Wish({ maxWorkers: 256, kneeHoldMs: opts.kneeHoldMs ?? 30_000 }, kneeGuard);
   const st = mutableStats({ activeWorkers: 10, queueLength: 5000, oldestItemAgeMs: 2000 });
   const changes: [number, number, string][] = [];
+  // A flow's clock starts anywhere: times passed to the strategy are START + t.
   for (let t = 0; t <= opts.untilMs; t += 50) {
     s.want = t >= (opts.growFrom ?? 0) ? 1000 : st.activeWorkers;
     st.processingTimeMs = opts.serviceMs(t);
     st.processed += (opts.rate(st.activeWorkers) * 50) / 1000;
-    if (tickAt(s, st, t) !== 0) changes.push([t, st.activeWorkers, s.lastReason]);
+    if (tickAt(s, st, START + t) !== 0) changes.push([t, st.activeWorkers, s.lastReason]);
   }
   return changes;
 }
@@ -57,14 +59,18 @@ describe("what the policy layer feeds the knee guard", () => {
 
   it("takes S as steady when it wobbles by up to 15 %", () => {
     const wobble = [10, 11.5, 10];
-    const noisy = run({ rate: () => 1000, serviceMs: (t) => wobble[(t / 50) % 3]!, untilMs: 1500 });
-    // The first growth (at the first evaluation) is never tested; the second is, and undone.
-    expect(knees(noisy).map(([, , why]) => why)).toEqual([expect.stringMatching(/^knee: 20 → 40 workers/)]);
+    const noisy = run({
+      rate: () => 1000,
+      serviceMs: (t) => wobble[(t / 50) % 3]!,
+      untilMs: 2500,
+      growFrom: 1000,
+    });
+    expect(knees(noisy).map(([, , why]) => why)).toEqual([expect.stringMatching(/^knee: 10 → 20 workers/)]);
   });
 
   it("tests growth before any item was timed (S taken as 10 ms)", () => {
-    const untimed = run({ rate: () => 1000, serviceMs: () => 0, untilMs: 1500 });
-    expect(knees(untimed).map(([, , why]) => why)).toEqual([expect.stringMatching(/^knee: 20 → 40 workers/)]);
+    const untimed = run({ rate: () => 1000, serviceMs: () => 0, untilMs: 2500, growFrom: 1000 });
+    expect(knees(untimed).map(([, , why]) => why)).toEqual([expect.stringMatching(/^knee: 10 → 20 workers/)]);
   });
 
   it("lets a stage at zero workers grow at once when a backlog appears", () => {
@@ -80,11 +86,11 @@ describe("what the policy layer feeds the knee guard", () => {
 
   it("after a successful re-probe past an expired knee, growth returns to the normal limit", () => {
     // 40 slots until 1 s, then the dependency scales out (while the knee holds).
-    let t0 = 0;
+    let now = 0;
     const changes = run({
-      rate: (n) => (t0 < 1000 ? Math.min(n, 40) : n) * 100,
+      rate: (n) => (now < 1000 ? Math.min(n, 40) : n) * 100,
       serviceMs: (t) => {
-        t0 = t;
+        now = t;
         return 10;
       },
       untilMs: 5000,
@@ -107,13 +113,13 @@ describe("what the policy layer feeds the knee guard", () => {
     });
     const changes: number[] = [];
     for (let t = 0; t <= 4000; t += 50) {
-      // Demand for 1000 workers, then none from 2 s to 3 s, then again.
-      s.want = t >= 2000 && t < 3000 ? 20 : 1000;
+      // Demand falls while the knee holds and again once it expired, then comes back.
+      s.want = t < 2000 ? 1000 : t < 2900 ? 30 : t < 3200 ? 20 : 1000;
       st.processed += (Math.min(st.activeWorkers, 40) * 100 * 50) / 1000;
-      if (tickAt(s, st, t) !== 0) changes.push(st.activeWorkers);
+      if (tickAt(s, st, START + t) !== 0) changes.push(st.activeWorkers);
     }
-    // The knee at 40, a re-probe to 50 that fails, the shrink to 20 while the knee holds again,
-    // then, the hold over, a +25 % probe.
-    expect(changes.slice(0, 8)).toEqual([20, 40, 80, 40, 50, 40, 20, 25]);
+    // The knee at 40, a re-probe to 50 that fails and holds 40 until 2.8 s, the two shrinks,
+    // then a +25 % probe.
+    expect(changes.slice(0, 9)).toEqual([20, 40, 80, 40, 50, 40, 30, 20, 25]);
   });
 });
