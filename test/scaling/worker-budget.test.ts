@@ -4,11 +4,7 @@ import { FlowConfigError } from "../../src/internal/flow-config-error.js";
 import { AdaptiveScaling } from "../../src/scaling/adaptive-scaling.js";
 import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
 import type { ScaleEvent } from "../../src/scaling/scaling-controller.js";
-import { ScalingController } from "../../src/scaling/scaling-controller.js";
-import { WorkerBudget } from "../../src/scaling/worker-budget.js";
 import { VirtualClock } from "../../src/internal/virtual-clock.js";
-import type { StageStats } from "../../src/stats/stage-stats.js";
-import { stageStats } from "../helpers.js";
 
 const STAGES = ["a", "b", "c"] as const;
 const PHASE_MS = 20_000;
