@@ -55,6 +55,14 @@ describe("checking a custom scaling strategy", () => {
       },
     };
     expect(messages(throwing)).toEqual([[["onTick"], expect.any(String)]]);
+    const throwingHook = {
+      ...hooks(),
+      get onEnqueue(): never {
+        throw new Error("boom");
+      },
+    };
+    // One issue for the getter; the hook it could not read is not also called missing.
+    expect(messages(throwingHook)).toEqual([[["onEnqueue"], expect.any(String)]]);
     let limitsRead = false;
     const badHook = {
       ...hooks(),
