@@ -84,15 +84,47 @@ describe("ScalingController's decisions", () => {
     expect(zero.c.initialWorkers()).toBe(0);
   });
 
-  it("reports a throwing onEnqueue once and treats it as no change", () => {
+  it("reports what a throwing hook threw, once, and treats it as no change", () => {
+    const boom = new Error("boom");
     const { c, pool, faults, events } = setup({
       maxWorkers: 8,
       onEnqueue: () => {
+        throw boom;
+      },
+      onDequeue: () => {
+        throw boom;
+      },
+    });
+    c.onEnqueue();
+    c.onDequeue();
+    expect(faults).toEqual([boom, boom]);
+    expect([pool.activeWorkers, events.length]).toEqual([1, 0]);
+  });
+
+  it("applies a change whose lastReason getter throws, reporting the fault", () => {
+    const { c, events, faults } = setup({ maxWorkers: 8, onEnqueue: () => 1 });
+    Object.defineProperty(c.strategy, "lastReason", {
+      get() {
         throw new Error("boom");
       },
     });
     c.onEnqueue();
-    expect([pool.activeWorkers, faults.length, events.length]).toEqual([1, 1, 0]);
+    expect(events.map((e) => [e.to, e.reason])).toEqual([[2, "enqueue"]]);
+    expect(faults).toHaveLength(1);
+  });
+
+  it("runs without a warn hook", () => {
+    const pool = {
+      activeWorkers: 1,
+      hasWork: false,
+      done: false,
+      resize: (t: number) => (pool.activeWorkers = t),
+    };
+    const hooks = { scaled: () => {}, fault: () => {} };
+    const strategy = { initialWorkers: () => 1, onEnqueue: () => 0, onDequeue: () => 0, maxWorkers: 1e9 };
+    const c = new ScalingController("s", strategy, pool, stageStats(), hooks);
+    expect(() => c.apply(20_000, "tick")).not.toThrow();
+    expect(pool.activeWorkers).toBe(1024);
   });
 
   it("names the hook a decision came from in the reason", () => {
@@ -201,6 +233,7 @@ describe("ScalingController.regrow", () => {
 
     const waiting = setup({ minWorkers: 0, maxWorkers: 8 }, 1, true);
     expect(waiting.c.regrow(0, "to zero")).toBe(1);
+    expect(waiting.c.regrow(3, "up")).toBe(3);
     const quiet = setup({ minWorkers: 0, maxWorkers: 8 }, 1, false);
     expect(quiet.c.regrow(0, "to zero")).toBe(0);
   });
