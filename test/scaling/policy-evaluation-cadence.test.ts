@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import { eventsAt, mutableStats, tickAt, Wish } from "./wish-strategy.js";
+
+// A one-millisecond growth period keeps the growth limit out of the way of these tests.
+const options = { maxWorkers: 100, growthPeriodMs: 1 };
+
+describe("when the policy layer evaluates", () => {
+  it("evaluates on the 16th enqueue when only enqueues arrive", () => {
+    const s = new Wish(options);
+    const st = mutableStats({ activeWorkers: 1 });
+    s.want = 3;
+    expect(eventsAt(s, st, 0, 15, "enqueue")).toEqual([]);
+    expect(eventsAt(s, st, 0, 1, "enqueue")).toEqual([2]);
+    expect(s.seen).toHaveLength(1);
+  });
+
+  it("evaluates on the 16th dequeue when only dequeues arrive", () => {
+    const s = new Wish(options);
+    const st = mutableStats({ activeWorkers: 1 });
+    s.want = 3;
+    expect(eventsAt(s, st, 0, 15, "dequeue")).toEqual([]);
+    expect(eventsAt(s, st, 0, 1, "dequeue")).toEqual([2]);
+  });
+
+  it("counts enqueues and dequeues together", () => {
+    const s = new Wish(options);
+    const st = mutableStats({ activeWorkers: 1 });
+    s.want = 3;
+    expect(eventsAt(s, st, 0, 8, "enqueue")).toEqual([]);
+    expect(eventsAt(s, st, 0, 7, "dequeue")).toEqual([]);
+    expect(eventsAt(s, st, 0, 1, "enqueue")).toEqual([2]);
+  });
+
+  it.each(["enqueue", "dequeue"] as const)(
+    "lets item events (%s) evaluate again only 10 ms after the last evaluation",
+    (kind) => {
+      const s = new Wish(options);
+      const st = mutableStats({ activeWorkers: 1 });
+      s.want = 3;
+      expect(eventsAt(s, st, 0, 16, kind)).toEqual([2]);
+      s.want = 6;
+      expect(eventsAt(s, st, 9, 16, kind)).toEqual([]); // the 32nd event, 9 ms later: skipped
+      expect(s.seen).toHaveLength(1);
+      expect(eventsAt(s, st, 10, 16, kind)).toEqual([3]); // the 48th, 10 ms later
+    },
+  );
+
+  it("evaluates on every tick, however recent the last evaluation", () => {
+    const s = new Wish(options);
+    const st = mutableStats({ activeWorkers: 1 });
+    s.want = 3;
+    expect(eventsAt(s, st, 0, 16)).toEqual([2]);
+    s.want = 6;
+    expect(tickAt(s, st, 1)).toBe(3);
+    expect(tickAt(s, st, 1)).toBe(0);
+    expect(s.seen).toHaveLength(3);
+  });
+
+  it("counts a tick as an evaluation for the 10 ms gap of item events", () => {
+    const s = new Wish(options);
+    const st = mutableStats({ activeWorkers: 1 });
+    s.want = 1;
+    tickAt(s, st, 0);
+    s.want = 3;
+    expect(eventsAt(s, st, 5, 16)).toEqual([]);
+    expect(eventsAt(s, st, 10, 16)).toEqual([2]);
+  });
+});
