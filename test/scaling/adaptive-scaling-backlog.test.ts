@@ -7,7 +7,12 @@ describe("AdaptiveScaling's backlog term", () => {
   it("drains a backlog over 2·S when S is above 50 ms (the default targetQueueWaitMs)", () => {
     // 100 items × 80 ms / 160 ms = 50 workers; nothing arrives.
     const s = new AdaptiveScaling({ maxWorkers: 256, kneeGuard: false });
-    const st = mutableStats({ activeWorkers: 40, processingTimeMs: 80, queueLength: 100 });
+    const st = mutableStats({
+      activeWorkers: 40,
+      processingTimeMs: 80,
+      queueLength: 100,
+      queueCapacity: 1024,
+    });
     expect(tickAt(s, st, 0)).toBe(10);
     expect(s.lastReason).toBe("backlog 100 items, λ=0.0/s, S=80.0 ms → 50 workers");
   });
@@ -15,7 +20,13 @@ describe("AdaptiveScaling's backlog term", () => {
   it("writes rates of 100/s and more without decimals", () => {
     // 100/s × 80 ms = 8 busy, + √8 + 50 for the backlog = 60.8 → 61.
     const s = new AdaptiveScaling({ maxWorkers: 256, kneeGuard: false });
-    const st = mutableStats({ activeWorkers: 40, processingTimeMs: 80, queueLength: 100, arrivalRate: 100 });
+    const st = mutableStats({
+      activeWorkers: 40,
+      processingTimeMs: 80,
+      queueLength: 100,
+      arrivalRate: 100,
+      queueCapacity: 1024,
+    });
     expect(tickAt(s, st, 0)).toBe(21);
     expect(s.lastReason).toBe("backlog 100 items, λ=100/s, S=80.0 ms → 61 workers");
   });

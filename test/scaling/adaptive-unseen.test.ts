@@ -54,7 +54,13 @@ const batch = (n = 1): Mutable<StageStats> =>
 describe("AdaptiveScaling: slow start while demand is censored", () => {
   it("multiplies the pool while throughput per worker holds, up to maxWorkers", () => {
     const s = new AdaptiveScaling({ maxWorkers: 256 });
-    const seen = drive(s, batch(), 600, (n) => n * 100, () => 10);
+    const seen = drive(
+      s,
+      batch(),
+      600,
+      (n) => n * 100,
+      () => 10,
+    );
     const slow = seen.filter(([, , why]) => why.startsWith("slow start:"));
     expect(slow.length).toBeGreaterThanOrEqual(3);
     for (let i = 1; i < slow.length; i++) expect(slow[i]![1]).toBeGreaterThanOrEqual(2 * slow[i - 1]![1]);
@@ -65,7 +71,13 @@ describe("AdaptiveScaling: slow start while demand is censored", () => {
 
   it("finds the knee of a dependency with 40 slots and cuts to it, with a little headroom", () => {
     const s = new AdaptiveScaling({ maxWorkers: 256 });
-    const seen = drive(s, batch(), 1500, (n) => Math.min(n, 40) * 100, (n) => 10 * Math.max(1, n / 40));
+    const seen = drive(
+      s,
+      batch(),
+      1500,
+      (n) => Math.min(n, 40) * 100,
+      (n) => 10 * Math.max(1, n / 40),
+    );
     const cut = seen.find(([, , why]) => why.startsWith("slow start found the knee"));
     expect(cut).toBeDefined();
     expect(cut![1]).toBeGreaterThanOrEqual(40);
@@ -77,7 +89,14 @@ describe("AdaptiveScaling: slow start while demand is censored", () => {
 
   it("holds a stage whose work never awaits at one or two workers (more buy nothing)", () => {
     const s = new AdaptiveScaling({ maxWorkers: 64 });
-    const seen = drive(s, batch(), 2000, () => 1000, () => 1, 1);
+    const seen = drive(
+      s,
+      batch(),
+      2000,
+      () => 1000,
+      () => 1,
+      1,
+    );
     expect(seen.some(([, , why]) => why.startsWith("slow start found the knee"))).toBe(true);
     expect(seen.at(-1)![1]).toBeLessThanOrEqual(2);
   });
@@ -87,13 +106,25 @@ describe("AdaptiveScaling: slow start while demand is censored", () => {
     const st = batch(4);
     st.blockedWorkers = 2;
     st.avgBlockedWorkers = 2;
-    const seen = drive(s, st, 500, (n) => n * 100, () => 10);
+    const seen = drive(
+      s,
+      st,
+      500,
+      (n) => n * 100,
+      () => 10,
+    );
     expect(seen.some(([, , why]) => why.startsWith("slow start"))).toBe(false);
   });
 
   it("can be turned off", () => {
     const s = new AdaptiveScaling({ maxWorkers: 256, slowStart: false });
-    const seen = drive(s, batch(), 600, (n) => n * 100, () => 10);
+    const seen = drive(
+      s,
+      batch(),
+      600,
+      (n) => n * 100,
+      () => 10,
+    );
     expect(seen.some(([, , why]) => why.startsWith("slow start"))).toBe(false);
   });
 });
@@ -151,7 +182,11 @@ describe("AdaptiveScaling: overload", () => {
 
   it("never cuts below overloadDecrease of the pool at once", () => {
     const s = new AdaptiveScaling({ maxWorkers: 256, overloadDecrease: 0.9 });
-    const st = stageStats({ activeWorkers: 100, queueLength: 10, queueCapacity: 1024 }) as Mutable<StageStats>;
+    const st = stageStats({
+      activeWorkers: 100,
+      queueLength: 10,
+      queueCapacity: 1024,
+    }) as Mutable<StageStats>;
     st.now = 1000;
     st.overloads = 60;
     st.lastOverloadAt = 1000;
@@ -161,7 +196,11 @@ describe("AdaptiveScaling: overload", () => {
   it("is off with overloadDecrease 1", () => {
     const run = (overloads: number) => {
       const s = new AdaptiveScaling({ maxWorkers: 256, overloadDecrease: 1 });
-      const st = stageStats({ activeWorkers: 100, queueLength: 10, queueCapacity: 1024 }) as Mutable<StageStats>;
+      const st = stageStats({
+        activeWorkers: 100,
+        queueLength: 10,
+        queueCapacity: 1024,
+      }) as Mutable<StageStats>;
       st.now = 1000;
       st.overloads = overloads;
       st.lastOverloadAt = overloads > 0 ? 1000 : null;

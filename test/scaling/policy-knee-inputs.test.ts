@@ -32,29 +32,10 @@ function run(opts: {
 const knees = (changes: [number, number, string][]) => changes.filter(([, , why]) => why.startsWith("knee"));
 
 describe("what the policy layer feeds the knee guard", () => {
-  it("a growth made while S drifts by more than 15 % per half second is not tested, though each measurement looks steady", () => {
-    // S grows 40 % a second: about 4 % over one measurement, 18 % over half a second.
-    const drifting = run({
-      rate: () => 1000, // flat, as at a knee
-      serviceMs: (t) => 10 * 1.4 ** (t / 1000),
-      untilMs: 3000,
-      growFrom: 1000,
-    });
-    expect(drifting.length).toBeGreaterThan(2);
-    expect(knees(drifting)).toEqual([]);
-    expect(drifting.map(([, n]) => n)).toEqual(drifting.map(([, n]) => n).sort((a, b) => a - b));
-  });
-
   it("the same growth with S steady is tested, and undone for a flat throughput", () => {
     const steady = run({ rate: () => 1000, serviceMs: () => 10, untilMs: 3000, growFrom: 1000 });
     expect(knees(steady)).toHaveLength(1);
     expect(steady.at(-1)![1]).toBe(10);
-  });
-
-  it("takes S as steady while there is less than half a second of samples", () => {
-    // S steps up 30 % at 200 ms and stays: growth from the start is still tested.
-    const early = run({ rate: () => 1000, serviceMs: (t) => (t < 200 ? 10 : 13), untilMs: 1500 });
-    expect(knees(early).map(([, , why]) => why)).toEqual([expect.stringMatching(/^knee: 40 → 80 workers/)]);
   });
 
   it("takes S as steady when it wobbles by up to 15 %", () => {
@@ -84,7 +65,7 @@ describe("what the policy layer feeds the knee guard", () => {
     expect(tickAt(s, st, 30)).toBe(3);
   });
 
-  it("after a successful re-probe past an expired knee, growth returns to the normal limit", () => {
+  it("after a successful re-probe past an expired knee, growth goes on in +25 % steps while the knee is fresh", () => {
     // 40 slots until 1 s, then the dependency scales out (while the knee holds).
     let now = 0;
     const changes = run({
@@ -100,7 +81,10 @@ describe("what the policy layer feeds the knee guard", () => {
     expect(ns.slice(0, 4)).toEqual([20, 40, 80, 40]); // the knee at 40, held 2 s
     const after = ns.slice(4);
     expect(after[0]).toBe(50); // the re-probe: +25 %
-    expect(after[1]).toBe(100); // it paid: +100 % again
+    // It paid; but a knee found lately keeps growth to +25 % steps for 2 × kneeHoldMs (TCP's
+    // congestion avoidance), each one tested.
+    expect(after.slice(1, 3)).toEqual([63, 79]);
+    expect(after.slice(3, 5)).toEqual([99, 124]);
   });
 
   it("makes the first growth after a knee expires a +25 % probe, even when the stage shrank meanwhile", () => {
