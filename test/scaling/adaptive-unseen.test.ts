@@ -168,7 +168,7 @@ describe("AdaptiveScaling: overload", () => {
     const seen = api(s, st, 25_000);
     expect(seen[0]![2]).toMatch(/^1 call overloaded \(overloadOn\) at 64 workers → 63$/);
     // Cut after cut, once a round, down to where nothing overloads…
-    const lastCut = seen.findLastIndex(([, , why]) => why.includes("overloaded"));
+    const lastCut = seen.map(([, , why]) => why.includes("overloaded")).lastIndexOf(true);
     expect(seen[lastCut]![1]).toBeLessThanOrEqual(50);
     // …then one worker a second (never a jump), and never again to the count that overloaded.
     const after = seen.slice(lastCut + 1);
