@@ -55,7 +55,7 @@ async function cpuRun(strategy: ScalingStrategy): Promise<CpuRun> {
     .setConsumer(() => {
       // "Ends at": the count with 90 % done, while the list still feeds the queue (once it runs
       // dry, workers leave as the queue drains, whatever the strategy thinks).
-      if (++done === Math.round(CPU_ITEMS * 0.9)) finalWorkers = f.stageStats("stage")?.activeWorkers ?? 0;
+      if (++done === Math.round(CPU_ITEMS * 0.9)) finalWorkers = f.stageStats("stage")?.totalWorkers ?? 0;
     });
   const timeline: [number, number][] = [];
   f.on("scale", (e) => {

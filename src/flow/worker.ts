@@ -197,6 +197,9 @@ export class Worker extends WaitingTaker<unknown> {
     // the event loop for good: past the flow's deadline, the worker waits for the event loop's
     // turn (timers and signals first) as it would for an item, and then looks again.
     if (stage.run.cache.t >= stage.run.yieldAt) {
+      // A worker that never got a turn before the deadline is ready, not starting: counted as
+      // starting, it would read as capacity still on its way for as long as a sibling hogs the loop.
+      if (this.state === WorkerState.Starting) stage.setState(this, WorkerState.Idle);
       stage.run.awaitTurn(this);
       return WAIT;
     }

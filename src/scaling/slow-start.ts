@@ -54,6 +54,8 @@ export class SlowStart {
   #bestE = 0;
   /** Throughput per worker of the last round that kept its growth (the most completions: the best estimate). */
   #goodE = 0;
+  #goodN = 1;
+  #minS = 0;
   #suspect = false;
   #watching = false;
 
@@ -89,6 +91,7 @@ export class SlowStart {
       this.#active = true;
       this.#bestE = 0;
       this.#goodE = 0;
+      this.#minS = 0;
       this.#suspect = false;
       this.#round(n, now);
     }
@@ -117,9 +120,14 @@ export class SlowStart {
     if (span < Math.max(s, sWindow, 1) || done < Math.min(n, MIN_DONE)) return SlowStartMove.Hold;
     const x = (done * 1000) / span;
     const e = x / n;
+    // The least call time seen in a round (the planning mean, or the round's own mean when it
+    // timed a few items): the unloaded time, when the policy has none yet.
+    for (const seen of [stats.processingTimeMs, timed >= 4 ? sWindow : 0, baseS])
+      if (seen > 0 && (this.#minS === 0 || seen < this.#minS)) this.#minS = seen;
     if (e >= KEEP * this.#bestE) {
       if (e > this.#bestE) this.#bestE = e;
       this.#goodE = e;
+      this.#goodN = n;
       this.#suspect = false;
       if (n >= max) {
         this.#round(n, now);
@@ -139,10 +147,15 @@ export class SlowStart {
     }
     this.#active = false;
     this.#spent = true;
-    this.target = kneeEstimate(x, baseS, (x / this.#goodE) * (1 + KNEE_HEADROOM), n);
-    this.why = `slow start found the knee: ${n} workers gave ${Math.round(x)}/s, which ${Math.round(
-      this.#goodE,
-    )}/s per worker gives with ${this.target}`;
+    // The fewer of two estimates: at the last good round's rate per worker, and at unloaded speed.
+    const byRate = kneeEstimate(x, 0, (x / this.#goodE) * (1 + KNEE_HEADROOM), n);
+    let target = this.#minS > 0 ? Math.min(byRate, kneeEstimate(x, this.#minS, byRate, n)) : byRate;
+    // No more throughput than the last good round gave: the knee is at or below its count.
+    if (x <= (1 + KNEE_HEADROOM) * this.#goodE * this.#goodN) target = Math.min(target, this.#goodN);
+    this.target = target;
+    this.why = `slow start found the knee: ${n} workers gave ${Math.round(x)}/s, ${this.#goodN} gave ${Math.round(
+      this.#goodE * this.#goodN,
+    )}/s; ${this.target} deliver it`;
     return SlowStartMove.Cut;
   }
 
