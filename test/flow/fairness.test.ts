@@ -63,3 +63,41 @@ describe("a flow whose items never wait leaves the event loop its turns", () => 
     }, 40_000);
   }
 });
+
+describe("workers that wait for the event loop's turn", () => {
+  it("read as ready, not starting, while a sibling's synchronous work keeps the turn (real timers)", async () => {
+    const { Flow } = await import("../../src/index.js");
+    let grown = false;
+    // One worker at first, a second one asked for on the first item: it is spawned while the
+    // first spins through synchronous work and may not get a turn before the deadline.
+    const strategy = {
+      initialWorkers: () => 1,
+      onEnqueue: () => (grown ? 0 : ((grown = true), 1)),
+      onDequeue: () => 0,
+      onTick: () => 0,
+    };
+    const seen: number[] = [];
+    const f = new Flow()
+      .setProducer(Array.from({ length: 400 }, (_, i) => i))
+      .addTransformer(
+        (n: number) => {
+          const until = performance.now() + 1;
+          while (performance.now() < until) {}
+          return n;
+        },
+        { name: "spin", scalingStrategy: strategy },
+      )
+      .setConsumer(() => {});
+    const timer = setInterval(() => {
+      const s = f.stageStats("spin");
+      if (s && s.totalWorkers === 2) seen.push(s.startingWorkers);
+    }, 20);
+    await f.start();
+    await f.wait();
+    clearInterval(timer);
+    await f.stop();
+    expect(seen.length).toBeGreaterThan(3);
+    // Once the second worker exists, it is never reported as starting for long: at most the first sample.
+    expect(seen.slice(1).every((n) => n === 0)).toBe(true);
+  });
+});
