@@ -72,7 +72,11 @@ describe("workers that wait for the event loop's turn", () => {
     // first spins through synchronous work and may not get a turn before the deadline.
     const strategy = {
       initialWorkers: () => 1,
-      onEnqueue: () => (grown ? 0 : ((grown = true), 1)),
+      onEnqueue: () => {
+        if (grown) return 0;
+        grown = true;
+        return 1;
+      },
       onDequeue: () => 0,
       onTick: () => 0,
     };

