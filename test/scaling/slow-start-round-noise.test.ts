@@ -35,7 +35,7 @@ describe("AdaptiveScaling: slow start on a batch job with timer lateness", () =>
       });
       await f.start();
       await clock.runUntil(() => clock.now() >= 2000, { stepMs: 5 });
-      const n = f.stageStats("api").totalWorkers;
+      const n = f.stageStats("api")?.totalWorkers ?? 0;
       let stopped = false;
       void f.stop().then(() => (stopped = true));
       await clock.runUntil(() => stopped, { stepMs: 5 });
