@@ -69,6 +69,8 @@ export function parseRetryAfter(value: unknown): number {
   if (v instanceof Date) at = v.getTime();
   else if (typeof v !== "string") return Number.NaN;
   else if (DELAY_SECONDS.test(v)) return Number(v) * 1000;
+  // An HTTP date names its day and month; anything else Date.parse takes ("-3": the year −3) is none.
+  else if (!/[a-z]/i.test(v)) return Number.NaN;
   else at = Date.parse(v);
   return Number.isNaN(at) ? Number.NaN : Math.max(0, at - Date.now());
 }

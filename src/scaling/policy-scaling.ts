@@ -201,7 +201,12 @@ export abstract class PolicyScaling implements ScalingStrategy {
     let resumed = false;
     // Bursts: idle for idleShrinkMs → the minimum at once; items back → the last spell's count.
     if (p.idleShrinkMs > 0) {
-      const quiet = stats.queueLength === 0 && stats.busyWorkers === 0 && stats.retryingWorkers === 0;
+      const quiet =
+        stats.queueLength === 0 &&
+        stats.busyWorkers === 0 &&
+        stats.retryingWorkers === 0 &&
+        stats.rateLimitedWorkers === 0 &&
+        stats.blockedWorkers === 0;
       if (!quiet) {
         if (this.#idleSince !== null && now - this.#idleSince >= p.idleShrinkMs && this.#spellRate > 0) {
           // Back from idle: what the last busy spell's arrivals needed, by Little's law.
@@ -245,10 +250,18 @@ export abstract class PolicyScaling implements ScalingStrategy {
       }
     }
 
+    // Workers waiting for a rate-limit token hold an item each and are no demand: the rate, not
+    // the pool, is the limit. One spare worker is enough to take a token the moment it comes.
+    const limited = stats.rateLimitedWorkers;
+    if (limited > 0 && desired > n - limited + 1) {
+      desired = n - limited + 1;
+      why = `${limited} worker${limited === 1 ? "" : "s"} waiting for rate-limit tokens`;
+    }
+
     // Slow start: while demand is censored, it decides growth (and may find the knee).
     const ss = this.#slowStart;
     let move: SlowStartMove = SlowStartMove.Off;
-    if (ss !== null && !this.#blockedMode) {
+    if (ss !== null && !this.#blockedMode && limited === 0) {
       move = ss.step(stats, n, s, p.maxWorkers, knee?.held(now) ?? false, this.#unloadedS());
       if (move === SlowStartMove.Cut) {
         desired = ss.target;
@@ -281,9 +294,13 @@ export abstract class PolicyScaling implements ScalingStrategy {
       const fresh = stats.overloads - this.#overloadsSeen;
       this.#overloadsSeen = stats.overloads;
       if (fresh > 0 && now >= this.#nextCutAt && n > p.minWorkers) {
+        // The excess: the calls that overloaded this round, or the workers still waiting out a
+        // retry (a Retry-After keeps refused workers out of the next rounds' count).
+        const excess = Math.max(fresh, stats.retryingWorkers);
         const deepest = Math.floor(n * p.overloadDecrease);
-        const cut = Math.max(p.minWorkers, Math.min(n - 1, Math.max(deepest, n - fresh)));
-        this.#overloadAt = n;
+        const cut = Math.max(p.minWorkers, Math.min(n - 1, Math.max(deepest, n - excess)));
+        // The count that overloaded is the one just past the cut, unless the cut hit its floor.
+        this.#overloadAt = cut > deepest ? cut + 1 : n;
         this.#overloadCeiling = cut;
         this.#ceilingRiseAt = now + OVERLOAD_STEP_MS;
         this.#probeOverloadAt = now + p.kneeHoldMs;

@@ -29,7 +29,7 @@ export type SlowStartMove = (typeof SlowStartMove)[keyof typeof SlowStartMove];
  * doubles once per round — a round waits until every worker is ready, then measures throughput
  * over two service times (and at least one completion per worker) — for as long as the
  * throughput per worker holds at ≥ 75 % of the best measured in this slow start. A round below
- * that is measured once more (noise is not a knee); a second one ends slow start with a cut to
+ * that is measured once more (a stall is not a knee); a second one ends slow start with a cut to
  * the count that would deliver the measured throughput at the per-worker rate of the last round
  * that kept its growth: a dependency with 40 slots gives 4,000/s at 64 workers where one worker gave
  * 100/s, so the knee is 40; a stage whose work never awaits gives one worker's throughput at any
@@ -57,6 +57,7 @@ export class SlowStart {
   #goodN = 1;
   #minS = 0;
   #suspect = false;
+  #suspectX = 0;
   #watching = false;
 
   /** Whether a round is running (the policy then evaluates on every item event). */
@@ -118,20 +119,26 @@ export class SlowStart {
     const sWindow = timed > 0 ? (stats.timedMs - this.#markTimedMs) / timed : 0;
     // And it counts at least one completion per worker (up to 64): fewer make a noisy rate.
     if (span < Math.max(s, sWindow, 1) || done < Math.min(n, MIN_DONE)) return SlowStartMove.Hold;
-    const x = (done * 1000) / span;
+    let x = (done * 1000) / span;
     const e = x / n;
     // The least call time seen in a round (the planning mean, or the round's own mean when it
     // timed a few items): the unloaded time, when the policy has none yet.
     for (const seen of [stats.processingTimeMs, timed >= 4 ? sWindow : 0, baseS])
       if (seen > 0 && (this.#minS === 0 || seen < this.#minS)) this.#minS = seen;
     if (e >= KEEP * this.#bestE) {
-      if (e > this.#bestE) this.#bestE = e;
+      // A round is the reference for later ones only when it spanned the calls it timed: a
+      // window shorter than the calls (the planning time unknown yet) over-reads a cohort of new
+      // workers finishing together, and every honest round after it would look like a knee.
+      if (e > this.#bestE && timed >= 4 && span >= sWindow) this.#bestE = e;
+      else if (this.#bestE === 0) this.#bestE = e * KEEP;
       this.#goodE = e;
       this.#goodN = n;
       this.#suspect = false;
       if (n >= max) {
-        this.#round(n, now);
-        return SlowStartMove.Hold;
+        // Nothing left to find: a later round could only misread a stall as a knee.
+        this.#active = false;
+        this.#spent = true;
+        return SlowStartMove.Off;
       }
       // Throughput per worker that held all but perfectly earns a bolder step.
       this.target = Math.min(max, (e >= BOLD * this.#bestE ? 4 : 2) * n);
@@ -139,12 +146,16 @@ export class SlowStart {
       this.#round(this.target, now);
       return SlowStartMove.Grow;
     }
-    if (!this.#suspect && e >= 0.5 * this.#bestE) {
-      // Measure the same count once more before calling it a knee.
+    if (!this.#suspect) {
+      // Measure the same count once more before calling it a knee: one round is a service time
+      // or two, and a process stalls that long now and then (a GC pause, a busy neighbour).
       this.#suspect = true;
+      this.#suspectX = x;
       this.#round(n, now);
       return SlowStartMove.Hold;
     }
+    // Sized for the better of the two readings: a stall pulls one down, never both.
+    x = Math.max(x, this.#suspectX);
     this.#active = false;
     this.#spent = true;
     // The fewer of two estimates: at the last good round's rate per worker, and at unloaded speed.
