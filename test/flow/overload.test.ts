@@ -62,6 +62,9 @@ describe("Retry-After", () => {
     expect(retryAfterMs(err({ retryAfter: 2 }))).toBe(2000);
     expect(retryAfterMs(err({ retryAfter: "3" }))).toBe(3000);
     expect(retryAfterMs(err({ retryAfter: " 1.5 " }))).toBe(1500);
+    // Neither seconds nor an HTTP date (Date.parse would read "-3" as the year −3): no floor.
+    expect(retryAfterMs(err({ retryAfter: "-3" }))).toBeNaN();
+    expect(retryAfterMs(err({ retryAfter: "12/25" }))).toBeNaN();
     expect(retryAfterMs(err({ headers: { "retry-after": "4" } }))).toBe(4000); // got, undici, node
     expect(retryAfterMs(err({ headers: new Headers({ "Retry-After": "5" }) }))).toBe(5000);
     expect(retryAfterMs(err({ response: { headers: new Headers({ "retry-after": "6" }) } }))).toBe(6000); // fetch
