@@ -368,3 +368,165 @@ describe("kneeEstimate", () => {
     expect(kneeEstimate(0, 0, 3 + 1e-12, 64)).toBe(3);
   });
 });
+
+describe("the knee the guard cuts to", () => {
+  /** 8 workers measured at 1,400/s, then 10 at 1,000/s (the world got slower), then 10 → 20 at 1,050/s. */
+  const history = (atTenMs: number) => {
+    const rig = new KneeRig(8, { holdMs: 1000 });
+    rig.rate = (n) => (n === 8 ? 1400 : n === 10 ? 1000 : 1050);
+    rig.run(400);
+    rig.n = 10;
+    rig.run(atTenMs);
+    return rig.growTo(20, 600);
+  };
+
+  it("is the fewest workers measured lately to give 95 % of the best throughput", () => {
+    // 8 workers gave more than any count since: the knee is 8, not the 10 the growth started from.
+    expect(history(400)?.out).toBe(8);
+  });
+
+  it("forgets counts measured more than holdMs ago", () => {
+    expect(history(1500)?.out).toBe(10);
+  });
+});
+
+describe("the knee guard, edge by edge", () => {
+  const measured = (o: { eta?: number; holdMs?: number } = {}) => {
+    const rig = new KneeRig(10, o);
+    rig.run(400);
+    return rig;
+  };
+
+  it("tests growth from a count measured in a single window", () => {
+    const rig = new KneeRig();
+    rig.run(120);
+    rig.rate = () => 1000;
+    expect(rig.growTo(20, 600)?.out).toBe(10);
+  });
+
+  it("makes no test of a shrink: growth after it waits for nothing once the backlog is gone", () => {
+    const rig = new KneeRig(20);
+    rig.run(400);
+    rig.n = 10;
+    rig.backlogged = false;
+    rig.want = 30;
+    expect(rig.run(0).out).toBe(30);
+  });
+
+  it("needs a queue that grew by 2 % of the window's completions when that is more than 2", () => {
+    const grow = (by: number) => {
+      const rig = new KneeRig();
+      rig.arrival = 0;
+      rig.rate = () => 5000; // 500 completions a window: the queue must grow by more than 10
+      rig.st.queueCapacity = Number.POSITIVE_INFINITY;
+      rig.run(120);
+      rig.st.queueLength = 400 + by;
+      rig.run(100);
+      return rig.growTo(20, 600);
+    };
+    expect(grow(11)?.out).toBe(10);
+    expect(grow(10)).toBeUndefined();
+  });
+
+  it("cuts to the count unloaded calls need when the growth made calls slower by half the need", () => {
+    const cut = (slowMs: number) => {
+      const rig = measured();
+      rig.baseS = 5;
+      rig.rate = (n) => Math.min(n, 11) * 100;
+      rig.callMs = (n) => (n === 20 ? slowMs : 10);
+      return rig.growTo(20, 600)?.out;
+    };
+    // 1,100/s at 5 ms a call: 5.5 workers, +10 %: 7. Slower means S ≥ 10 × (1 + 30 %/2) = 11.5.
+    expect(cut(11.5)).toBe(7);
+    expect(cut(11.4)).toBe(11);
+  });
+
+  it("takes twice the noise between windows from the larger of their throughputs", () => {
+    // 10 workers at 1,000/s, then 1,250/s: 20 % noise. 20 workers at +9 % miss +30 % by more.
+    const rig = new KneeRig();
+    rig.run(120);
+    rig.rate = () => 1250;
+    rig.run(100);
+    rig.rate = () => 1250 * 1.09;
+    expect(rig.growTo(20, 600)).toBeDefined();
+  });
+
+  it("says nothing for a recommendation at the knee, or at the latency brake", () => {
+    const rig = measured();
+    rig.rate = (n) => Math.min(n, 11) * 100;
+    const cut = rig.growTo(20, 200)!;
+    rig.n = cut.out;
+    rig.want = 11;
+    expect(rig.run(10).why).toBeNull();
+    const brake = new KneeRig();
+    brake.baseS = 8; // brake at 16
+    brake.arrival = 0;
+    brake.st.queueLength = 100;
+    brake.want = 16;
+    const v = brake.run(400);
+    expect(v.out).toBe(16);
+    expect(v.why).toBeNull();
+  });
+
+  it("never raises a recommendation below the count to the brake", () => {
+    const rig = new KneeRig();
+    rig.baseS = 2; // brake at 4
+    rig.arrival = 0;
+    rig.st.queueLength = 100;
+    rig.want = 5;
+    expect(rig.run(400).out).toBe(5);
+  });
+
+  it("re-probes in a +25 % step after an expired knee until the count grew, past the caution", () => {
+    const rig = measured({ holdMs: 1000 });
+    rig.rate = (n) => Math.min(n, 11) * 100;
+    const cut = rig.growTo(20, 200)!;
+    rig.n = cut.out;
+    rig.want = 11;
+    rig.run(cut.t + 2000 - rig.now);
+    expect(rig.guard.growthCap(11, 100)).toBe(14); // not grown yet
+    rig.guard.grew();
+    expect(rig.guard.growthCap(11, 100)).toBe(100); // caution ended at exactly 2 × holdMs
+    expect(rig.guard.growthCap(0, 100)).toBe(100);
+  });
+
+  it("grows at least one worker per step while cautious, from zero too", () => {
+    const rig = measured({ holdMs: 1000 });
+    rig.guard.hold(5, rig.now);
+    rig.run(10);
+    expect(rig.guard.growthCap(0, 100)).toBe(1);
+    expect(rig.guard.growthCap(1, 100)).toBe(2);
+  });
+
+  it("hold(): caps at the knee for holdMs, cautious for twice that, and drops a pending test", () => {
+    const rig = measured({ holdMs: 1000 });
+    rig.rate = () => 1000;
+    rig.n = 20;
+    rig.run(20); // the test of 10 → 20 is pending
+    rig.guard.hold(15, rig.now);
+    const at = rig.now;
+    const v = rig.run(300);
+    // No knee cut for the dropped test; held at 15 instead.
+    expect(rig.seen.some((s) => s.forced)).toBe(false);
+    expect(v.out).toBe(15);
+    expect(rig.guard.held(at + 999)).toBe(true);
+    rig.run(at + 1999 - rig.now);
+    expect(rig.guard.growthCap(20, 100)).toBe(25);
+    rig.run(1);
+    rig.guard.grew();
+    expect(rig.guard.growthCap(20, 100)).toBe(100);
+  });
+
+  it("takes half of a smaller growth as the slowdown that calls for caution", () => {
+    const grow = (slowMs: number) => {
+      const rig = new KneeRig(10, { holdMs: 1000 });
+      rig.run(400);
+      rig.callMs = (n) => (n > 10 ? slowMs : 10); // 10 → 15: +50 %, so calls +25 %
+      rig.growTo(15, 300);
+      rig.run(0);
+      return rig.guard.growthCap(15, 100);
+    };
+    expect(grow(12.5)).toBe(19);
+    expect(grow(12.4)).toBe(100);
+  });
+});
