@@ -118,6 +118,22 @@ describe("the policy layer's burst memory (idleShrinkMs)", () => {
     expect(tickAt(s, st, 6050)).toBe(0);
   });
 
+  it("brings the spell back after exactly idleShrinkMs of quiet", () => {
+    const { s, st } = spell(2950);
+    st.queueLength = 40;
+    expect(tickAt(s, st, 3000)).toBe(5);
+  });
+
+  it("does not shrink while arrivals keep exactly a tenth of a worker busy", () => {
+    const s = new Wish({ maxWorkers: 100, idleShrinkMs: 1000 });
+    const st = mutableStats({ activeWorkers: 20, processingTimeMs: 10 });
+    s.want = 20;
+    for (let t = 0; t <= 3000; t += 50) {
+      if (t % 100 === 0) st.received += 1; // 10/s × 10 ms = 0.1 workers
+      expect(tickAt(s, st, t)).toBe(0);
+    }
+  });
+
   it("brings nothing back after a quiet shorter than idleShrinkMs, or when the count already suffices", () => {
     const { s, st } = spell(2900);
     st.queueLength = 40;

@@ -39,10 +39,12 @@ describe("the policy layer's overload cut", () => {
     expect(tickAt(floor.s, floor.st, 100)).toBe(-5);
   });
 
-  it("does not cut at minWorkers", () => {
+  it("does not cut at minWorkers, nor hold growth after an overload there", () => {
     const { s, st } = stage({ minWorkers: 20 });
     overload(st, 5, 100);
     expect(tickAt(s, st, 100)).toBe(0);
+    s.want = 30;
+    expect(tickAt(s, st, 200)).toBe(10);
   });
 
   it("counts each overload once, and cuts again only after max(2·S, 100 ms)", () => {
@@ -102,6 +104,14 @@ describe("growing back after an overload", () => {
     s.want = 20;
     tickAt(s, st, 4200);
     expect(st.activeWorkers).toBe(17);
+  });
+
+  it("does not force a count someone else raised past the ceiling down", () => {
+    const { s, st } = stage();
+    overload(st, 3, 100);
+    tickAt(s, st, 100);
+    st.activeWorkers = 20; // the flow's budget handed workers back
+    expect(tickAt(s, st, 200)).toBe(0); // down to 17 only through the down window
   });
 
   it("leaves a recommendation below the ceiling alone", () => {

@@ -33,6 +33,29 @@ describe("slow start in the policy layer", () => {
     expect(off.seen).toHaveLength(1);
   });
 
+  it("evaluates only every 16th item event before it saw the queue", () => {
+    const s = new Wish({ maxWorkers: 100, slowStart: true });
+    const st = mutableStats({ activeWorkers: 10, queueLength: 60 });
+    eventsAt(s, st, 0, 15);
+    expect(s.seen).toHaveLength(0);
+  });
+
+  it("cuts at slow start's knee without a knee guard too", () => {
+    const { s, st } = blocked();
+    st.activeWorkers = 64;
+    tickAt(s, st, 0);
+    tickAt(s, st, 5);
+    st.processed += 64;
+    st.timedItems += 64;
+    st.timedMs += 640;
+    expect(tickAt(s, st, 15)).toBe(36);
+    tickAt(s, st, 20);
+    st.processed += 64;
+    st.timedItems += 64;
+    st.timedMs += 640;
+    expect(tickAt(s, st, 40)).toBe(-64);
+  });
+
   it("while a round runs, evaluates on item events up to every millisecond", () => {
     const { s, st } = blocked();
     tickAt(s, st, 0);
@@ -148,6 +171,28 @@ describe("the unloaded processing time the layer measures", () => {
     expect(s.lastReason).toBe("latency brake: 1000/s needs 5 workers at 5.0 ms a call; holding below 10");
     const dip = asked(1000, (t) => (t === 600 ? 4.4 : 5), 1000);
     expect(dip.deltas.at(-1)).toBe(9 - 5);
+  });
+
+  it("counts from exactly 256 items, and a mean of 0 (nothing timed) changes nothing", () => {
+    const s = new Wish({ maxWorkers: 100, maxGrowthWorkers: 100 }, { knee: true });
+    const st = mutableStats({ activeWorkers: 5, queueLength: 20, oldestItemAgeMs: 500, processed: 206 });
+    s.want = 100;
+    let delta = 0;
+    for (let t = 0; t <= 1000; t += 50) {
+      st.processed += 50;
+      st.received = st.processed;
+      // 4 ms at exactly 256 items, 0 (nothing timed) at 300, 6 ms after.
+      st.processingTimeMs = st.processed === 256 ? 4 : t === 300 ? 0 : 6;
+      st.now = t;
+      delta = s.onTick(st);
+    }
+    expect(delta).toBe(8 - 5);
+  });
+
+  it("falls back on the previous window while the current one has no sample", () => {
+    const { deltas } = asked(30_000, (t) => (t === 30_000 ? 0 : 5), 1000);
+    // The tick that opens the second window has a mean of 0: the first window's 5 ms holds.
+    expect(deltas.at(-1)).toBe(10 - 5);
   });
 
   it("is taken on ticks only", () => {

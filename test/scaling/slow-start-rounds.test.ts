@@ -21,12 +21,16 @@ class Rig {
   apply = true;
   rate: (n: number) => number = (n) => n * 100;
   callMs: (n: number) => number = () => 10;
+  /** The planning mean the stats report, when it is not the call time (a mean that lags). */
+  planMs: number | null = null;
+  /** Whether the stage times its items (timedItems and timedMs move). */
+  timing = true;
   readonly moves: [t: number, move: SlowStartMove, target: number][] = [];
 
   /** One step at the current time; returns the move. */
   step(): SlowStartMove {
     this.st.now = this.now;
-    this.st.processingTimeMs = this.callMs(this.n);
+    this.st.processingTimeMs = this.planMs ?? this.callMs(this.n);
     const move = this.ss.step(this.st, this.n, this.s, this.max, this.held, this.baseS);
     if (move === Grow || move === Cut) {
       this.moves.push([this.now, move, this.ss.target]);
@@ -42,8 +46,10 @@ class Rig {
       this.now += 1;
       const done = this.rate(this.n) / 1000;
       this.st.processed += done;
-      this.st.timedItems += done;
-      this.st.timedMs += done * this.callMs(this.n);
+      if (this.timing) {
+        this.st.timedItems += done;
+        this.st.timedMs += done * this.callMs(this.n);
+      }
       move = this.step();
     }
     return move;
@@ -95,15 +101,19 @@ describe("slow start's rounds", () => {
     expect(rig.changes.slice(0, 3).map(([, , n]) => n)).toEqual([4, 8, 16]);
   });
 
-  it("quadruples at exactly 90 % and doubles at exactly 75 %", () => {
+  it("quadruples at exactly 90 %, doubles at exactly 75 %, and looks twice at exactly 50 %", () => {
+    // 10,000/s a worker: whole completions every millisecond, so the shares are exact.
     const at = (share: number) => {
       const rig = new Rig();
-      rig.rate = (n) => (n === 1 ? 100 : n * 100 * share);
+      rig.rate = (n) => (n === 1 ? 10_000 : n * 10_000 * share);
       rig.run(60);
-      return rig.changes[1]?.[2];
+      return rig.changes[1];
     };
-    expect(at(0.9)).toBe(16);
-    expect(at(0.75)).toBe(8);
+    expect(at(0.9)).toEqual([30, Grow, 16]);
+    expect(at(0.75)).toEqual([30, Grow, 8]);
+    // At half the best rate a worker: measured once more (15 ms), then cut.
+    expect(at(0.5)).toEqual([45, Cut, expect.any(Number)]);
+    expect(at(0.49)).toEqual([30, Cut, expect.any(Number)]);
   });
 
   it("waits for one completion per worker (up to 64) in a window", () => {
@@ -125,6 +135,14 @@ describe("slow start's rounds", () => {
     rig.st.processingTimeMs = 30;
     rig.run(40);
     expect(rig.changes).toEqual([[35, Grow, 4]]);
+  });
+
+  it("measures for a service time when no item was timed in the window", () => {
+    const rig = new Rig();
+    rig.timing = false;
+    rig.rate = (n) => n * 1000; // one completion a millisecond: the count would allow a 1 ms window
+    rig.run(20);
+    expect(rig.changes[0]).toEqual([15, Grow, 4]);
   });
 
   it("measures for at least 1 ms, whatever S says", () => {
@@ -194,6 +212,28 @@ describe("slow start's knee", () => {
     rig.st.processingTimeMs = 8;
     rig.run(100);
     expect(rig.changes.at(-1)).toEqual([expect.any(Number), Cut, 36]);
+  });
+
+  it("takes a round's own mean as the unloaded time only when it timed at least 4 items", () => {
+    // The planning mean lags at 10 ms; rounds of 1, 4 and 16 workers time 5, 7 and 8 ms calls,
+    // but one worker's round times a single item.
+    const rig = new Rig();
+    rig.planMs = 10;
+    rig.rate = (n) => Math.min(n, 40) * 100;
+    rig.callMs = (n) => (n === 1 ? 5 : n === 4 ? 7 : n === 16 ? 8 : 10 * Math.max(1, n / 40));
+    rig.run(100);
+    // 4,000/s at 7 ms a call: 28 workers, +10 %.
+    expect(rig.changes.at(-1)).toEqual([expect.any(Number), Cut, 31]);
+  });
+
+  it("cuts at the last good round's rate a worker when unloaded speed would need more", () => {
+    // The planning mean (20 ms) says a worker could give only 50/s, yet each gave 100/s.
+    const rig = new Rig();
+    rig.planMs = 20;
+    rig.callMs = () => 20;
+    rig.rate = (n) => Math.min(n, 40) * 100;
+    rig.run(200);
+    expect(rig.changes.at(-1)).toEqual([expect.any(Number), Cut, 44]);
   });
 
   it("cuts at once, without a second look, below half of the best", () => {
