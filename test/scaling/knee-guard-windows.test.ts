@@ -530,3 +530,79 @@ describe("the knee guard, edge by edge", () => {
     expect(grow(12.4)).toBe(100);
   });
 });
+
+describe("the knee guard, corner by corner", () => {
+  it("waits for a count to settle from the first time it sees it, at one worker too", () => {
+    const rig = new KneeRig(1);
+    rig.now = 1000;
+    rig.rate = () => 1000;
+    expect(rig.untilGrowth()).toBe(20 + 100);
+  });
+
+  it("passes a shrink through while the count is not measured yet", () => {
+    const rig = new KneeRig();
+    rig.want = 7;
+    expect(rig.run(0).out).toBe(7);
+  });
+
+  it("drops a pending test when the count shrinks before it was measured", () => {
+    const rig = new KneeRig();
+    rig.run(400);
+    rig.rate = () => 1000;
+    rig.n = 20;
+    rig.run(20);
+    rig.n = 15;
+    rig.run(20);
+    expect(rig.growTo(20, 600)).toBeUndefined();
+  });
+
+  it("does not test growth from a count measured without a backlog", () => {
+    const rig = new KneeRig();
+    rig.backlogged = false;
+    rig.run(400);
+    rig.backlogged = true;
+    rig.rate = () => 1000;
+    expect(rig.growTo(20, 600)).toBeUndefined();
+  });
+
+  it("brakes growth from a count measured with no throughput", () => {
+    const rig = new KneeRig();
+    rig.rate = () => 0;
+    rig.baseS = 5;
+    expect(rig.run(400).out).toBe(10);
+  });
+
+  it("says nothing when the recommendation is the count, however far above the brake", () => {
+    const rig = new KneeRig();
+    rig.baseS = 2; // brake at 4
+    rig.arrival = 0;
+    rig.st.queueLength = 100;
+    rig.want = 10;
+    const v = rig.run(400);
+    expect(v.out).toBe(10);
+    expect(v.why).toBeNull();
+  });
+
+  it("finds the knee against the best throughput in the history, not only the two counts of the test", () => {
+    // 6 → 8 raised throughput (kept); 8 → 10 lost it (the world changed); 10 → 20 is flat.
+    const rig = new KneeRig(6, { holdMs: 5000 });
+    rig.rate = (n) => (n === 6 ? 1000 : n === 8 ? 1400 : n === 10 ? 1000 : 1050);
+    rig.run(400);
+    rig.n = 8;
+    rig.run(400);
+    rig.n = 10;
+    rig.run(400);
+    // 8 workers gave 1,400/s: 6 workers' 1,000/s is not near it, so the knee is 8.
+    expect(rig.growTo(20, 600)?.out).toBe(8);
+  });
+
+  it("falls back on the count the growth started from when nothing in the history comes near the best", () => {
+    const rig = new KneeRig();
+    rig.run(400);
+    rig.rate = () => 1100;
+    rig.n = 20;
+    rig.backlogged = false; // judged without a backlog: 20 is not in the history
+    const cut = rig.growTo(20, 600);
+    expect(cut?.out).toBe(10);
+  });
+});
