@@ -5,15 +5,20 @@ import { type MutableStats, mutableStats, tickAt, Wish } from "./wish-strategy.j
  * A stage of 20 workers with idleShrinkMs 1000, busy at 2,000/s (10 ms a call) until 2 s, then
  * quiet (the strategy then asks for minWorkers), ticked every 50 ms up to `untilMs`.
  */
-function spell(untilMs: number, options: ConstructorParameters<typeof Wish>[0] = {}) {
-  const s = new Wish({ maxWorkers: 100, idleShrinkMs: 1000, ...options });
+function spell(
+  untilMs: number,
+  options: ConstructorParameters<typeof Wish>[0] = {},
+  guards: ConstructorParameters<typeof Wish>[1] = {},
+  perTick: (t: number) => number = () => 100,
+) {
+  const s = new Wish({ maxWorkers: 100, idleShrinkMs: 1000, ...options }, guards);
   const st = mutableStats({ activeWorkers: 20, processingTimeMs: 10 });
   s.want = 20;
   const changes: [number, number, string][] = [];
   for (let t = 0; t <= untilMs; t += 50) {
     if (t < 2000) {
-      st.received += 100;
-      st.processed += 100;
+      st.received += perTick(t);
+      st.processed += perTick(t);
       st.busyWorkers = 20;
     } else {
       st.busyWorkers = 0;
@@ -104,6 +109,20 @@ describe("the policy layer's burst memory (idleShrinkMs)", () => {
     expect(tickAt(s, st, 4100)).toBe(24);
     expect(s.lastReason).toBe("items back after idle: the last spell's 2000/s needed 25 workers");
     expect(changes).toHaveLength(1);
+  });
+
+  it("remembers the busiest second of the spell, not its last", () => {
+    // 2,000/s, then 1,000/s in the spell's last second.
+    const { s, st } = spell(4000, {}, {}, (t) => (t < 1000 ? 100 : 50));
+    st.queueLength = 40;
+    expect(tickAt(s, st, 4100)).toBe(24);
+  });
+
+  it("brings the spell back past the knee guard, whose brake knows nothing of the new arrivals", () => {
+    const { s, st } = spell(4000, {}, { knee: true });
+    st.queueLength = 40;
+    st.oldestItemAgeMs = 100;
+    expect(tickAt(s, st, 4100)).toBe(24);
   });
 
   it("brings the spell back once: the next quiet spell starts from nothing", () => {

@@ -40,6 +40,19 @@ describe("slow start in the policy layer", () => {
     expect(s.seen).toHaveLength(0);
   });
 
+  it("starts once the queue fills, with the knee guard on and evaluating before", () => {
+    const s = new Wish({ maxWorkers: 100, slowStart: true }, { knee: true });
+    const st = mutableStats({ activeWorkers: 10, queueLength: 5, processingTimeMs: 10, oldestItemAgeMs: 50 });
+    s.want = 10;
+    tickAt(s, st, 0);
+    tickAt(s, st, 50);
+    st.queueLength = 60;
+    tickAt(s, st, 100);
+    // A round runs: item events evaluate 1 ms apart.
+    eventsAt(s, st, 101, 1);
+    expect(s.seen.map((e) => e.now)).toEqual([0, 50, 100, 101]);
+  });
+
   it("cuts at slow start's knee without a knee guard too", () => {
     const { s, st } = blocked();
     st.activeWorkers = 64;
