@@ -1,0 +1,236 @@
+import { describe, expect, it } from "vitest";
+import { eventsAt, mutableStats, tickAt, Wish } from "./wish-strategy.js";
+
+describe("slow start in the policy layer", () => {
+  /** A stage whose source is blocked on its queue (60 of 100), with slow start on. */
+  const blocked = (options: ConstructorParameters<typeof Wish>[0] = {}, guards = {}) => {
+    const s = new Wish({ maxWorkers: 100, slowStart: true, ...options }, guards);
+    const st = mutableStats({
+      activeWorkers: 10,
+      queueLength: 60,
+      processingTimeMs: 10,
+      oldestItemAgeMs: 50,
+    });
+    s.want = 10;
+    return { s, st };
+  };
+
+  it("evaluates on every item event once the queue is a tenth full", () => {
+    const s = new Wish({ maxWorkers: 100, slowStart: true });
+    const st = mutableStats({ activeWorkers: 10, queueLength: 10 });
+    s.want = 10;
+    tickAt(s, st, 0);
+    eventsAt(s, st, 20, 1);
+    expect(s.seen).toHaveLength(2);
+    st.queueLength = 9;
+    tickAt(s, st, 40);
+    eventsAt(s, st, 60, 1);
+    expect(s.seen).toHaveLength(3);
+    const off = new Wish({ maxWorkers: 100 });
+    const offSt = mutableStats({ activeWorkers: 10, queueLength: 10 });
+    tickAt(off, offSt, 0);
+    eventsAt(off, offSt, 20, 1);
+    expect(off.seen).toHaveLength(1);
+  });
+
+  it("evaluates only every 16th item event before it saw the queue", () => {
+    const s = new Wish({ maxWorkers: 100, slowStart: true });
+    const st = mutableStats({ activeWorkers: 10, queueLength: 60 });
+    eventsAt(s, st, 0, 15);
+    expect(s.seen).toHaveLength(0);
+  });
+
+  it("starts once the queue fills, with the knee guard on and evaluating before", () => {
+    const s = new Wish({ maxWorkers: 100, slowStart: true }, { knee: true });
+    const st = mutableStats({ activeWorkers: 10, queueLength: 5, processingTimeMs: 10, oldestItemAgeMs: 50 });
+    s.want = 10;
+    tickAt(s, st, 0);
+    tickAt(s, st, 50);
+    st.queueLength = 60;
+    tickAt(s, st, 100);
+    // A round runs: item events evaluate 1 ms apart.
+    eventsAt(s, st, 101, 1);
+    expect(s.seen.map((e) => e.now)).toEqual([0, 50, 100, 101]);
+  });
+
+  it("cuts at slow start's knee without a knee guard too", () => {
+    const { s, st } = blocked();
+    st.activeWorkers = 64;
+    tickAt(s, st, 0);
+    tickAt(s, st, 5);
+    st.processed += 64;
+    st.timedItems += 64;
+    st.timedMs += 640;
+    expect(tickAt(s, st, 15)).toBe(36);
+    tickAt(s, st, 20);
+    st.processed += 64;
+    st.timedItems += 64;
+    st.timedMs += 640;
+    expect(tickAt(s, st, 40)).toBe(-64);
+  });
+
+  it("while a round runs, evaluates on item events up to every millisecond", () => {
+    const { s, st } = blocked();
+    tickAt(s, st, 0);
+    eventsAt(s, st, 1, 1);
+    eventsAt(s, st, 1.5, 1);
+    eventsAt(s, st, 2.5, 1);
+    expect(s.seen.map((e) => e.now)).toEqual([0, 1, 2.5]);
+  });
+
+  it("grows by slow start's step at once, past the growth limit", () => {
+    const { s, st } = blocked({ maxGrowthPercent: 0, maxGrowthWorkers: 1 });
+    tickAt(s, st, 0);
+    // Settled at 5 ms, then a window of 10 ms with one completion per worker.
+    st.processed = 0;
+    tickAt(s, st, 5);
+    st.processed = 10;
+    st.timedItems = 10;
+    st.timedMs = 100;
+    expect(tickAt(s, st, 15)).toBe(30);
+    expect(s.lastReason).toBe("slow start: queue full, 10 workers gave 1000/s → 40 workers");
+  });
+
+  it("holds the count while a round is measured, whatever the strategy asks", () => {
+    const { s, st } = blocked({ downStabilizationMs: 0 });
+    s.want = 2;
+    expect(tickAt(s, st, 0)).toBe(0);
+    expect(tickAt(s, st, 5)).toBe(0);
+    const off = blocked({ downStabilizationMs: 0, slowStart: false });
+    off.s.want = 2;
+    expect(tickAt(off.s, off.st, 0)).toBe(-8);
+  });
+
+  it("stays out while the blocked guard is engaged", () => {
+    const { s, st } = blocked({}, { blocked: true });
+    st.avgBlockedWorkers = 1;
+    st.avgBusyWorkers = 9;
+    tickAt(s, st, 0);
+    eventsAt(s, st, 1, 1);
+    // No round: events keep the usual 10 ms gap.
+    expect(s.seen).toHaveLength(1);
+  });
+
+  it("hands its knee to the knee guard, which holds it", () => {
+    const { s, st } = blocked({}, { knee: true });
+    st.activeWorkers = 64;
+    tickAt(s, st, 0); // a round at 64 starts; the best rate so far is its own
+    tickAt(s, st, 5);
+    st.processed += 64;
+    st.timedItems += 64;
+    st.timedMs += 640;
+    // 64 workers gave 6,400/s: growth to 100 (the maximum).
+    expect(tickAt(s, st, 15)).toBe(36);
+    tickAt(s, st, 20);
+    // 100 workers give 3,200/s (64 items in 20 ms): 32/s a worker, under half of 100/s, so a knee
+    // at once, at 3,200/s at 100/s a worker, +10 %.
+    st.processed += 64;
+    st.timedItems += 64;
+    st.timedMs += 640;
+    expect(tickAt(s, st, 40)).toBe(-64);
+    expect(s.lastReason).toBe(
+      "slow start found the knee: 100 workers gave 3200/s, 64 gave 6400/s; 36 deliver it",
+    );
+    // Held: a queue that empties and fills again does not start slow start while the knee holds
+    // (no round: item events keep the 10 ms gap).
+    st.queueLength = 0;
+    tickAt(s, st, 50);
+    st.queueLength = 60;
+    tickAt(s, st, 60);
+    const evaluations = s.seen.length;
+    eventsAt(s, st, 61, 1);
+    expect(s.seen).toHaveLength(evaluations);
+  });
+});
+
+describe("the policy layer's visible-demand growth cap", () => {
+  it("with slow start on, lets growth reach the count measured arrivals keep busy (λ·S) at once", () => {
+    const grow = (slowStart: boolean) => {
+      const s = new Wish({ maxWorkers: 100, maxGrowthPercent: 0, maxGrowthWorkers: 1, slowStart });
+      const st = mutableStats({ activeWorkers: 10, processingTimeMs: 10, arrivalRate: 3000 });
+      s.want = 40;
+      return tickAt(s, st, 0);
+    };
+    expect(grow(true)).toBe(20); // 3,000/s × 10 ms = 30 workers
+    expect(grow(false)).toBe(1);
+  });
+});
+
+describe("the unloaded processing time the layer measures", () => {
+  /**
+   * A backlogged stage of 5 workers at 1,000/s, arrivals equal to completions (no demand, so growth
+   * is untested and stops at the latency brake: twice 1,000/s × the unloaded time). Ticked every
+   * 50 ms; `serviceMs(t)` is the measured mean. Returns what each tick asked for (not applied).
+   */
+  function asked(untilMs: number, serviceMs: (t: number) => number, from = 0) {
+    const s = new Wish({ maxWorkers: 100, maxGrowthWorkers: 100 }, { knee: true });
+    const st = mutableStats({ activeWorkers: 5, queueLength: 20, oldestItemAgeMs: 500, processed: from });
+    s.want = 100;
+    const deltas: number[] = [];
+    for (let t = 0; t <= untilMs; t += 50) {
+      st.processed += 50;
+      st.received = st.processed;
+      st.processingTimeMs = serviceMs(t);
+      st.now = t;
+      deltas.push(s.onTick(st));
+    }
+    return { deltas, s };
+  }
+
+  it("is the least measured mean, once 256 items were processed", () => {
+    // 3 ms while the first items are timed, 5 ms after.
+    const { deltas, s } = asked(1000, (t) => (t < 200 ? 3 : 5));
+    expect(deltas.at(-1)).toBe(10 - 5);
+    expect(s.lastReason).toBe("latency brake: 1000/s needs 5 workers at 5.0 ms a call; holding below 10");
+    const dip = asked(1000, (t) => (t === 600 ? 4.4 : 5), 1000);
+    expect(dip.deltas.at(-1)).toBe(9 - 5);
+  });
+
+  it("counts from exactly 256 items, and a mean of 0 (nothing timed) changes nothing", () => {
+    const s = new Wish({ maxWorkers: 100, maxGrowthWorkers: 100 }, { knee: true });
+    const st = mutableStats({ activeWorkers: 5, queueLength: 20, oldestItemAgeMs: 500, processed: 206 });
+    s.want = 100;
+    let delta = 0;
+    for (let t = 0; t <= 1000; t += 50) {
+      st.processed += 50;
+      st.received = st.processed;
+      // 4 ms at exactly 256 items, 0 (nothing timed) at 300, 6 ms after.
+      st.processingTimeMs = st.processed === 256 ? 4 : t === 300 ? 0 : 6;
+      st.now = t;
+      delta = s.onTick(st);
+    }
+    expect(delta).toBe(8 - 5);
+  });
+
+  it("falls back on the previous window while the current one has no sample", () => {
+    const { deltas } = asked(30_000, (t) => (t === 30_000 ? 0 : 5), 1000);
+    // The tick that opens the second window has a mean of 0: the first window's 5 ms holds.
+    expect(deltas.at(-1)).toBe(10 - 5);
+  });
+
+  it("is taken on ticks only", () => {
+    const s = new Wish({ maxWorkers: 100, maxGrowthWorkers: 100 }, { knee: true });
+    const st = mutableStats({ activeWorkers: 5, queueLength: 20, oldestItemAgeMs: 500, processed: 1000 });
+    s.want = 100;
+    let delta = 0;
+    for (let t = 0; t <= 1000; t += 50) {
+      st.processed += 50;
+      st.received = st.processed;
+      // Item events see 2 ms between the ticks, which see 5 ms: the brake follows the ticks.
+      st.processingTimeMs = 2;
+      st.now = t + 25;
+      for (let i = 0; i < 16; i++) s.onDequeue(st);
+      st.processingTimeMs = 5;
+      st.now = t + 50;
+      delta = s.onTick(st);
+    }
+    expect(delta).toBe(10 - 5);
+  });
+
+  it("forgets a low time after one to two 30 s windows", () => {
+    const { deltas } = asked(61_000, (t) => (t < 10_000 ? 4 : 6), 1000);
+    const at = (t: number) => deltas[t / 50];
+    expect(at(59_950)).toBe(8 - 5);
+    expect(at(60_000)).toBe(12 - 5);
+  });
+});
