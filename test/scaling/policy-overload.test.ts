@@ -74,22 +74,21 @@ describe("the policy layer's overload cut", () => {
 });
 
 describe("growing back after an overload", () => {
-  it("holds the count at the cut, then lets it rise one worker a second, forced", () => {
+  it("holds the count at the cut — just below the count that overloaded — until kneeHoldMs, then probes it, forced", () => {
     const { s, st } = stage({ kneeHoldMs: 5000 });
     overload(st, 3, 100);
     tickAt(s, st, 100);
-    expect(tickAt(s, st, 1099)).toBe(0);
-    expect(tickAt(s, st, 1100)).toBe(1);
-    expect(s.lastReason).toBe("after overload at 20, one worker a second: 18 workers");
-    expect(tickAt(s, st, 1500)).toBe(0);
-    expect(tickAt(s, st, 2100)).toBe(1);
+    expect(st.activeWorkers).toBe(17); // 3 calls overloaded at 20: the 18th is the one too many
     // Just below the count that overloaded until kneeHoldMs has passed…
-    expect(tickAt(s, st, 3100)).toBe(0);
+    expect(tickAt(s, st, 1100)).toBe(0);
+    expect(tickAt(s, st, 2100)).toBe(0);
     expect(tickAt(s, st, 4100)).toBe(0);
-    expect(st.activeWorkers).toBe(19);
-    // …then that count is probed again.
+    // …then that count is probed again, one worker a second (below the tolerance band: forced).
     expect(tickAt(s, st, 5100)).toBe(1);
-    expect(st.activeWorkers).toBe(20);
+    expect(s.lastReason).toBe("after overload at 18, one worker a second: 18 workers");
+    expect(st.activeWorkers).toBe(18);
+    expect(tickAt(s, st, 5500)).toBe(0);
+    expect(tickAt(s, st, 6100)).toBe(1);
   });
 
   it("lets the ceiling rise only while the count is at it", () => {
