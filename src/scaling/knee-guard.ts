@@ -97,7 +97,6 @@ export class KneeGuard {
       this.#testable = false;
       // Processing time before a growth, to see whether the growth slowed the calls down.
       if (n > this.#n && this.#lastS > 0) {
-        // Processing time before a growth, to see whether the growth slowed the calls down.
         if (this.#grewFrom === 0) {
           this.#grewFrom = this.#lastSN;
           this.#sBefore = this.#lastS;

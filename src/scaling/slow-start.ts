@@ -26,9 +26,10 @@ export type SlowStartMove = (typeof SlowStartMove)[keyof typeof SlowStartMove];
  * Slow start (TCP's, for a worker pool): while the source is blocked on the stage's full queue,
  * arrivals equal completions, so λ·S only restates the pool the stage has and the backlog it can
  * see is at most the queue. Demand is censored; the only way to learn it is to try. So the pool
- * doubles once per round — a round waits until every worker is ready, then measures throughput
- * over two service times (and at least one completion per worker) — for as long as the
- * throughput per worker holds at ≥ 75 % of the best measured in this slow start. A round below
+ * grows once per round — a round waits until every worker is ready, lets half a service time
+ * pass for the newest workers' first completions, then measures throughput over one service time
+ * (and at least one completion per worker, up to 64) — ×4 while the throughput per worker holds at
+ * ≥ 90 % of the best measured in this slow start, ×2 at ≥ 75 %. A round below
  * that is measured once more (a stall is not a knee); a second one ends slow start with a cut to
  * the count that would deliver the measured throughput at the per-worker rate of the last round
  * that kept its growth: a dependency with 40 slots gives 4,000/s at 64 workers where one worker gave
