@@ -2,7 +2,8 @@ import { describeValue } from "../internal/flow-config-error.js";
 import type { BatchSettings } from "./batch.js";
 import { LastValue } from "./last.js";
 import { Slot } from "./reorder-buffer.js";
-import { Entry, Stage, type StageSpec } from "./stage.js";
+import { Entry } from "./entry.js";
+import { Stage, type StageSpec } from "./stage.js";
 import type { StageRun } from "./stage-run.js";
 import { EXIT, WAIT, Worker, WorkerState } from "./worker.js";
 

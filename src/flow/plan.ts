@@ -7,7 +7,8 @@ import type { StageNode as DumpNode, StructureItem } from "../stats/render-dump.
 import type { PerWorker } from "./per-worker.js";
 import { isPerWorker } from "./per-worker.js";
 import { STAGE_DEFAULTS } from "./options.js";
-import { Entry, type EntryKind, type StageSpec } from "./stage.js";
+import { Entry, type EntryKind } from "./entry.js";
+import type { StageSpec } from "./stage.js";
 import type { Branch, StageDef, StageNode, StageTree } from "./stage-tree.js";
 import { queueSizeOf } from "./stage-tree.js";
 

@@ -1,7 +1,6 @@
 import type { Clock, TimeCache } from "../internal/clock.js";
 import type { ScaleEvent } from "../scaling/scaling-controller.js";
 import type { DeadLetterSink, DropReason } from "./events.js";
-import type { Stage } from "./stage.js";
 
 /** What a running stage needs from the flow that runs it. */
 export interface StageRun {
@@ -55,6 +54,9 @@ export interface StageRun {
   dropped(item: unknown, stage: string, reason: DropReason): Promise<void>;
   /** Why a channel refused a value: the flow stopped, or a `Last` cut it off. */
   refusalReason(): DropReason;
-  /** A stage (not a classifier, not in a fan-out branch) returned `Last(...)`. */
-  lastReturned(stage: Stage): void;
+  /**
+   * A stage (not a classifier, not in a fan-out branch) returned `Last(...)`. Typed as any object
+   * here, so that this file needs nothing of `Stage` (the runtime's implementation takes one).
+   */
+  lastReturned(stage: object): void;
 }

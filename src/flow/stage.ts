@@ -13,13 +13,10 @@ import type { RetryPolicy } from "./retry.js";
 import type { StageRun } from "./stage-run.js";
 import type { StageContext, WorkerInfo, WorkerResource } from "./types.js";
 import { RateLimitedWorker, Worker, WorkerState } from "./worker.js";
+import { Entry, type EntryKind } from "./entry.js";
 
 /** What a stage does with its items. */
 export type StageRole = "transformer" | "consumer" | "classifier" | "merge";
-
-/** What a stage's queue holds: items, a fan-out branch's envelopes, or a fan-out's join records. */
-export const Entry = { Plain: 0, Envelope: 1, Record: 2 } as const;
-export type EntryKind = (typeof Entry)[keyof typeof Entry];
 
 /** Everything needed to build a running stage. */
 export interface StageSpec {

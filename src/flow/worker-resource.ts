@@ -2,8 +2,28 @@ import { describeValue } from "../internal/flow-config-error.js";
 import { isThenable } from "../internal/is-thenable.js";
 import { TIMED_OUT, within } from "../internal/within.js";
 import type { CallSignal } from "./call-signal.js";
-import type { WorkerResource } from "./types.js";
-import type { Worker } from "./worker.js";
+import type { StageRun } from "./stage-run.js";
+import type { WorkerInfo, WorkerResource } from "./types.js";
+
+/** What opening and closing a resource needs of the worker's stage (a `Stage`). */
+interface ResourceStage {
+  readonly name: string;
+  readonly run: StageRun;
+  readonly factory: ((info: WorkerInfo) => unknown) | null;
+  setupFailed(error: unknown): void;
+  setupSucceeded(): void;
+  readyExited(): void;
+  closeFailed(error: unknown): void;
+  resourceUnclosed(why: string): void;
+}
+
+/** What opening and closing a resource needs of its worker (a `Worker`). */
+interface ResourceWorker {
+  readonly stage: ResourceStage;
+  readonly info: WorkerInfo;
+  readonly abandoned: boolean;
+  resourceOpen: boolean;
+}
 
 const isResource = (r: unknown): r is WorkerResource<unknown, unknown> =>
   typeof r === "object" &&
@@ -27,7 +47,9 @@ function closeQuietly(resource: unknown): void {
  * its starting state; `stop()` abandons it after `closeTimeoutMs`, and a resource that arrives
  * after that is closed at once.
  */
-export async function openResource(worker: Worker): Promise<WorkerResource<unknown, unknown> | string> {
+export async function openResource(
+  worker: ResourceWorker,
+): Promise<WorkerResource<unknown, unknown> | string> {
   const stage = worker.stage;
   let made: unknown;
   const run = stage.run;
@@ -69,7 +91,7 @@ export async function openResource(worker: Worker): Promise<WorkerResource<unkno
  * closed (and the worker exits without it); a close that throws is logged.
  */
 export async function closeResource(
-  worker: Worker,
+  worker: ResourceWorker,
   resource: WorkerResource<unknown, unknown> | null,
   calls: CallSignal,
 ): Promise<void> {

@@ -1,4 +1,19 @@
-import type { ScalingController } from "./scaling-controller.js";
+/** What the budget reads and asks of a stage's scaling controller (`BudgetMember`). */
+export interface BudgetMember {
+  readonly stage: string;
+  /** Workers counted toward the target. */
+  readonly active: number;
+  /** Whether the stage has finished (its workers leave the budget). */
+  readonly finished: boolean;
+  /** The fewest workers the budget leaves the stage. */
+  readonly floor: number;
+  /** How badly the stage needs workers: its expected queue wait. */
+  pressure(): number;
+  /** Workers the stage could give up now. */
+  spare(): number;
+  /** Resizes the stage for the budget; returns the change made. */
+  budgetResize(target: number, reason: string): number;
+}
 
 /** A move on pressure alone is not undone (the same pair, the other way) within this long. */
 const REVERSE_HOLD_MS = 5000;
@@ -17,13 +32,13 @@ const REVERSE_HOLD_MS = 5000;
  * `minWorkers`), so a budget must be at least the number of stages.
  */
 export class WorkerBudget {
-  readonly #controllers: ScalingController[] = [];
-  readonly #wanted = new Map<ScalingController, { to: number; at: number }>();
-  #lastMove: { from: ScalingController; to: ScalingController; at: number } | null = null;
+  readonly #controllers: BudgetMember[] = [];
+  readonly #wanted = new Map<BudgetMember, { to: number; at: number }>();
+  #lastMove: { from: BudgetMember; to: BudgetMember; at: number } | null = null;
 
   constructor(readonly limit: number) {}
 
-  add(controller: ScalingController): void {
+  add(controller: BudgetMember): void {
     this.#controllers.push(controller);
   }
 
@@ -35,7 +50,7 @@ export class WorkerBudget {
   }
 
   /** Workers `controller` may still start: what is left once every other live stage with no worker keeps its one. */
-  room(controller: ScalingController): number {
+  room(controller: BudgetMember): number {
     let reserved = 0;
     for (const c of this.#controllers)
       if (c !== controller && c.active === 0 && !c.finished) reserved += c.floor;
@@ -43,7 +58,7 @@ export class WorkerBudget {
   }
 
   /** The most `controller` may grow to from `from` toward `to`; remembers a wish that was cut. */
-  cap(controller: ScalingController, from: number, to: number, now: number): number {
+  cap(controller: BudgetMember, from: number, to: number, now: number): number {
     const room = this.room(controller);
     const allowed = from + Math.max(0, room);
     if (to > allowed) {
@@ -72,7 +87,7 @@ export class WorkerBudget {
       return;
     }
     if (this.used < this.limit) return;
-    let needy: ScalingController | null = null;
+    let needy: BudgetMember | null = null;
     let needyPressure = 0;
     for (const c of live) {
       const w = this.#wanted.get(c);
@@ -87,9 +102,9 @@ export class WorkerBudget {
     }
     if (needy === null || needyPressure <= 0) return;
     const want = this.#wanted.get(needy)!.to - needy.active;
-    let donor: ScalingController | null = null;
+    let donor: BudgetMember | null = null;
     let spare = 0;
-    let calmest: ScalingController | null = null;
+    let calmest: BudgetMember | null = null;
     let calmestPressure = Number.POSITIVE_INFINITY;
     for (const c of live) {
       if (c === needy || c.active <= c.floor) continue;

@@ -1,6 +1,6 @@
 import type { Histogram } from "hdr-histogram-js";
 import type { Phase } from "./scenario.js";
-import { BIN_MS, phaseStarts, type RunRecord } from "./simulate.js";
+import { BIN_MS, phaseStarts, type RunRecord } from "./run-record.js";
 
 /** The figures of SCALING.md for one run. */
 export interface ScenarioMetrics {

@@ -5,16 +5,14 @@ import { FixedScaling } from "../scaling/fixed-scaling.js";
 import type { ScalingStrategy } from "../scaling/scaling-strategy.js";
 import { FifoSemaphore } from "./fifo-semaphore.js";
 import { computeMetrics, type ScenarioMetrics } from "./metrics.js";
+import { BIN_MS, phaseStarts, type RunRecord, WARMUP_MS } from "./run-record.js";
 import { exponential, lognormal, pareto, seededRandom } from "./random.js";
-import { type Phase, parseScenario, type ResolvedScenario, type Scenario } from "./scenario.js";
+import { type Phase, parseScenario, type Scenario } from "./scenario.js";
 import { VirtualClock } from "../internal/virtual-clock.js";
 import { bool, whole } from "../internal/option-fields.js";
 import { type OptionsInput, optionsObject, parseOptions } from "../internal/parse-options.js";
 import { parseStrategy } from "../flow/options.js";
 import { perWorker } from "../flow/per-worker.js";
-
-/** Width of the completion and arrival bins the metrics are computed from. */
-export const BIN_MS = 100;
 
 const optionsShape = {
   /** Seeds the arrivals and the processing times (a whole number). @defaultValue 1 */
@@ -28,31 +26,7 @@ export interface SimulateOptions extends OptionsInput<typeof optionsShape> {}
 
 const optionsSchema = optionsObject(optionsShape);
 
-/** What one run recorded; {@link computeMetrics} turns it into the suite's figures. */
-export interface RunRecord {
-  readonly scenario: ResolvedScenario;
-  readonly durationMs: number;
-  /** Completions per {@link BIN_MS} bin (only those within the scenario's duration). */
-  readonly completions: Uint32Array;
-  /** Poisson arrivals per bin, as offered (a blocked source delivers them late, not fewer). */
-  readonly offered: Uint32Array;
-  /** The stage's worker count over time: `[ms, workers]` at the start and at each change. */
-  readonly timeline: readonly (readonly [number, number])[];
-  readonly waitAll: Histogram;
-  readonly waitSteady: Histogram;
-  readonly processing: Histogram;
-  readonly scaleReasons: readonly string[];
-  /** When the last item of a batch completed, ms (`NaN`: not a batch, or not all done in time). */
-  readonly completedAtMs: number;
-  /** Calls made to the dependency, and those refused as overloaded, after the first 5 s. */
-  readonly callsAfterWarmup: number;
-  readonly overloadsAfterWarmup: number;
-  /** Items that failed for good (after their retries). */
-  readonly failedItems: number;
-}
-
-/** Calls in the first this many ms are not counted in the overload share (a controller learns). */
-export const WARMUP_MS = 5000;
+export { BIN_MS, phaseStarts, type RunRecord, WARMUP_MS };
 
 /** The result of {@link simulate}: the metrics and the worker timeline. */
 export interface SimulationResult {
@@ -66,18 +40,6 @@ const histogram = (): Histogram =>
     highestTrackableValue: 3_600_000_000,
     numberOfSignificantValueDigits: 3,
   });
-
-/** Phase start times, ms. */
-export function phaseStarts(s: Pick<Scenario, "phases">): number[] {
-  const starts: number[] = [];
-  let t = 0;
-  for (const p of s.phases) {
-    starts.push(t);
-    t += p.durationS * 1000;
-  }
-  starts.push(t);
-  return starts;
-}
 
 /**
  * Runs the real `Flow` — its queues, workers and scaling controller — through one scenario with
