@@ -1,6 +1,7 @@
 import type { StageStats } from "../stats/stage-stats.js";
 import type { ResolvedPolicy } from "./policy-options.js";
 import { KneeGuard } from "./knee-guard.js";
+import { OverloadGuard } from "./overload-guard.js";
 import { SlowStart, SlowStartMove } from "./slow-start.js";
 import type { ScalingStrategy } from "./scaling-strategy.js";
 
@@ -16,10 +17,6 @@ const SAMPLES = 32;
 const BUCKET_MS = 100;
 /** The unloaded processing time is the least measured within one to two of these. */
 const BASE_WINDOW_MS = 30_000;
-/** After an overload cut, the count may pass the count that overloaded by one worker per this long. */
-const OVERLOAD_STEP_MS = 1000;
-/** An overload ceiling is forgotten after this long without an overload. */
-const OVERLOAD_MEMORY_MS = 60_000;
 /** Processing time assumed before any item was timed. */
 const UNKNOWN_S_MS = 10;
 
@@ -84,13 +81,7 @@ export abstract class PolicyScaling implements ScalingStrategy {
   #growthBase = 0;
   #growthFrom = Number.NEGATIVE_INFINITY;
   #blockedMode = false;
-  // Overload (AIMD): overloads seen, the ceiling a cut set, when it may next rise and next cut.
-  #overloadsSeen = 0;
-  #overloadCeiling = Number.POSITIVE_INFINITY;
-  #ceilingRiseAt = 0;
-  #nextCutAt = Number.NEGATIVE_INFINITY;
-  #overloadAt = 0;
-  #probeOverloadAt = 0;
+  readonly #overload: OverloadGuard | null;
   // Burst memory: when the stage went quiet, and the busiest arrival rate of the last busy spell.
   #idleSince: number | null = null;
   #spellRate = 0;
@@ -112,6 +103,10 @@ export abstract class PolicyScaling implements ScalingStrategy {
     this.#bucketId = new Float64Array(buckets).fill(Number.NaN);
     this.#knee = policy.kneeGuard ? new KneeGuard(policy.kneeEta, policy.kneeHoldMs) : null;
     this.#slowStart = policy.slowStart ? new SlowStart() : null;
+    this.#overload =
+      policy.overloadDecrease < 1
+        ? new OverloadGuard(policy.overloadDecrease, policy.minWorkers, policy.kneeHoldMs)
+        : null;
   }
 
   /** The worker count this strategy would like, from the stats; fractional counts are rounded up. */
@@ -287,49 +282,12 @@ export abstract class PolicyScaling implements ScalingStrategy {
       forced ||= knee.forced;
     }
 
-    // Overload: cut once per round of calls — by the calls that overloaded, at most to the factor —
-    // then grow back one worker a second to just below the count that overloaded, and probe that
-    // count again only after `kneeHoldMs` (AIMD with a memory, so that it does not sawtooth).
-    if (p.overloadDecrease < 1) {
-      const fresh = stats.overloads - this.#overloadsSeen;
-      this.#overloadsSeen = stats.overloads;
-      if (fresh > 0 && now >= this.#nextCutAt && n > p.minWorkers) {
-        // The excess: the calls that overloaded this round, or the workers still waiting out a
-        // retry (a Retry-After keeps refused workers out of the next rounds' count).
-        const excess = Math.max(fresh, stats.retryingWorkers);
-        const deepest = Math.floor(n * p.overloadDecrease);
-        const cut = Math.max(p.minWorkers, Math.min(n - 1, Math.max(deepest, n - excess)));
-        // The count that overloaded is the one just past the cut, unless the cut hit its floor.
-        this.#overloadAt = cut > deepest ? cut + 1 : n;
-        this.#overloadCeiling = cut;
-        this.#ceilingRiseAt = now + OVERLOAD_STEP_MS;
-        this.#probeOverloadAt = now + p.kneeHoldMs;
-        // Calls that started before the cut may still fail: the next cut waits for them.
-        this.#nextCutAt = now + Math.max(2 * s, 100);
-        ss?.spend();
-        desired = cut;
-        forced = true;
-        why = `${fresh} call${fresh === 1 ? "" : "s"} overloaded (overloadOn) at ${n} workers → ${cut}`;
-      } else if (this.#overloadCeiling !== Number.POSITIVE_INFINITY) {
-        const last = stats.lastOverloadAt;
-        if (last === null || now - last > OVERLOAD_MEMORY_MS)
-          this.#overloadCeiling = Number.POSITIVE_INFINITY;
-        else {
-          const below = now >= this.#probeOverloadAt ? Number.POSITIVE_INFINITY : this.#overloadAt - 1;
-          if (now >= this.#ceilingRiseAt) {
-            if (n >= this.#overloadCeiling && this.#overloadCeiling < below) this.#overloadCeiling++;
-            this.#ceilingRiseAt = now + OVERLOAD_STEP_MS;
-          }
-          if (desired >= this.#overloadCeiling) {
-            desired = this.#overloadCeiling;
-            if (n < desired) {
-              // One worker is below the tolerance band, and is the whole point of additive increase.
-              forced = true;
-              why = `after overload at ${this.#overloadAt}, one worker a second: ${desired} workers`;
-            }
-          }
-        }
-      }
+    const overload = this.#overload;
+    if (overload !== null) {
+      desired = overload.limit(desired, stats, n, s, now);
+      if (overload.why !== null) why = overload.why;
+      if (overload.cut) ss?.spend();
+      forced ||= overload.forced;
     }
 
     let target = Math.min(Math.max(Math.ceil(desired - 1e-9), p.minWorkers), p.maxWorkers);
