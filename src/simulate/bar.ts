@@ -9,6 +9,15 @@ export interface BarCheck {
   readonly pass: boolean;
 }
 
+/** A function that appends one checked line to `out` (what every bar check writes with). */
+export function lineAdder(
+  out: BarCheck[],
+): (scenario: string, metric: string, measured: number, limit: string, pass: boolean) => void {
+  return (scenario, metric, measured, limit, pass) => {
+    out.push({ scenario, metric, measured, limit, pass });
+  };
+}
+
 const THROUGHPUT = ["S1", "S2", "S3", "S4", "S5", "S5b", "S6", "S7", "S8", "S9"];
 const T90_FAST = ["S1", "S2", "S4", "S9"];
 const T90_SLOW = ["S5", "S5b", "S6"];
@@ -26,9 +35,7 @@ export function checkBar(
   downWindowS: number,
 ): BarCheck[] {
   const out: BarCheck[] = [];
-  const add = (scenario: string, metric: string, measured: number, limit: string, pass: boolean): void => {
-    out.push({ scenario, metric, measured, limit, pass });
-  };
+  const add = lineAdder(out);
   for (const id of Object.keys(means)) {
     const m = means[id]!;
     if (THROUGHPUT.includes(id))
@@ -70,9 +77,7 @@ export function checkBeyondBar(
   references: Readonly<Record<string, ScenarioMetrics>>,
 ): BarCheck[] {
   const out: BarCheck[] = [];
-  const add = (scenario: string, metric: string, measured: number, limit: string, pass: boolean): void => {
-    out.push({ scenario, metric, measured, limit, pass });
-  };
+  const add = lineAdder(out);
   const times = (id: string, m: ScenarioMetrics, factor: number): void => {
     const ref = references[id];
     if (!ref) return;

@@ -1,4 +1,4 @@
-import type { BarCheck } from "./bar.js";
+import { type BarCheck, lineAdder } from "./bar.js";
 import type { ScenarioMetrics } from "./metrics.js";
 import type { Scenario } from "./scenario.js";
 
@@ -138,9 +138,7 @@ export function checkHeldOut(
   reference: Readonly<Record<string, ScenarioMetrics>>,
 ): BarCheck[] {
   const out: BarCheck[] = [];
-  const add = (scenario: string, metric: string, measured: number, limit: string, pass: boolean): void => {
-    out.push({ scenario, metric, measured, limit, pass });
-  };
+  const add = lineAdder(out);
   for (const h of HELD_OUT) {
     const id = h.scenario.id;
     const m = means[id];
