@@ -5,7 +5,8 @@ import { Slot } from "./reorder-buffer.js";
 import { Entry } from "./entry.js";
 import { Stage, type StageSpec } from "./stage.js";
 import type { StageRun } from "./stage-run.js";
-import { EXIT, WAIT, Worker, WorkerState } from "./worker.js";
+import { RateLimitedWorker } from "./rate-limited-worker.js";
+import { EXIT, WAIT, type Worker, WorkerState } from "./worker.js";
 
 /**
  * A stage whose workers take whole batches from its queue. The queue is the only buffer: a
@@ -74,7 +75,9 @@ export class BatchStage extends Stage {
 const NO_ENTRIES: readonly unknown[] = [];
 
 /** A batch stage's worker: one call per batch, one result per item. */
-export class BatchWorker extends Worker {
+// A batch stage may have a rate limit (a call takes one token): its worker can wait for one, so it
+// is a RateLimitedWorker; it checks `stage.limiter` itself, once a batch.
+export class BatchWorker extends RateLimitedWorker {
   #entries: readonly unknown[] = NO_ENTRIES;
   #args: readonly unknown[] = NO_ENTRIES;
 

@@ -12,7 +12,8 @@ import { ReorderBuffer } from "./reorder-buffer.js";
 import type { RetryPolicy } from "./retry.js";
 import type { StageRun } from "./stage-run.js";
 import type { StageContext, WorkerInfo, WorkerResource } from "./types.js";
-import { RateLimitedWorker, Worker, WorkerState } from "./worker.js";
+import { RateLimitedWorker } from "./rate-limited-worker.js";
+import { Worker, WorkerState } from "./worker.js";
 import { Entry, type EntryKind } from "./entry.js";
 
 /** What a stage does with its items. */

@@ -73,10 +73,6 @@ export class Worker extends WaitingTaker<unknown> {
   abandoned = false;
   /** The resource is set up and its `close()` has not settled (for a report when abandoned). */
   resourceOpen = false;
-  /** Waiting for a `rateLimit` token for the item in hand (the wait ends with `resume()`). */
-  protected limited = false;
-  /** The flow stopped while the worker waited for its token. */
-  #tokenStopped = false;
 
   constructor(
     readonly stage: Stage,
@@ -219,62 +215,13 @@ export class Worker extends WaitingTaker<unknown> {
 
   /** Calls the function on an entry handed over while the worker waited (or looks again). */
   protected callWaited(entry: unknown): unknown {
-    if (entry === RESUME) return this.limited ? this.callWithToken() : this.takeAndCall();
+    if (entry === RESUME) return this.resumed();
     return this.call(entry, this.handedStamp, true);
   }
 
-  /**
-   * Takes a `rateLimit` token for the call about to be made; when there is none, waits for one
-   * counted as rate-limited and returns true (the loop then waits, and {@link callWithToken}
-   * makes the call). Only stages with a rate limit come here.
-   */
-  protected mustWaitForToken(): boolean {
-    const stage = this.stage;
-    const wait = stage.limiter!.take(stage.run.cache.read());
-    if (wait === 0) return false;
-    this.limited = true;
-    stage.setState(this, WorkerState.RateLimited);
-    this.#sleepForToken(wait);
-    return true;
-  }
-
-  // Cut at the longest timer Node keeps: the token is asked for again on waking in any case.
-  #sleepForToken(ms: number): void {
-    this.stage.limiter!.waiting++;
-    void this.stage.run.sleep(Math.min(ms, MAX_TIMER_MS)).then(this.#tokenDue);
-  }
-
-  readonly #tokenDue = (woke: boolean): void => {
-    this.stage.limiter!.waiting--;
-    if (!woke) this.#tokenStopped = true;
-    this.resume();
-  };
-
-  /**
-   * Woken for a token (or because the flow stopped): takes it and calls the function on the item
-   * in hand, in the same synchronous step (so that no call starts on a token taken earlier), or
-   * waits again when another worker took it first.
-   */
-  protected callWithToken(): unknown {
-    const stage = this.stage;
-    if (this.#tokenStopped) {
-      // Failed while the flow stops: the item is reported dropped, STOPPED.
-      this.limited = false;
-      this.#tokenStopped = false;
-      stage.setState(this, WorkerState.Busy);
-      this.error = stage.run.signal.reason;
-      return FAILED;
-    }
-    const wait = stage.limiter!.take(stage.run.cache.read());
-    if (wait > 0) {
-      this.#sleepForToken(wait);
-      return WAIT;
-    }
-    this.limited = false;
-    stage.setState(this, WorkerState.Busy);
-    // The wait for the token is no processing time: a timed call starts now.
-    if (this.t0 >= 0) this.t0 = stage.run.cache.read();
-    return this.invoke(this.argInHand());
+  /** Woken without an item (the event loop's turn came): looks for the next one. */
+  protected resumed(): unknown {
+    return this.takeAndCall();
   }
 
   /**
@@ -556,16 +503,5 @@ export class Worker extends WaitingTaker<unknown> {
     stage.setState(this, WorkerState.Blocked);
     await p;
     stage.setState(this, WorkerState.Busy);
-  }
-}
-
-/** A worker of a stage with a `rateLimit`: each call takes a token first, or waits for one. */
-export class RateLimitedWorker extends Worker {
-  protected override call(entry: unknown, stamp: number, timed: boolean): unknown {
-    const stage = this.stage;
-    this.begin(stamp, timed);
-    this.item = entry;
-    if (this.mustWaitForToken()) return WAIT;
-    return this.invoke(stage.entryKind === Entry.Plain ? entry : stage.arg(entry));
   }
 }
