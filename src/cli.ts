@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { FlowConfigError } from "./internal/flow-config-error.js";
+import { FlowConfigError } from "./errors.js";
 import { checkBar, meanMetrics } from "./simulate/bar.js";
 import type { ScenarioMetrics } from "./simulate/metrics.js";
 import { BEYOND, parseScenario, type ResolvedScenario, SCENARIOS } from "./simulate/scenario.js";

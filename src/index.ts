@@ -1,11 +1,11 @@
 export { Flow } from "./flow/flow.js";
 export { flow } from "./flow/flow-function.js";
-export { perWorker } from "./flow/per-worker.js";
-export { router } from "./flow/router.js";
-export { fanOut } from "./flow/fan-out.js";
-export { batch } from "./flow/batch.js";
-export { Last, LastValue } from "./flow/last.js";
-export { PushHandle } from "./flow/push-handle.js";
+export { perWorker } from "./model/per-worker.js";
+export { router } from "./model/router.js";
+export { fanOut } from "./model/fan-out.js";
+export { batch } from "./model/batch.js";
+export { Last, LastValue } from "./model/last.js";
+export { PushHandle } from "./runtime/push-handle.js";
 export { FixedScaling } from "./scaling/fixed-scaling.js";
 export { UtilizationScaling } from "./scaling/utilization-scaling.js";
 export { AdaptiveScaling } from "./scaling/adaptive-scaling.js";
@@ -14,20 +14,20 @@ export { ThroughputScaling } from "./scaling/throughput-scaling.js";
 export { LatencyBudgetScaling } from "./scaling/latency-budget-scaling.js";
 export { PolicyScaling } from "./scaling/policy-scaling.js";
 export { MAX_WORKERS } from "./scaling/worker-limits.js";
-export { FlowConfigError } from "./internal/flow-config-error.js";
-export { VirtualClock } from "./internal/virtual-clock.js";
-export { systemClock } from "./internal/clock.js";
-export { isOverloadError, retryAfterMs } from "./flow/overload.js";
+export { FlowConfigError } from "./errors.js";
+export { VirtualClock } from "./clock/virtual-clock.js";
+export { systemClock } from "./clock/clock.js";
+export { isOverloadError, retryAfterMs } from "./model/overload.js";
 
-export type { RetryOptions, BackoffOptions } from "./flow/retry.js";
-export type { RateLimitOptions } from "./flow/rate-limit.js";
+export type { RetryOptions, BackoffOptions } from "./model/retry.js";
+export type { RateLimitOptions } from "./model/rate-limit.js";
 export type { ChainOf } from "./flow/flow-function.js";
-export type { Composable, StageFn, StageLike, InOf, OutOf } from "./flow/composable.js";
-export type { Router, RouterOptions } from "./flow/router.js";
-export type { FanOut, FanOutOptions, BranchResults } from "./flow/fan-out.js";
-export type { Batch, BatchOptions, BatchFn } from "./flow/batch.js";
-export type { Unlast } from "./flow/last.js";
-export type { PerWorker } from "./flow/per-worker.js";
+export type { Composable, StageFn, StageLike, InOf, OutOf } from "./model/composable.js";
+export type { Router, RouterOptions } from "./model/router.js";
+export type { FanOut, FanOutOptions, BranchResults } from "./model/fan-out.js";
+export type { Batch, BatchOptions, BatchFn } from "./model/batch.js";
+export type { Unlast } from "./model/last.js";
+export type { PerWorker } from "./model/per-worker.js";
 export type {
   StageOptions,
   FlowOptions,
@@ -36,9 +36,9 @@ export type {
   RunOptions,
   DumpOptions,
   PushOptions,
-} from "./flow/options.js";
-export type { SendResult, SendOptions, RefusalReason } from "./flow/push-handle.js";
-export type { QueueDiscipline } from "./flow/bounded-queue.js";
+} from "./model/options.js";
+export type { SendResult, SendOptions, RefusalReason } from "./runtime/push-handle.js";
+export type { QueueDiscipline } from "./runtime/queue/bounded-queue.js";
 export type {
   Transformer,
   Consumer,
@@ -47,7 +47,7 @@ export type {
   StageContext,
   WorkerInfo,
   WorkerResource,
-} from "./flow/types.js";
+} from "./model/types.js";
 export type {
   TransformerError,
   SourceError,
@@ -60,7 +60,7 @@ export type {
   FlowErrorEvent,
   ErrorHandler,
   FlowEvents,
-} from "./flow/events.js";
+} from "./model/events.js";
 export type { ScalingStrategy } from "./scaling/scaling-strategy.js";
 export type { FixedScalingOptions } from "./scaling/fixed-scaling.js";
 export type { UtilizationScalingOptions } from "./scaling/utilization-scaling.js";
@@ -70,7 +70,7 @@ export type { ThroughputScalingOptions } from "./scaling/throughput-scaling.js";
 export type { LatencyBudgetScalingOptions } from "./scaling/latency-budget-scaling.js";
 export type { PolicyOptions, ResolvedPolicy } from "./scaling/policy-options.js";
 export type { Rates } from "./scaling/policy-scaling.js";
-export type { ScaleEvent } from "./scaling/scaling-controller.js";
+export type { ScaleEvent } from "./runtime/scaling/scaling-controller.js";
 export type { StageStats, FlowStats, FlowState, FlowEnd, LatencySummary } from "./stats/stage-stats.js";
 export type {
   StageNode,
@@ -78,6 +78,6 @@ export type {
   StructureBranch,
   StructureEdge,
 } from "./stats/render-dump.js";
-export type { FlowConfigErrorCode } from "./internal/flow-config-error.js";
-export type { Clock } from "./internal/clock.js";
-export type { VirtualClockOptions } from "./internal/virtual-clock.js";
+export type { FlowConfigErrorCode } from "./errors.js";
+export type { Clock } from "./clock/clock.js";
+export type { VirtualClockOptions } from "./clock/virtual-clock.js";

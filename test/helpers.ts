@@ -1,7 +1,7 @@
 import { expect } from "vitest";
-import type { FlowErrorEvent } from "../src/flow/events.js";
-import type { Clock } from "../src/internal/clock.js";
-import { VirtualClock } from "../src/internal/virtual-clock.js";
+import type { FlowErrorEvent } from "../src/model/events.js";
+import type { Clock } from "../src/clock/clock.js";
+import { VirtualClock } from "../src/clock/virtual-clock.js";
 import type { Flow } from "../src/flow/flow.js";
 import type { StageStats } from "../src/stats/stage-stats.js";
 

@@ -1,4 +1,4 @@
-import type { InOf, OutOf, StageLike } from "./composable.js";
+import type { InOf, OutOf, StageLike } from "../model/composable.js";
 import { Flow } from "./flow.js";
 
 type LastOf<T extends readonly unknown[]> = T extends readonly [...unknown[], infer L] ? L : never;

@@ -1,13 +1,14 @@
 import { isCallable } from "../internal/callable.js";
-import { describeValue, FlowConfigError } from "../internal/flow-config-error.js";
+import { FlowConfigError } from "../errors.js";
+import { describeValue } from "../internal/describe.js";
 import { tryGet } from "../internal/read-value.js";
 import type { ScalingStrategy } from "../scaling/scaling-strategy.js";
 import { renderStats, renderStructure } from "../stats/render-dump.js";
 import type { FlowStats, StageStats } from "../stats/stage-stats.js";
-import type { Batch } from "./batch.js";
-import { type Composable, type StageFn, type StageLike, TREE } from "./composable.js";
-import { emptyDropCounts, type ErrorHandler, FLOW_EVENTS, type FlowEvents } from "./events.js";
-import { FlowRuntime } from "./flow-runtime.js";
+import type { Batch } from "../model/batch.js";
+import { type Composable, type StageFn, type StageLike, TREE } from "../model/composable.js";
+import { emptyDropCounts, type ErrorHandler, FLOW_EVENTS, type FlowEvents } from "../model/events.js";
+import { FlowRuntime } from "../runtime/flow-runtime.js";
 import { GuardedEmitter } from "./guarded-emitter.js";
 import {
   type DrainOptions,
@@ -26,13 +27,13 @@ import {
   type RunOptions,
   type SignalOptions,
   type StageOptions,
-} from "./options.js";
-import type { PerWorker } from "./per-worker.js";
-import { compilePlan, type Plan, structureOf } from "./plan.js";
-import { PushHandle } from "./push-handle.js";
-import { listenForSignals } from "./signals.js";
-import { type ComposedFlow, StageTree } from "./stage-tree.js";
-import type { Consumer, Source } from "./types.js";
+} from "../model/options.js";
+import type { PerWorker } from "../model/per-worker.js";
+import { compilePlan, type Plan, structureOf } from "../plan/plan.js";
+import { PushHandle } from "../runtime/push-handle.js";
+import { listenForSignals } from "../runtime/signals.js";
+import { type ComposedFlow, StageTree } from "../model/stage-tree.js";
+import type { Consumer, Source } from "../model/types.js";
 
 function checkSource(source: unknown, where: string): void {
   const ok =

@@ -1,5 +1,6 @@
 import { EventEmitter } from "eventemitter3";
-import { describeValue, FlowConfigError } from "../internal/flow-config-error.js";
+import { FlowConfigError } from "../errors.js";
+import { describeValue } from "../internal/describe.js";
 import { isThenable } from "../internal/is-thenable.js";
 
 const ORIGINAL: unique symbol = Symbol("flowrhythm.listener");

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { describeThrown, describeValue, FlowConfigError } from "./flow-config-error.js";
+import { FlowConfigError } from "../errors.js";
+import { describeThrown, describeValue } from "./describe.js";
 import { type ReadProblem, readArray, readOptionsObject } from "./read-value.js";
 
 /**

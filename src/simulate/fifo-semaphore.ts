@@ -1,4 +1,5 @@
-import { describeValue, FlowConfigError } from "../internal/flow-config-error.js";
+import { FlowConfigError } from "../errors.js";
+import { describeValue } from "../internal/describe.js";
 
 /**
  * A dependency with `slots` concurrent calls, served first come first served: what a database

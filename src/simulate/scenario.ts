@@ -9,7 +9,7 @@ import {
   optionsObject,
   parseOptions,
 } from "../internal/parse-options.js";
-import { STAGE_DEFAULTS } from "../flow/options.js";
+import { STAGE_DEFAULTS } from "../model/options.js";
 import { workerCount } from "../scaling/worker-limits.js";
 
 /** A scenario's settings when it leaves them out. */

@@ -1,6 +1,6 @@
 import { build, type Histogram } from "hdr-histogram-js";
 import { Flow } from "../flow/flow.js";
-import { type Clock, systemClock } from "../internal/clock.js";
+import { type Clock, systemClock } from "../clock/clock.js";
 import { FixedScaling } from "../scaling/fixed-scaling.js";
 import type { ScalingStrategy } from "../scaling/scaling-strategy.js";
 import { FifoSemaphore } from "./fifo-semaphore.js";
@@ -8,11 +8,11 @@ import { computeMetrics, type ScenarioMetrics } from "./metrics.js";
 import { BIN_MS, phaseStarts, type RunRecord, WARMUP_MS } from "./run-record.js";
 import { exponential, lognormal, pareto, seededRandom } from "./random.js";
 import { type Phase, parseScenario, type Scenario } from "./scenario.js";
-import { VirtualClock } from "../internal/virtual-clock.js";
+import { VirtualClock } from "../clock/virtual-clock.js";
 import { bool, whole } from "../internal/option-fields.js";
 import { type OptionsInput, optionsObject, parseOptions } from "../internal/parse-options.js";
-import { parseStrategy } from "../flow/options.js";
-import { perWorker } from "../flow/per-worker.js";
+import { parseStrategy } from "../model/options.js";
+import { perWorker } from "../model/per-worker.js";
 
 const optionsShape = {
   /** Seeds the arrivals and the processing times (a whole number). @defaultValue 1 */

@@ -1,4 +1,5 @@
-import { describeValue, FlowConfigError } from "../internal/flow-config-error.js";
+import { FlowConfigError } from "../errors.js";
+import { describeValue } from "../internal/describe.js";
 import { AdaptiveScaling } from "../scaling/adaptive-scaling.js";
 import { FixedScaling } from "../scaling/fixed-scaling.js";
 import { LatencyBudgetScaling } from "../scaling/latency-budget-scaling.js";

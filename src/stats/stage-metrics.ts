@@ -1,4 +1,4 @@
-import type { Clock } from "../internal/clock.js";
+import type { Clock } from "../clock/clock.js";
 import { LatencyRecorder } from "./latency-recorder.js";
 import { RateMeter } from "./rate-meter.js";
 import type { LatencySummary, StageStats } from "./stage-stats.js";

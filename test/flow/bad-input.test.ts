@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { batch } from "../../src/flow/batch.js";
-import { fanOut } from "../../src/flow/fan-out.js";
+import { batch } from "../../src/model/batch.js";
+import { fanOut } from "../../src/model/fan-out.js";
 import { Flow } from "../../src/flow/flow.js";
-import { perWorker } from "../../src/flow/per-worker.js";
-import { router } from "../../src/flow/router.js";
-import { FlowConfigError } from "../../src/internal/flow-config-error.js";
+import { perWorker } from "../../src/model/per-worker.js";
+import { router } from "../../src/model/router.js";
+import { FlowConfigError } from "../../src/errors.js";
 import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
 import { UtilizationScaling } from "../../src/scaling/utilization-scaling.js";
 import { AdaptiveScaling } from "../../src/scaling/adaptive-scaling.js";
@@ -13,7 +13,7 @@ import { TargetUtilizationScaling } from "../../src/scaling/target-utilization-s
 import { ThroughputScaling } from "../../src/scaling/throughput-scaling.js";
 import { parseScenario } from "../../src/simulate/scenario.js";
 import { withHole } from "../helpers.js";
-import { VirtualClock } from "../../src/internal/virtual-clock.js";
+import { VirtualClock } from "../../src/clock/virtual-clock.js";
 
 const id = (x: unknown) => x;
 const stage = (options: unknown) => () => new Flow().addTransformer(id, options as never);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BoundedQueue } from "../../src/flow/bounded-queue.js";
+import { BoundedQueue } from "../../src/runtime/queue/bounded-queue.js";
 
 function drain<T>(q: BoundedQueue<T>): T[] {
   const out: T[] = [];

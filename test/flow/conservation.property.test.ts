@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { FlowErrorEvent } from "../../src/flow/events.js";
+import type { FlowErrorEvent } from "../../src/model/events.js";
 import { Flow } from "../../src/flow/flow.js";
-import { perWorker } from "../../src/flow/per-worker.js";
+import { perWorker } from "../../src/model/per-worker.js";
 import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
 import { UtilizationScaling } from "../../src/scaling/utilization-scaling.js";
 import { endRun, expectConservation, sleep, VirtualClock } from "../helpers.js";

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { FlowErrorEvent, TransformerError } from "../../src/flow/events.js";
+import type { FlowErrorEvent, TransformerError } from "../../src/model/events.js";
 import { Flow } from "../../src/flow/flow.js";
 import { range } from "../helpers.js";
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { FlowErrorEvent } from "../../src/flow/events.js";
-import { fanOut } from "../../src/flow/fan-out.js";
+import type { FlowErrorEvent } from "../../src/model/events.js";
+import { fanOut } from "../../src/model/fan-out.js";
 import { Flow } from "../../src/flow/flow.js";
-import { Last } from "../../src/flow/last.js";
-import { router } from "../../src/flow/router.js";
+import { Last } from "../../src/model/last.js";
+import { router } from "../../src/model/router.js";
 import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
 import { range, runVirtual, sleep, VirtualClock } from "../helpers.js";
 

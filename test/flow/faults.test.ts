@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { FlowErrorEvent, TransformerError } from "../../src/flow/events.js";
+import type { FlowErrorEvent, TransformerError } from "../../src/model/events.js";
 import { Flow } from "../../src/flow/flow.js";
-import { perWorker } from "../../src/flow/per-worker.js";
-import { SETUP_ATTEMPTS } from "../../src/flow/stage.js";
+import { perWorker } from "../../src/model/per-worker.js";
+import { SETUP_ATTEMPTS } from "../../src/runtime/stage/stage.js";
 import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
 import type { ScalingStrategy } from "../../src/scaling/scaling-strategy.js";
 import { range, runVirtual, sleep, VirtualClock } from "../helpers.js";

@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
-import { fanOut } from "../../src/flow/fan-out.js";
+import { fanOut } from "../../src/model/fan-out.js";
 import { Flow } from "../../src/flow/flow.js";
 import { flow } from "../../src/flow/flow-function.js";
-import { FlowConfigError } from "../../src/internal/flow-config-error.js";
+import { FlowConfigError } from "../../src/errors.js";
 import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
 import { range, runVirtual, sleep, VirtualClock } from "../helpers.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { FlowErrorEvent } from "../../src/flow/events.js";
+import type { FlowErrorEvent } from "../../src/model/events.js";
 import { Flow } from "../../src/flow/flow.js";
 import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
 import { range, sleep, VirtualClock } from "../helpers.js";

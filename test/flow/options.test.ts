@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { batch } from "../../src/flow/batch.js";
-import { fanOut } from "../../src/flow/fan-out.js";
+import { batch } from "../../src/model/batch.js";
+import { fanOut } from "../../src/model/fan-out.js";
 import { Flow } from "../../src/flow/flow.js";
-import { router } from "../../src/flow/router.js";
-import { FlowConfigError } from "../../src/internal/flow-config-error.js";
+import { router } from "../../src/model/router.js";
+import { FlowConfigError } from "../../src/errors.js";
 import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
 
 function thrown(fn: () => unknown): FlowConfigError {

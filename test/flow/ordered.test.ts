@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { batch } from "../../src/flow/batch.js";
-import type { FlowErrorEvent } from "../../src/flow/events.js";
+import { batch } from "../../src/model/batch.js";
+import type { FlowErrorEvent } from "../../src/model/events.js";
 import { Flow } from "../../src/flow/flow.js";
-import { Last } from "../../src/flow/last.js";
+import { Last } from "../../src/model/last.js";
 import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
 import { range, runVirtual, sleep, VirtualClock } from "../helpers.js";
 

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { FlowErrorEvent } from "../../src/flow/events.js";
+import type { FlowErrorEvent } from "../../src/model/events.js";
 import { Flow } from "../../src/flow/flow.js";
-import { isOverloadError, parseRetryAfter, retryAfterMs } from "../../src/flow/overload.js";
-import { retryDelay, retryPolicy } from "../../src/flow/retry.js";
-import { FlowConfigError } from "../../src/internal/flow-config-error.js";
+import { isOverloadError, parseRetryAfter, retryAfterMs } from "../../src/model/overload.js";
+import { retryDelay, retryPolicy } from "../../src/model/retry.js";
+import { FlowConfigError } from "../../src/errors.js";
 import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
 import { range, runVirtual, sleep, VirtualClock } from "../helpers.js";
 

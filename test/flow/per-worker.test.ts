@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Flow } from "../../src/flow/flow.js";
-import { perWorker } from "../../src/flow/per-worker.js";
-import { FlowConfigError } from "../../src/internal/flow-config-error.js";
+import { perWorker } from "../../src/model/per-worker.js";
+import { FlowConfigError } from "../../src/errors.js";
 import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
 import { UtilizationScaling } from "../../src/scaling/utilization-scaling.js";
 import { range, runVirtual, sleep, VirtualClock } from "../helpers.js";

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { FlowErrorEvent } from "../../src/flow/events.js";
-import { fanOut } from "../../src/flow/fan-out.js";
+import type { FlowErrorEvent } from "../../src/model/events.js";
+import { fanOut } from "../../src/model/fan-out.js";
 import { Flow } from "../../src/flow/flow.js";
-import { FlowConfigError } from "../../src/internal/flow-config-error.js";
+import { FlowConfigError } from "../../src/errors.js";
 import { range, sleep, VirtualClock } from "../helpers.js";
 
 describe("push()", () => {

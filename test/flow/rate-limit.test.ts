@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { batch } from "../../src/flow/batch.js";
-import type { FlowErrorEvent } from "../../src/flow/events.js";
+import { batch } from "../../src/model/batch.js";
+import type { FlowErrorEvent } from "../../src/model/events.js";
 import { Flow } from "../../src/flow/flow.js";
-import { RateLimiter } from "../../src/flow/rate-limit.js";
-import { FlowConfigError } from "../../src/internal/flow-config-error.js";
+import { RateLimiter } from "../../src/model/rate-limit.js";
+import { FlowConfigError } from "../../src/errors.js";
 import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
 import { range, runVirtual, sleep, VirtualClock } from "../helpers.js";
 

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { batch } from "../../src/flow/batch.js";
-import type { DeadLetter, FlowErrorEvent, TransformerError } from "../../src/flow/events.js";
-import { fanOut } from "../../src/flow/fan-out.js";
+import { batch } from "../../src/model/batch.js";
+import type { DeadLetter, FlowErrorEvent, TransformerError } from "../../src/model/events.js";
+import { fanOut } from "../../src/model/fan-out.js";
 import { Flow } from "../../src/flow/flow.js";
-import { perWorker } from "../../src/flow/per-worker.js";
-import { backoffDelay, retryPolicy } from "../../src/flow/retry.js";
+import { perWorker } from "../../src/model/per-worker.js";
+import { backoffDelay, retryPolicy } from "../../src/model/retry.js";
 import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
 import { seededRandom } from "../../src/simulate/random.js";
 import { range, runVirtual, sleep, VirtualClock } from "../helpers.js";

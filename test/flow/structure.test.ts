@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { batch } from "../../src/flow/batch.js";
-import { fanOut } from "../../src/flow/fan-out.js";
+import { batch } from "../../src/model/batch.js";
+import { fanOut } from "../../src/model/fan-out.js";
 import { Flow } from "../../src/flow/flow.js";
-import { router } from "../../src/flow/router.js";
+import { router } from "../../src/model/router.js";
 import { renderStats } from "../../src/stats/render-dump.js";
 import { range } from "../helpers.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { FlowErrorEvent } from "../../src/flow/events.js";
+import type { FlowErrorEvent } from "../../src/model/events.js";
 import { Flow } from "../../src/flow/flow.js";
 import { flow } from "../../src/flow/flow-function.js";
 import { FixedScaling } from "../../src/scaling/fixed-scaling.js";

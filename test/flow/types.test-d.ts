@@ -1,13 +1,13 @@
 import { describe, expectTypeOf, it } from "vitest";
-import { batch } from "../../src/flow/batch.js";
-import { fanOut } from "../../src/flow/fan-out.js";
+import { batch } from "../../src/model/batch.js";
+import { fanOut } from "../../src/model/fan-out.js";
 import { Flow } from "../../src/flow/flow.js";
-import { Last } from "../../src/flow/last.js";
-import type { PushHandle } from "../../src/flow/push-handle.js";
-import { router } from "../../src/flow/router.js";
+import { Last } from "../../src/model/last.js";
+import type { PushHandle } from "../../src/runtime/push-handle.js";
+import { router } from "../../src/model/router.js";
 import { flow } from "../../src/flow/flow-function.js";
-import { perWorker } from "../../src/flow/per-worker.js";
-import type { StageContext } from "../../src/flow/types.js";
+import { perWorker } from "../../src/model/per-worker.js";
+import type { StageContext } from "../../src/model/types.js";
 
 const parse = (line: string) => line.length;
 const enrich = async (n: number) => ({ n, even: n % 2 === 0 });

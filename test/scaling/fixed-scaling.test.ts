@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FlowConfigError } from "../../src/internal/flow-config-error.js";
+import { FlowConfigError } from "../../src/errors.js";
 import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
 import { stageStats } from "../helpers.js";
 

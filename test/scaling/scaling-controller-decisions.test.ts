@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { type ScaleEvent, ScalingController } from "../../src/scaling/scaling-controller.js";
+import { type ScaleEvent, ScalingController } from "../../src/runtime/scaling/scaling-controller.js";
 import type { ScalingStrategy } from "../../src/scaling/scaling-strategy.js";
-import { WorkerBudget } from "../../src/scaling/worker-budget.js";
+import { WorkerBudget } from "../../src/runtime/scaling/worker-budget.js";
 import { MAX_WORKERS } from "../../src/scaling/worker-limits.js";
 import type { StageStats } from "../../src/stats/stage-stats.js";
 import { stageStats } from "../helpers.js";

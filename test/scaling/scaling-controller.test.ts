@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Flow, MAX_WORKERS } from "../../src/index.js";
-import { type ScaleEvent, ScalingController } from "../../src/scaling/scaling-controller.js";
+import { type ScaleEvent, ScalingController } from "../../src/runtime/scaling/scaling-controller.js";
 import type { ScalingStrategy } from "../../src/scaling/scaling-strategy.js";
 import { stageStats } from "../helpers.js";
 

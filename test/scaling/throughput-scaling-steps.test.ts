@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FlowConfigError } from "../../src/internal/flow-config-error.js";
+import { FlowConfigError } from "../../src/errors.js";
 import { ThroughputScaling } from "../../src/scaling/throughput-scaling.js";
 import { mutableStats, tickAt } from "./wish-strategy.js";
 

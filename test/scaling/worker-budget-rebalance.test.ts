@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { ScaleEvent } from "../../src/scaling/scaling-controller.js";
-import { ScalingController } from "../../src/scaling/scaling-controller.js";
-import { WorkerBudget } from "../../src/scaling/worker-budget.js";
+import type { ScaleEvent } from "../../src/runtime/scaling/scaling-controller.js";
+import { ScalingController } from "../../src/runtime/scaling/scaling-controller.js";
+import { WorkerBudget } from "../../src/runtime/scaling/worker-budget.js";
 import type { StageStats } from "../../src/stats/stage-stats.js";
 import { stageStats } from "../helpers.js";
 

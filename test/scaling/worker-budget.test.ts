@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { Flow } from "../../src/flow/flow.js";
-import { FlowConfigError } from "../../src/internal/flow-config-error.js";
+import { FlowConfigError } from "../../src/errors.js";
 import { AdaptiveScaling } from "../../src/scaling/adaptive-scaling.js";
 import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
-import type { ScaleEvent } from "../../src/scaling/scaling-controller.js";
-import { VirtualClock } from "../../src/internal/virtual-clock.js";
+import type { ScaleEvent } from "../../src/runtime/scaling/scaling-controller.js";
+import { VirtualClock } from "../../src/clock/virtual-clock.js";
 
 const STAGES = ["a", "b", "c"] as const;
 const PHASE_MS = 20_000;

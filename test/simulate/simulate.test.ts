@@ -4,7 +4,7 @@ import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
 import { FifoSemaphore } from "../../src/simulate/fifo-semaphore.js";
 import { computeMetrics } from "../../src/simulate/metrics.js";
 import { parseScenario, type Scenario, shortened } from "../../src/simulate/scenario.js";
-import { VirtualClock } from "../../src/internal/virtual-clock.js";
+import { VirtualClock } from "../../src/clock/virtual-clock.js";
 import { BIN_MS, type RunRecord, simulate } from "../../src/simulate/simulate.js";
 import { build } from "hdr-histogram-js";
 import { pareto, seededRandom } from "../../src/simulate/random.js";

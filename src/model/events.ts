@@ -1,0 +1,130 @@
+import type { ScaleEvent } from "../runtime/scaling/scaling-controller.js";
+import type { FlowStats } from "../stats/stage-stats.js";
+
+/** An item whose stage function threw (after any retries). */
+export interface TransformerError<T = unknown> {
+  readonly type: "TransformerError";
+  readonly item: T;
+  readonly error: unknown;
+  readonly stage: string;
+  readonly attempt: number;
+}
+
+/** The producer threw, or could not be iterated. Reported once; the flow drains what it had. */
+export interface SourceError {
+  readonly type: "SourceError";
+  readonly error: unknown;
+}
+
+/** Why an item was dropped. */
+export type DropReason =
+  /** The flow was stopped while the item was queued, in flight or waiting to be handed on. */
+  | "STOPPED"
+  /** A router found no arm for the item's label. */
+  | "ROUTER_MISS"
+  /** A later item returned `Last(...)` and cut this one off. */
+  | "UPSTREAM_TERMINATED"
+  /** Push mode: the sender's `signal` aborted while the item waited for room in the first queue. */
+  | "WITHDRAWN";
+
+/** Every {@link DropReason}, for counting drops by reason. */
+export const DROP_REASONS: readonly DropReason[] = [
+  "STOPPED",
+  "ROUTER_MISS",
+  "UPSTREAM_TERMINATED",
+  "WITHDRAWN",
+];
+
+/** A count of zero for every drop reason. */
+export function emptyDropCounts(): Record<DropReason, number> {
+  return { STOPPED: 0, ROUTER_MISS: 0, UPSTREAM_TERMINATED: 0, WITHDRAWN: 0 };
+}
+
+/** An item that left the flow without being consumed or failing. */
+export interface Dropped<T = unknown> {
+  readonly type: "Dropped";
+  readonly item: T;
+  readonly stage: string;
+  readonly reason: DropReason;
+}
+
+/**
+ * An item that failed for good — its attempts spent, or its error not worth a retry — handed
+ * to a `deadLetter` sink, separately from the error handler.
+ */
+export interface DeadLetter<T = unknown> {
+  readonly type: "DeadLetter";
+  readonly item: T;
+  readonly error: unknown;
+  /** The stage the item failed in (a fan-out item: the fan-out stage). */
+  readonly stage: string;
+  /** Attempts made (0: the stage's `perWorker` factory never started a worker). */
+  readonly attempts: number;
+  /** When it failed, on the flow's clock. */
+  readonly failedAt: number;
+}
+
+/** Receives dead letters; may be async (a worker waits for it, up to `handlerTimeoutMs`). */
+export type DeadLetterSink<T = any> = (event: DeadLetter<T>) => void | PromiseLike<void>;
+
+/** A failed attempt that will be tried again (the `retry` event). */
+export interface RetryEvent<T = unknown> {
+  readonly stage: string;
+  /** The stage's input (a batch stage's: the batch). */
+  readonly item: T;
+  /** The attempt that failed (1 for the first). */
+  readonly attempt: number;
+  readonly error: unknown;
+  /** The backoff before the next attempt, jitter included. */
+  readonly delayMs: number;
+}
+
+/**
+ * A listener of one of the flow's events (`flow.on(...)`) threw, or its promise rejected. The
+ * error never changes what happens to items: the flow counts it (`stats().listenerErrors`),
+ * reports it here and goes on.
+ */
+export interface ListenerError {
+  readonly type: "ListenerError";
+  /** The event whose listener failed. */
+  readonly event: keyof FlowEvents;
+  readonly error: unknown;
+}
+
+/** Everything the error handler receives. */
+export type FlowErrorEvent = TransformerError | SourceError | Dropped | ListenerError;
+
+/** Receives error events; may be async. A throw is logged and ignored. */
+export type ErrorHandler = (event: FlowErrorEvent) => void | PromiseLike<void>;
+
+/** The typed event map of a `Flow` (eventemitter3). */
+export interface FlowEvents {
+  /** A stage's worker count changed. */
+  scale: (event: ScaleEvent) => void;
+  /** An item was dropped. */
+  drop: (event: Dropped) => void;
+  /** An attempt failed and will be retried after `delayMs`. */
+  retry: (event: RetryEvent) => void;
+  /** An item failed. */
+  itemError: (event: TransformerError) => void;
+  /** The producer failed. */
+  sourceError: (event: SourceError) => void;
+  /** Every item reached a terminal state after the input ended or `drain()`. */
+  drained: () => void;
+  /** `stop()` finished. */
+  stopped: () => void;
+  /** A snapshot every `statsIntervalMs` while running (built only when someone listens). */
+  stats: (stats: FlowStats) => void;
+}
+
+/** The names of {@link FlowEvents}, for checking what `flow.on()` is given. */
+export const FLOW_EVENTS: readonly (keyof FlowEvents)[] = [
+  "scale",
+  "drop",
+  "retry",
+  "itemError",
+  "sourceError",
+  "drained",
+  "stopped",
+  "stats",
+];

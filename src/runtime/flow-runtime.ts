@@ -1,0 +1,522 @@
+import { setMaxListeners } from "node:events";
+import type { EventEmitter } from "eventemitter3";
+import { type Clock, TimeCache } from "../clock/clock.js";
+import { Deferred } from "../internal/deferred.js";
+import { FlowConfigError } from "../errors.js";
+import type { ScaleEvent } from "./scaling/scaling-controller.js";
+import { WorkerBudget } from "./scaling/worker-budget.js";
+import { MAX_WORKERS } from "../scaling/worker-limits.js";
+import type { FlowEnd, FlowState, FlowStats, StageStats } from "../stats/stage-stats.js";
+import { Channel } from "./queue/channel.js";
+import {
+  type DeadLetter,
+  type DeadLetterSink,
+  type DropReason,
+  type Dropped,
+  type ErrorHandler,
+  emptyDropCounts,
+  type FlowEvents,
+  type ListenerError,
+  type TransformerError,
+} from "../model/events.js";
+import type { OutletHost } from "./outlet/outlets.js";
+import { FAIR_SHARE_MS } from "./fair-share.js";
+import { downstreamOf, type Plan } from "../plan/plan.js";
+import { ProducerPump, type PumpHost } from "./producer-pump.js";
+import { Reporter } from "./reporter.js";
+import type { PushHost, RefusalReason, SendResult } from "./push-handle.js";
+import { PushInput, type PushInputHost } from "./push-input.js";
+import type { Stage } from "./stage/stage.js";
+import type { StageRun } from "./stage-run.js";
+import { StreamReader } from "./stream-reader.js";
+import type { Source } from "../model/types.js";
+import { type Wiring, wirePlan } from "./wiring.js";
+
+/** Settings a run is built with (already validated by the builder). */
+export interface RuntimeConfig {
+  readonly clock: Clock;
+  /** The flow's random source (see `FlowOptions.random`). */
+  readonly random: () => number;
+  readonly tickMs: number;
+  readonly statsIntervalMs: number;
+  readonly statsWindowMs: number;
+  readonly sampleEvery: number;
+  readonly handler: ErrorHandler | undefined;
+  readonly deadLetter: DeadLetterSink | undefined;
+  readonly handlerTimeoutMs: number;
+  /** See `FlowOptions.closeTimeoutMs`. */
+  readonly closeTimeoutMs: number;
+  readonly events: EventEmitter<FlowEvents>;
+  /** The flow-wide worker cap, or undefined for none. */
+  readonly maxTotalWorkers: number | undefined;
+  /** Push mode: how many sends may wait for room at once. */
+  readonly maxWaitingSends: number;
+}
+
+const ABORT_REASON = "flow stopped";
+const RESOLVED: Promise<void> = Promise.resolve();
+/** The real one, even under fake timers: a turn of the event loop is what fairness is about. */
+const realSetImmediate = globalThis.setImmediate;
+
+/** The producer, once blocked on a full first queue, resumes when a quarter of it has drained. */
+const PRODUCER_REFILL_FRACTION = 0.25;
+
+/**
+ * One run of a flow: the stages wired as the plan says, the producer pump (or push handle), the
+ * tick, error reporting and the lifecycle (`drain`, `stop`, `Last`, completion). A `Flow`
+ * builds a new one per `start()`.
+ *
+ * Conservation: every item the pump takes is counted in `itemsIn` and ends in exactly one of
+ * `consumed`, `failedCount`, `droppedCount`; `finished` resolves only when all of them add up
+ * (every stage done, every handler call settled).
+ */
+export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, PushInputHost {
+  readonly clock: Clock;
+  readonly cache: TimeCache;
+  readonly sampleEvery: number;
+  readonly closeTimeoutMs: number;
+  readonly statsWindowMs: number;
+  readonly stages: Stage[];
+  readonly startedAt: number;
+  state: FlowState = "running";
+  stopping = false;
+  halted = false;
+  itemsIn = 0;
+  consumed = 0;
+  failedCount = 0;
+  droppedCount = 0;
+  listenerErrors = 0;
+  inCall = 0;
+  yieldAt: number;
+  readonly #fairShareMs: number;
+  #turn: Promise<void> | null = null;
+  #turnScheduled = false;
+  /** Loops waiting for the event loop's turn. */
+  readonly #parked: { resume(): void }[] = [];
+  /** What ended the run; the first cause wins. */
+  endedBy: FlowEnd | null = null;
+  readonly #dropReasons: Record<DropReason, number> = emptyDropCounts();
+  readonly #config: RuntimeConfig;
+  readonly #abort = new AbortController();
+  readonly #finished = new Deferred<void>();
+  readonly #stopSignal = new Deferred<void>();
+  readonly #pump: ProducerPump<unknown> | null;
+  readonly #push: PushInput | null;
+  readonly #sink: Channel<unknown> | null;
+  readonly #plan: Plan;
+  readonly #wiring: Wiring;
+  #inputClosed = false;
+  /** With a stream reader: the reader has taken every output (or was released by `stop()`). */
+  #sinkDrained = false;
+  readonly #reporter: Reporter;
+  #tickTimer: unknown = null;
+  /** After `stop()`: gives up on the workers still there once `closeTimeoutMs` has passed. */
+  #graceTimer: unknown = null;
+  #budget: WorkerBudget | null = null;
+  #nextStatsAt: number;
+  #stopPromise: Promise<void> | null = null;
+  #ended = false;
+
+  /** `source` null: fed by a push handle. `withSink`: outputs go to a stream reader. */
+  constructor(plan: Plan, source: Source<unknown> | null, config: RuntimeConfig, withSink: boolean) {
+    this.#config = config;
+    this.clock = config.clock;
+    this.#reporter = new Reporter(
+      config.clock,
+      config.handler,
+      config.deadLetter,
+      config.handlerTimeoutMs,
+      this.#stopSignal.promise,
+    );
+    this.cache = new TimeCache(config.clock);
+    this.sampleEvery = config.sampleEvery;
+    this.closeTimeoutMs = config.closeTimeoutMs;
+    this.statsWindowMs = config.statsWindowMs;
+    this.startedAt = this.cache.t;
+    // Fairness is about the real event loop: under a virtual clock only the producer's count applies.
+    this.#fairShareMs = config.clock.virtual === true ? Number.POSITIVE_INFINITY : FAIR_SHARE_MS;
+    this.yieldAt = this.startedAt + this.#fairShareMs;
+    this.#nextStatsAt = this.startedAt + config.statsIntervalMs;
+
+    this.#plan = plan;
+    const lastSpec = plan.stages[plan.stages.length - 1]!.spec;
+    // The stream reader's channel closes when every stage is done (see #stageDone).
+    this.#sink = withSink
+      ? new Channel<unknown>(lastSpec.queueSize, "fifo", this.cache, { enqueued() {}, inputEnded() {} })
+      : null;
+    this.#wiring = wirePlan(plan, this, this.#sink);
+    this.stages = [...this.#wiring.stages];
+    for (const stage of this.stages) stage.onDone = () => this.#stageDone();
+    const limit = config.maxTotalWorkers;
+    if (limit !== undefined) {
+      if (limit < this.stages.length)
+        throw new FlowConfigError(
+          `Flow: option "maxTotalWorkers" = ${limit}: expected at least one worker per stage (this flow has ${this.stages.length} stages)`,
+          { code: "ERR_FLOW_CONFIG", option: "maxTotalWorkers" },
+        );
+      const budget = new WorkerBudget(limit);
+      for (const stage of this.stages) {
+        budget.add(stage.controller);
+        stage.controller.budget = budget;
+      }
+      this.#budget = budget;
+    }
+    // Every in-flight call may listen on the flow's one signal (fetch does), and every worker of
+    // a stage with timeoutMs links its own signal to it: twice the workers there can be. Past
+    // that, listeners pile up per item (a leak), and Node's warning says so.
+    let workers = 0;
+    for (const stage of this.stages) workers += stage.controller.max;
+    setMaxListeners(Math.min(2 * workers, 2 * MAX_WORKERS) + 10, this.#abort.signal);
+    this.#wiring.entryStage?.input.setRefillFraction(PRODUCER_REFILL_FRACTION);
+    const { entry, entryOwner } = this.#wiring;
+    this.#pump = source ? new ProducerPump(source, entry, entryOwner, this) : null;
+    this.#push = source ? null : new PushInput(this, entry, entryOwner, config.maxWaitingSends);
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** Settles when every item reached a terminal state (after the input ended, `drain()` or `stop()`). */
+  get finished(): Promise<void> {
+    return this.#finished.promise;
+  }
+
+  /** `wait()`: the end of the run; from inside a stage's call, a clear error instead of a hang. */
+  wait(): Promise<void> {
+    if (this.inCall === 0) return this.#finished.promise;
+    return Promise.reject(
+      new FlowConfigError(
+        "wait() was called from inside one of the flow's own stages: the run cannot end while that call waits for it (use drain() or stop(), which resolve at once there, or Last(...))",
+        { code: "ERR_FLOW_STATE" },
+      ),
+    );
+  }
+
+  start(): void {
+    for (const stage of this.stages) stage.start();
+    this.#armTick();
+    void this.#pump?.run();
+  }
+
+  /** The flow's input ended: the producer finished (or was halted), or the push handle completed. */
+  inputDone(): void {
+    if (this.#inputClosed) return;
+    this.#inputClosed = true;
+    this.endedBy ??= "source";
+    if (this.#push !== null) this.#push.close();
+    else this.#wiring.entry.feederDone();
+  }
+
+  /** Push mode: counts `item` in and sends it to the entry, waiting for room. */
+  push(item: unknown, signal: AbortSignal | undefined): SendResult | Promise<SendResult> {
+    return this.#push!.send(item, signal);
+  }
+
+  tryPush(item: unknown): SendResult {
+    return this.#push!.trySend(item);
+  }
+
+  refusal(): RefusalReason | null {
+    if (this.stopping) return "STOPPED";
+    if (this.#inputClosed || this.#ended) return this.endedBy === "last" ? "UPSTREAM_TERMINATED" : "CLOSED";
+    return null;
+  }
+
+  endInput(): void {
+    this.inputDone();
+  }
+
+  refusalReason(): "STOPPED" | "UPSTREAM_TERMINATED" {
+    return this.stopping ? "STOPPED" : "UPSTREAM_TERMINATED";
+  }
+
+  /**
+   * `stage` returned `Last(...)`: the flow takes no more input and every stage its outputs
+   * cannot reach is cut off (queues dropped, outputs dropped); the stage's own queue is dropped.
+   * A stage already cut off by an earlier `Last` cuts nothing.
+   */
+  lastReturned(stage: Stage): void {
+    if (stage.cut || stage.lastSeen || this.stopping) return;
+    stage.lastSeen = true;
+    this.endedBy ??= "last";
+    this.#haltInput(false);
+    const own = this.#plan.stages[this.stages.indexOf(stage)]!;
+    const keep = downstreamOf(own);
+    for (const ps of this.#plan.stages) if (ps !== own && !keep.has(ps)) this.stages[ps.index]!.cutOff();
+    stage.shutInput("UPSTREAM_TERMINATED");
+  }
+
+  // Takes no more input. A graceful halt (drain) lets a `next()` in progress deliver its item.
+  #haltInput(graceful: boolean): void {
+    this.halted = true;
+    const pump = this.#pump;
+    if (pump === null) this.inputDone();
+    else {
+      pump.halt();
+      if (!graceful && pump.pendingNext) pump.abandon();
+    }
+  }
+
+  /** Outputs of the last stage, when the run was built with a sink. */
+  reader(): StreamReader<unknown> {
+    return new StreamReader(this.#sink!, this);
+  }
+
+  /**
+   * `drain()`: take no more input, finish everything in flight. With `timeoutMs`, whatever is
+   * still in flight when it passes is stopped (`stop()`), so the promise settles by then.
+   */
+  drain(timeoutMs?: number, cause: FlowEnd = "drain"): Promise<void> {
+    if (!this.#ended && !this.halted) {
+      this.endedBy ??= cause;
+      this.state = "draining";
+      this.#haltInput(true);
+    } else if (!this.#ended && !this.stopping) {
+      // Cut off by `Last`: the input is closed already; a drain waits like any other.
+      this.endedBy ??= cause;
+    }
+    if (timeoutMs !== undefined && !this.#ended && !this.stopping) {
+      const timer = this.clock.setTimeout(() => void this.stop(cause), timeoutMs);
+      void this.#finished.promise.then(() => this.clock.clearTimeout(timer));
+    }
+    return this.#whenOver();
+  }
+
+  /**
+   * The end of the run, as `drain()` and `stop()` return it. Called from inside a stage's call
+   * (its synchronous part), they resolve at once instead: the run cannot end while the calling
+   * item waits for it, and awaiting would hang that stage for good.
+   */
+  #whenOver(): Promise<void> {
+    return this.inCall > 0 ? RESOLVED : this.#finished.promise;
+  }
+
+  turn(): Promise<void> {
+    this.#turn ??= new Promise<void>((resolve) => this.#parked.push({ resume: resolve }));
+    this.#scheduleTurn();
+    return this.#turn;
+  }
+
+  awaitTurn(taker: { resume(): void }): void {
+    this.#parked.push(taker);
+    this.#scheduleTurn();
+  }
+
+  // One macrotask for everyone waiting: after it, the deadline moves on and they all go on.
+  #scheduleTurn(): void {
+    if (this.#turnScheduled) return;
+    this.#turnScheduled = true;
+    realSetImmediate(() => {
+      this.#turnScheduled = false;
+      this.#turn = null;
+      this.yieldAt = this.cache.read() + this.#fairShareMs;
+      for (const taker of this.#parked.splice(0)) taker.resume();
+    });
+  }
+
+  retrying(stage: string, item: unknown, attempt: number, error: unknown, delayMs: number): void {
+    const events = this.#config.events;
+    if (events.listenerCount("retry") > 0) events.emit("retry", { stage, item, attempt, error, delayMs });
+  }
+
+  random(stage: string): number {
+    try {
+      const r = this.#config.random();
+      if (typeof r === "number" && r >= 0 && r < 1) return r;
+      throw new RangeError(`returned ${String(r)}; expected a number in [0, 1)`);
+    } catch (error) {
+      this.workerFault(stage, "the flow's random source failed (the draw reads as 0.5)", error);
+      return 0.5;
+    }
+  }
+
+  sleep(ms: number): Promise<boolean> {
+    if (this.stopping) return Promise.resolve(false);
+    // No wait asked (a backoff of 0): no timer either, which would be a whole millisecond.
+    if (ms <= 0) return Promise.resolve(true);
+    const signal = this.#abort.signal;
+    return new Promise((resolve) => {
+      const onStop = (): void => {
+        this.clock.clearTimeout(timer);
+        resolve(false);
+      };
+      const timer = this.clock.setTimeout(() => {
+        signal.removeEventListener("abort", onStop);
+        resolve(true);
+      }, ms);
+      signal.addEventListener("abort", onStop, { once: true });
+    });
+  }
+
+  /** `stop()`: abort in-flight work, drop what is queued, wait for every worker to exit. */
+  stop(cause: FlowEnd = "stop"): Promise<void> {
+    if (this.#stopPromise) return this.#whenOver();
+    if (this.#ended) {
+      // Every item has its outcome; the run may still wait for handler calls: give them up.
+      this.#stopSignal.resolve();
+      return this.#whenOver();
+    }
+    this.endedBy ??= cause;
+    this.stopping = true;
+    this.halted = true;
+    this.state = "stopping";
+    this.#abort.abort(new DOMException(ABORT_REASON, "AbortError"));
+    this.#stopSignal.resolve();
+    this.#haltInput(false);
+    for (const stage of this.stages) stage.shutInput("STOPPED");
+    if (this.#sink) {
+      this.#dropSink();
+      // Every stage may be done already, the run waiting only for the reader, which may never
+      // read again (it left its loop, or paused): nothing is left to wait for.
+      if (this.stages.every((st) => st.done)) void this.#end();
+    }
+    // stop() is prompt whatever user code does: a call that ignores its signal, a factory or a
+    // close() that never settles is given up after closeTimeoutMs (its item dropped, its resource
+    // reported as not closed).
+    this.#graceTimer = this.clock.setTimeout(() => {
+      this.#graceTimer = null;
+      for (const stage of this.stages) stage.abandonWorkers();
+    }, this.closeTimeoutMs);
+    this.#stopPromise = this.#finished.promise;
+    return this.#whenOver();
+  }
+
+  /** Called by the stream reader once the sink is closed and empty, or released by `stop()`. */
+  sinkDrained(): void {
+    this.#sinkDrained = true;
+    if (this.stages.every((s) => s.done)) void this.#end();
+  }
+
+  // On a natural end stages finish in chain order; on stop() they may finish in any order, and
+  // the run ends only when the last one has (every worker exited, every close() run) — and, with
+  // a stream reader, once the reader has taken every output or was released by stop().
+  #stageDone(): void {
+    if (!this.stages.every((s) => s.done)) return;
+    const sink = this.#sink;
+    if (sink !== null && !this.stopping && !this.#sinkDrained) {
+      sink.close();
+      return;
+    }
+    void this.#end();
+  }
+
+  // Outputs waiting for the stream's reader when the flow stops: dropped by the last stage.
+  #dropSink(): void {
+    const last = this.stages[this.stages.length - 1]!;
+    for (const item of this.#sink!.shutDown()) last.drop(item, "STOPPED");
+  }
+
+  async #end(): Promise<void> {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (this.#tickTimer !== null) this.clock.clearTimeout(this.#tickTimer);
+    this.#tickTimer = null;
+    if (this.#graceTimer !== null) this.clock.clearTimeout(this.#graceTimer);
+    this.#graceTimer = null;
+    // Let every handler call finish (each is bounded by handlerTimeoutMs), unless the flow was stopped.
+    if (!this.stopping) await this.#reporter.settled();
+    for (const stage of this.stages) stage.metrics.tick(this.cache.read());
+    this.state = this.stopping ? "stopped" : "drained";
+    this.#config.events.emit(this.stopping ? "stopped" : "drained");
+    this.#finished.resolve();
+  }
+
+  #armTick(): void {
+    const handle = this.clock.setTimeout(this.#tick, this.#config.tickMs);
+    (handle as { unref?: () => void } | null)?.unref?.();
+    this.#tickTimer = handle;
+  }
+
+  readonly #tick = (): void => {
+    if (this.#ended) return;
+    const now = this.cache.read();
+    for (const stage of this.stages) {
+      stage.metrics.tick(now);
+      if (!this.stopping && !stage.done) stage.controller.onTick();
+    }
+    if (this.#budget !== null && !this.stopping) this.#budget.rebalance(now);
+    const events = this.#config.events;
+    if (now >= this.#nextStatsAt) {
+      this.#nextStatsAt = now + this.#config.statsIntervalMs;
+      if (events.listenerCount("stats") > 0) events.emit("stats", this.stats());
+    }
+    if (!this.#ended) this.#armTick();
+  };
+
+  stats(): FlowStats {
+    const stages: StageStats[] = this.stages.map((s) => s.metrics.snapshot());
+    return Object.freeze({
+      state: this.state,
+      now: this.clock.now(),
+      startedAt: this.startedAt,
+      itemsIn: this.itemsIn,
+      consumed: this.consumed,
+      failed: this.failedCount,
+      dropped: this.droppedCount,
+      droppedByReason: Object.freeze({ ...this.#dropReasons }),
+      inFlight: this.itemsIn - this.consumed - this.failedCount - this.droppedCount,
+      endedBy: this.endedBy,
+      listenerErrors: this.listenerErrors,
+      stages: Object.freeze(stages),
+    });
+  }
+
+  scaled(event: ScaleEvent): void {
+    this.#config.events.emit("scale", event);
+  }
+
+  strategyFault(stage: string, error: unknown): void {
+    this.#reporter.logOnce(
+      `${stage}:strategy`,
+      `[flowrhythm] scaling strategy of stage "${stage}" failed; decision ignored:`,
+      error,
+    );
+  }
+
+  workerFault(stage: string, what: string, error: unknown): void {
+    this.#reporter.logOnce(`${stage}:${what}`, `[flowrhythm] stage "${stage}": ${what}:`, error);
+  }
+
+  /** A listener of `event` threw or rejected: counted and reported; items are not affected. */
+  listenerFailed(event: keyof FlowEvents, error: unknown): void {
+    this.listenerErrors++;
+    const report: ListenerError = { type: "ListenerError", event, error };
+    void this.#reporter.deliver(report);
+  }
+
+  sourceFailed(error: unknown): void {
+    const event = { type: "SourceError", error } as const;
+    this.#config.events.emit("sourceError", event);
+    void this.#reporter.deliver(event);
+  }
+
+  failed(
+    item: unknown,
+    error: unknown,
+    stage: string,
+    attempt: number,
+    deadLetter: DeadLetterSink | null,
+  ): Promise<void> {
+    this.failedCount++;
+    const event: TransformerError = { type: "TransformerError", item, error, stage, attempt };
+    this.#config.events.emit("itemError", event);
+    const letter = (): DeadLetter => ({
+      type: "DeadLetter",
+      item,
+      error,
+      stage,
+      attempts: attempt,
+      failedAt: this.cache.read(),
+    });
+    return this.#reporter.failed(event, letter, deadLetter);
+  }
+
+  dropped(item: unknown, stage: string, reason: DropReason): Promise<void> {
+    this.droppedCount++;
+    this.#dropReasons[reason]++;
+    const event: Dropped = { type: "Dropped", item, stage, reason };
+    this.#config.events.emit("drop", event);
+    return this.#reporter.deliver(event);
+  }
+}

@@ -1,0 +1,182 @@
+import type { DropReason } from "../../model/events.js";
+import { Envelope, JoinRecord } from "./join-record.js";
+
+/**
+ * Where a stage hands its outputs: the next stage's input channel, a router, a fan-out's split
+ * or join, or the end of the flow.
+ *
+ * `send` returns `true` when the value was taken at once, or a promise that settles once it was
+ * taken (`true`) or refused because the flow stopped or was cut (`false`: the caller still owns
+ * the value and reports it dropped). Outlets that take part of a value before a refusal
+ * (a split) report it themselves and resolve `true`.
+ *
+ * Feeders: every stage (and the producer) feeding an outlet registers once; when the last one is
+ * done, the outlet passes "done" on, so a stage's input closes only after everything feeding it
+ * has finished.
+ */
+export interface Outlet {
+  /** `signal` (push mode only): withdraws the value if it aborts before the value got in. */
+  send(value: unknown, label?: unknown, signal?: AbortSignal): true | Promise<boolean>;
+  /** Whether `send` would take a value at once (push mode's `trySend`). */
+  hasRoom(): boolean;
+  addFeeder(): void;
+  feederDone(): void;
+}
+
+/** What the outlets need from the stages they report to. */
+export interface DropTarget {
+  readonly name: string;
+  drop(entry: unknown, reason: DropReason): void;
+}
+
+/** What outlets need from the run. */
+export interface OutletHost {
+  consumed: number;
+  /** Why a channel refused a value: the flow stopped, or a `Last` cut it off. */
+  refusalReason(): DropReason;
+}
+
+/** An outlet that passes "done" on to its targets once all its own feeders are done. */
+abstract class CompositeOutlet implements Outlet {
+  #feeders = 0;
+  readonly #targets: readonly Outlet[];
+
+  constructor(targets: readonly Outlet[]) {
+    this.#targets = [...new Set(targets)];
+    for (const t of this.#targets) t.addFeeder();
+  }
+
+  abstract send(value: unknown, label?: unknown, signal?: AbortSignal): true | Promise<boolean>;
+
+  hasRoom(): boolean {
+    return this.#targets.every((t) => t.hasRoom());
+  }
+
+  addFeeder(): void {
+    this.#feeders++;
+  }
+
+  feederDone(): void {
+    if (--this.#feeders === 0) for (const t of this.#targets) t.feederDone();
+  }
+}
+
+/** The end of a flow without a stream reader: what arrives is consumed. */
+export class ConsumedSink implements Outlet {
+  constructor(private readonly host: OutletHost) {}
+  send(): true {
+    this.host.consumed++;
+    return true;
+  }
+  hasRoom(): true {
+    return true;
+  }
+  addFeeder(): void {}
+  feederDone(): void {}
+}
+
+/** Where a stage cut off by `Last` sends what it still produces: every value is dropped. */
+export class DropOutlet implements Outlet {
+  constructor(private readonly stage: DropTarget) {}
+  send(value: unknown): true {
+    this.stage.drop(value, "UPSTREAM_TERMINATED");
+    return true;
+  }
+  hasRoom(): true {
+    return true;
+  }
+  addFeeder(): void {}
+  feederDone(): void {}
+}
+
+/** A router's outlet: sends the classified entry to the arm its label names. */
+export class RouterOutlet extends CompositeOutlet {
+  constructor(
+    private readonly arms: ReadonlyMap<string, Outlet>,
+    private readonly fallback: Outlet | null,
+    private readonly classifier: DropTarget,
+  ) {
+    super(fallback ? [...arms.values(), fallback] : [...arms.values()]);
+  }
+
+  send(entry: unknown, label: unknown, signal?: AbortSignal): true | Promise<boolean> {
+    let arm: Outlet | null | undefined = null;
+    if (label !== undefined && label !== null) {
+      try {
+        arm = this.arms.get(typeof label === "string" ? label : String(label));
+      } catch {
+        arm = null; // a label that cannot be made a string names no arm
+      }
+    }
+    arm ??= this.fallback;
+    if (arm === null) {
+      this.classifier.drop(entry, "ROUTER_MISS");
+      return true;
+    }
+    return arm.send(entry, undefined, signal);
+  }
+}
+
+/**
+ * A fan-out's entry: makes one {@link JoinRecord} per item and sends an {@link Envelope} to each
+ * branch, in order, waiting for room in each. A refusal by the first branch resolves `false`
+ * (the sender still owns the item); a refusal midway drops the item once (through its record)
+ * and resolves `true`: the split owns the item from the first branch on.
+ */
+export class SplitOutlet extends CompositeOutlet {
+  constructor(
+    private readonly branches: readonly Outlet[],
+    private readonly fanOut: DropTarget,
+    private readonly host: OutletHost,
+    /** Whether the split sits inside another fan-out's branch (its entries are envelopes). */
+    private readonly nested: boolean,
+  ) {
+    super(branches);
+  }
+
+  // `signal` can withdraw the item only while it waits for the first branch: from then on the
+  // split owns it.
+  send(entry: unknown, _label?: unknown, signal?: AbortSignal): true | Promise<boolean> {
+    const value = this.nested ? (entry as Envelope).value : entry;
+    const record = new JoinRecord(entry, this.branches.length, this.fanOut.name);
+    for (let i = 0; i < this.branches.length; i++) {
+      const env = new Envelope(value, record, i);
+      const r = this.branches[i]!.send(env, undefined, i === 0 ? signal : undefined);
+      if (r !== true) return this.#rest(r, value, env, i);
+    }
+    return true;
+  }
+
+  // A branch may already have rewritten an earlier envelope's value: copies start from `value`.
+  // A refusal by the first branch leaves the item with the sender (nothing of it got in).
+  async #rest(pending: Promise<boolean>, value: unknown, env: Envelope, from: number): Promise<boolean> {
+    let r: true | Promise<boolean> = pending;
+    let current = env;
+    for (let i = from; ; ) {
+      if (r !== true && !(await r)) {
+        if (i === 0) return false;
+        this.fanOut.drop(current, this.host.refusalReason());
+        return true;
+      }
+      if (++i === this.branches.length || current.record.settled) return true;
+      current = new Envelope(value, current.record, i);
+      r = this.branches[i]!.send(current);
+    }
+  }
+}
+
+/** The end of one fan-out branch: files the result; the last one in sends the record to merge. */
+export class JoinOutlet extends CompositeOutlet {
+  constructor(private readonly merge: Outlet) {
+    super([merge]);
+  }
+
+  send(env: unknown): true | Promise<boolean> {
+    const e = env as Envelope;
+    const record = e.record;
+    if (record.settled) return true;
+    record.results[e.index] = e.value;
+    if (--record.pending !== 0) return true;
+    return this.merge.send(record);
+  }
+}

@@ -1,0 +1,73 @@
+import { PriorityHeap } from "../../internal/priority-heap.js";
+import { RingBuffer } from "../../internal/ring-buffer.js";
+
+/** How a stage's input queue orders its items. */
+export type QueueDiscipline<T = any> = "fifo" | "lifo" | { priority: (item: T) => number };
+
+/**
+ * A stage's input queue: bounded, ordered FIFO, LIFO or by priority, with each item's enqueue
+ * stamp kept beside it (for queue wait and the age of the oldest item).
+ *
+ * The queue itself never refuses a push: the {@link Channel} around it checks `isFull()` first
+ * and makes writers wait, which is where backpressure lives.
+ */
+export class BoundedQueue<T> {
+  /** The most items the queue holds; `Infinity` opts out of the bound. */
+  readonly capacity: number;
+  /** The stamp of the item removed by the last {@link BoundedQueue.take}. */
+  takenStamp = 0;
+  readonly #ring: RingBuffer<T> | null;
+  readonly #heap: PriorityHeap<T> | null;
+  readonly #lifo: boolean;
+  readonly #priority: ((item: T) => number) | null;
+
+  constructor(capacity: number, discipline: QueueDiscipline<T> = "fifo") {
+    this.capacity = capacity;
+    this.#lifo = discipline === "lifo";
+    if (typeof discipline === "object") {
+      this.#priority = discipline.priority;
+      this.#heap = new PriorityHeap<T>();
+      this.#ring = null;
+    } else {
+      this.#priority = null;
+      this.#heap = null;
+      this.#ring = new RingBuffer<T>(Math.min(capacity, 1024));
+    }
+  }
+
+  get length(): number {
+    return this.#ring ? this.#ring.length : this.#heap!.length;
+  }
+
+  isFull(): boolean {
+    return this.length >= this.capacity;
+  }
+
+  /** Adds an item; the caller has checked `isFull()`. */
+  push(item: T, stamp: number): void {
+    if (this.#ring) this.#ring.push(item, stamp);
+    else this.#heap!.push(item, stamp, this.#priority!(item));
+  }
+
+  /** Removes the next item to serve and sets `takenStamp`; the caller has checked `length`. */
+  take(): T {
+    const ring = this.#ring;
+    if (ring) {
+      if (this.#lifo) {
+        this.takenStamp = ring.tailStamp();
+        return ring.pop();
+      }
+      this.takenStamp = ring.headStamp();
+      return ring.shift();
+    }
+    const item = this.#heap!.pop();
+    this.takenStamp = this.#heap!.lastStamp;
+    return item;
+  }
+
+  /** When the oldest item still queued was enqueued, or `null` when empty. */
+  oldestStamp(): number | null {
+    if (this.length === 0) return null;
+    return this.#ring ? this.#ring.headStamp() : this.#heap!.minStamp();
+  }
+}

@@ -1,0 +1,62 @@
+import type { Clock, TimeCache } from "../clock/clock.js";
+import type { ScaleEvent } from "./scaling/scaling-controller.js";
+import type { DeadLetterSink, DropReason } from "../model/events.js";
+
+/** What a running stage needs from the flow that runs it. */
+export interface StageRun {
+  readonly clock: Clock;
+  readonly cache: TimeCache;
+  /** Aborts on `stop()`; every worker's `ctx.signal`. */
+  readonly signal: AbortSignal;
+  readonly sampleEvery: number;
+  /** How long a worker's closing waits (late calls, `close()`), and how long `stop()` waits for workers. */
+  readonly closeTimeoutMs: number;
+  readonly statsWindowMs: number;
+  /** Set by `stop()`: no new workers, outputs are dropped. */
+  readonly stopping: boolean;
+  /**
+   * By this time (on `cache`) the flow gives the event loop a turn: a loop that finds it passed
+   * awaits {@link StageRun.turn} before its next item.
+   */
+  readonly yieldAt: number;
+  /** Resolves after the event loop has had a turn (a macrotask); one turn shared by every loop. */
+  turn(): Promise<void>;
+  /** `taker.resume()` after the event loop has had a turn (the same turn as {@link StageRun.turn}). */
+  awaitTurn(taker: { resume(): void }): void;
+  /** Items that reached the end of the flow. */
+  consumed: number;
+  /** Stage calls in their synchronous part right now (0 or 1, more with a nested flow). */
+  inCall: number;
+  scaled(event: ScaleEvent): void;
+  strategyFault(stage: string, error: unknown): void;
+  workerFault(stage: string, what: string, error: unknown): void;
+  /**
+   * Reports a `TransformerError` and hands the item to the dead-letter sink (`deadLetter`, else
+   * the flow's); resolves once both are done, `handlerTimeoutMs` passed, or the flow stopped.
+   */
+  failed(
+    item: unknown,
+    error: unknown,
+    stage: string,
+    attempt: number,
+    deadLetter: DeadLetterSink | null,
+  ): Promise<void>;
+  /** Emits the `retry` event (only when someone listens). */
+  retrying(stage: string, item: unknown, attempt: number, error: unknown, delayMs: number): void;
+  /**
+   * A draw from the flow's random source, uniform in [0, 1); one that throws or falls outside
+   * reads as 0.5 and is reported (once) for `stage`.
+   */
+  random(stage: string): number;
+  /** Resolves `true` after `ms` on the flow's clock, or `false` at once when the flow stops. */
+  sleep(ms: number): Promise<boolean>;
+  /** Reports a `Dropped` event. */
+  dropped(item: unknown, stage: string, reason: DropReason): Promise<void>;
+  /** Why a channel refused a value: the flow stopped, or a `Last` cut it off. */
+  refusalReason(): DropReason;
+  /**
+   * A stage (not a classifier, not in a fan-out branch) returned `Last(...)`. Typed as any object
+   * here, so that this file needs nothing of `Stage` (the runtime's implementation takes one).
+   */
+  lastReturned(stage: object): void;
+}
