@@ -38,7 +38,7 @@ export type {
   PushOptions,
 } from "./model/options.js";
 export type { SendResult, SendOptions, RefusalReason } from "./runtime/push-handle.js";
-export type { QueueDiscipline } from "./runtime/queue/bounded-queue.js";
+export type { QueueDiscipline } from "./model/options.js";
 export type {
   Transformer,
   Consumer,
@@ -70,14 +70,14 @@ export type { ThroughputScalingOptions } from "./scaling/throughput-scaling.js";
 export type { LatencyBudgetScalingOptions } from "./scaling/latency-budget-scaling.js";
 export type { PolicyOptions, ResolvedPolicy } from "./scaling/policy-options.js";
 export type { Rates } from "./scaling/policy-scaling.js";
-export type { ScaleEvent } from "./runtime/scaling/scaling-controller.js";
+export type { ScaleEvent } from "./model/events.js";
 export type { StageStats, FlowStats, FlowState, FlowEnd, LatencySummary } from "./stats/stage-stats.js";
 export type {
   StageNode,
   StructureItem,
   StructureBranch,
   StructureEdge,
-} from "./stats/render-dump.js";
+} from "./plan/structure.js";
 export type { FlowConfigErrorCode } from "./errors.js";
 export type { Clock } from "./clock/clock.js";
 export type { VirtualClockOptions } from "./clock/virtual-clock.js";

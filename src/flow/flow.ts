@@ -3,13 +3,15 @@ import { FlowConfigError } from "../errors.js";
 import { describeValue } from "../internal/describe.js";
 import { tryGet } from "../internal/read-value.js";
 import type { ScalingStrategy } from "../scaling/scaling-strategy.js";
-import { renderStats, renderStructure } from "../stats/render-dump.js";
+import { renderStructure } from "../plan/structure.js";
+import { renderStats } from "../stats/render-stats.js";
 import type { FlowStats, StageStats } from "../stats/stage-stats.js";
 import type { Batch } from "../model/batch.js";
 import { type Composable, type StageFn, type StageLike, TREE } from "../model/composable.js";
 import { emptyDropCounts, type ErrorHandler, FLOW_EVENTS, type FlowEvents } from "../model/events.js";
 import { FlowRuntime } from "../runtime/flow-runtime.js";
 import { GuardedEmitter } from "./guarded-emitter.js";
+import { checkSource, claimOneShot, unbounded } from "./sources.js";
 import {
   type DrainOptions,
   type DumpOptions,
@@ -34,20 +36,6 @@ import { PushHandle } from "../runtime/push-handle.js";
 import { listenForSignals } from "../runtime/signals.js";
 import { type ComposedFlow, StageTree } from "../model/stage-tree.js";
 import type { Consumer, Source } from "../model/types.js";
-
-function checkSource(source: unknown, where: string): void {
-  const ok =
-    isCallable(source) ||
-    (source !== null &&
-      typeof source === "object" &&
-      (typeof tryGet(source, Symbol.asyncIterator) === "function" ||
-        typeof tryGet(source, Symbol.iterator) === "function"));
-  if (!ok)
-    throw new FlowConfigError(
-      `${where}: producer = ${describeValue(source)}: expected an AsyncIterable, an Iterable, or a function returning one`,
-      { option: "producer" },
-    );
-}
 
 /** The input type a stage appended to a `Flow<I, O>` must accept. */
 type Next<O, A> = unknown extends O ? A : O;
@@ -409,34 +397,4 @@ function stageLabel(name: unknown, fn: unknown, fallback: string): string {
   const own =
     fn !== null && (typeof fn === "object" || typeof fn === "function") ? tryGet(fn, "name") : undefined;
   return typeof own === "string" && own.length > 0 ? own : fallback;
-}
-
-/** One-shot sources (generator objects and other iterators) that a run has taken. */
-const claimed = new WeakSet<object>();
-
-/**
- * A generator object, or any iterator that is its own iterable, yields its items once: a second
- * run of it would see none. Refuse that run instead of letting it end with zero items.
- */
-function claimOneShot(source: Source<unknown>): void {
-  if (typeof source !== "object" || source === null) return;
-  const s = source as Partial<AsyncIterable<unknown> & Iterable<unknown>> & { next?: unknown };
-  if (typeof s.next !== "function") return;
-  const self: unknown =
-    typeof s[Symbol.asyncIterator] === "function"
-      ? s[Symbol.asyncIterator]!()
-      : typeof s[Symbol.iterator] === "function"
-        ? s[Symbol.iterator]!()
-        : null;
-  if (self !== source) return;
-  if (claimed.has(source))
-    throw new FlowConfigError(
-      "producer = an iterator (a generator object?) that an earlier run already consumed: it yields nothing more; pass the generator function (items, not items()) to run the flow again",
-      { code: "ERR_FLOW_STATE", option: "producer" },
-    );
-  claimed.add(source);
-}
-
-function* unbounded(): Generator<undefined> {
-  for (;;) yield undefined;
 }

@@ -1,4 +1,3 @@
-import type { ScaleEvent } from "../runtime/scaling/scaling-controller.js";
 import type { FlowStats } from "../stats/stage-stats.js";
 
 /** An item whose stage function threw (after any retries). */
@@ -128,3 +127,20 @@ export const FLOW_EVENTS: readonly (keyof FlowEvents)[] = [
   "stopped",
   "stats",
 ];
+
+/**
+ * Emitted whenever a stage's count of active workers changes, in the order the changes happen:
+ * each event's `from` is the previous event's `to`, starting from `0` with the initial pool.
+ */
+export interface ScaleEvent {
+  readonly stage: string;
+  readonly from: number;
+  readonly to: number;
+  /**
+   * Why: `initial`; a strategy's decision, as what asked for it (`enqueue`, `dequeue`, `tick`)
+   * and the strategy's own reason; `liveness` (items waited with no worker); `budget: …`
+   * (`maxTotalWorkers` moved workers); or `exit: …` (a worker left on its own: the input ended,
+   * its `perWorker` factory failed, or the flow stopped).
+   */
+  readonly reason: string;
+}

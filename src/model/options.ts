@@ -12,10 +12,12 @@ import {
 } from "../internal/parse-options.js";
 import { tryGet } from "../internal/read-value.js";
 import { MAX_WORKERS, strategyField } from "../scaling/worker-limits.js";
-import type { QueueDiscipline } from "../runtime/queue/bounded-queue.js";
 import type { DeadLetterSink, ErrorHandler } from "./events.js";
 import { rateLimitField } from "./rate-limit.js";
 import { retryField } from "./retry.js";
+
+/** How a stage's input queue orders its items. */
+export type QueueDiscipline<T = any> = "fifo" | "lifo" | { priority: (item: T) => number };
 
 /**
  * The settings a stage runs with when its options leave them out. They are filled in when the

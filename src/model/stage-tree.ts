@@ -9,7 +9,9 @@ import type { FanOut } from "./fan-out.js";
 import { parseStageOptions, STAGE_DEFAULTS, type StageSettings } from "./options.js";
 import { isPerWorker } from "./per-worker.js";
 import type { Router } from "./router.js";
-import type { StageRole } from "../runtime/stage/stage.js";
+
+/** What a stage does with its items. */
+export type StageRole = "transformer" | "consumer" | "classifier" | "merge";
 
 /** One stage as the builder keeps it. */
 export interface StageDef {

@@ -4,12 +4,11 @@ import { describeThrown } from "../internal/describe.js";
 import { FixedScaling } from "../scaling/fixed-scaling.js";
 import type { ScalingStrategy } from "../scaling/scaling-strategy.js";
 import { checkStrategy, workerLimitsOf } from "../scaling/worker-limits.js";
-import type { StageNode as DumpNode, StructureItem } from "../stats/render-dump.js";
+import type { StageNode as DumpNode, StructureItem } from "./structure.js";
 import type { PerWorker } from "../model/per-worker.js";
 import { isPerWorker } from "../model/per-worker.js";
 import { STAGE_DEFAULTS } from "../model/options.js";
-import { Entry, type EntryKind } from "./stage-spec.js";
-import type { StageSpec } from "../runtime/stage/stage.js";
+import { Entry, type EntryKind, type StageSpec } from "./stage-spec.js";
 import type { Branch, StageDef, StageNode, StageTree } from "../model/stage-tree.js";
 import { queueSizeOf } from "../model/stage-tree.js";
 

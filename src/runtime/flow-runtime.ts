@@ -1,62 +1,32 @@
 import { setMaxListeners } from "node:events";
-import type { EventEmitter } from "eventemitter3";
 import { type Clock, TimeCache } from "../clock/clock.js";
 import { Deferred } from "../internal/deferred.js";
 import { FlowConfigError } from "../errors.js";
-import type { ScaleEvent } from "./scaling/scaling-controller.js";
-import { WorkerBudget } from "./scaling/worker-budget.js";
+import type { ScaleEvent } from "../model/events.js";
+import { shareBudget } from "./scaling/worker-budget.js";
+import { Ticker } from "./ticker.js";
 import { MAX_WORKERS } from "../scaling/worker-limits.js";
 import type { FlowEnd, FlowState, FlowStats, StageStats } from "../stats/stage-stats.js";
 import { Channel } from "./queue/channel.js";
-import {
-  type DeadLetter,
-  type DeadLetterSink,
-  type DropReason,
-  type Dropped,
-  type ErrorHandler,
-  emptyDropCounts,
-  type FlowEvents,
-  type ListenerError,
-  type TransformerError,
-} from "../model/events.js";
+import type { DeadLetterSink, DropReason, FlowEvents } from "../model/events.js";
 import type { OutletHost } from "./outlet/outlets.js";
 import { FAIR_SHARE_MS } from "./fair-share.js";
 import { downstreamOf, type Plan } from "../plan/plan.js";
 import { ProducerPump, type PumpHost } from "./producer-pump.js";
 import { Reporter } from "./reporter.js";
+import { Outcomes } from "./outcomes.js";
 import type { PushHost, RefusalReason, SendResult } from "./push-handle.js";
 import { PushInput, type PushInputHost } from "./push-input.js";
 import type { Stage } from "./stage/stage.js";
-import type { StageRun } from "./stage-run.js";
+import type { RuntimeConfig, StageRun } from "./stage-run.js";
 import { StreamReader } from "./stream-reader.js";
 import type { Source } from "../model/types.js";
 import { type Wiring, wirePlan } from "./wiring.js";
-
-/** Settings a run is built with (already validated by the builder). */
-export interface RuntimeConfig {
-  readonly clock: Clock;
-  /** The flow's random source (see `FlowOptions.random`). */
-  readonly random: () => number;
-  readonly tickMs: number;
-  readonly statsIntervalMs: number;
-  readonly statsWindowMs: number;
-  readonly sampleEvery: number;
-  readonly handler: ErrorHandler | undefined;
-  readonly deadLetter: DeadLetterSink | undefined;
-  readonly handlerTimeoutMs: number;
-  /** See `FlowOptions.closeTimeoutMs`. */
-  readonly closeTimeoutMs: number;
-  readonly events: EventEmitter<FlowEvents>;
-  /** The flow-wide worker cap, or undefined for none. */
-  readonly maxTotalWorkers: number | undefined;
-  /** Push mode: how many sends may wait for room at once. */
-  readonly maxWaitingSends: number;
-}
+import { Turns } from "./turns.js";
+import { sleepUnless } from "../clock/sleep.js";
 
 const ABORT_REASON = "flow stopped";
 const RESOLVED: Promise<void> = Promise.resolve();
-/** The real one, even under fake timers: a turn of the event loop is what fairness is about. */
-const realSetImmediate = globalThis.setImmediate;
 
 /** The producer, once blocked on a full first queue, resumes when a quarter of it has drained. */
 const PRODUCER_REFILL_FRACTION = 0.25;
@@ -67,7 +37,7 @@ const PRODUCER_REFILL_FRACTION = 0.25;
  * builds a new one per `start()`.
  *
  * Conservation: every item the pump takes is counted in `itemsIn` and ends in exactly one of
- * `consumed`, `failedCount`, `droppedCount`; `finished` resolves only when all of them add up
+ * `consumed`, `outcomes.failed`, `outcomes.dropped`; `finished` resolves only when all of them add up
  * (every stage done, every handler call settled).
  */
 export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, PushInputHost {
@@ -83,19 +53,14 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
   halted = false;
   itemsIn = 0;
   consumed = 0;
-  failedCount = 0;
-  droppedCount = 0;
-  listenerErrors = 0;
   inCall = 0;
   yieldAt: number;
   readonly #fairShareMs: number;
-  #turn: Promise<void> | null = null;
-  #turnScheduled = false;
-  /** Loops waiting for the event loop's turn. */
-  readonly #parked: { resume(): void }[] = [];
+  readonly #turns = new Turns(() => {
+    this.yieldAt = this.cache.read() + this.#fairShareMs;
+  });
   /** What ended the run; the first cause wins. */
   endedBy: FlowEnd | null = null;
-  readonly #dropReasons: Record<DropReason, number> = emptyDropCounts();
   readonly #config: RuntimeConfig;
   readonly #abort = new AbortController();
   readonly #finished = new Deferred<void>();
@@ -108,12 +73,10 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
   #inputClosed = false;
   /** With a stream reader: the reader has taken every output (or was released by `stop()`). */
   #sinkDrained = false;
-  readonly #reporter: Reporter;
-  #tickTimer: unknown = null;
+  readonly outcomes: Outcomes;
   /** After `stop()`: gives up on the workers still there once `closeTimeoutMs` has passed. */
   #graceTimer: unknown = null;
-  #budget: WorkerBudget | null = null;
-  #nextStatsAt: number;
+  readonly #ticker: Ticker;
   #stopPromise: Promise<void> | null = null;
   #ended = false;
 
@@ -121,14 +84,16 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
   constructor(plan: Plan, source: Source<unknown> | null, config: RuntimeConfig, withSink: boolean) {
     this.#config = config;
     this.clock = config.clock;
-    this.#reporter = new Reporter(
+    this.cache = new TimeCache(config.clock);
+    const { handler, deadLetter, handlerTimeoutMs } = config;
+    const reporter = new Reporter(
       config.clock,
-      config.handler,
-      config.deadLetter,
-      config.handlerTimeoutMs,
+      handler,
+      deadLetter,
+      handlerTimeoutMs,
       this.#stopSignal.promise,
     );
-    this.cache = new TimeCache(config.clock);
+    this.outcomes = new Outcomes(config.events, reporter, this.cache);
     this.sampleEvery = config.sampleEvery;
     this.closeTimeoutMs = config.closeTimeoutMs;
     this.statsWindowMs = config.statsWindowMs;
@@ -136,7 +101,6 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
     // Fairness is about the real event loop: under a virtual clock only the producer's count applies.
     this.#fairShareMs = config.clock.virtual === true ? Number.POSITIVE_INFINITY : FAIR_SHARE_MS;
     this.yieldAt = this.startedAt + this.#fairShareMs;
-    this.#nextStatsAt = this.startedAt + config.statsIntervalMs;
 
     this.#plan = plan;
     const lastSpec = plan.stages[plan.stages.length - 1]!.spec;
@@ -147,20 +111,8 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
     this.#wiring = wirePlan(plan, this, this.#sink);
     this.stages = [...this.#wiring.stages];
     for (const stage of this.stages) stage.onDone = () => this.#stageDone();
-    const limit = config.maxTotalWorkers;
-    if (limit !== undefined) {
-      if (limit < this.stages.length)
-        throw new FlowConfigError(
-          `Flow: option "maxTotalWorkers" = ${limit}: expected at least one worker per stage (this flow has ${this.stages.length} stages)`,
-          { code: "ERR_FLOW_CONFIG", option: "maxTotalWorkers" },
-        );
-      const budget = new WorkerBudget(limit);
-      for (const stage of this.stages) {
-        budget.add(stage.controller);
-        stage.controller.budget = budget;
-      }
-      this.#budget = budget;
-    }
+    const budget = shareBudget(this.stages, config.maxTotalWorkers);
+    this.#ticker = new Ticker(this, config.tickMs, config.statsIntervalMs, budget, config.events);
     // Every in-flight call may listen on the flow's one signal (fetch does), and every worker of
     // a stage with timeoutMs links its own signal to it: twice the workers there can be. Past
     // that, listeners pile up per item (a leak), and Node's warning says so.
@@ -195,7 +147,7 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
 
   start(): void {
     for (const stage of this.stages) stage.start();
-    this.#armTick();
+    this.#ticker.start();
     void this.#pump?.run();
   }
 
@@ -293,26 +245,11 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
   }
 
   turn(): Promise<void> {
-    this.#turn ??= new Promise<void>((resolve) => this.#parked.push({ resume: resolve }));
-    this.#scheduleTurn();
-    return this.#turn;
+    return this.#turns.turn();
   }
 
   awaitTurn(taker: { resume(): void }): void {
-    this.#parked.push(taker);
-    this.#scheduleTurn();
-  }
-
-  // One macrotask for everyone waiting: after it, the deadline moves on and they all go on.
-  #scheduleTurn(): void {
-    if (this.#turnScheduled) return;
-    this.#turnScheduled = true;
-    realSetImmediate(() => {
-      this.#turnScheduled = false;
-      this.#turn = null;
-      this.yieldAt = this.cache.read() + this.#fairShareMs;
-      for (const taker of this.#parked.splice(0)) taker.resume();
-    });
+    this.#turns.park(taker);
   }
 
   retrying(stage: string, item: unknown, attempt: number, error: unknown, delayMs: number): void {
@@ -333,20 +270,7 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
 
   sleep(ms: number): Promise<boolean> {
     if (this.stopping) return Promise.resolve(false);
-    // No wait asked (a backoff of 0): no timer either, which would be a whole millisecond.
-    if (ms <= 0) return Promise.resolve(true);
-    const signal = this.#abort.signal;
-    return new Promise((resolve) => {
-      const onStop = (): void => {
-        this.clock.clearTimeout(timer);
-        resolve(false);
-      };
-      const timer = this.clock.setTimeout(() => {
-        signal.removeEventListener("abort", onStop);
-        resolve(true);
-      }, ms);
-      signal.addEventListener("abort", onStop, { once: true });
-    });
+    return sleepUnless(this.clock, this.#abort.signal, ms);
   }
 
   /** `stop()`: abort in-flight work, drop what is queued, wait for every worker to exit. */
@@ -410,54 +334,32 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
   async #end(): Promise<void> {
     if (this.#ended) return;
     this.#ended = true;
-    if (this.#tickTimer !== null) this.clock.clearTimeout(this.#tickTimer);
-    this.#tickTimer = null;
+    this.#ticker.stop();
     if (this.#graceTimer !== null) this.clock.clearTimeout(this.#graceTimer);
     this.#graceTimer = null;
     // Let every handler call finish (each is bounded by handlerTimeoutMs), unless the flow was stopped.
-    if (!this.stopping) await this.#reporter.settled();
+    if (!this.stopping) await this.outcomes.reporter.settled();
     for (const stage of this.stages) stage.metrics.tick(this.cache.read());
     this.state = this.stopping ? "stopped" : "drained";
     this.#config.events.emit(this.stopping ? "stopped" : "drained");
     this.#finished.resolve();
   }
 
-  #armTick(): void {
-    const handle = this.clock.setTimeout(this.#tick, this.#config.tickMs);
-    (handle as { unref?: () => void } | null)?.unref?.();
-    this.#tickTimer = handle;
-  }
-
-  readonly #tick = (): void => {
-    if (this.#ended) return;
-    const now = this.cache.read();
-    for (const stage of this.stages) {
-      stage.metrics.tick(now);
-      if (!this.stopping && !stage.done) stage.controller.onTick();
-    }
-    if (this.#budget !== null && !this.stopping) this.#budget.rebalance(now);
-    const events = this.#config.events;
-    if (now >= this.#nextStatsAt) {
-      this.#nextStatsAt = now + this.#config.statsIntervalMs;
-      if (events.listenerCount("stats") > 0) events.emit("stats", this.stats());
-    }
-    if (!this.#ended) this.#armTick();
-  };
-
   stats(): FlowStats {
     const stages: StageStats[] = this.stages.map((s) => s.metrics.snapshot());
+    const o = this.outcomes;
     return Object.freeze({
       state: this.state,
       now: this.clock.now(),
       startedAt: this.startedAt,
       itemsIn: this.itemsIn,
       consumed: this.consumed,
-      failed: this.failedCount,
-      dropped: this.droppedCount,
-      droppedByReason: Object.freeze({ ...this.#dropReasons }),
-      inFlight: this.itemsIn - this.consumed - this.failedCount - this.droppedCount,
+      failed: o.failed,
+      dropped: o.dropped,
+      droppedByReason: Object.freeze({ ...o.dropReasons }),
+      inFlight: this.itemsIn - this.consumed - o.failed - o.dropped,
       endedBy: this.endedBy,
-      listenerErrors: this.listenerErrors,
+      listenerErrors: o.listenerErrors,
       stages: Object.freeze(stages),
     });
   }
@@ -467,56 +369,26 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
   }
 
   strategyFault(stage: string, error: unknown): void {
-    this.#reporter.logOnce(
-      `${stage}:strategy`,
-      `[flowrhythm] scaling strategy of stage "${stage}" failed; decision ignored:`,
-      error,
-    );
+    this.outcomes.strategyFault(stage, error);
   }
 
   workerFault(stage: string, what: string, error: unknown): void {
-    this.#reporter.logOnce(`${stage}:${what}`, `[flowrhythm] stage "${stage}": ${what}:`, error);
+    this.outcomes.workerFault(stage, what, error);
   }
 
-  /** A listener of `event` threw or rejected: counted and reported; items are not affected. */
   listenerFailed(event: keyof FlowEvents, error: unknown): void {
-    this.listenerErrors++;
-    const report: ListenerError = { type: "ListenerError", event, error };
-    void this.#reporter.deliver(report);
+    this.outcomes.listenerFailed(event, error);
   }
 
   sourceFailed(error: unknown): void {
-    const event = { type: "SourceError", error } as const;
-    this.#config.events.emit("sourceError", event);
-    void this.#reporter.deliver(event);
+    this.outcomes.sourceFailed(error);
   }
 
-  failed(
-    item: unknown,
-    error: unknown,
-    stage: string,
-    attempt: number,
-    deadLetter: DeadLetterSink | null,
-  ): Promise<void> {
-    this.failedCount++;
-    const event: TransformerError = { type: "TransformerError", item, error, stage, attempt };
-    this.#config.events.emit("itemError", event);
-    const letter = (): DeadLetter => ({
-      type: "DeadLetter",
-      item,
-      error,
-      stage,
-      attempts: attempt,
-      failedAt: this.cache.read(),
-    });
-    return this.#reporter.failed(event, letter, deadLetter);
+  failed(item: unknown, error: unknown, stage: string, attempt: number, deadLetter: DeadLetterSink | null) {
+    return this.outcomes.itemFailed(item, error, stage, attempt, deadLetter);
   }
 
   dropped(item: unknown, stage: string, reason: DropReason): Promise<void> {
-    this.droppedCount++;
-    this.#dropReasons[reason]++;
-    const event: Dropped = { type: "Dropped", item, stage, reason };
-    this.#config.events.emit("drop", event);
-    return this.#reporter.deliver(event);
+    return this.outcomes.itemDropped(item, stage, reason);
   }
 }

@@ -1,6 +1,7 @@
 import type { Clock, TimeCache } from "../clock/clock.js";
-import type { ScaleEvent } from "./scaling/scaling-controller.js";
-import type { DeadLetterSink, DropReason } from "../model/events.js";
+import type { ScaleEvent } from "../model/events.js";
+import type { EventEmitter } from "eventemitter3";
+import type { DeadLetterSink, DropReason, ErrorHandler, FlowEvents } from "../model/events.js";
 
 /** What a running stage needs from the flow that runs it. */
 export interface StageRun {
@@ -59,4 +60,25 @@ export interface StageRun {
    * here, so that this file needs nothing of `Stage` (the runtime's implementation takes one).
    */
   lastReturned(stage: object): void;
+}
+
+/** Settings a run is built with (already validated by the builder). */
+export interface RuntimeConfig {
+  readonly clock: Clock;
+  /** The flow's random source (see `FlowOptions.random`). */
+  readonly random: () => number;
+  readonly tickMs: number;
+  readonly statsIntervalMs: number;
+  readonly statsWindowMs: number;
+  readonly sampleEvery: number;
+  readonly handler: ErrorHandler | undefined;
+  readonly deadLetter: DeadLetterSink | undefined;
+  readonly handlerTimeoutMs: number;
+  /** See `FlowOptions.closeTimeoutMs`. */
+  readonly closeTimeoutMs: number;
+  readonly events: EventEmitter<FlowEvents>;
+  /** The flow-wide worker cap, or undefined for none. */
+  readonly maxTotalWorkers: number | undefined;
+  /** Push mode: how many sends may wait for room at once. */
+  readonly maxWaitingSends: number;
 }

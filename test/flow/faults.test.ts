@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { FlowErrorEvent, TransformerError } from "../../src/model/events.js";
 import { Flow } from "../../src/flow/flow.js";
 import { perWorker } from "../../src/model/per-worker.js";
-import { SETUP_ATTEMPTS } from "../../src/runtime/stage/stage.js";
+import { SETUP_ATTEMPTS } from "../../src/runtime/stage/worker-pool.js";
 import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
 import type { ScalingStrategy } from "../../src/scaling/scaling-strategy.js";
 import { range, runVirtual, sleep, VirtualClock } from "../helpers.js";

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { batch } from "../../src/model/batch.js";
 import type { FlowErrorEvent } from "../../src/model/events.js";
 import { Flow } from "../../src/flow/flow.js";
-import { RateLimiter } from "../../src/model/rate-limit.js";
+import { RateLimiter } from "../../src/runtime/stage/rate-limiter.js";
 import { FlowConfigError } from "../../src/errors.js";
 import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
 import { range, runVirtual, sleep, VirtualClock } from "../helpers.js";

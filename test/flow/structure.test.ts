@@ -3,7 +3,7 @@ import { batch } from "../../src/model/batch.js";
 import { fanOut } from "../../src/model/fan-out.js";
 import { Flow } from "../../src/flow/flow.js";
 import { router } from "../../src/model/router.js";
-import { renderStats } from "../../src/stats/render-dump.js";
+import { renderStats } from "../../src/stats/render-stats.js";
 import { range } from "../helpers.js";
 
 const classify = (x: number) => (x % 2 ? "odd" : "even");

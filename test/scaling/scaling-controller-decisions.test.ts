@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type ScaleEvent, ScalingController } from "../../src/runtime/scaling/scaling-controller.js";
+import type { ScaleEvent } from "../../src/index.js";
+import { ScalingController } from "../../src/runtime/scaling/scaling-controller.js";
 import type { ScalingStrategy } from "../../src/scaling/scaling-strategy.js";
 import { WorkerBudget } from "../../src/runtime/scaling/worker-budget.js";
 import { MAX_WORKERS } from "../../src/scaling/worker-limits.js";

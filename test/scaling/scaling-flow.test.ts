@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Flow } from "../../src/flow/flow.js";
-import type { ScaleEvent } from "../../src/runtime/scaling/scaling-controller.js";
+import type { ScaleEvent } from "../../src/index.js";
 import type { ScalingStrategy } from "../../src/scaling/scaling-strategy.js";
 import { UtilizationScaling } from "../../src/scaling/utilization-scaling.js";
 import type { StageStats } from "../../src/stats/stage-stats.js";

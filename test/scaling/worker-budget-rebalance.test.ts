@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ScaleEvent } from "../../src/runtime/scaling/scaling-controller.js";
+import type { ScaleEvent } from "../../src/index.js";
 import { ScalingController } from "../../src/runtime/scaling/scaling-controller.js";
 import { WorkerBudget } from "../../src/runtime/scaling/worker-budget.js";
 import type { StageStats } from "../../src/stats/stage-stats.js";

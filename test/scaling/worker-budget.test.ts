@@ -3,7 +3,7 @@ import { Flow } from "../../src/flow/flow.js";
 import { FlowConfigError } from "../../src/errors.js";
 import { AdaptiveScaling } from "../../src/scaling/adaptive-scaling.js";
 import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
-import type { ScaleEvent } from "../../src/runtime/scaling/scaling-controller.js";
+import type { ScaleEvent } from "../../src/index.js";
 import { VirtualClock } from "../../src/clock/virtual-clock.js";
 
 const STAGES = ["a", "b", "c"] as const;

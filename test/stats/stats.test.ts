@@ -2,7 +2,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { LatencyRecorder } from "../../src/stats/latency-recorder.js";
 import { RateMeter } from "../../src/stats/rate-meter.js";
-import { renderStats, renderStructure } from "../../src/stats/render-dump.js";
+import { renderStructure } from "../../src/plan/structure.js";
+import { renderStats } from "../../src/stats/render-stats.js";
 import { StageMetrics } from "../../src/stats/stage-metrics.js";
 import { VirtualClock } from "../helpers.js";
 

@@ -1,8 +1,6 @@
 import { PriorityHeap } from "../../internal/priority-heap.js";
 import { RingBuffer } from "../../internal/ring-buffer.js";
-
-/** How a stage's input queue orders its items. */
-export type QueueDiscipline<T = any> = "fifo" | "lifo" | { priority: (item: T) => number };
+import type { QueueDiscipline } from "../../model/options.js";
 
 /**
  * A stage's input queue: bounded, ordered FIFO, LIFO or by priority, with each item's enqueue

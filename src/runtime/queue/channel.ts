@@ -1,5 +1,6 @@
 import type { TimeCache } from "../../clock/clock.js";
-import { BoundedQueue, type QueueDiscipline } from "./bounded-queue.js";
+import type { QueueDiscipline } from "../../model/options.js";
+import { BoundedQueue } from "./bounded-queue.js";
 import type { Outlet } from "../outlet/outlets.js";
 
 /** What `Taker.wait` resolves with when there will be no item: the input ended or the worker retires. */

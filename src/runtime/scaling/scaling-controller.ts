@@ -2,23 +2,7 @@ import type { StageStats } from "../../stats/stage-stats.js";
 import type { ScalingStrategy } from "../../scaling/scaling-strategy.js";
 import type { WorkerBudget } from "./worker-budget.js";
 import { MAX_WORKERS, workerLimitsOf } from "../../scaling/worker-limits.js";
-
-/**
- * Emitted whenever a stage's count of active workers changes, in the order the changes happen:
- * each event's `from` is the previous event's `to`, starting from `0` with the initial pool.
- */
-export interface ScaleEvent {
-  readonly stage: string;
-  readonly from: number;
-  readonly to: number;
-  /**
-   * Why: `initial`; a strategy's decision, as what asked for it (`enqueue`, `dequeue`, `tick`)
-   * and the strategy's own reason; `liveness` (items waited with no worker); `budget: …`
-   * (`maxTotalWorkers` moved workers); or `exit: …` (a worker left on its own: the input ended,
-   * its `perWorker` factory failed, or the flow stopped).
-   */
-  readonly reason: string;
-}
+import type { ScaleEvent } from "../../model/events.js";
 
 /** What the controller drives: a stage's worker pool. */
 export interface ScalablePool {

@@ -1,3 +1,4 @@
+import { FlowConfigError } from "../../errors.js";
 /** What the budget reads and asks of a stage's scaling controller (`BudgetMember`). */
 export interface BudgetMember {
   readonly stage: string;
@@ -134,4 +135,26 @@ export class WorkerBudget {
     const freed = donor.active - donor.budgetResize(donor.active - moved, why);
     if (freed > 0) needy.budgetResize(needy.active + freed, `budget: ${freed} from ${donor.stage}`);
   }
+}
+
+/**
+ * One budget of `limit` workers shared by every stage's controller (`maxTotalWorkers`), or none
+ * when no limit is set. A limit below one worker per stage is a `FlowConfigError`.
+ */
+export function shareBudget(
+  stages: readonly { readonly controller: BudgetMember & { budget: WorkerBudget | null } }[],
+  limit: number | undefined,
+): WorkerBudget | null {
+  if (limit === undefined) return null;
+  if (limit < stages.length)
+    throw new FlowConfigError(
+      `Flow: option "maxTotalWorkers" = ${limit}: expected at least one worker per stage (this flow has ${stages.length} stages)`,
+      { code: "ERR_FLOW_CONFIG", option: "maxTotalWorkers" },
+    );
+  const budget = new WorkerBudget(limit);
+  for (const { controller } of stages) {
+    budget.add(controller);
+    controller.budget = budget;
+  }
+  return budget;
 }

@@ -2,11 +2,12 @@ import { describeValue } from "../../internal/describe.js";
 import type { BatchSettings } from "../../model/batch.js";
 import { LastValue } from "../../model/last.js";
 import { Slot } from "../outlet/reorder-buffer.js";
-import { Entry } from "../../plan/stage-spec.js";
-import { Stage, type StageSpec } from "./stage.js";
+import { Entry, type StageSpec } from "../../plan/stage-spec.js";
+import { Stage } from "./stage.js";
 import type { StageRun } from "../stage-run.js";
 import { RateLimitedWorker } from "./rate-limited-worker.js";
-import { EXIT, WAIT, type Worker, WorkerState } from "./stage-worker.js";
+import { EXIT, WAIT } from "./stage-worker.js";
+import { type PooledWorker, WorkerState } from "./worker-host.js";
 
 /**
  * A stage whose workers take whole batches from its queue. The queue is the only buffer: a
@@ -24,7 +25,7 @@ export class BatchStage extends Stage {
     this.input.setBatchSize(this.batch.size);
   }
 
-  protected override createWorker(id: number): Worker {
+  override createWorker(id: number): PooledWorker {
     return new BatchWorker(this, id);
   }
 
@@ -78,12 +79,13 @@ const NO_ENTRIES: readonly unknown[] = [];
 // A batch stage may have a rate limit (a call takes one token): its worker can wait for one, so it
 // is a RateLimitedWorker; it checks `stage.limiter` itself, once a batch.
 export class BatchWorker extends RateLimitedWorker {
+  declare readonly stage: BatchStage;
   #entries: readonly unknown[] = NO_ENTRIES;
   #args: readonly unknown[] = NO_ENTRIES;
 
   protected override takeAndCall(): unknown {
     if (this.retiring) return EXIT;
-    const stage = this.stage as BatchStage;
+    const stage = this.stage;
     if (stage.run.cache.t >= stage.run.yieldAt) {
       stage.run.awaitTurn(this);
       return WAIT;
@@ -123,7 +125,7 @@ export class BatchWorker extends RateLimitedWorker {
     return this.limited ? this.callWithToken() : this.takeAndCall();
   }
 
-  protected override argInHand(): unknown {
+  override argInHand(): unknown {
     return this.#args;
   }
 
@@ -134,7 +136,7 @@ export class BatchWorker extends RateLimitedWorker {
     return entries;
   }
 
-  protected override handOn(out: unknown): undefined | Promise<void> {
+  override handOn(out: unknown): undefined | Promise<void> {
     if (this.abandoned) return undefined;
     const stage = this.stage;
     const entries = this.#entries;
@@ -174,7 +176,7 @@ export class BatchWorker extends RateLimitedWorker {
     }
   }
 
-  protected override failFinal(error: unknown): Promise<void> {
+  override failFinal(error: unknown): Promise<void> {
     const entries = this.#entries;
     this.#entries = NO_ENTRIES;
     this.#args = NO_ENTRIES;

@@ -1,13 +1,15 @@
 import { MAX_TIMER_MS } from "../../internal/option-fields.js";
 import { Entry } from "../../plan/stage-spec.js";
-import { FAILED, WAIT, Worker, WorkerState } from "./stage-worker.js";
+import { FAILED } from "./attempts.js";
+import { StageWorker, WAIT } from "./stage-worker.js";
+import { WorkerState } from "./worker-host.js";
 
 /**
  * A worker of a stage with a `rateLimit`: each call takes a token first, or waits for one counted
- * as rate-limited (holding its item, never busy). Stages without a limit run plain `Worker`s: a
+ * as rate-limited (holding its item, never busy). Stages without a limit run plain `StageWorker`s: a
  * check for a limiter on every call measured ~0.7 % of the per-item cost of every stage.
  */
-export class RateLimitedWorker extends Worker {
+export class RateLimitedWorker extends StageWorker {
   /** Waiting for a token for the item in hand (the wait ends with `resume()`). */
   protected limited = false;
   /** The flow stopped while the worker waited for its token. */

@@ -1,28 +1,15 @@
 import { isThenable } from "../../internal/is-thenable.js";
-import { MAX_TIMER_MS } from "../../internal/option-fields.js";
 import { CallSignal } from "./call-signal.js";
 import { END } from "../queue/channel.js";
 import { LastValue } from "../../model/last.js";
 import type { Outlet } from "../outlet/outlets.js";
 import { Slot, type SlotKind } from "../outlet/reorder-buffer.js";
-import { retryDelay } from "../../model/retry.js";
 import { Entry } from "../../plan/stage-spec.js";
-import type { Stage } from "./stage.js";
+import { type AttemptOwner, FAILED, noteOverload, retryItem, withDeadline, worthRetry } from "./attempts.js";
+import { type PooledWorker, type WorkerHost, WorkerState } from "./worker-host.js";
 import type { StageContext, WorkerInfo, WorkerResource } from "../../model/types.js";
 import { RESUME, WaitingTaker } from "../queue/waiting-taker.js";
 import { closeResource, openResource } from "./worker-resource.js";
-
-/** A worker's state; each worker is in exactly one, and the stage's stats count them. */
-export const WorkerState = {
-  Starting: 0,
-  Idle: 1,
-  Busy: 2,
-  Blocked: 3,
-  Exited: 4,
-  Retrying: 5,
-  RateLimited: 6,
-} as const;
-export type WorkerState = (typeof WorkerState)[keyof typeof WorkerState];
 
 const noop = (): void => {};
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -33,7 +20,6 @@ type MutableContext = { -readonly [K in keyof StageContext]: StageContext[K] };
 /** `takeAndCall` results that are not a call's result. */
 export const WAIT: unique symbol = Symbol("wait");
 export const EXIT: unique symbol = Symbol("exit");
-export const FAILED: unique symbol = Symbol("failed");
 /** `item` when the worker holds no item (an item may itself be `undefined`). */
 export const NOTHING: unique symbol = Symbol("nothing");
 
@@ -46,7 +32,7 @@ export const NOTHING: unique symbol = Symbol("nothing");
  * The loop awaits nothing of the framework's while input is queued and downstream has room:
  * only the user's function (and not even that when it returns a plain value).
  */
-export class Worker extends WaitingTaker<unknown> {
+export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, AttemptOwner {
   state: WorkerState = WorkerState.Starting;
   /** Set when the worker should exit after its current item. */
   retiring = false;
@@ -59,13 +45,13 @@ export class Worker extends WaitingTaker<unknown> {
   protected countdown: number;
   /** The entry in hand (for error reports), its timing start (-1: not timed), its error, its sequence number. */
   protected item: unknown = NOTHING;
-  protected t0 = -1;
+  t0 = -1;
   protected error: unknown = undefined;
   protected seq = 0;
   /** Set when the stage's factory kept failing: calls fail with the stage's setup error. */
-  #broken = false;
+  broken = false;
   /** Behind `ctx.signal`; counts the calls a timeout left running. */
-  #calls: CallSignal | null = null;
+  calls: CallSignal | null = null;
   /**
    * Set when `stop()` gave up on the worker (it did not finish within `closeTimeoutMs`): its item
    * was reported, and whatever its code does after that is not.
@@ -75,7 +61,7 @@ export class Worker extends WaitingTaker<unknown> {
   resourceOpen = false;
 
   constructor(
-    readonly stage: Stage,
+    readonly stage: WorkerHost,
     id: number,
   ) {
     super();
@@ -102,14 +88,14 @@ export class Worker extends WaitingTaker<unknown> {
   async #run(): Promise<void> {
     const stage = this.stage;
     const calls = new CallSignal(stage.run.signal, stage.timeoutMs > 0);
-    this.#calls = calls;
+    this.calls = calls;
     this.ctx.signal = calls.signal;
     let resource: WorkerResource<unknown, unknown> | null = null;
     let exitReason = "input ended";
     try {
       // Stopped before the loop began: nothing to set up, nothing to close.
       if (stage.run.stopping) return;
-      if (stage.factory && stage.setupError === null) {
+      if (stage.factory && stage.pool.setupError === null) {
         const opened = await openResource(this);
         if (typeof opened === "string") {
           exitReason = opened;
@@ -120,8 +106,8 @@ export class Worker extends WaitingTaker<unknown> {
         this.fn = (item, ctx) => r.process(item, ctx);
       } else if (stage.factory) {
         // No worker of this stage could start: its items fail with the setup error.
-        this.#broken = true;
-        const error = stage.setupError;
+        this.broken = true;
+        const error = stage.pool.setupError;
         this.fn = () => {
           throw error;
         };
@@ -176,7 +162,7 @@ export class Worker extends WaitingTaker<unknown> {
       if (out === FAILED) pending = this.fail(this.error);
       else if (isThenable(out)) {
         try {
-          out = await (this.stage.timeoutMs > 0 ? this.#deadline(out) : out);
+          out = await (this.stage.timeoutMs > 0 ? withDeadline(this, out) : out);
           pending = this.handOn(out);
         } catch (error) {
           pending = this.fail(error);
@@ -250,7 +236,7 @@ export class Worker extends WaitingTaker<unknown> {
   }
 
   /** Calls the stage's function; returns its result, or FAILED (with `error` set) if it threw. */
-  protected invoke(arg: unknown): unknown {
+  invoke(arg: unknown): unknown {
     const run = this.stage.run;
     run.inCall++;
     try {
@@ -264,8 +250,14 @@ export class Worker extends WaitingTaker<unknown> {
     }
   }
 
+  takeError(): unknown {
+    const error = this.error;
+    this.error = undefined;
+    return error;
+  }
+
   /** What the function was called with for the item in hand (a batch stage's: the batch). */
-  protected argInHand(): unknown {
+  argInHand(): unknown {
     return this.stage.arg(this.item);
   }
 
@@ -297,7 +289,7 @@ export class Worker extends WaitingTaker<unknown> {
   }
 
   /** Hands a call's result on; returns what to await before the next item, if anything. */
-  protected handOn(out: unknown): undefined | Promise<void> {
+  handOn(out: unknown): undefined | Promise<void> {
     // Given up by stop(): its item was reported then; whatever the call returned goes nowhere.
     if (this.abandoned) return undefined;
     const stage = this.stage;
@@ -317,13 +309,13 @@ export class Worker extends WaitingTaker<unknown> {
   protected fail(error: unknown): Promise<void> {
     this.error = undefined;
     if (this.abandoned) return RESOLVED;
-    this.#noteOverload(error);
-    if (this.stage.retry !== null && this.#worthRetry(error)) return this.#retry(error);
+    noteOverload(this, error);
+    if (this.stage.retry !== null && worthRetry(this, error)) return retryItem(this, error);
     return this.failFinal(error);
   }
 
   /** The item in hand failed for good. */
-  protected failFinal(error: unknown): Promise<void> {
+  failFinal(error: unknown): Promise<void> {
     const entry = this.item;
     this.item = NOTHING;
     return this.failEntry(entry, error, Slot.Hole);
@@ -331,130 +323,9 @@ export class Worker extends WaitingTaker<unknown> {
 
   /** Ends the item's attempts: returns the number to report and resets `ctx.attempt` for the next item. */
   protected endAttempts(): number {
-    const n = this.#broken ? 0 : this.ctx.attempt;
+    const n = this.broken ? 0 : this.ctx.attempt;
     this.ctx.attempt = 1;
     return n;
-  }
-
-  /** Counts a failed attempt whose error the stage's `overloadOn` recognises. */
-  #noteOverload(error: unknown): void {
-    const stage = this.stage;
-    // A stage whose factory never worked made no call: nothing behind it answered.
-    if (this.#broken) return;
-    let overloaded: boolean;
-    try {
-      overloaded = stage.overloadOn(error) === true;
-    } catch (thrown) {
-      stage.run.workerFault(stage.name, "overloadOn threw (the error is treated as no overload)", thrown);
-      return;
-    }
-    if (!overloaded) return;
-    const metrics = stage.metrics;
-    metrics.overloads++;
-    metrics.lastOverloadAt = stage.run.cache.read();
-  }
-
-  #worthRetry(error: unknown): boolean {
-    const stage = this.stage;
-    const policy = stage.retry!;
-    if (this.#broken || stage.run.stopping || this.ctx.attempt >= policy.attempts) return false;
-    try {
-      return policy.retryOn(error, this.argInHand()) === true;
-    } catch (thrown) {
-      stage.run.workerFault(stage.name, "retryOn threw (the error is treated as final)", thrown);
-      return false;
-    }
-  }
-
-  // Waits out the backoff (counted as retrying, not busy) and calls again, until an attempt
-  // succeeds, the policy gives up, or the flow stops (the item is then dropped as STOPPED).
-  async #retry(error: unknown): Promise<void> {
-    const stage = this.stage;
-    const ctx = this.ctx;
-    this.t0 = -1; // a retried call's latency would count the backoff: not timed
-    for (;;) {
-      stage.metrics.retries++;
-      const delay = retryDelay(stage.retry!, ctx.attempt, stage.run.random(stage.name), error);
-      stage.run.retrying(stage.name, this.argInHand(), ctx.attempt, error, delay);
-      stage.setState(this, WorkerState.Retrying);
-      let woke = await stage.run.sleep(delay);
-      // The token is taken in the same synchronous step as the call below.
-      while (woke && stage.limiter !== null) {
-        const wait = stage.limiter.take(stage.run.cache.read());
-        if (wait === 0) break;
-        woke = await this.#waitForToken(wait);
-      }
-      stage.setState(this, WorkerState.Busy);
-      if (!woke) return this.failFinal(error);
-      ctx.attempt++;
-      let out = this.invoke(this.argInHand());
-      if (out === FAILED) {
-        error = this.error;
-        this.error = undefined;
-      } else {
-        try {
-          if (isThenable(out)) out = await (stage.timeoutMs > 0 ? this.#deadline(out) : out);
-          if (this.abandoned) return;
-          const pending = this.handOn(out);
-          ctx.attempt = 1;
-          return pending;
-        } catch (e) {
-          error = e;
-        }
-      }
-      if (this.abandoned) return;
-      this.#noteOverload(error);
-      if (!this.#worthRetry(error)) return this.failFinal(error);
-    }
-  }
-
-  /** Waits `ms` for a retry's token, counted as rate-limited; false if the flow stopped. */
-  async #waitForToken(ms: number): Promise<boolean> {
-    const stage = this.stage;
-    const limiter = stage.limiter!;
-    stage.setState(this, WorkerState.RateLimited);
-    limiter.waiting++;
-    const woke = await stage.run.sleep(Math.min(ms, MAX_TIMER_MS));
-    limiter.waiting--;
-    return woke;
-  }
-
-  // The call's promise, or a TimeoutError once `timeoutMs` passes: then `ctx.signal` aborts and
-  // the worker goes on; the call, left running, is waited for (within the close deadline) before
-  // the worker's resource closes.
-  #deadline(call: PromiseLike<unknown>): Promise<unknown> {
-    const stage = this.stage;
-    const clock = stage.run.clock;
-    const ms = stage.timeoutMs;
-    return new Promise((resolve, reject) => {
-      let open = true;
-      const timer = clock.setTimeout(() => {
-        if (!open) return;
-        open = false;
-        const error = new DOMException(
-          `stage "${stage.name}": attempt ${this.ctx.attempt} timed out after ${ms} ms`,
-          "TimeoutError",
-        );
-        const calls = this.#calls!;
-        calls.timedOut(error, call);
-        this.ctx.signal = calls.signal;
-        reject(error);
-      }, ms);
-      call.then(
-        (value) => {
-          if (!open) return;
-          open = false;
-          clock.clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          if (!open) return;
-          open = false;
-          clock.clearTimeout(timer);
-          reject(error);
-        },
-      );
-    });
   }
 
   /** Reports `entry` failed and completes its reorder slot (with `slot`'s outcome: a hole). */
@@ -470,7 +341,7 @@ export class Worker extends WaitingTaker<unknown> {
   /** The call for `entry` returned `Last(value)`. */
   protected last(entry: unknown, value: unknown): undefined | Promise<void> {
     const stage = this.stage;
-    if (stage.classifier || stage.spec.inBranch) {
+    if (stage.classifier || stage.inBranch) {
       const where = stage.classifier
         ? "a router's classifier"
         : "a stage inside a fan-out branch (return it from the merge instead)";

@@ -1,80 +1,28 @@
 import { ScalingController } from "../scaling/scaling-controller.js";
-import type { ScalingStrategy } from "../../scaling/scaling-strategy.js";
 import { StageMetrics } from "../../stats/stage-metrics.js";
-import type { BatchSettings } from "../../model/batch.js";
-import type { QueueDiscipline } from "../queue/bounded-queue.js";
 import { Channel, type ChannelHooks } from "../queue/channel.js";
 import type { DeadLetterSink, DropReason } from "../../model/events.js";
 import { Envelope, type JoinRecord, settleEntry } from "../outlet/join-record.js";
 import { DropOutlet, type DropTarget, type Outlet } from "../outlet/outlets.js";
-import { RateLimiter } from "../../model/rate-limit.js";
+import { RateLimiter } from "./rate-limiter.js";
 import { ReorderBuffer } from "../outlet/reorder-buffer.js";
 import type { RetryPolicy } from "../../model/retry.js";
 import type { StageRun } from "../stage-run.js";
-import type { StageContext, WorkerInfo, WorkerResource } from "../../model/types.js";
+import type { StageContext } from "../../model/types.js";
 import { RateLimitedWorker } from "./rate-limited-worker.js";
-import { Worker, WorkerState } from "./stage-worker.js";
-import { Entry, type EntryKind } from "../../plan/stage-spec.js";
-
-/** What a stage does with its items. */
-export type StageRole = "transformer" | "consumer" | "classifier" | "merge";
-
-/** Everything needed to build a running stage. */
-export interface StageSpec {
-  readonly name: string;
-  readonly role: StageRole;
-  readonly fn: ((item: any, ctx: StageContext) => unknown) | null;
-  readonly factory:
-    | ((worker: WorkerInfo) => WorkerResource<any, any> | PromiseLike<WorkerResource<any, any>>)
-    | null;
-  readonly strategy: ScalingStrategy;
-  readonly queueSize: number;
-  readonly queue: QueueDiscipline;
-  readonly ordered: boolean;
-  readonly batch: BatchSettings | null;
-  readonly entry: EntryKind;
-  /** Inside a fan-out branch: `Last` is not allowed there. */
-  readonly inBranch: boolean;
-  readonly retry: RetryPolicy | null;
-  /** Per-attempt deadline in ms; 0: none. */
-  readonly timeoutMs: number;
-  /** The stage's own dead-letter sink (else the flow's). */
-  readonly deadLetter: DeadLetterSink | null;
-  /** Which call errors mean the service behind the stage is overloaded. */
-  readonly overloadOn: (error: unknown) => boolean;
-  /** Calls a second for the whole stage, and how many at once; null: no limit. */
-  readonly rateLimit: { readonly perSecond: number; readonly burst: number } | null;
-}
+import { StageWorker } from "./stage-worker.js";
+import { type PooledWorker, type WorkerHost, WorkerState } from "./worker-host.js";
+import { WorkerPool } from "./worker-pool.js";
+import { Entry, type EntryKind, type StageSpec } from "../../plan/stage-spec.js";
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
- * A `perWorker` factory that fails is tried again after 100 ms, 200 ms, … (at most 5 s); after
- * this many failures in a row with no worker of the stage running, the stage gives up: its items
- * fail with the setup error instead of waiting for a worker that never comes.
- */
-export const SETUP_ATTEMPTS = 5;
-const SETUP_BACKOFF_MS = 100;
-const SETUP_BACKOFF_MAX_MS = 5000;
-
-/** Which workers scale-down retires first when none is waiting for input. */
-const RETIRE_ORDER = [
-  WorkerState.Starting,
-  WorkerState.Blocked,
-  WorkerState.Busy,
-  WorkerState.Retrying,
-  WorkerState.RateLimited,
-  WorkerState.Idle,
-] as const;
-
-/**
  * A running stage: its input channel, its worker pool, the controller that sizes the pool, and
  * the outlet its outputs go to.
- *
- * Invariant: `#active` counts workers that are neither retiring nor exited; the pool is
- * resized against it, so a retiring worker finishing its item never counts twice.
+ * Its workers see it through {@link WorkerHost}; its {@link WorkerPool} spawns and retires them.
  */
-export class Stage implements ChannelHooks, DropTarget {
+export class Stage implements ChannelHooks, DropTarget, WorkerHost {
   readonly name: string;
   readonly input: Channel<unknown>;
   /** Where outputs go now: the wired outlet, or a drop outlet once the stage is cut off. */
@@ -94,9 +42,9 @@ export class Stage implements ChannelHooks, DropTarget {
   readonly overloadOn: (error: unknown) => boolean;
   /** The token bucket the stage's workers share; null: no rate limit. */
   readonly limiter: RateLimiter | null;
-  /** Set once the `perWorker` factory failed {@link SETUP_ATTEMPTS} times in a row with no worker running. */
-  setupError: Error | null = null;
-  readonly workers = new Set<Worker>();
+  readonly inBranch: boolean;
+  readonly deadLetter: DeadLetterSink | null;
+  readonly pool: WorkerPool;
   /** Called once when the stage has no input left and every worker has exited. */
   onDone: () => void = () => {};
   done = false;
@@ -106,21 +54,6 @@ export class Stage implements ChannelHooks, DropTarget {
   lastSeen = false;
   #wired!: Outlet;
   #dropOutlet: DropOutlet | null = null;
-  #active = 0;
-  #nextId = 1;
-  /** The pool size last asked for. */
-  #target = 0;
-  /** Workers whose resource is set up and that have not exited. */
-  #ready = 0;
-  /** `perWorker` factory failures since the last success. */
-  #setupFailures = 0;
-  /** No worker is spawned before this time (a failed factory backs off). */
-  #respawnAt = 0;
-  /** Set once the initial pool has started. */
-  #started = false;
-  /** Brings the pool back to its target once a failed factory's backoff has passed. */
-  #respawnTimer: unknown = null;
-
   constructor(
     readonly spec: StageSpec,
     readonly run: StageRun,
@@ -133,6 +66,9 @@ export class Stage implements ChannelHooks, DropTarget {
     this.retry = spec.retry;
     this.timeoutMs = spec.timeoutMs;
     this.overloadOn = spec.overloadOn;
+    this.inBranch = spec.inBranch;
+    this.deadLetter = spec.deadLetter;
+    this.pool = new WorkerPool(this);
     const rl = spec.rateLimit;
     this.limiter = rl === null ? null : new RateLimiter(rl.perSecond, rl.burst);
     // The priority function is given what the stage's function gets (not a fan-out branch's
@@ -183,11 +119,11 @@ export class Stage implements ChannelHooks, DropTarget {
   /** Starts the initial workers. */
   start(): void {
     this.controller.start();
-    this.#started = true;
+    this.pool.started();
   }
 
   get activeWorkers(): number {
-    return this.#active;
+    return this.pool.active;
   }
 
   get hasWork(): boolean {
@@ -231,7 +167,7 @@ export class Stage implements ChannelHooks, DropTarget {
     this.closeInput();
   }
 
-  setState(worker: Worker, state: WorkerState): void {
+  setState(worker: { state: WorkerState }, state: WorkerState): void {
     const m = this.metrics;
     switch (worker.state) {
       case WorkerState.Starting:
@@ -276,83 +212,20 @@ export class Stage implements ChannelHooks, DropTarget {
     worker.state = state;
   }
 
-  /**
-   * Spawns or retires workers until `target` are active (retiring idle workers first); returns
-   * how many are active. Spawning waits while a failed `perWorker` factory backs off.
-   */
+  /** Sizes the pool (the controller's actuator); returns how many workers are active. */
   resize(target: number): number {
-    if (this.run.stopping) return this.#active;
-    this.#target = target;
-    while (this.#active < target) {
-      if (this.input.closed && !this.hasWork) break;
-      // A retiring worker still holds its item: no more workers than the maximum hold items at
-      // once, so a replacement waits until it has left (see workerExited).
-      if (this.workers.size >= this.controller.max) break;
-      // While the factory keeps failing, one worker at a time probes it (like a half-open circuit
-      // breaker): a failing dependency is not hit by the whole pool's setups at once.
-      if (this.#setupFailures > 0 && this.metrics.starting > 0) break;
-      if (this.run.cache.t < this.#respawnAt) {
-        this.#armRespawn();
-        break;
-      }
-      this.#spawn();
-    }
-    while (this.#active > target && this.#retireOne());
-    return this.#active;
+    return this.pool.resize(target);
   }
 
   /** A new worker for this stage. */
-  protected createWorker(id: number): Worker {
-    return this.limiter === null ? new Worker(this, id) : new RateLimitedWorker(this, id);
-  }
-
-  #spawn(): void {
-    const worker = this.createWorker(this.#nextId++);
-    this.workers.add(worker);
-    this.#active++;
-    this.metrics.starting++;
-    // Once the stage runs, a new worker's loop starts on a later microtask: a worker spawned by a
-    // scaling decision made inside a hand-off must not take an item inside that hand-off, which
-    // would re-enter the controller and take items out of the order they leave the channel in.
-    // The initial pool starts at once: no hand-off is under way yet.
-    if (this.#started) queueMicrotask(() => worker.start());
-    else worker.start();
-  }
-
-  #retireOne(): boolean {
-    // Only workers wait on a stage's input. The wait resolves in a later microtask, so marking
-    // the worker retiring right after the release still comes before it runs again.
-    const idle = this.input.withdrawFirst() as Worker | undefined;
-    if (idle) {
-      idle.retiring = true;
-      this.#active--;
-      return true;
-    }
-    // No idle worker: the one that will free up soonest is a starting one, then a blocked one
-    // (its item is done), then a busy one, then one waiting out a retry or for a rate-limit token;
-    // each leaves after its current item.
-    for (const state of RETIRE_ORDER) {
-      for (const w of this.workers) {
-        if (!w.retiring && w.state === state) {
-          w.retiring = true;
-          this.#active--;
-          return true;
-        }
-      }
-    }
-    return false;
+  createWorker(id: number): PooledWorker {
+    return this.limiter === null ? new StageWorker(this, id) : new RateLimitedWorker(this, id);
   }
 
   /** `worker` has exited; `why` says why, when no decision retired it. */
-  workerExited(worker: Worker, why: string): void {
+  workerExited(worker: PooledWorker, why: string): void {
     this.setState(worker, WorkerState.Exited);
-    this.workers.delete(worker);
-    if (!worker.retiring) {
-      this.#active--;
-      this.controller.exited(this.run.stopping ? "flow stopped" : why);
-    } else if (this.#active < this.#target && !this.run.stopping) {
-      this.controller.regrow(this.#target, "held growth: a retiring worker has left");
-    }
+    this.pool.exited(worker, why);
     this.#checkDone();
   }
 
@@ -364,7 +237,7 @@ export class Stage implements ChannelHooks, DropTarget {
 
   /** Refuses all further input: what is queued is dropped with `reason`, waiting writers refused. */
   shutInput(reason: DropReason): void {
-    this.#disarmRespawn();
+    this.pool.disarm();
     for (const entry of this.input.shutDown()) this.drop(entry, reason);
     this.closeInput();
   }
@@ -401,13 +274,13 @@ export class Stage implements ChannelHooks, DropTarget {
     if (this.done || !this.input.closed) return;
     if (this.hasWork) {
       // Items left and nobody to take them (every worker retired or failed to start).
-      if (this.#active === 0 && !this.run.stopping)
-        this.controller.regrow(Math.max(1, this.#target), "liveness: items left and no worker runs");
+      if (this.pool.active === 0 && !this.run.stopping)
+        this.controller.regrow(Math.max(1, this.pool.target), "liveness: items left and no worker runs");
       return;
     }
-    if (this.workers.size > 0) return;
+    if (this.pool.workers.size > 0) return;
     this.done = true;
-    this.#disarmRespawn();
+    this.pool.disarm();
     this.finished();
     this.#wired.feederDone();
     this.onDone();
@@ -425,7 +298,7 @@ export class Stage implements ChannelHooks, DropTarget {
     m.lastErrorAt = this.run.cache.t;
     const target = settleEntry(entry, this.name);
     if (target === null) return RESOLVED;
-    return this.run.failed(target.item, error, target.stage, attempt, this.spec.deadLetter);
+    return this.run.failed(target.item, error, target.stage, attempt, this.deadLetter);
   }
 
   /** Reports an entry (queued, in hand, or an output that could not go on) as dropped. */
@@ -440,57 +313,6 @@ export class Stage implements ChannelHooks, DropTarget {
     return this.run.dropped(target.item, target.stage, reason);
   }
 
-  /** A worker's `perWorker` factory threw: back off before the next spawn, or give up. */
-  setupFailed(error: unknown): void {
-    const n = ++this.#setupFailures;
-    this.run.workerFault(this.name, "perWorker factory threw", error);
-    if (n >= SETUP_ATTEMPTS && this.#ready === 0) {
-      this.setupError = new Error(
-        `stage "${this.name}": the perWorker factory failed ${n} times in a row and no worker could start`,
-        { cause: error },
-      );
-      this.#respawnAt = 0;
-      this.#armRespawn();
-      return;
-    }
-    const wait = Math.min(SETUP_BACKOFF_MS * 2 ** (n - 1), SETUP_BACKOFF_MAX_MS);
-    this.#respawnAt = this.run.cache.read() + wait;
-    this.#armRespawn();
-  }
-
-  // The pool returns to its target by itself once the backoff has passed: no strategy needs to ask
-  // again, and the timer (unlike the tick) keeps the process alive while the flow needs it.
-  #armRespawn(): void {
-    if (this.#respawnTimer !== null || this.run.stopping || this.done) return;
-    const ms = Math.max(0, this.#respawnAt - this.run.cache.read());
-    this.#respawnTimer = this.run.clock.setTimeout(() => {
-      this.#respawnTimer = null;
-      if (this.run.stopping || this.done || this.#active >= this.#target) return;
-      if (this.run.cache.read() < this.#respawnAt) this.#armRespawn();
-      else this.controller.regrow(this.#target, "respawn: after the perWorker factory failed");
-    }, ms);
-  }
-
-  #disarmRespawn(): void {
-    if (this.#respawnTimer === null) return;
-    this.run.clock.clearTimeout(this.#respawnTimer);
-    this.#respawnTimer = null;
-  }
-
-  setupSucceeded(): void {
-    const recovered = this.#setupFailures > 0;
-    this.#setupFailures = 0;
-    this.#ready++;
-    // The probe worked: the pool may grow back to its target.
-    if (recovered && this.#active < this.#target && !this.run.stopping)
-      this.controller.regrow(this.#target, "respawn: the perWorker factory works again");
-  }
-
-  /** A worker whose resource was set up has exited. */
-  readyExited(): void {
-    this.#ready--;
-  }
-
   closeFailed(error: unknown): void {
     this.run.workerFault(this.name, "close() threw", error);
   }
@@ -503,6 +325,6 @@ export class Stage implements ChannelHooks, DropTarget {
 
   /** `stop()` waited `closeTimeoutMs` for this stage's workers: those still there are given up. */
   abandonWorkers(): void {
-    for (const worker of [...this.workers]) worker.abandon();
+    this.pool.abandonAll();
   }
 }

@@ -4,20 +4,19 @@ import { TIMED_OUT, within } from "../../clock/within.js";
 import type { CallSignal } from "./call-signal.js";
 import type { StageRun } from "../stage-run.js";
 import type { WorkerInfo, WorkerResource } from "../../model/types.js";
+import type { PoolEvents } from "./worker-host.js";
 
-/** What opening and closing a resource needs of the worker's stage (a `Stage`). */
+/** What opening and closing a resource needs of the worker's stage (a `WorkerHost`). */
 interface ResourceStage {
   readonly name: string;
   readonly run: StageRun;
   readonly factory: ((info: WorkerInfo) => unknown) | null;
-  setupFailed(error: unknown): void;
-  setupSucceeded(): void;
-  readyExited(): void;
+  readonly pool: PoolEvents;
   closeFailed(error: unknown): void;
   resourceUnclosed(why: string): void;
 }
 
-/** What opening and closing a resource needs of its worker (a `Worker`). */
+/** What opening and closing a resource needs of its worker (a `StageWorker`). */
 interface ResourceWorker {
   readonly stage: ResourceStage;
   readonly info: WorkerInfo;
@@ -65,7 +64,7 @@ export async function openResource(
     made = isThenable(m) ? await m : m;
   } catch (error) {
     if (worker.abandoned) return "abandoned";
-    stage.setupFailed(error);
+    stage.pool.setupFailed(error);
     return "perWorker factory failed";
   }
   if (worker.abandoned) {
@@ -73,14 +72,14 @@ export async function openResource(
     return "abandoned";
   }
   if (!isResource(made)) {
-    stage.setupFailed(
+    stage.pool.setupFailed(
       new TypeError(
         `stage "${stage.name}": the perWorker factory returned ${describeValue(made)}; expected { process(item, ctx), close?() } (close, when given, a function)`,
       ),
     );
     return "perWorker factory returned no resource";
   }
-  stage.setupSucceeded();
+  stage.pool.setupSucceeded();
   worker.resourceOpen = true;
   return made;
 }
@@ -104,7 +103,7 @@ export async function closeResource(
       undefined,
     );
   if (resource === null) return;
-  stage.readyExited();
+  stage.pool.readyExited();
   if (typeof resource.close !== "function") {
     worker.resourceOpen = false;
     return;
