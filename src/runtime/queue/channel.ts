@@ -1,7 +1,7 @@
 import type { TimeCache } from "../../clock/clock.js";
 import type { QueueDiscipline } from "../../model/options.js";
 import { BoundedQueue } from "./bounded-queue.js";
-import type { Outlet } from "../outlet/outlets.js";
+import type { StageQueue, Taker } from "./stage-queue.js";
 
 /** What `Taker.wait` resolves with when there will be no item: the input ended or the worker retires. */
 export const END: unique symbol = Symbol("flowrhythm.end");
@@ -9,14 +9,6 @@ export type End = typeof END;
 
 /** What a batch stage's taker is woken with: a batch is ready (full, due, or the input ended). */
 export const READY: unique symbol = Symbol("flowrhythm.ready");
-
-/** Something that waits for items: a worker, or the reader of `stream()`. */
-export interface Taker<T> {
-  /** Hands over an item taken for this taker; its promise resolves with it. */
-  deliver(item: T, stamp: number): void;
-  /** Ends the wait with {@link END}. */
-  release(): void;
-}
 
 /** The reader side's hooks, called synchronously on the hot path. */
 export interface ChannelHooks {
@@ -32,7 +24,7 @@ interface Writer<T> {
 }
 
 /**
- * The hand-off between two stages: a bounded queue, the takers waiting for items, and the
+ * The hand-off between two stages, in memory (the first {@link StageQueue}): a bounded queue, the takers waiting for items, and the
  * writers waiting for room.
  *
  * Invariants: takers wait only while the queue is empty, so an item is never queued while a
@@ -46,7 +38,8 @@ interface Writer<T> {
  * while fewer than a batch are queued and are woken with {@link READY} once a batch is there,
  * when the stage's flush timer says one is due, or when the input closes with items left.
  */
-export class Channel<T> implements Outlet {
+export class Channel<T> implements StageQueue<T> {
+  readonly values = "shared" as const;
   readonly queue: BoundedQueue<T>;
   closed = false;
   shut = false;

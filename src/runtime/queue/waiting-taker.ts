@@ -1,4 +1,5 @@
-import { END, type End, type Taker } from "./channel.js";
+import { END, type End } from "./channel.js";
+import type { Taker } from "./stage-queue.js";
 
 /** What a wait resolves with when the taker should look again (after the event loop's turn). */
 export const RESUME: unique symbol = Symbol("flowrhythm.resume");

@@ -7,9 +7,9 @@ import { Slot, type SlotKind } from "../outlet/reorder-buffer.js";
 import { Entry } from "../../plan/stage-spec.js";
 import { type AttemptOwner, FAILED, noteOverload, retryItem, withDeadline, worthRetry } from "./attempts.js";
 import { type PooledWorker, type WorkerHost, WorkerState } from "./worker-host.js";
-import type { StageContext, WorkerInfo, WorkerResource } from "../../model/types.js";
+import type { StageContext, WorkerInfo } from "../../model/types.js";
 import { RESUME, WaitingTaker } from "../queue/waiting-taker.js";
-import { closeResource, openResource } from "./worker-resource.js";
+import type { Lane } from "./call-site.js";
 
 const noop = (): void => {};
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -90,32 +90,24 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
     const calls = new CallSignal(stage.run.signal, stage.timeoutMs > 0);
     this.calls = calls;
     this.ctx.signal = calls.signal;
-    let resource: WorkerResource<unknown, unknown> | null = null;
+    let lane: Lane | null = null;
     let exitReason = "input ended";
     try {
       // Stopped before the loop began: nothing to set up, nothing to close.
       if (stage.run.stopping) return;
-      if (stage.factory && stage.pool.setupError === null) {
-        const opened = await openResource(this);
-        if (typeof opened === "string") {
-          exitReason = opened;
-          return;
-        }
-        resource = opened;
-        const r = resource;
-        this.fn = (item, ctx) => r.process(item, ctx);
-      } else if (stage.factory) {
-        // No worker of this stage could start: its items fail with the setup error.
-        this.broken = true;
-        const error = stage.pool.setupError;
-        this.fn = () => {
-          throw error;
-        };
-      } else this.fn = stage.fn!;
+      let opened = stage.calls.open(this);
+      if (isThenable(opened)) opened = await opened;
+      if (typeof opened === "string") {
+        exitReason = opened;
+        return;
+      }
+      lane = opened;
+      this.fn = lane.call;
+      this.broken = lane.broken;
       await this.#loop();
     } finally {
       calls.unlink();
-      await closeResource(this, resource, calls);
+      if (lane !== null) await lane.close(calls);
       if (!this.abandoned) stage.workerExited(this, exitReason);
     }
   }

@@ -1,6 +1,7 @@
 import { ScalingController } from "../scaling/scaling-controller.js";
 import { StageMetrics } from "../../stats/stage-metrics.js";
 import { Channel, type ChannelHooks } from "../queue/channel.js";
+import type { StageQueue } from "../queue/stage-queue.js";
 import type { DeadLetterSink, DropReason } from "../../model/events.js";
 import { Envelope, type JoinRecord, settleEntry } from "../outlet/join-record.js";
 import { DropOutlet, type DropTarget, type Outlet } from "../outlet/outlets.js";
@@ -8,8 +9,8 @@ import { RateLimiter } from "./rate-limiter.js";
 import { ReorderBuffer } from "../outlet/reorder-buffer.js";
 import type { RetryPolicy } from "../../model/retry.js";
 import type { StageRun } from "../stage-run.js";
-import type { StageContext } from "../../model/types.js";
 import { RateLimitedWorker } from "./rate-limited-worker.js";
+import { type CallSite, InLoopCalls } from "./call-site.js";
 import { StageWorker } from "./stage-worker.js";
 import { type PooledWorker, type WorkerHost, WorkerState } from "./worker-host.js";
 import { WorkerPool } from "./worker-pool.js";
@@ -24,15 +25,14 @@ const RESOLVED: Promise<void> = Promise.resolve();
  */
 export class Stage implements ChannelHooks, DropTarget, WorkerHost {
   readonly name: string;
-  readonly input: Channel<unknown>;
+  readonly input: StageQueue<unknown>;
   /** Where outputs go now: the wired outlet, or a drop outlet once the stage is cut off. */
   outlet!: Outlet;
   /** Whether the wired outlet is the end of the flow (outputs are consumed, never cut off). */
   terminal = false;
   readonly metrics: StageMetrics;
   readonly controller: ScalingController;
-  readonly fn: ((item: unknown, ctx: StageContext) => unknown) | null;
-  readonly factory: StageSpec["factory"];
+  readonly calls: CallSite;
   readonly entryKind: EntryKind;
   readonly classifier: boolean;
   readonly reorder: ReorderBuffer | null;
@@ -59,8 +59,6 @@ export class Stage implements ChannelHooks, DropTarget, WorkerHost {
     readonly run: StageRun,
   ) {
     this.name = spec.name;
-    this.fn = spec.fn;
-    this.factory = spec.factory;
     this.entryKind = spec.entry;
     this.classifier = spec.role === "classifier";
     this.retry = spec.retry;
@@ -69,6 +67,7 @@ export class Stage implements ChannelHooks, DropTarget, WorkerHost {
     this.inBranch = spec.inBranch;
     this.deadLetter = spec.deadLetter;
     this.pool = new WorkerPool(this);
+    this.calls = new InLoopCalls(spec.fn, spec.factory, this.pool);
     const rl = spec.rateLimit;
     this.limiter = rl === null ? null : new RateLimiter(rl.perSecond, rl.burst);
     // The priority function is given what the stage's function gets (not a fan-out branch's

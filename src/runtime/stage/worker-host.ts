@@ -1,13 +1,14 @@
 import type { DeadLetterSink, DropReason } from "../../model/events.js";
 import type { RetryPolicy } from "../../model/retry.js";
-import type { StageContext, WorkerInfo, WorkerResource } from "../../model/types.js";
 import type { EntryKind } from "../../plan/stage-spec.js";
 import type { StageMetrics } from "../../stats/stage-metrics.js";
 import type { Outlet } from "../outlet/outlets.js";
 import type { ReorderBuffer } from "../outlet/reorder-buffer.js";
-import type { Channel } from "../queue/channel.js";
+import type { StageQueue } from "../queue/stage-queue.js";
 import type { ScalingController } from "../scaling/scaling-controller.js";
 import type { StageRun } from "../stage-run.js";
+import type { CallSite } from "./call-site.js";
+import type { PoolEvents } from "./worker-resource.js";
 import type { RateLimiter } from "./rate-limiter.js";
 
 /** A worker's state; each worker is in exactly one, and the stage's stats count them. */
@@ -35,16 +36,6 @@ export interface PooledWorker {
   abandon(): void;
 }
 
-/** What a worker's pool hears from it about its resource (a `perWorker` factory's). */
-export interface PoolEvents {
-  /** Set once the factory failed too often with no worker running: calls fail with it. */
-  readonly setupError: Error | null;
-  setupFailed(error: unknown): void;
-  setupSucceeded(): void;
-  /** A worker whose resource was set up has exited. */
-  readyExited(): void;
-}
-
 /**
  * What a worker needs of its stage, and all it may use: the stage's settings, its input, its
  * counters and where its outputs go. A `Stage` is one; a worker never sees the stage's wiring,
@@ -53,7 +44,7 @@ export interface PoolEvents {
 export interface WorkerHost {
   readonly name: string;
   readonly run: StageRun;
-  readonly input: Channel<unknown>;
+  readonly input: StageQueue<unknown>;
   readonly metrics: StageMetrics;
   readonly controller: ScalingController;
   readonly reorder: ReorderBuffer | null;
@@ -63,10 +54,8 @@ export interface WorkerHost {
   readonly classifier: boolean;
   /** Inside a fan-out branch: `Last` is not allowed there. */
   readonly inBranch: boolean;
-  readonly fn: ((item: unknown, ctx: StageContext) => unknown) | null;
-  readonly factory:
-    | ((worker: WorkerInfo) => WorkerResource<any, any> | PromiseLike<WorkerResource<any, any>>)
-    | null;
+  /** Where the stage's calls run. */
+  readonly calls: CallSite;
   readonly retry: RetryPolicy | null;
   readonly timeoutMs: number;
   readonly overloadOn: (error: unknown) => boolean;

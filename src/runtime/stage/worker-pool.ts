@@ -1,7 +1,8 @@
-import type { Channel } from "../queue/channel.js";
+import type { StageQueue } from "../queue/stage-queue.js";
 import type { ScalingController } from "../scaling/scaling-controller.js";
 import type { StageRun } from "../stage-run.js";
-import { type PoolEvents, type PooledWorker, WorkerState } from "./worker-host.js";
+import { type PooledWorker, WorkerState } from "./worker-host.js";
+import type { PoolEvents } from "./worker-resource.js";
 
 /**
  * A `perWorker` factory that fails is tried again after 100 ms, 200 ms, … (at most 5 s); after
@@ -26,7 +27,7 @@ const RETIRE_ORDER = [
 export interface PoolOwner {
   readonly name: string;
   readonly run: StageRun;
-  readonly input: Channel<unknown>;
+  readonly input: StageQueue<unknown>;
   readonly controller: ScalingController;
   /** Whether items wait for a worker. */
   readonly hasWork: boolean;

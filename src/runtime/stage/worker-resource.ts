@@ -4,20 +4,28 @@ import { TIMED_OUT, within } from "../../clock/within.js";
 import type { CallSignal } from "./call-signal.js";
 import type { StageRun } from "../stage-run.js";
 import type { WorkerInfo, WorkerResource } from "../../model/types.js";
-import type { PoolEvents } from "./worker-host.js";
+
+/** What a worker's pool hears from it about its resource (a `perWorker` factory's). */
+export interface PoolEvents {
+  /** Set once the factory failed too often with no worker running: calls fail with it. */
+  readonly setupError: Error | null;
+  setupFailed(error: unknown): void;
+  setupSucceeded(): void;
+  /** A worker whose resource was set up has exited. */
+  readyExited(): void;
+}
 
 /** What opening and closing a resource needs of the worker's stage (a `WorkerHost`). */
 interface ResourceStage {
   readonly name: string;
   readonly run: StageRun;
-  readonly factory: ((info: WorkerInfo) => unknown) | null;
   readonly pool: PoolEvents;
   closeFailed(error: unknown): void;
   resourceUnclosed(why: string): void;
 }
 
 /** What opening and closing a resource needs of its worker (a `StageWorker`). */
-interface ResourceWorker {
+export interface ResourceWorker {
   readonly stage: ResourceStage;
   readonly info: WorkerInfo;
   readonly abandoned: boolean;
@@ -48,6 +56,7 @@ function closeQuietly(resource: unknown): void {
  */
 export async function openResource(
   worker: ResourceWorker,
+  factory: (info: WorkerInfo) => unknown,
 ): Promise<WorkerResource<unknown, unknown> | string> {
   const stage = worker.stage;
   let made: unknown;
@@ -57,7 +66,7 @@ export async function openResource(
     run.inCall++;
     let m: unknown;
     try {
-      m = stage.factory!(worker.info);
+      m = factory(worker.info);
     } finally {
       run.inCall--;
     }

@@ -1,0 +1,84 @@
+import type { Outlet } from "../outlet/outlets.js";
+
+/** What is queued where the stage's workers take from (for a remote queue: its local prefetch). */
+export interface QueuedView {
+  readonly length: number;
+  readonly capacity: number;
+  /** The enqueue stamp of the entry taken last (for queue wait). */
+  readonly takenStamp: number;
+  /** The enqueue stamp of the oldest entry queued, or `null` when none is. */
+  oldestStamp(): number | null;
+}
+
+/** Something that waits for entries: a worker, or the reader of `stream()`. */
+export interface Taker<T> {
+  /** Hands over an entry taken for this taker; its wait resolves with it. */
+  deliver(entry: T, stamp: number): void;
+  /** Ends the wait with no entry (`END`). */
+  release(): void;
+}
+
+/**
+ * Where a stage's input queue lives: in memory today ({@link Channel}), in Redis next. Upstream
+ * sees an {@link Outlet} (plus `offer`/`put`); the stage's workers take from it; the runtime
+ * closes it or shuts it down.
+ *
+ * Every implementation gives these guarantees (the contract suite in `test/contracts` checks
+ * them, and a new implementation must pass it):
+ * - **Bounded.** Never more than `capacity` entries queued: a full queue refuses `offer` and makes
+ *   `put` wait (backpressure reaches the writer).
+ * - **Exactly once.** Every entry accepted (`offer` true, `put` resolved true) goes to exactly
+ *   one taker or comes back from `shutDown`; a refused entry (false) is still the writer's.
+ * - **Order.** `fifo` entries leave in the order they were accepted (`lifo` and priority as
+ *   their discipline says).
+ * - **Hand-over.** A taker that waits gets an entry as soon as one is accepted; once the queue is
+ *   closed and empty, every taker is released, and `wait` refuses new ones.
+ * - **Shutdown.** `shutDown` accepts nothing more, answers waiting writers `false`, releases
+ *   takers, and returns what was queued for the caller to report.
+ *
+ * What a queue in another process adds, and where it fits (built by the remote-queue work):
+ * - Entries cross processes, so `values` is `cloned`: what a stage sends must survive
+ *   serialisation, and the build refuses shapes that cannot (see the docs' architecture page).
+ * - Acknowledgement and redelivery: the entries it hands out carry their own acknowledgement, as
+ *   an entry kind of their own (as a fan-out branch's envelopes are), so the stage acknowledges
+ *   through the per-entry paths it already has — output handed on, failed, dropped — and plain
+ *   in-memory entries pay nothing per item. An entry whose process died before acknowledging is
+ *   handed out again once its lock expires (at least once); its id, made of run, item and stage,
+ *   keeps the flow's accounting exactly once.
+ * - `queue` is then the local prefetch its workers take from; the backlog in Redis is separate,
+ *   and is what scaling reads.
+ */
+export interface StageQueue<T> extends Outlet {
+  /** `shared`: entries are the very values sent; `cloned`: copies that crossed a process boundary. */
+  readonly values: "shared" | "cloned";
+  readonly queue: QueuedView;
+  /** Set by `close` (and `shutDown`): no new writers. */
+  readonly closed: boolean;
+  /** Set by `shutDown`: nothing more is accepted. */
+  readonly shut: boolean;
+  /** Writers waiting for room. */
+  readonly waitingWriters: number;
+  /** Takes an entry without waiting if there is room (or a waiting taker); false otherwise. */
+  offer(entry: T): boolean;
+  /** Waits for room after `offer` refused; false if shut meanwhile or `signal` aborted first. */
+  put(entry: T, signal?: AbortSignal): Promise<boolean>;
+  /** Removes the next entry; the caller checked `queue.length`. */
+  take(): T;
+  /**
+   * Registers `taker` for the next entry (the caller found nothing queued); false, without
+   * registering, once closed and empty.
+   */
+  wait(taker: Taker<T>): boolean;
+  /** Withdraws the longest-waiting taker and releases it (retiring an idle worker). */
+  withdrawFirst(): Taker<T> | undefined;
+  /** Wakes one waiting taker to look again (a batch fell due). */
+  wakeTaker(): void;
+  /** No more writers will come; what is queued still goes out. */
+  close(): void;
+  /** Refuses everything from now on; returns what was queued. */
+  shutDown(): T[];
+  /** Tuning: hand entries to takers only in batches of `size` (a batch stage). */
+  setBatchSize(size: number): void;
+  /** Tuning: let waiting writers in only after `fraction` of the capacity has drained. */
+  setRefillFraction(fraction: number): void;
+}

@@ -1,0 +1,97 @@
+import { isThenable } from "../../internal/is-thenable.js";
+import type { StageContext, WorkerInfo, WorkerResource } from "../../model/types.js";
+import type { CallSignal } from "./call-signal.js";
+import { closeResource, openResource, type ResourceWorker } from "./worker-resource.js";
+import type { PoolEvents } from "./worker-resource.js";
+
+/**
+ * One worker's way to make calls, from the moment it starts to the moment it leaves: a resource
+ * a `perWorker` factory set up for it, or (next) a thread taken from a pool.
+ */
+export interface Lane {
+  /**
+   * The function the worker calls once per attempt, directly: for calls in this event loop it is
+   * the stage's function itself, so the seam costs nothing per item. A result, a promise of
+   * one, or a throw; across threads a crash of the thread rejects the call in flight (the
+   * attempt fails like any other, and retries apply).
+   */
+  readonly call: (item: unknown, ctx: StageContext) => unknown;
+  /** Calls fail with a setup error: nothing behind the lane answered (never counted as overload). */
+  readonly broken: boolean;
+  /**
+   * Closes the lane once its worker is done: waits for calls a timeout left running, then gives
+   * back what `open` took (a resource's `close()`, a thread) — each wait bounded by the flow's
+   * `closeTimeoutMs`, and reported when it is not met. Never rejects.
+   */
+  close(calls: CallSignal): Promise<void>;
+}
+
+/**
+ * Where a stage's calls run: in this event loop today, in worker threads next. Each worker opens
+ * a lane when it starts, calls through it, and closes it when it leaves; the worker pool sizes
+ * the lanes like any workers.
+ */
+export interface CallSite {
+  /**
+   * How an item reaches a call and a result comes back: `shared` (the very value, in this event
+   * loop) or `cloned` (a structured clone, across threads: functions, symbols and class
+   * prototypes do not survive, and large buffers should be transferred rather than copied).
+   */
+  readonly values: "shared" | "cloned";
+  /**
+   * Opens a lane for `worker`; a string says why it could not (its pool backs off before the next
+   * worker tries: see `WorkerPool.setupFailed`). `worker.abandoned` set meanwhile: what was opened
+   * is closed at once and the answer is a string.
+   */
+  open(worker: ResourceWorker): Lane | string | Promise<Lane | string>;
+}
+
+/** A lane for a stage's plain function: calls it as it is, and has nothing to close but late calls. */
+function plainLane(worker: ResourceWorker, fn: (item: unknown, ctx: StageContext) => unknown): Lane {
+  return { call: fn, broken: false, close: (calls) => closeResource(worker, null, calls) };
+}
+
+/** A lane over a worker's own resource: `process` per call, `close()` at the end. */
+function resourceLane(worker: ResourceWorker, resource: WorkerResource<unknown, unknown>): Lane {
+  return {
+    call: (item, ctx) => resource.process(item, ctx),
+    broken: false,
+    close: (calls) => closeResource(worker, resource, calls),
+  };
+}
+
+/**
+ * Calls in this event loop: the stage's function, or each worker's `perWorker` resource. Once
+ * the factory has failed too often with no worker running, lanes are broken: their calls fail
+ * with the setup error, so the stage's items reach an outcome instead of waiting for a worker
+ * that never comes.
+ */
+export class InLoopCalls implements CallSite {
+  readonly values = "shared" as const;
+
+  constructor(
+    private readonly fn: ((item: unknown, ctx: StageContext) => unknown) | null,
+    private readonly factory:
+      | ((worker: WorkerInfo) => WorkerResource<any, any> | PromiseLike<WorkerResource<any, any>>)
+      | null,
+    private readonly pool: PoolEvents,
+  ) {}
+
+  open(worker: ResourceWorker): Lane | string | Promise<Lane | string> {
+    const factory = this.factory;
+    if (factory === null) return plainLane(worker, this.fn!);
+    const error = this.pool.setupError;
+    if (error !== null)
+      return {
+        call: () => {
+          throw error;
+        },
+        broken: true,
+        close: (calls) => closeResource(worker, null, calls),
+      };
+    const opened = openResource(worker, factory);
+    return isThenable(opened)
+      ? opened.then((r) => (typeof r === "string" ? r : resourceLane(worker, r)))
+      : opened;
+  }
+}
