@@ -1,9 +1,10 @@
 import { expect } from "vitest";
 import type { FlowErrorEvent } from "../src/model/events.js";
 import type { Clock } from "../src/clock/clock.js";
-import { VirtualClock } from "../src/clock/virtual-clock.js";
+import { runVirtual as runToEnd, VirtualClock } from "../src/testing.js";
+
+export { stageStats } from "../src/testing.js";
 import type { Flow } from "../src/flow/flow.js";
-import type { StageStats } from "../src/stats/stage-stats.js";
 
 /** Resolves after `ms` on the given clock; rejects with the signal's reason if it aborts first. */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
@@ -21,63 +22,9 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
   });
 }
 
-/** Hand-built stats for strategy tests: every field has a neutral default. */
-export function stageStats(overrides: Partial<StageStats> = {}): StageStats {
-  const empty = { p50: 0, p90: 0, p99: 0, max: 0, mean: 0, count: 0 };
-  const busy = overrides.busyWorkers ?? 0;
-  const idle = overrides.idleWorkers ?? 0;
-  const blocked = overrides.blockedWorkers ?? 0;
-  const total = overrides.totalWorkers ?? busy + idle + blocked;
-  return {
-    stageName: "s",
-    now: 0,
-    busyWorkers: busy,
-    idleWorkers: idle,
-    blockedWorkers: blocked,
-    startingWorkers: 0,
-    retryingWorkers: 0,
-    rateLimitedWorkers: 0,
-    totalWorkers: total,
-    activeWorkers: overrides.activeWorkers ?? total,
-    avgBusyWorkers: busy,
-    avgIdleWorkers: idle,
-    avgBlockedWorkers: blocked,
-    processingTimeMs: 0,
-    timedItems: 0,
-    timedMs: 0,
-    oldestItemAgeMs: 0,
-    utilization: total === 0 ? 0 : busy / total,
-    queueLength: 0,
-    queueCapacity: 100,
-    oldestItemEnqueuedAt: null,
-    lastEnqueueAt: null,
-    lastDequeueAt: null,
-    lastScaleUpAt: null,
-    lastScaleDownAt: null,
-    lastErrorAt: null,
-    lastOverloadAt: null,
-    received: 0,
-    processed: 0,
-    errors: 0,
-    retries: 0,
-    overloads: 0,
-    dropped: 0,
-    batches: 0,
-    unclosedResources: 0,
-    throughput: 0,
-    arrivalRate: 0,
-    latency: empty,
-    queueWait: empty,
-    ...overrides,
-  };
-}
-
 /** Starts a flow on a virtual clock and advances time until it has finished. */
-export async function runVirtual(flow: Flow<any, any>, clock: VirtualClock, maxMs = 600_000): Promise<void> {
-  let finished = false;
-  await flow.start();
-  void flow.wait().then(() => (finished = true));
-  await clock.runUntil(() => finished, { stepMs: 5, maxMs });
+export function runVirtual(flow: Flow<any, any>, clock: VirtualClock, maxMs = 600_000): Promise<void> {
+  return runToEnd(flow, clock, { maxMs });
 }
 
 export function range(n: number): number[] {

@@ -16,29 +16,47 @@ export function npm(args: string[], cwd: string): string {
   });
 }
 
-/** A tiny flow in each module system: both must print [2,4,6] and see the simulate entry. */
+/** A tiny flow in each module system, and one on virtual time: both must print [2,4,6] and see the other entries. */
 export const CONSUMERS = {
   "consumer.cjs": `
-const { flow, FixedScaling, FlowConfigError } = require("flowrhythm");
+const { Flow, flow, FixedScaling, FlowConfigError } = require("flowrhythm");
 const { simulate } = require("flowrhythm/simulate");
+const { runVirtual, VirtualClock } = require("flowrhythm/testing");
 const out = [];
+const virtual = [];
+const clock = new VirtualClock();
+const timed = new Flow({ clock })
+  .setProducer([1, 2, 3])
+  .addTransformer((x) => new Promise((r) => clock.setTimeout(() => r(x * 2), 1000)))
+  .setConsumer((x) => { virtual.push(x); });
 flow((x) => x * 2)
   .setConsumer((x) => { out.push(x); })
   .run([1, 2, 3])
+  .then(() => runVirtual(timed, clock))
   .then(() => {
     let refused = false;
     try { new FixedScaling({ workers: 0 }); } catch (e) { refused = e instanceof FlowConfigError; }
-    console.log(JSON.stringify({ out, simulate: typeof simulate, refused }));
+    console.log(JSON.stringify({ out, simulate: typeof simulate, refused, virtual }));
   });
 `,
   "consumer.mjs": `
-import { flow, FixedScaling, FlowConfigError } from "flowrhythm";
+import { Flow, flow, FixedScaling, FlowConfigError } from "flowrhythm";
 import { simulate } from "flowrhythm/simulate";
+import { runVirtual, VirtualClock } from "flowrhythm/testing";
 const out = [];
 await flow((x) => x * 2).setConsumer((x) => { out.push(x); }).run([1, 2, 3]);
+const virtual = [];
+const clock = new VirtualClock();
+await runVirtual(
+  new Flow({ clock })
+    .setProducer([1, 2, 3])
+    .addTransformer((x) => new Promise((r) => clock.setTimeout(() => r(x * 2), 1000)))
+    .setConsumer((x) => { virtual.push(x); }),
+  clock,
+);
 let refused = false;
 try { new FixedScaling({ workers: 0 }); } catch (e) { refused = e instanceof FlowConfigError; }
-console.log(JSON.stringify({ out, simulate: typeof simulate, refused }));
+console.log(JSON.stringify({ out, simulate: typeof simulate, refused, virtual }));
 `,
 };
 

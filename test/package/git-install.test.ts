@@ -34,7 +34,12 @@ describe.runIf(process.env.FLOWRHYTHM_GIT_INSTALL === "1")("installed from a git
     expect(existsSync(join(app, "node_modules", "flowrhythm", "dist", "index.js"))).toBe(true);
     const printed = runConsumers(app);
     for (const file of Object.keys(CONSUMERS))
-      expect(printed[file], file).toEqual({ out: [2, 4, 6], simulate: "function", refused: true });
+      expect(printed[file], file).toEqual({
+        out: [2, 4, 6],
+        simulate: "function",
+        refused: true,
+        virtual: [2, 4, 6],
+      });
   }, 300_000);
 
   it("installs without devDependencies: prepare says it cannot build, and does not fail", () => {

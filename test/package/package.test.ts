@@ -59,9 +59,9 @@ const OPTION_TYPES = {
     "TargetUtilizationScalingOptions",
     "ThroughputScalingOptions",
     "LatencyBudgetScalingOptions",
-    "VirtualClockOptions",
   ],
   "flowrhythm/simulate": ["Scenario", "Phase", "SimulateOptions"],
+  "flowrhythm/testing": ["VirtualClockOptions", "RunVirtualOptions"],
 };
 
 describe("the package, packed and installed as a user installs it", () => {
@@ -111,7 +111,12 @@ describe("the package, packed and installed as a user installs it", () => {
   it("is required from CommonJS and imported from ESM, and runs a flow in each", () => {
     const printed = runConsumers(app);
     for (const file of Object.keys(CONSUMERS))
-      expect(printed[file], file).toEqual({ out: [2, 4, 6], simulate: "function", refused: true });
+      expect(printed[file], file).toEqual({
+        out: [2, 4, 6],
+        simulate: "function",
+        refused: true,
+        virtual: [2, 4, 6],
+      });
   });
 
   it("gives TypeScript its types, with every option's docs", () => {
