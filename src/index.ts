@@ -1,3 +1,10 @@
+/**
+ * The public surface of `flowrhythm`: the `Flow` builder and its shapes, the scaling strategies,
+ * the stats types and the errors. Everything here is imported as `import { … } from "flowrhythm"`.
+ *
+ * @packageDocumentation
+ * @module flowrhythm
+ */
 export { Flow } from "./flow/flow.js";
 export { flow } from "./flow/flow-function.js";
 export { perWorker } from "./model/per-worker.js";

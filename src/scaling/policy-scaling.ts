@@ -22,7 +22,7 @@ const UNKNOWN_S_MS = 10;
 
 /** Short-window rates the layer measures from the counters in `StageStats`. */
 export interface Rates {
-  /** Arrivals per second over the last {@link RATE_WINDOW_MS}. */
+  /** Arrivals per second over the last second. */
   readonly arrival: number;
   /** Completions per second over the same window. */
   readonly completion: number;
@@ -36,9 +36,9 @@ export interface Rates {
  *    event while slow start runs or the queue fills;
  * 2. the blocked guard: once ≥ 1 worker waits on a full downstream queue on average (and until
  *    fewer than 0.5 do), the count is capped at busy + 1, at once: blocked workers are pure cost;
- * 3. slow start ({@link SlowStart}, `slowStart`): while the source is blocked on a full queue,
+ * 3. slow start (`SlowStart`, `slowStart`): while the source is blocked on a full queue,
  *    the pool doubles (or quadruples) per measured round until throughput per worker falls;
- * 4. the knee guard ({@link KneeGuard}): growth made under a backlog that demand exceeds is an
+ * 4. the knee guard (`KneeGuard`): growth made under a backlog that demand exceeds is an
  *    experiment, kept only if throughput rose with it beyond the measured noise; growth it cannot
  *    test stops at the latency brake (twice the count unloaded calls need for the throughput);
  * 5. bursts (`idleShrinkMs`): idle that long → `minWorkers` at once; items back → the count the

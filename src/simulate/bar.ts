@@ -1,6 +1,6 @@
 import type { ScenarioMetrics } from "./metrics.js";
 
-/** One line of "Our bar" in SCALING.md, checked against measured figures. */
+/** One line of the scenario bar (docs/scaling.md), checked against measured figures. */
 export interface BarCheck {
   readonly scenario: string;
   readonly metric: string;
@@ -25,7 +25,7 @@ const COST = ["S1", "S2", "S5", "S5b", "S8", "S9"];
 const STEADY_WAIT = ["S1", "S2", "S5b", "S6", "S9"];
 
 /**
- * Checks the default strategy's mean metrics per scenario against the bar of SCALING.md.
+ * Checks the default strategy's mean metrics per scenario against the bar of S1–S9.
  * `serviceMs` is each scenario's nominal processing time (the "S" of "2·S"); `downWindowS` the
  * strategy's down-stabilization window (S3 must be near N_ref within it + 2 s).
  */
@@ -68,7 +68,7 @@ export function meanMetrics(runs: readonly ScenarioMetrics[]): ScenarioMetrics {
 const HDR_RESOLUTION = 1.001;
 
 /**
- * Checks the default strategy against the bar SCALING.md sets for S7 and S10–S13: `means` are
+ * Checks the default strategy against the lines of the bar for S7 and S10–S13: `means` are
  * its mean metrics, `references` those of `fixed` on the same scenario (the reference of S7, S10
  * and S11: a pool at N_ref, which there is the burst size, `maxWorkers` or the knee).
  */

@@ -21,8 +21,8 @@ export interface HeldOut {
 }
 
 /**
- * Workloads held out from tuning (issue 13): each differs from S1–S13 and from every case the
- * issue names, each runs the real `Flow` in virtual time from one worker, three seeds. Their
+ * Workloads held out from tuning: each differs from S1–S13 and from every case the strategies
+ * were tuned on, each runs the real `Flow` in virtual time from one worker, three seeds. Their
  * N_ref came from a sweep of `FixedScaling` over N (three seeds, before any strategy change): the
  * fewest workers whose steady p99 queue wait is at most `serviceAtPeakMs` at a throughput ratio
  * ≥ 0.98, or for a batch the fewest that finish as fast as any pool. `npm run bench:scaling --

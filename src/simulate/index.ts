@@ -1,3 +1,10 @@
+/**
+ * `flowrhythm/simulate`: the scaling scenario simulator (the real `Flow` under virtual time), the
+ * built-in scenarios S1–S13 and the held-out workloads, the metrics and the bar they are judged by.
+ *
+ * @packageDocumentation
+ * @module flowrhythm/simulate
+ */
 export { simulate, BIN_MS, phaseStarts } from "./simulate.js";
 export type { SimulateOptions, SimulationResult, RunRecord } from "./simulate.js";
 export { computeMetrics, nearRef } from "./metrics.js";

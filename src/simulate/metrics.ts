@@ -2,7 +2,7 @@ import type { Histogram } from "hdr-histogram-js";
 import type { Phase } from "./scenario.js";
 import { BIN_MS, phaseStarts, type RunRecord } from "./run-record.js";
 
-/** The figures of SCALING.md for one run. */
+/** The figures the scenario bar judges, for one run (docs/scaling.md defines each). */
 export interface ScenarioMetrics {
   /** Completions / ∫ X_opt dt. */
   throughputRatio: number;

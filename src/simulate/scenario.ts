@@ -173,7 +173,7 @@ const steady = (
   ...extra,
 });
 
-/** The suite of SCALING.md, S1–S9. */
+/** The first nine scenarios of the suite, S1–S9. */
 export const SCENARIOS: readonly Scenario[] = Object.freeze([
   steady("S1", "steady 500/s", 500, 7),
   {
@@ -251,7 +251,7 @@ const batch = (id: string, title: string, maxWorkers: number, extra: Partial<Sce
 });
 
 /**
- * The workloads SCALING.md added after real jobs, S10–S13: batch jobs (censored demand), a batch
+ * The scenarios added after real jobs, S10–S13: batch jobs (censored demand), a batch
  * into a knee, a noisy dependency whose service time drifts, and an API that answers overload
  * with errors. For S10 and S11 the reference is `fixed` (N_ref is the pool it runs).
  */
