@@ -18,6 +18,7 @@
  * ```
  *
  * @packageDocumentation
+ * @module flowrhythm/testing
  */
 import { VirtualClock } from "./clock/virtual-clock.js";
 import { FlowConfigError } from "./errors.js";

@@ -1,10 +1,10 @@
 import { expect } from "vitest";
-import type { FlowErrorEvent } from "../src/model/events.js";
-import type { Clock } from "../src/clock/clock.js";
+import type { FlowErrorEvent } from "../src/index.js";
+import type { Clock } from "../src/index.js";
 import { runVirtual as runToEnd, VirtualClock } from "../src/testing.js";
 
 export { stageStats } from "../src/testing.js";
-import type { Flow } from "../src/flow/flow.js";
+import type { Flow } from "../src/index.js";
 
 /** Resolves after `ms` on the given clock; rejects with the signal's reason if it aborts first. */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { systemClock } from "../../src/clock/clock.js";
-import type { StageContext, WorkerInfo } from "../../src/model/types.js";
+import { systemClock } from "../../src/index.js";
+import type { StageContext, WorkerInfo } from "../../src/index.js";
 import { CallSignal } from "../../src/runtime/stage/call-signal.js";
 import type { CallSite, Lane } from "../../src/runtime/stage/call-site.js";
 import type { PoolEvents, ResourceWorker } from "../../src/runtime/stage/worker-resource.js";

@@ -1,5 +1,5 @@
 import { TimeCache } from "../../src/clock/clock.js";
-import { VirtualClock } from "../../src/clock/virtual-clock.js";
+import { VirtualClock } from "../../src/index.js";
 import type { WorkerInfo, WorkerResource } from "../../src/index.js";
 import { Channel } from "../../src/runtime/queue/channel.js";
 import { InLoopCalls } from "../../src/runtime/stage/call-site.js";

@@ -1,10 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { FlowErrorEvent } from "../../src/model/events.js";
-import { Flow } from "../../src/flow/flow.js";
-import { perWorker } from "../../src/model/per-worker.js";
-import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
-import { UtilizationScaling } from "../../src/scaling/utilization-scaling.js";
+import type { FlowErrorEvent } from "../../src/index.js";
+import { Flow } from "../../src/index.js";
+import { perWorker } from "../../src/index.js";
+import { FixedScaling } from "../../src/index.js";
+import { UtilizationScaling } from "../../src/index.js";
 import { endRun, expectConservation, sleep, VirtualClock } from "../helpers.js";
 
 interface Item {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { FlowErrorEvent, TransformerError } from "../../src/model/events.js";
-import { Flow } from "../../src/flow/flow.js";
+import type { FlowErrorEvent, TransformerError } from "../../src/index.js";
+import { Flow } from "../../src/index.js";
 import { range } from "../helpers.js";
 
 afterEach(() => {

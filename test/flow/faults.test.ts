@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { FlowErrorEvent, TransformerError } from "../../src/model/events.js";
-import { Flow } from "../../src/flow/flow.js";
-import { perWorker } from "../../src/model/per-worker.js";
+import type { FlowErrorEvent, TransformerError } from "../../src/index.js";
+import { Flow } from "../../src/index.js";
+import { perWorker } from "../../src/index.js";
 import { SETUP_ATTEMPTS } from "../../src/runtime/stage/worker-pool.js";
-import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
-import type { ScalingStrategy } from "../../src/scaling/scaling-strategy.js";
+import { FixedScaling } from "../../src/index.js";
+import type { ScalingStrategy } from "../../src/index.js";
 import { range, runVirtual, sleep, VirtualClock } from "../helpers.js";
 
 afterEach(() => {

@@ -1,9 +1,9 @@
 import { describe, expect, it, vi } from "vitest";
-import { fanOut } from "../../src/model/fan-out.js";
-import { Flow } from "../../src/flow/flow.js";
-import { flow } from "../../src/flow/flow-function.js";
-import { FlowConfigError } from "../../src/errors.js";
-import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
+import { fanOut } from "../../src/index.js";
+import { Flow } from "../../src/index.js";
+import { flow } from "../../src/index.js";
+import { FlowConfigError } from "../../src/index.js";
+import { FixedScaling } from "../../src/index.js";
 import { range, runVirtual, sleep, VirtualClock } from "../helpers.js";
 
 describe("Flow", () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { Dropped, FlowErrorEvent } from "../../src/model/events.js";
-import { Flow } from "../../src/flow/flow.js";
-import { Last } from "../../src/model/last.js";
-import { router } from "../../src/model/router.js";
-import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
+import type { Dropped, FlowErrorEvent } from "../../src/index.js";
+import { Flow } from "../../src/index.js";
+import { Last } from "../../src/index.js";
+import { router } from "../../src/index.js";
+import { FixedScaling } from "../../src/index.js";
 import { range, runVirtual, sleep, VirtualClock } from "../helpers.js";
 
 const dropsOf = (events: FlowErrorEvent[]) => events.filter((e): e is Dropped => e.type === "Dropped");

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { FlowErrorEvent } from "../../src/model/events.js";
-import { Flow } from "../../src/flow/flow.js";
-import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
+import type { FlowErrorEvent } from "../../src/index.js";
+import { Flow } from "../../src/index.js";
+import { FixedScaling } from "../../src/index.js";
 import { range, sleep, VirtualClock } from "../helpers.js";
 
 describe("stop()", () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { batch } from "../../src/model/batch.js";
-import { fanOut } from "../../src/model/fan-out.js";
-import { Flow } from "../../src/flow/flow.js";
-import { router } from "../../src/model/router.js";
-import { FlowConfigError } from "../../src/errors.js";
-import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
+import { batch } from "../../src/index.js";
+import { fanOut } from "../../src/index.js";
+import { Flow } from "../../src/index.js";
+import { router } from "../../src/index.js";
+import { FlowConfigError } from "../../src/index.js";
+import { FixedScaling } from "../../src/index.js";
 
 function thrown(fn: () => unknown): FlowConfigError {
   try {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { batch } from "../../src/model/batch.js";
-import type { FlowErrorEvent } from "../../src/model/events.js";
-import { Flow } from "../../src/flow/flow.js";
-import { Last } from "../../src/model/last.js";
-import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
+import { batch } from "../../src/index.js";
+import type { FlowErrorEvent } from "../../src/index.js";
+import { Flow } from "../../src/index.js";
+import { Last } from "../../src/index.js";
+import { FixedScaling } from "../../src/index.js";
 import { range, runVirtual, sleep, VirtualClock } from "../helpers.js";
 
 const workers = (n: number) => ({ scalingStrategy: new FixedScaling({ workers: n }) });

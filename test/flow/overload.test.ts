@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { FlowErrorEvent } from "../../src/model/events.js";
-import { Flow } from "../../src/flow/flow.js";
+import type { FlowErrorEvent } from "../../src/index.js";
+import { Flow } from "../../src/index.js";
 import { isOverloadError, parseRetryAfter, retryAfterMs } from "../../src/model/overload.js";
 import { retryDelay, retryPolicy } from "../../src/model/retry.js";
-import { FlowConfigError } from "../../src/errors.js";
-import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
+import { FlowConfigError } from "../../src/index.js";
+import { FixedScaling } from "../../src/index.js";
 import { range, runVirtual, sleep, VirtualClock } from "../helpers.js";
 
 afterEach(() => {

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { Flow } from "../../src/flow/flow.js";
-import { perWorker } from "../../src/model/per-worker.js";
-import { FlowConfigError } from "../../src/errors.js";
-import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
-import { UtilizationScaling } from "../../src/scaling/utilization-scaling.js";
+import { Flow } from "../../src/index.js";
+import { perWorker } from "../../src/index.js";
+import { FlowConfigError } from "../../src/index.js";
+import { FixedScaling } from "../../src/index.js";
+import { UtilizationScaling } from "../../src/index.js";
 import { range, runVirtual, sleep, VirtualClock } from "../helpers.js";
 
 function tracked(clock: VirtualClock, ms: number) {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { FlowErrorEvent } from "../../src/model/events.js";
-import { fanOut } from "../../src/model/fan-out.js";
-import { Flow } from "../../src/flow/flow.js";
-import { FlowConfigError } from "../../src/errors.js";
+import type { FlowErrorEvent } from "../../src/index.js";
+import { fanOut } from "../../src/index.js";
+import { Flow } from "../../src/index.js";
+import { FlowConfigError } from "../../src/index.js";
 import { range, sleep, VirtualClock } from "../helpers.js";
 
 describe("push()", () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { batch } from "../../src/model/batch.js";
-import type { FlowErrorEvent } from "../../src/model/events.js";
-import { Flow } from "../../src/flow/flow.js";
+import { batch } from "../../src/index.js";
+import type { FlowErrorEvent } from "../../src/index.js";
+import { Flow } from "../../src/index.js";
 import { RateLimiter } from "../../src/runtime/stage/rate-limiter.js";
-import { FlowConfigError } from "../../src/errors.js";
-import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
+import { FlowConfigError } from "../../src/index.js";
+import { FixedScaling } from "../../src/index.js";
 import { range, runVirtual, sleep, VirtualClock } from "../helpers.js";
 
 const four = () => new FixedScaling({ workers: 4 });

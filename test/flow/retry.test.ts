@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { batch } from "../../src/model/batch.js";
-import type { DeadLetter, FlowErrorEvent, TransformerError } from "../../src/model/events.js";
-import { fanOut } from "../../src/model/fan-out.js";
-import { Flow } from "../../src/flow/flow.js";
-import { perWorker } from "../../src/model/per-worker.js";
+import { batch } from "../../src/index.js";
+import type { DeadLetter, FlowErrorEvent, TransformerError } from "../../src/index.js";
+import { fanOut } from "../../src/index.js";
+import { Flow } from "../../src/index.js";
+import { perWorker } from "../../src/index.js";
 import { backoffDelay, retryPolicy } from "../../src/model/retry.js";
-import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
+import { FixedScaling } from "../../src/index.js";
 import { seededRandom } from "../../src/simulate/random.js";
 import { range, runVirtual, sleep, VirtualClock } from "../helpers.js";
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import type { FlowErrorEvent } from "../../src/model/events.js";
-import { Flow } from "../../src/flow/flow.js";
-import { flow } from "../../src/flow/flow-function.js";
-import { Last } from "../../src/model/last.js";
-import { router } from "../../src/model/router.js";
-import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
+import type { FlowErrorEvent } from "../../src/index.js";
+import { Flow } from "../../src/index.js";
+import { flow } from "../../src/index.js";
+import { Last } from "../../src/index.js";
+import { router } from "../../src/index.js";
+import { FixedScaling } from "../../src/index.js";
 import { range, runVirtual, sleep, VirtualClock } from "../helpers.js";
 
 const parity = (x: number) => (x % 2 === 0 ? "even" : "odd");

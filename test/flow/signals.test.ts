@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { Flow } from "../../src/flow/flow.js";
+import { Flow } from "../../src/index.js";
 import { range, sleep, VirtualClock } from "../helpers.js";
 
 const CHILD = new URL("../fixtures/signal-child.ts", import.meta.url).pathname;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { batch } from "../../src/model/batch.js";
-import { fanOut } from "../../src/model/fan-out.js";
-import { Flow } from "../../src/flow/flow.js";
-import { router } from "../../src/model/router.js";
+import { batch } from "../../src/index.js";
+import { fanOut } from "../../src/index.js";
+import { Flow } from "../../src/index.js";
+import { router } from "../../src/index.js";
 import { renderStats } from "../../src/stats/render-stats.js";
 import { range } from "../helpers.js";
 

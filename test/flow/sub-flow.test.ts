@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { FlowErrorEvent } from "../../src/model/events.js";
-import { Flow } from "../../src/flow/flow.js";
-import { flow } from "../../src/flow/flow-function.js";
-import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
-import { UtilizationScaling } from "../../src/scaling/utilization-scaling.js";
+import type { FlowErrorEvent } from "../../src/index.js";
+import { Flow } from "../../src/index.js";
+import { flow } from "../../src/index.js";
+import { FixedScaling } from "../../src/index.js";
+import { UtilizationScaling } from "../../src/index.js";
 import { range } from "../helpers.js";
 
 const normalize = () =>

@@ -1,13 +1,13 @@
 import { describe, expectTypeOf, it } from "vitest";
-import { batch } from "../../src/model/batch.js";
-import { fanOut } from "../../src/model/fan-out.js";
-import { Flow } from "../../src/flow/flow.js";
-import { Last } from "../../src/model/last.js";
-import type { PushHandle } from "../../src/runtime/push-handle.js";
-import { router } from "../../src/model/router.js";
-import { flow } from "../../src/flow/flow-function.js";
-import { perWorker } from "../../src/model/per-worker.js";
-import type { StageContext } from "../../src/model/types.js";
+import { batch } from "../../src/index.js";
+import { fanOut } from "../../src/index.js";
+import { Flow } from "../../src/index.js";
+import { Last } from "../../src/index.js";
+import type { PushHandle } from "../../src/index.js";
+import { router } from "../../src/index.js";
+import { flow } from "../../src/index.js";
+import { perWorker } from "../../src/index.js";
+import type { StageContext } from "../../src/index.js";
 
 const parse = (line: string) => line.length;
 const enrich = async (n: number) => ({ n, even: n % 2 === 0 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { VirtualClock } from "../../src/clock/virtual-clock.js";
+import { VirtualClock } from "../../src/index.js";
 
 describe("VirtualClock", () => {
   it("fires timers in time order, ties in the order they were set", async () => {

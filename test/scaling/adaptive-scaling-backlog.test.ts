@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { FlowConfigError } from "../../src/errors.js";
-import { AdaptiveScaling } from "../../src/scaling/adaptive-scaling.js";
+import { FlowConfigError } from "../../src/index.js";
+import { AdaptiveScaling } from "../../src/index.js";
 import { mutableStats, tickAt } from "./wish-strategy.js";
 
 describe("AdaptiveScaling's backlog term", () => {

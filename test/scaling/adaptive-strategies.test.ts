@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { AdaptiveScaling } from "../../src/scaling/adaptive-scaling.js";
-import { LatencyBudgetScaling } from "../../src/scaling/latency-budget-scaling.js";
-import type { PolicyScaling } from "../../src/scaling/policy-scaling.js";
-import { TargetUtilizationScaling } from "../../src/scaling/target-utilization-scaling.js";
-import { ThroughputScaling } from "../../src/scaling/throughput-scaling.js";
-import type { StageStats } from "../../src/stats/stage-stats.js";
+import { AdaptiveScaling } from "../../src/index.js";
+import { LatencyBudgetScaling } from "../../src/index.js";
+import type { PolicyScaling } from "../../src/index.js";
+import { TargetUtilizationScaling } from "../../src/index.js";
+import { ThroughputScaling } from "../../src/index.js";
+import type { StageStats } from "../../src/index.js";
 import { stageStats } from "../helpers.js";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { FlowConfigError } from "../../src/errors.js";
-import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
+import { FlowConfigError } from "../../src/index.js";
+import { FixedScaling } from "../../src/index.js";
 import { stageStats } from "../helpers.js";
 
 describe("FixedScaling", () => {

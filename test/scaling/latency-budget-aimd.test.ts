@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { FlowConfigError } from "../../src/errors.js";
-import { LatencyBudgetScaling } from "../../src/scaling/latency-budget-scaling.js";
+import { FlowConfigError } from "../../src/index.js";
+import { LatencyBudgetScaling } from "../../src/index.js";
 import { mutableStats, tickAt } from "./wish-strategy.js";
 
 describe("LatencyBudgetScaling's increase and decrease", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { FlowConfigError } from "../../src/errors.js";
-import { AdaptiveScaling } from "../../src/scaling/adaptive-scaling.js";
+import { FlowConfigError } from "../../src/index.js";
+import { AdaptiveScaling } from "../../src/index.js";
 
 describe("the policy layer's options", () => {
   it("start at max(1, minWorkers) workers unless initialWorkers says", () => {

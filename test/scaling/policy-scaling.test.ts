@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { POLICY_DEFAULTS, type PolicyOptions, resolvePolicy } from "../../src/scaling/policy-options.js";
-import { PolicyScaling } from "../../src/scaling/policy-scaling.js";
-import type { StageStats } from "../../src/stats/stage-stats.js";
+import { PolicyScaling } from "../../src/index.js";
+import type { StageStats } from "../../src/index.js";
 import { stageStats } from "../helpers.js";
 
 /** A strategy that recommends whatever the test sets: the layer alone is under test. */

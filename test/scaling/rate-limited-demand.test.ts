@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Flow } from "../../src/flow/flow.js";
-import { AdaptiveScaling } from "../../src/scaling/adaptive-scaling.js";
+import { Flow } from "../../src/index.js";
+import { AdaptiveScaling } from "../../src/index.js";
 import { range, runVirtual, sleep, VirtualClock } from "../helpers.js";
 
 describe("AdaptiveScaling on a rate-limited stage", () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { ScaleEvent } from "../../src/index.js";
 import { ScalingController } from "../../src/runtime/scaling/scaling-controller.js";
-import type { ScalingStrategy } from "../../src/scaling/scaling-strategy.js";
+import type { ScalingStrategy } from "../../src/index.js";
 import { WorkerBudget } from "../../src/runtime/scaling/worker-budget.js";
-import { MAX_WORKERS } from "../../src/scaling/worker-limits.js";
-import type { StageStats } from "../../src/stats/stage-stats.js";
+import { MAX_WORKERS } from "../../src/index.js";
+import type { StageStats } from "../../src/index.js";
 import { stageStats } from "../helpers.js";
 
 function setup(

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Flow, MAX_WORKERS } from "../../src/index.js";
 import type { ScaleEvent } from "../../src/index.js";
 import { ScalingController } from "../../src/runtime/scaling/scaling-controller.js";
-import type { ScalingStrategy } from "../../src/scaling/scaling-strategy.js";
+import type { ScalingStrategy } from "../../src/index.js";
 import { stageStats } from "../helpers.js";
 
 function pool(active: number, hasWork = false) {

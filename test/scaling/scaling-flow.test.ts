@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { Flow } from "../../src/flow/flow.js";
+import { Flow } from "../../src/index.js";
 import type { ScaleEvent } from "../../src/index.js";
-import type { ScalingStrategy } from "../../src/scaling/scaling-strategy.js";
-import { UtilizationScaling } from "../../src/scaling/utilization-scaling.js";
-import type { StageStats } from "../../src/stats/stage-stats.js";
+import type { ScalingStrategy } from "../../src/index.js";
+import { UtilizationScaling } from "../../src/index.js";
+import type { StageStats } from "../../src/index.js";
 import { range, runVirtual, sleep, VirtualClock } from "../helpers.js";
 
 describe("scaling in a running flow", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { AdaptiveScaling } from "../../src/scaling/adaptive-scaling.js";
-import type { StageStats } from "../../src/stats/stage-stats.js";
+import { AdaptiveScaling } from "../../src/index.js";
+import type { StageStats } from "../../src/index.js";
 import { stageStats } from "../helpers.js";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ScalingStrategy } from "../../src/scaling/scaling-strategy.js";
+import type { ScalingStrategy } from "../../src/index.js";
 import {
   checkStrategy,
   inspectStrategy,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { FlowConfigError } from "../../src/errors.js";
-import { ThroughputScaling } from "../../src/scaling/throughput-scaling.js";
+import { FlowConfigError } from "../../src/index.js";
+import { ThroughputScaling } from "../../src/index.js";
 import { mutableStats, tickAt } from "./wish-strategy.js";
 
 describe("ThroughputScaling's steps", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { FlowConfigError } from "../../src/errors.js";
-import { UtilizationScaling } from "../../src/scaling/utilization-scaling.js";
+import { FlowConfigError } from "../../src/index.js";
+import { UtilizationScaling } from "../../src/index.js";
 import { stageStats } from "../helpers.js";
 
 const busy = (busyWorkers: number, totalWorkers: number, now = 0) =>

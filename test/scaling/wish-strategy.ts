@@ -1,6 +1,6 @@
 import { POLICY_DEFAULTS, type PolicyOptions, resolvePolicy } from "../../src/scaling/policy-options.js";
-import { PolicyScaling, type Rates } from "../../src/scaling/policy-scaling.js";
-import type { StageStats } from "../../src/stats/stage-stats.js";
+import { PolicyScaling, type Rates } from "../../src/index.js";
+import type { StageStats } from "../../src/index.js";
 import { stageStats } from "../helpers.js";
 
 /**

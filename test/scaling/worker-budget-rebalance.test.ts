@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { ScaleEvent } from "../../src/index.js";
 import { ScalingController } from "../../src/runtime/scaling/scaling-controller.js";
 import { WorkerBudget } from "../../src/runtime/scaling/worker-budget.js";
-import type { StageStats } from "../../src/stats/stage-stats.js";
+import type { StageStats } from "../../src/index.js";
 import { stageStats } from "../helpers.js";
 
 describe("WorkerBudget, unit by unit", () => {

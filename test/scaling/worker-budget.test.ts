@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { Flow } from "../../src/flow/flow.js";
-import { FlowConfigError } from "../../src/errors.js";
-import { AdaptiveScaling } from "../../src/scaling/adaptive-scaling.js";
-import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
+import { Flow } from "../../src/index.js";
+import { FlowConfigError } from "../../src/index.js";
+import { AdaptiveScaling } from "../../src/index.js";
+import { FixedScaling } from "../../src/index.js";
 import type { ScaleEvent } from "../../src/index.js";
-import { VirtualClock } from "../../src/clock/virtual-clock.js";
+import { VirtualClock } from "../../src/index.js";
 
 const STAGES = ["a", "b", "c"] as const;
 const PHASE_MS = 20_000;

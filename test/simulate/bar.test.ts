@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { AdaptiveScaling } from "../../src/scaling/adaptive-scaling.js";
+import { AdaptiveScaling } from "../../src/index.js";
 import { checkBar, checkBeyondBar, meanMetrics } from "../../src/simulate/bar.js";
-import type { ScenarioMetrics } from "../../src/simulate/metrics.js";
-import { BEYOND, SCENARIOS } from "../../src/simulate/scenario.js";
-import { simulate } from "../../src/simulate/simulate.js";
-import { strategyFor } from "../../src/simulate/strategies.js";
+import type { ScenarioMetrics } from "../../src/simulate/index.js";
+import { BEYOND, SCENARIOS } from "../../src/simulate/index.js";
+import { simulate } from "../../src/simulate/index.js";
+import { strategyFor } from "../../src/simulate/index.js";
 
 // The whole suite of SCALING.md for the default strategy, as `npm run bench:scaling` runs it
 // (3 seeds, means): about half a minute of real time for some 12 minutes of virtual traffic.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { ScenarioMetrics } from "../../src/simulate/metrics.js";
-import { checkHeldOut, HELD_OUT } from "../../src/simulate/held-out.js";
-import { BEYOND, parseScenario, SCENARIOS } from "../../src/simulate/scenario.js";
+import type { ScenarioMetrics } from "../../src/simulate/index.js";
+import { checkHeldOut, HELD_OUT } from "../../src/simulate/index.js";
+import { BEYOND, parseScenario, SCENARIOS } from "../../src/simulate/index.js";
 
 const metrics = (o: Partial<ScenarioMetrics>): ScenarioMetrics => ({
   throughputRatio: 1,

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { AdaptiveScaling } from "../../src/scaling/adaptive-scaling.js";
-import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
-import { FifoSemaphore } from "../../src/simulate/fifo-semaphore.js";
-import { computeMetrics } from "../../src/simulate/metrics.js";
-import { parseScenario, type Scenario, shortened } from "../../src/simulate/scenario.js";
-import { VirtualClock } from "../../src/clock/virtual-clock.js";
-import { BIN_MS, type RunRecord, simulate } from "../../src/simulate/simulate.js";
+import { AdaptiveScaling } from "../../src/index.js";
+import { FixedScaling } from "../../src/index.js";
+import { FifoSemaphore } from "../../src/simulate/index.js";
+import { computeMetrics } from "../../src/simulate/index.js";
+import { parseScenario, type Scenario, shortened } from "../../src/simulate/index.js";
+import { VirtualClock } from "../../src/index.js";
+import { BIN_MS, type RunRecord, simulate } from "../../src/simulate/index.js";
 import { build } from "hdr-histogram-js";
 import { pareto, seededRandom } from "../../src/simulate/random.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Flow } from "../../src/flow/flow.js";
-import { FixedScaling } from "../../src/scaling/fixed-scaling.js";
+import { Flow } from "../../src/index.js";
+import { FixedScaling } from "../../src/index.js";
 import { sleep, VirtualClock } from "../helpers.js";
 
 describe("windowed StageStats (what the adaptive strategies read)", () => {
