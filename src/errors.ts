@@ -10,6 +10,7 @@
  * ```
  */
 export class FlowConfigError extends Error {
+  /** Always `"FlowConfigError"`. */
   override readonly name = "FlowConfigError";
   /** Stable machine-readable code. */
   readonly code: FlowConfigErrorCode;

@@ -57,6 +57,7 @@ type Next<O, A> = unknown extends O ? A : O;
  * ```
  */
 export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> implements Composable<I, O> {
+  /** @internal Carries the input and output types for inference; declared, never set. */
   declare readonly "~io": { readonly in: (item: I) => void; readonly out: O };
   readonly #options: FlowSettings;
   readonly #tree = new StageTree();

@@ -36,6 +36,7 @@ export abstract class GuardedEmitter<E extends Events> extends EventEmitter<E> {
     return super.on(event, this.#guard(event, fn), context);
   }
 
+  /** The same as {@link GuardedEmitter.on}. */
   override addListener<T extends Name<E>>(event: T, fn: Fn<E, T>, context?: unknown): this {
     return super.addListener(event, this.#guard(event, fn), context);
   }
@@ -44,6 +45,7 @@ export abstract class GuardedEmitter<E extends Events> extends EventEmitter<E> {
     return super.once(event, this.#guard(event, fn), context);
   }
 
+  /** Removes a listener added with `on`, `addListener` or `once`. */
   override off<T extends Name<E>>(event: T, fn?: Fn<E, T>, context?: unknown, once?: boolean): this {
     return super.off(event, this.#guardOf(event, fn), context, once);
   }

@@ -48,12 +48,17 @@ export type BatchResource<In, Out> = PerWorker<In[], BatchResult<Out>>;
 
 /** A batch stage made by {@link batch}; pass it to `addTransformer`, `setConsumer` or `flow(...)`. */
 export class Batch<In, Out> implements Composable<In, Out> {
+  /** @internal Carries the input and output types for inference; declared, never set. */
   declare readonly "~io": { readonly in: (item: In) => void; readonly out: Out };
+  /** @internal Which shape this is, for the builder. */
   readonly [SHAPE] = "batch" as const;
 
   constructor(
+    /** Called once per batch (or a per-worker resource whose `process` is). */
     readonly fn: BatchFn<In, Out> | BatchResource<In, Out>,
+    /** `size` and `flushMs`, checked. */
     readonly settings: BatchSettings,
+    /** The stage's name. */
     readonly name: string | undefined,
   ) {}
 }

@@ -8,6 +8,7 @@ import type { StageContext } from "./types.js";
  * `"~io"` carries its input and output types for inference only: it is declared, never set.
  */
 export interface Composable<In, Out> {
+  /** @internal Carries the input and output types for inference; declared, never set. */
   readonly "~io": { readonly in: (item: In) => void; readonly out: Out };
 }
 

@@ -2,16 +2,23 @@ import type { FlowStats } from "../stats/stage-stats.js";
 
 /** An item whose stage function threw (after any retries). */
 export interface TransformerError<T = unknown> {
+  /** Tells the error events apart. */
   readonly type: "TransformerError";
+  /** The item as the failing stage received it. */
   readonly item: T;
+  /** What the last attempt threw or rejected with. */
   readonly error: unknown;
+  /** The stage whose call failed. */
   readonly stage: string;
+  /** Attempts made, the first included (0 when no call could be made: a stage whose `perWorker` setup never worked). */
   readonly attempt: number;
 }
 
 /** The producer threw, or could not be iterated. Reported once; the flow drains what it had. */
 export interface SourceError {
+  /** Tells the error events apart. */
   readonly type: "SourceError";
+  /** What the producer threw or rejected with. */
   readonly error: unknown;
 }
 
@@ -41,9 +48,13 @@ export function emptyDropCounts(): Record<DropReason, number> {
 
 /** An item that left the flow without being consumed or failing. */
 export interface Dropped<T = unknown> {
+  /** Tells the error events apart. */
   readonly type: "Dropped";
+  /** The item (or the stage's output for it) that was dropped. */
   readonly item: T;
+  /** The stage that held it when it was dropped. */
   readonly stage: string;
+  /** Why it was dropped. */
   readonly reason: DropReason;
 }
 
@@ -52,8 +63,11 @@ export interface Dropped<T = unknown> {
  * to a `deadLetter` sink, separately from the error handler.
  */
 export interface DeadLetter<T = unknown> {
+  /** Tells a dead letter apart. */
   readonly type: "DeadLetter";
+  /** The item as the failing stage received it. */
   readonly item: T;
+  /** What the last attempt threw or rejected with. */
   readonly error: unknown;
   /** The stage the item failed in (a fan-out item: the fan-out stage). */
   readonly stage: string;
@@ -68,11 +82,13 @@ export type DeadLetterSink<T = any> = (event: DeadLetter<T>) => void | PromiseLi
 
 /** A failed attempt that will be tried again (the `retry` event). */
 export interface RetryEvent<T = unknown> {
+  /** The stage that is retrying. */
   readonly stage: string;
   /** The stage's input (a batch stage's: the batch). */
   readonly item: T;
   /** The attempt that failed (1 for the first). */
   readonly attempt: number;
+  /** What the failed attempt threw or rejected with. */
   readonly error: unknown;
   /** The backoff before the next attempt, jitter included. */
   readonly delayMs: number;
@@ -84,9 +100,11 @@ export interface RetryEvent<T = unknown> {
  * reports it here and goes on.
  */
 export interface ListenerError {
+  /** Tells the error events apart. */
   readonly type: "ListenerError";
   /** The event whose listener failed. */
   readonly event: keyof FlowEvents;
+  /** What the listener threw or rejected with. */
   readonly error: unknown;
 }
 
@@ -133,8 +151,11 @@ export const FLOW_EVENTS: readonly (keyof FlowEvents)[] = [
  * each event's `from` is the previous event's `to`, starting from `0` with the initial pool.
  */
 export interface ScaleEvent {
+  /** The stage whose pool changed. */
   readonly stage: string;
+  /** Active workers before the change. */
   readonly from: number;
+  /** Active workers after it. */
   readonly to: number;
   /**
    * Why: `initial`; a strategy's decision, as what asked for it (`enqueue`, `dequeue`, `tick`)

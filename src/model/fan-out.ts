@@ -29,12 +29,17 @@ export type BranchResults<B extends readonly unknown[]> = { -readonly [K in keyo
 
 /** A fan-out made by {@link fanOut}; pass it to `addTransformer` or `flow(...)`. */
 export class FanOut<In, Out> implements Composable<In, Out> {
+  /** @internal Carries the input and output types for inference; declared, never set. */
   declare readonly "~io": { readonly in: (item: In) => void; readonly out: Out };
+  /** @internal Which shape this is, for the builder. */
   readonly [SHAPE] = "fanOut" as const;
 
   constructor(
+    /** The branches; each gets every item. */
     readonly branches: readonly StageLike<In, unknown>[],
+    /** Combines the branches' results for one item (in branch order) into one output. */
     readonly merge: StageFn<unknown[], Out>,
+    /** The merge stage's name. */
     readonly name: string | undefined,
   ) {}
 }

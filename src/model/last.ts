@@ -3,7 +3,10 @@
  * makes `value` the final item its stage hands on.
  */
 export class LastValue<T> {
-  constructor(readonly value: T) {}
+  constructor(
+    /** The final item its stage hands on. */
+    readonly value: T,
+  ) {}
 }
 
 /**

@@ -17,7 +17,13 @@ import { rateLimitField } from "./rate-limit.js";
 import { retryField } from "./retry.js";
 
 /** How a stage's input queue orders its items. */
-export type QueueDiscipline<T = any> = "fifo" | "lifo" | { priority: (item: T) => number };
+export type QueueDiscipline<T = any> =
+  | "fifo"
+  | "lifo"
+  | {
+      /** An item's rank: higher ranks leave first; equal ranks leave in arrival order. */
+      priority: (item: T) => number;
+    };
 
 /**
  * The settings a stage runs with when its options leave them out. They are filled in when the

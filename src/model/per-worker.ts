@@ -8,7 +8,9 @@ const PER_WORKER: unique symbol = Symbol.for("flowrhythm.perWorker");
 
 /** A stage built from a per-worker resource factory; made by {@link perWorker}. */
 export interface PerWorker<In, Out> {
+  /** @internal Marks a per-worker stage for the builder. */
   readonly [PER_WORKER]: true;
+  /** Builds one worker's resource; called once per worker. */
   readonly factory: (worker: WorkerInfo) => WorkerResource<In, Out> | PromiseLike<WorkerResource<In, Out>>;
 }
 

@@ -38,13 +38,19 @@ export interface RouterOptions<D> extends OptionsInput<ReturnType<typeof options
 
 /** A router made by {@link router}; pass it to `addTransformer` or `flow(...)`. */
 export class Router<In, Out> implements Composable<In, Out> {
+  /** @internal Carries the input and output types for inference; declared, never set. */
   declare readonly "~io": { readonly in: (item: In) => void; readonly out: Out };
+  /** @internal Which shape this is, for the builder. */
   readonly [SHAPE] = "router" as const;
 
   constructor(
+    /** Returns the key of the arm an item goes to. */
     readonly classify: (item: In, ctx: StageContext) => unknown,
+    /** The arms by key. */
     readonly arms: Readonly<Record<string, StageLike<In, unknown>>>,
+    /** The `default` arm, for keys no arm has (else the item is dropped, `ROUTER_MISS`). */
     readonly fallback: StageLike<In, unknown> | undefined,
+    /** The classifier stage's name. */
     readonly name: string | undefined,
   ) {}
 }

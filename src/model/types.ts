@@ -51,6 +51,8 @@ export type Source<T> =
 
 /** A per-worker resource: `process` handles items, `close` runs once when the worker stops. */
 export interface WorkerResource<In, Out> {
+  /** Handles one item, as a stage function would. */
   process(item: In, ctx: StageContext): Out | PromiseLike<Out>;
+  /** Releases the resource; runs once when the worker leaves, bounded by `closeTimeoutMs`. */
   close?(): void | PromiseLike<void>;
 }

@@ -2,39 +2,70 @@ import { fmtNum } from "../internal/format.js";
 
 /** One stage as the structure dump shows it. */
 export interface StageNode {
+  /** The stage's name. */
   readonly name: string;
   /** What the stage does; `classifier` is a router's stage, `merge` a fan-out's. */
   readonly kind: "producer" | "transformer" | "consumer" | "classifier" | "merge";
+  /** Its input queue's bound. */
   readonly queueSize?: number;
+  /** Its queue discipline: `fifo`, `lifo` or `priority`. */
   readonly queue?: string;
+  /** Its scaling strategy's class name (`custom` for a plain object). */
   readonly strategy?: string;
+  /** The fewest workers its strategy runs. */
   readonly minWorkers?: number;
+  /** The most workers its strategy runs. */
   readonly maxWorkers?: number;
   /** Set on `ordered: true` stages. */
   readonly ordered?: boolean;
   /** Set on batch stages. */
   readonly batchSize?: number;
+  /** Set on batch stages: how long a partial batch waits. */
   readonly flushMs?: number;
 }
 
 /** A router arm or a fan-out branch in the structure. */
 export interface StructureBranch {
+  /** The arm's key, or the branch's name. */
   readonly label: string;
   /** The router's `default` arm. */
   readonly fallback: boolean;
+  /** The chain inside the arm or branch. */
   readonly items: readonly StructureItem[];
 }
 
 /** One element of a flow's chain, as the structure dump shows it. */
 export type StructureItem =
-  | { readonly type: "stage"; readonly stage: StageNode }
-  | { readonly type: "router"; readonly stage: StageNode; readonly branches: readonly StructureBranch[] }
-  | { readonly type: "fanOut"; readonly stage: StageNode; readonly branches: readonly StructureBranch[] };
+  | {
+      /** A plain stage. */
+      readonly type: "stage";
+      /** The stage. */
+      readonly stage: StageNode;
+    }
+  | {
+      /** A router: its classifier stage and its arms. */
+      readonly type: "router";
+      /** The classifier's stage. */
+      readonly stage: StageNode;
+      /** The arms (`fallback` marks the `default` one). */
+      readonly branches: readonly StructureBranch[];
+    }
+  | {
+      /** A fan-out: its branches and the merge stage. */
+      readonly type: "fanOut";
+      /** The merge stage. */
+      readonly stage: StageNode;
+      /** The branches, each given every item. */
+      readonly branches: readonly StructureBranch[];
+    };
 
 /** An edge of the structure graph: items go from `from` to `to` (a router's edges carry the arm). */
 export interface StructureEdge {
+  /** The stage items leave (`producer` for the source). */
   readonly from: string;
+  /** The stage they go to. */
   readonly to: string;
+  /** A router arm's key (`default` for the default arm). */
   readonly label?: string;
 }
 

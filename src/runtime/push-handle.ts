@@ -17,9 +17,22 @@ export type RefusalReason = "FULL" | "ABORTED" | "CLOSED" | "STOPPED" | "UPSTREA
  * reported as `Dropped`. `refused`: it never entered (not counted, no event).
  */
 export type SendResult =
-  | { readonly status: "queued" }
-  | { readonly status: "dropped"; readonly reason: DropReason }
-  | { readonly status: "refused"; readonly reason: RefusalReason };
+  | {
+      /** It entered the flow. */
+      readonly status: "queued";
+    }
+  | {
+      /** It entered, then was dropped while it waited for room. */
+      readonly status: "dropped";
+      /** Why it was dropped. */
+      readonly reason: DropReason;
+    }
+  | {
+      /** It never entered. */
+      readonly status: "refused";
+      /** Why it was refused. */
+      readonly reason: RefusalReason;
+    };
 
 /** `send()` options. */
 export interface SendOptions {

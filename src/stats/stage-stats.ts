@@ -1,9 +1,14 @@
 /** Percentiles of a latency distribution, in milliseconds. */
 export interface LatencySummary {
+  /** The median. */
   readonly p50: number;
+  /** The 90th percentile. */
   readonly p90: number;
+  /** The 99th percentile. */
   readonly p99: number;
+  /** The largest value recorded. */
   readonly max: number;
+  /** The arithmetic mean. */
   readonly mean: number;
   /** How many timed items the figures come from (a sample; see `timingSampleEvery`). */
   readonly count: number;
@@ -15,6 +20,7 @@ export interface LatencySummary {
  * hand-built objects.
  */
 export interface StageStats {
+  /** The stage's name (its `name` option, or the one the flow gave it). */
   readonly stageName: string;
   /** The flow clock's reading when the snapshot was taken. */
   readonly now: number;
@@ -52,18 +58,27 @@ export interface StageStats {
    * time over a window of the reader's choosing.
    */
   readonly timedItems: number;
+  /** The sum of the timed items' processing times, in ms (see {@link StageStats.timedItems}). */
   readonly timedMs: number;
   /** How long the oldest queued item has waited, in ms; 0 when the queue is empty. */
   readonly oldestItemAgeMs: number;
   /** busy / total; with no workers, 1 while items wait and 0 otherwise. */
   readonly utilization: number;
+  /** Items in the stage's input queue now. */
   readonly queueLength: number;
+  /** The input queue's bound (`queueSize`). */
   readonly queueCapacity: number;
+  /** When the oldest queued item entered the queue. */
   readonly oldestItemEnqueuedAt: number | null;
+  /** When an item last entered the queue (to within 64 arrivals: stamps come from a time cache). */
   readonly lastEnqueueAt: number | null;
+  /** When a worker last took an item. */
   readonly lastDequeueAt: number | null;
+  /** When the pool last grew. */
   readonly lastScaleUpAt: number | null;
+  /** When the pool last shrank. */
   readonly lastScaleDownAt: number | null;
+  /** When an item last failed for good in this stage (after its retries). */
   readonly lastErrorAt: number | null;
   /** When a call last failed with an error the stage's `overloadOn` recognised; `null`: never. */
   readonly lastOverloadAt: number | null;
@@ -119,7 +134,9 @@ export type FlowEnd = "source" | "drain" | "stop" | "last" | "abort" | "SIGINT" 
 
 /** The whole flow at one moment. */
 export interface FlowStats {
+  /** Where the flow is in its life. */
   readonly state: FlowState;
+  /** The flow clock's reading when the snapshot was taken. */
   readonly now: number;
   /** When `start()` ran, or `null` before. */
   readonly startedAt: number | null;
@@ -139,5 +156,6 @@ export interface FlowStats {
   readonly endedBy: FlowEnd | null;
   /** Listeners of the flow's events that threw or rejected (each reported as a `ListenerError`). */
   readonly listenerErrors: number;
+  /** Each stage's stats, in chain order. */
   readonly stages: readonly StageStats[];
 }
