@@ -259,9 +259,10 @@ export class KneeGuard {
     // tested — also while the processing time drifts (the growth then waits for one window, not
     // for the drift to end): untested growth every evaluation is how a pool runs to its maximum.
     // (Below the count the visible arrivals need by Little's law, growth is demand, not an
-    // experiment; a queue at least half full hides them: a source blocked on it catches up in
-    // bursts as room appears, and arrivals then say nothing.)
-    const visible = Number.isFinite(arrival) && !isCensored(this.#fill) ? (arrival * s) / 1000 : 0;
+    // experiment — but not after a knee, while the queue is at least half full: a source blocked
+    // on it through the hold catches up in bursts as room appears, and its arrivals say nothing.)
+    const hidden = this.#cautious && isCensored(this.#fill);
+    const visible = Number.isFinite(arrival) && !hidden ? (arrival * s) / 1000 : 0;
     if (this.#n1 < 0 && desired > n && backlogged && !measured && n >= visible) desired = n;
     // The latency brake (Envoy's and Gradient2's backstop): growth the test cannot judge stops at
     // twice the count that would deliver the measured throughput at unloaded speed; a dependency

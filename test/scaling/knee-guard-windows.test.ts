@@ -53,16 +53,23 @@ describe("the knee guard's measurement windows", () => {
     expect(met.run(0).out).toBe(10);
   });
 
-  it("sees no demand in arrivals while the queue is half full (a blocked source catches up in bursts)", () => {
-    const censored = new KneeRig();
-    censored.arrival = 2000;
-    censored.st.queueLength = 500;
-    expect(censored.run(0).out).toBe(10);
-    expect(censored.untilGrowth()).toBe(120); // measured first, like any growth under a backlog
-    const under = new KneeRig();
-    under.arrival = 2000;
-    under.st.queueLength = 499;
-    expect(under.run(0).out).toBe(1000);
+  it("after a knee, sees no demand in arrivals while the queue is half full (a blocked source catches up)", () => {
+    // A knee held for 1 s, then the caution after it (to 2 s); arrivals of 2,000/s at 10 ms a
+    // call would keep 20 workers busy. Growth 12 → 15 comes before 12 was measured: untested.
+    const grow = (queueLength: number, knee: boolean) => {
+      const rig = new KneeRig(10, { holdMs: 1000 });
+      if (knee) rig.guard.hold(10, 0);
+      rig.run(1100);
+      rig.arrival = 2000;
+      rig.st.queueLength = queueLength;
+      rig.n = 12;
+      rig.run(10);
+      rig.n = 15;
+      return rig.run(0).out;
+    };
+    expect(grow(500, true)).toBe(15); // measured first, like any growth under a backlog
+    expect(grow(499, true)).toBe(1000);
+    expect(grow(500, false)).toBe(1000); // no knee yet: the arrivals are demand
   });
 
   it("never lowers a recommendation at or below the count", () => {
