@@ -25,7 +25,9 @@ const HISTORY = 16;
  * measured, the growth stays only if X1/X0 − 1 ≥ η·(N1/N0 − 1). Otherwise the count drops at once
  * to the fewest workers measured to give ≥ 95 % of the best throughput seen (the knee) and stays
  * capped there for `holdMs`; then one +25 % step probes again. A probe whose throughput fell by
- * more than 10 % (the world changed, not us) or whose backlog emptied is not a failure.
+ * more than 10 % and the noise (the world changed, not us) or whose backlog emptied is not a
+ * failure. A gain short of the need but within the noise of it is settled by Little's law: calls
+ * that slowed by the whole step (X = N / S) fail it.
  */
 export class KneeGuard {
   /** Set by `limit` when it changed the recommendation: why, in words. */
@@ -111,13 +113,13 @@ export class KneeGuard {
       this.#sPrev = 0;
       this.#noise = NOISE_FLOOR;
     }
+    this.#fill = Number.isFinite(stats.queueCapacity) ? stats.queueLength / stats.queueCapacity : 0;
     if (this.#markAt < 0) {
       // Workers still starting are capacity on its way: the window waits for them.
       if (stats.startingWorkers === 0 && now - this.#changedAt >= Math.max(2 * s, 20)) this.#mark(stats, now);
       return;
     }
     if (stats.queueLength === 0) this.#drained = true;
-    this.#fill = Number.isFinite(stats.queueCapacity) ? stats.queueLength / stats.queueCapacity : 0;
     const span = now - this.#markAt;
     if (span < Math.max(5 * s, 100)) return;
     const done = stats.processed - this.#markOut;
@@ -215,13 +217,25 @@ export class KneeGuard {
         // Calls that got slower say something behind the stage queues them (the knee is then
         // where unloaded calls deliver the throughput); otherwise the workers no longer run at once.
         const slower = this.#s0 > 0 && this.#s >= this.#s0 * (1 + need / 2);
-        if (!drained && x >= 0.9 * this.#x0 && gain + this.#noise0 < need) {
+        // A gain short of η but within the noise of it is a doubt, and Little's law settles it:
+        // with every worker busy under the backlog X = N / S, so calls that slowed by the whole
+        // step say it gave nothing, whatever the count of completions read. (Only once the
+        // unloaded time is known: the first windows of a stage time its quickest calls first.)
+        const little =
+          this.#s0 > 0 && this.#s > 0 && baseS > 0 ? ((n / this.#n0) * this.#s0) / this.#s - 1 : gain;
+        const failed = gain + this.#noise0 < need || (gain < need && little + this.#noise0 < need);
+        // Throughput that fell by more than 10 % and the noise is the world changing, not us.
+        if (!drained && x >= (0.9 - this.#noise0) * this.#x0 && failed) {
           // Sized for the better of the two throughputs: past a knee the reading dips, not rises.
           const best = Math.max(x, this.#x0);
           const knee = kneeEstimate(
             best,
             baseS,
-            Math.min(this.#knee(x), (this.#n0 * x) / this.#x0),
+            // (A dip within the noise says nothing about the knee: no lower than the count it came from.)
+            Math.min(
+              this.#knee(x),
+              this.#n0 * Math.max(x / this.#x0, Math.min(1, x / this.#x0 + this.#noise0)),
+            ),
             n,
             slower,
           );
@@ -244,17 +258,25 @@ export class KneeGuard {
     // Measure the current count before growing from it under a backlog, so that the growth can be
     // tested — also while the processing time drifts (the growth then waits for one window, not
     // for the drift to end): untested growth every evaluation is how a pool runs to its maximum.
-    // (Below the count the visible arrivals need by Little's law, growth is demand, not an experiment.)
-    const visible = Number.isFinite(arrival) ? (arrival * s) / 1000 : 0;
+    // (Below the count the visible arrivals need by Little's law, growth is demand, not an
+    // experiment — but not after a knee, while the queue is at least half full: a source blocked
+    // on it through the hold catches up in bursts as room appears, and its arrivals say nothing.)
+    const hidden = this.#cautious && isCensored(this.#fill);
+    const visible = Number.isFinite(arrival) && !hidden ? (arrival * s) / 1000 : 0;
     if (this.#n1 < 0 && desired > n && backlogged && !measured && n >= visible) desired = n;
     // The latency brake (Envoy's and Gradient2's backstop): growth the test cannot judge stops at
     // twice the count that would deliver the measured throughput at unloaded speed; a dependency
-    // that slows as load grows gives no more throughput past that, only slower calls.
-    if (!this.#testable && backlogged && measured && baseS > 0 && desired > n) {
+    // that slows as load grows gives no more throughput past that, only slower calls. Growth the
+    // test will judge goes no further than the brake in one step either (past it, it goes on
+    // from there, step by tested step): one step from below the brake to far past it overshoots a
+    // knee by all of that step before the test can see it.
+    if (backlogged && measured && baseS > 0 && desired > n) {
       const brake = Math.ceil((BRAKE * x * baseS) / 1000);
-      if (desired > brake) {
+      if (desired > brake && (!this.#testable || n < brake)) {
         desired = Math.max(n, brake);
-        this.why = `latency brake: ${Math.round(x)}/s needs ${Math.ceil((x * baseS) / 1000)} workers at ${baseS.toFixed(1)} ms a call; holding below ${brake}`;
+        this.why = `latency brake: ${Math.round(x)}/s needs ${Math.ceil((x * baseS) / 1000)} workers at ${baseS.toFixed(1)} ms a call; ${
+          this.#testable ? "testing" : "holding below"
+        } ${brake}`;
       }
     }
     return desired;

@@ -263,7 +263,8 @@ export abstract class PolicyScaling implements ScalingStrategy {
         why = ss.why;
         forced = true;
         knee?.hold(ss.target, now);
-      } else if (move === SlowStartMove.Grow) {
+      } else if (move === SlowStartMove.Grow || move === SlowStartMove.Recheck) {
+        // (A recheck steps down for a second look at a round that fell short, at once.)
         desired = ss.target;
         why = ss.why;
         forced = true;

@@ -17,9 +17,10 @@ const KEEP = 0.75;
 /**
  * What {@link SlowStart.step} decided: `Off` (not running: the policy decides as usual), `Hold`
  * (a round is being measured), `Grow` (to `target`), `Cut` (a knee was confirmed: to `target`
- * at once, and slow start ends).
+ * at once, and slow start ends), `Recheck` (a round fell short: to `target` at once, below the
+ * count that fell short, where the second look is measured; slow start goes on).
  */
-export const SlowStartMove = { Off: 0, Hold: 1, Grow: 2, Cut: 3 } as const;
+export const SlowStartMove = { Off: 0, Hold: 1, Grow: 2, Cut: 3, Recheck: 4 } as const;
 export type SlowStartMove = (typeof SlowStartMove)[keyof typeof SlowStartMove];
 
 /**
@@ -30,17 +31,20 @@ export type SlowStartMove = (typeof SlowStartMove)[keyof typeof SlowStartMove];
  * pass for the newest workers' first completions, then measures throughput over one service time
  * (and at least one completion per worker, up to 64) — ×4 while the throughput per worker holds at
  * ≥ 90 % of the best measured in this slow start, ×2 at ≥ 75 %. A round below
- * that is measured once more (a stall is not a knee); a second one ends slow start with a cut to
- * the count that would deliver the measured throughput at the per-worker rate of the last round
- * that kept its growth: a dependency with 40 slots gives 4,000/s at 64 workers where one worker gave
- * 100/s, so the knee is 40; a stage whose work never awaits gives one worker's throughput at any
- * count, so the knee is 1. Slow start ends without a cut when the queue stops being full or
- * workers block on a full downstream queue, and starts again when the queue fills once more.
+ * that is looked at once more (a stall is not a knee), halfway back: at the geometric mean of its
+ * count and the last good one, where calls past a knee wait half as long. Short there too, slow
+ * start ends with a cut to the count that would deliver the measured throughput at the per-worker
+ * rate of the last round that kept its growth: a dependency with 40 slots gives 4,000/s at 64
+ * workers where one worker gave 100/s, so the knee is 40; a stage whose work never awaits gives
+ * one worker's throughput at any count, so the knee is 1. Good there, the count that fell short is
+ * measured once more, and cut from if it falls short again. Slow start ends without a cut when
+ * the queue stops being full or workers block on a full downstream queue, and starts again when
+ * the queue fills once more.
  */
 export class SlowStart {
-  /** The count of the last `Grow` or `Cut`. */
+  /** The count of the last `Grow`, `Recheck` or `Cut`. */
   target = 0;
-  /** Set with `Grow` and `Cut`: why, in words. */
+  /** Set with `Grow`, `Recheck` and `Cut`: why, in words. */
   why = "";
 
   #active = false;
@@ -59,6 +63,10 @@ export class SlowStart {
   #minS = 0;
   #suspect = false;
   #suspectX = 0;
+  /** The count whose round fell short, while its second look is measured below it. */
+  #suspectN = 0;
+  /** A count that fell short and whose second look was good: measured again, and if it falls short again, a knee. */
+  #retestN = 0;
   #watching = false;
 
   /** Whether a round is running (the policy then evaluates on every item event). */
@@ -95,12 +103,16 @@ export class SlowStart {
       this.#goodE = 0;
       this.#minS = 0;
       this.#suspect = false;
+      this.#suspectN = 0;
+      this.#retestN = 0;
       this.#round(n, now);
     }
-    // A count changed by someone else, or workers still starting: capacity on its way.
-    if (n !== this.#roundN || stats.startingWorkers > 0) {
+    // A count changed by someone else, or workers still starting: capacity on its way (and
+    // workers leaving after a step down still finishing their items: capacity on its way out).
+    const moving = stats.startingWorkers > 0 || stats.totalWorkers > n;
+    if (n !== this.#roundN || moving) {
       this.#round(n, now);
-      if (stats.startingWorkers > 0) return SlowStartMove.Hold;
+      if (moving) return SlowStartMove.Hold;
     }
     // Half a service time lets the newest workers reach their first completion: a window of one
     // service time from there sees each worker finish about one item, old and new alike.
@@ -126,7 +138,10 @@ export class SlowStart {
     // timed a few items): the unloaded time, when the policy has none yet.
     for (const seen of [stats.processingTimeMs, timed >= 4 ? sWindow : 0, baseS])
       if (seen > 0 && (this.#minS === 0 || seen < this.#minS)) this.#minS = seen;
-    if (e >= KEEP * this.#bestE) {
+    // A second look halfway back is held to the last good round's rate a worker as well: the
+    // best is taken only from rounds that timed their calls whole, and may lag it.
+    const reference = this.#suspect && this.#suspectN > n ? Math.max(this.#bestE, this.#goodE) : this.#bestE;
+    if (e >= KEEP * reference) {
       // A round is the reference for later ones only when it spanned the calls it timed: a
       // window shorter than the calls (the planning time unknown yet) over-reads a cohort of new
       // workers finishing together, and every honest round after it would look like a knee.
@@ -134,7 +149,19 @@ export class SlowStart {
       else if (this.#bestE === 0) this.#bestE = e * KEEP;
       this.#goodE = e;
       this.#goodN = n;
+      const retest = this.#suspect && this.#suspectN > n ? this.#suspectN : 0;
       this.#suspect = false;
+      this.#suspectN = 0;
+      this.#retestN = retest;
+      if (retest > 0) {
+        // The second look, below the count that fell short, was good: that round was a stall, or
+        // the knee lies between the two. Measure that count once more (falling short again, it
+        // is a knee).
+        this.target = retest;
+        this.why = `slow start: queue full, ${n} workers gave ${Math.round(x)}/s → ${retest} workers again`;
+        this.#round(retest, now);
+        return SlowStartMove.Grow;
+      }
       if (n >= max) {
         // Nothing left to find: a later round could only misread a stall as a knee.
         this.#active = false;
@@ -147,27 +174,46 @@ export class SlowStart {
       this.#round(this.target, now);
       return SlowStartMove.Grow;
     }
-    if (!this.#suspect) {
-      // Measure the same count once more before calling it a knee: one round is a service time
-      // or two, and a process stalls that long now and then (a GC pause, a busy neighbour).
+    if (!this.#suspect && n !== this.#retestN) {
+      // Look once more before calling it a knee: one round is a service time or two, and a
+      // process stalls that long now and then (a GC pause, a busy neighbour). The second look is
+      // taken halfway back (the geometric mean of this count and the last good one): past a
+      // knee every call waits behind the others, and a second round at this count would double
+      // the time calls spend waiting, while halfway back they wait half as long. A knee at or
+      // below halfway reads short there too; a stall does not.
       this.#suspect = true;
       this.#suspectX = x;
+      this.#suspectN = n;
+      const half = Math.round(Math.sqrt(n * this.#goodN));
+      if (half > this.#goodN && half < n) {
+        this.target = half;
+        this.why = `slow start: ${n} workers gave ${Math.round(x)}/s, ${Math.round(e)}/s a worker (the best: ${Math.round(
+          this.#bestE,
+        )}/s); a second look at ${half}`;
+        this.#round(half, now);
+        return SlowStartMove.Recheck;
+      }
       this.#round(n, now);
       return SlowStartMove.Hold;
     }
     // Sized for the better of the two readings: a stall pulls one down, never both.
+    const second = x;
     x = Math.max(x, this.#suspectX);
     this.#active = false;
     this.#spent = true;
-    // The fewer of two estimates: at the last good round's rate per worker, and at unloaded speed.
-    const byRate = kneeEstimate(x, 0, (x / this.#goodE) * (1 + KNEE_HEADROOM), n);
-    let target = this.#minS > 0 ? Math.min(byRate, kneeEstimate(x, this.#minS, byRate, n)) : byRate;
+    // The fewer of two estimates: at the last good round's rate per worker, and at unloaded speed
+    // (below the count that fell short first: the better reading may have come from it).
+    const top = this.#suspectN > n ? this.#suspectN : n;
+    const byRate = kneeEstimate(x, 0, (x / this.#goodE) * (1 + KNEE_HEADROOM), top);
+    let target = this.#minS > 0 ? Math.min(byRate, kneeEstimate(x, this.#minS, byRate, top)) : byRate;
     // No more throughput than the last good round gave: the knee is at or below its count.
     if (x <= (1 + KNEE_HEADROOM) * this.#goodE * this.#goodN) target = Math.min(target, this.#goodN);
     this.target = target;
-    this.why = `slow start found the knee: ${n} workers gave ${Math.round(x)}/s, ${this.#goodN} gave ${Math.round(
-      this.#goodE * this.#goodN,
-    )}/s; ${this.target} deliver it`;
+    const good = `${this.#goodN} gave ${Math.round(this.#goodE * this.#goodN)}/s`;
+    this.why =
+      top > n
+        ? `slow start found the knee: ${top} workers gave ${Math.round(this.#suspectX)}/s, ${n} gave ${Math.round(second)}/s, ${good}; ${this.target} deliver it`
+        : `slow start found the knee: ${n} workers gave ${Math.round(x)}/s, ${good}; ${this.target} deliver it`;
     return SlowStartMove.Cut;
   }
 

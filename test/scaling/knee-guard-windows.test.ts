@@ -53,6 +53,25 @@ describe("the knee guard's measurement windows", () => {
     expect(met.run(0).out).toBe(10);
   });
 
+  it("after a knee, sees no demand in arrivals while the queue is half full (a blocked source catches up)", () => {
+    // A knee held for 1 s, then the caution after it (to 2 s); arrivals of 2,000/s at 10 ms a
+    // call would keep 20 workers busy. Growth 12 → 15 comes before 12 was measured: untested.
+    const grow = (queueLength: number, knee: boolean) => {
+      const rig = new KneeRig(10, { holdMs: 1000 });
+      if (knee) rig.guard.hold(10, 0);
+      rig.run(1100);
+      rig.arrival = 2000;
+      rig.st.queueLength = queueLength;
+      rig.n = 12;
+      rig.run(10);
+      rig.n = 15;
+      return rig.run(0).out;
+    };
+    expect(grow(500, true)).toBe(15); // measured first, like any growth under a backlog
+    expect(grow(499, true)).toBe(1000);
+    expect(grow(500, false)).toBe(1000); // no knee yet: the arrivals are demand
+  });
+
   it("never lowers a recommendation at or below the count", () => {
     const rig = new KneeRig();
     rig.want = 7;
@@ -98,19 +117,59 @@ describe("the knee guard's test of a growth", () => {
     expect(enough.growTo(20, 600)).toBeUndefined();
   });
 
+  it("settles a gain within the noise of the need by Little's law, once the unloaded time is known", () => {
+    // 10 → 20 workers for +25 %: short of the +30 % needed, but within the 10 % of noise.
+    const doubt = (callMs20: number, baseS: number) => {
+      const rig = new KneeRig();
+      rig.baseS = baseS;
+      rig.run(400);
+      rig.rate = () => 1250;
+      rig.callMs = (n) => (n > 10 ? callMs20 : 10);
+      return rig.growTo(20, 600);
+    };
+    // Calls that slowed by the whole step (20 ms): by X = N / S the step gave nothing.
+    expect(doubt(20, 5)?.why).toBe(
+      "knee: 10 → 20 workers moved throughput 1000 → 1250/s (needed +30%); holding at 7",
+    );
+    // Calls that slowed as much as the counted gain says (16 ms: 2 × 10 / 16 = +25 %): the doubt stands.
+    expect(doubt(16, 5)).toBeUndefined();
+    // Without an unloaded time (a stage's first windows time its quickest calls first), no second reading.
+    expect(doubt(20, 0)).toBeUndefined();
+  });
+
+  it("lets Little's law settle only a doubt, never overrule a clear reading", () => {
+    const rig = new KneeRig();
+    rig.baseS = 5;
+    rig.run(400);
+    rig.rate = () => 1300; // +30 %: the need, met by the count of completions
+    rig.callMs = (n) => (n > 10 ? 40 : 10);
+    expect(rig.growTo(20, 600)).toBeUndefined();
+  });
+
   it("sizes the need by η: with η = 0.1 a 10 → 20 growth needs only +10 % beyond the noise", () => {
     const rig = measured({ eta: 0.1 });
     rig.rate = (n) => Math.min(n, 11) * 100;
     expect(rig.growTo(20, 600)).toBeUndefined();
   });
 
-  it("does not blame a growth when throughput fell by more than 10 % (the world changed)", () => {
+  it("does not blame a growth when throughput fell by more than 10 % and the noise (the world changed)", () => {
+    // 100 completions a window: 10 % of noise, so the line is at 80 %.
     const fell = measured();
-    fell.rate = () => 890;
+    fell.rate = () => 790;
     expect(fell.growTo(20, 600)).toBeUndefined();
     const dipped = measured();
-    dipped.rate = () => 900; // exactly 90 %: judged, and cut to what 10 workers gave at 900/s
+    dipped.rate = () => 800; // exactly 80 %: judged, and cut to what 10 workers gave at 800/s (+ the noise)
     expect(dipped.growTo(20, 600)?.out).toBe(9);
+  });
+
+  it("blames a growth whose throughput dipped within the noise, and holds at the count it came from", () => {
+    // A knee read through noise dips as often as it rises: 85 % is a knee at 10, not the world
+    // changing, and not a knee at 8.5.
+    const rig = measured();
+    rig.rate = () => 850;
+    const cut = rig.growTo(20, 600)!;
+    expect(cut.out).toBe(10);
+    expect(cut.why).toBe("knee: 10 → 20 workers moved throughput 1000 → 850/s (needed +30%); holding at 10");
   });
 
   it("does not blame a growth when the queue emptied in its window", () => {
@@ -298,7 +357,24 @@ describe("the latency brake", () => {
     expect(rig.run(10).out).toBe(10);
   });
 
-  it("does not brake a growth it can test, nor without a baseline or a backlog", () => {
+  it("lets a growth it can test reach the brake from below in one step, and no further", () => {
+    const rig = new KneeRig();
+    rig.baseS = 8; // 1,000/s at 8 ms a call: 8 workers, the brake at 16
+    const v = rig.run(400);
+    expect(v.out).toBe(16);
+    expect(v.why).toBe("latency brake: 1000/s needs 8 workers at 8.0 ms a call; testing 16");
+    // Where 16 workers give 1,600/s the brake moves up with them, to 26.
+    const more = new KneeRig(16);
+    more.baseS = 8;
+    expect(more.run(400).out).toBe(26);
+    // At the brake (16 workers giving 1,000/s), the next step is the test's to judge, not the brake's.
+    const at = new KneeRig(16);
+    at.baseS = 8;
+    at.rate = () => 1000;
+    expect(at.run(400).out).toBe(1000);
+  });
+
+  it("does not brake a growth it can test from the brake up, nor without a baseline or a backlog", () => {
     const testable = new KneeRig();
     testable.baseS = 5;
     expect(testable.run(400).out).toBe(1000);

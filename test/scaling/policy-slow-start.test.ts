@@ -66,12 +66,13 @@ describe("slow start in the policy layer", () => {
     st.processed += 64;
     st.timedItems += 64;
     st.timedMs += 640;
-    expect(tickAt(s, st, 40)).toBe(0); // a step that did not pay is measured again first
+    // A step that did not pay is looked at again first, halfway back (80), at once.
+    expect(tickAt(s, st, 40)).toBe(-20);
     tickAt(s, st, 45);
     st.processed += 64;
     st.timedItems += 64;
     st.timedMs += 640;
-    expect(tickAt(s, st, 65)).toBe(-64);
+    expect(tickAt(s, st, 65)).toBe(-44);
   });
 
   it("while a round runs, evaluates on item events up to every millisecond", () => {
@@ -127,19 +128,20 @@ describe("slow start in the policy layer", () => {
     // 64 workers gave 6,400/s: growth to 100 (the maximum).
     expect(tickAt(s, st, 15)).toBe(36);
     tickAt(s, st, 20);
-    // 100 workers give 3,200/s (64 items in 20 ms): 32/s a worker, under half of 100/s. Measured
-    // once more (a stall reads the same), then a knee at 3,200/s at 100/s a worker, +10 %.
+    // 100 workers give 3,200/s (64 items in 20 ms): 32/s a worker, under half of 100/s. Looked
+    // at once more halfway back (a stall reads the same): 80 give 3,200/s too, so a knee at
+    // 3,200/s at 100/s a worker, +10 %.
     st.processed += 64;
     st.timedItems += 64;
     st.timedMs += 640;
-    expect(tickAt(s, st, 40)).toBe(0);
+    expect(tickAt(s, st, 40)).toBe(-20);
     tickAt(s, st, 45);
     st.processed += 64;
     st.timedItems += 64;
     st.timedMs += 640;
-    expect(tickAt(s, st, 65)).toBe(-64);
+    expect(tickAt(s, st, 65)).toBe(-44);
     expect(s.lastReason).toBe(
-      "slow start found the knee: 100 workers gave 3200/s, 64 gave 6400/s; 36 deliver it",
+      "slow start found the knee: 100 workers gave 3200/s, 80 gave 3200/s, 64 gave 6400/s; 36 deliver it",
     );
     // Held: a queue that empties and fills again does not start slow start while the knee holds
     // (no round: item events keep the 10 ms gap).

@@ -2,12 +2,12 @@ import { describe, expect, it } from "vitest";
 import { SlowStart, SlowStartMove } from "../../src/scaling/slow-start.js";
 import { type MutableStats, mutableStats } from "./wish-strategy.js";
 
-const { Off, Hold, Grow, Cut } = SlowStartMove;
+const { Off, Hold, Grow, Cut, Recheck } = SlowStartMove;
 
 /**
  * Slow start over a hand-made stage whose source is blocked on a full queue, stepped every
- * millisecond: `rate(n)` completions a second, each call taking `callMs(n)`. A `Grow` or `Cut` is
- * applied at once. Records every move that is not `Hold`, with the time and the target.
+ * millisecond: `rate(n)` completions a second, each call taking `callMs(n)`. A `Grow`, `Recheck` or
+ * `Cut` is applied at once. Records every move that is not `Hold`, with the time and the target.
  */
 class Rig {
   readonly ss = new SlowStart();
@@ -32,7 +32,7 @@ class Rig {
     this.st.now = this.now;
     this.st.processingTimeMs = this.planMs ?? this.callMs(this.n);
     const move = this.ss.step(this.st, this.n, this.s, this.max, this.held, this.baseS);
-    if (move === Grow || move === Cut) {
+    if (move === Grow || move === Cut || move === Recheck) {
       this.moves.push([this.now, move, this.ss.target]);
       if (this.apply) this.n = this.ss.target;
     } else if (move === Off) this.moves.push([this.now, move, this.n]);
@@ -111,14 +111,20 @@ describe("slow start's rounds", () => {
       const rig = new Rig();
       rig.rate = (n) => (n === 1 ? 10_000 : n * 10_000 * share);
       rig.run(60);
-      return rig.changes[1];
+      return rig.changes.slice(1, 3);
     };
-    expect(at(0.9)).toEqual([30, Grow, 16]);
-    expect(at(0.75)).toEqual([30, Grow, 8]);
-    // Below 75 %, at half or less alike: measured once more (15 ms), then cut — a stall of the
-    // process reads like a knee for one round.
-    expect(at(0.5)).toEqual([45, Cut, expect.any(Number)]);
-    expect(at(0.49)).toEqual([45, Cut, expect.any(Number)]);
+    expect(at(0.9)[0]).toEqual([30, Grow, 16]);
+    expect(at(0.75)[0]).toEqual([30, Grow, 8]);
+    // Below 75 %, at half or less alike: measured once more, halfway back (2 workers, 15 ms),
+    // then cut — a stall of the process reads like a knee for one round.
+    expect(at(0.5)).toEqual([
+      [30, Recheck, 2],
+      [45, Cut, expect.any(Number)],
+    ]);
+    expect(at(0.49)).toEqual([
+      [30, Recheck, 2],
+      [expect.any(Number), Cut, expect.any(Number)],
+    ]);
   });
 
   it("waits for one completion per worker (up to 64) in a window", () => {
@@ -179,20 +185,26 @@ describe("slow start's rounds", () => {
 });
 
 describe("slow start's knee", () => {
-  it("measures a round below 75 % of the best once more, then cuts to what the last good round's rate delivers", () => {
+  it("looks again halfway back; where that is good, measures the count that fell short once more and cuts", () => {
     // A dependency with 40 slots; calls queue behind it past 40 workers.
     const rig = new Rig();
     rig.rate = (n) => Math.min(n, 40) * 100;
     rig.callMs = (n) => 10 * Math.max(1, n / 40);
-    rig.run(100);
+    rig.run(200);
     const cut = rig.changes.at(-1)!;
-    // 64 workers at 4,000/s: 62.5/s a worker, under 75 % of 100 — measured twice, then cut.
-    expect(cut[1]).toBe(Cut);
-    expect(cut[2]).toBe(44); // 4,000/s at 100/s a worker, +10 %
-    expect(rig.changes.slice(0, 3).map(([, , n]) => n)).toEqual([4, 16, 64]);
-    expect(cut[0]).toBeGreaterThan(rig.changes[2]![0] + 2 * 16);
+    // 64 workers at 4,000/s: 62.5/s a worker, under 75 % of 100. Halfway back, 32 give 100/s a
+    // worker (a stall, or a knee between 32 and 64); 64 again fall short: a knee.
+    expect(rig.changes.map(([, m, n]) => [m, n])).toEqual([
+      [Grow, 4],
+      [Grow, 16],
+      [Grow, 64],
+      [Recheck, 32],
+      [Grow, 64],
+      [Cut, 44], // 4,000/s at 100/s a worker, +10 %
+    ]);
+    expect(cut[0]).toBeGreaterThan(rig.changes[2]![0] + 3 * 16);
     expect(rig.ss.why).toBe(
-      "slow start found the knee: 64 workers gave 4000/s, 16 gave 1600/s; 44 deliver it",
+      "slow start found the knee: 64 workers gave 4000/s, 32 gave 3200/s; 44 deliver it",
     );
     expect(rig.ss.active).toBe(false);
     // Spent: no new slow start while this backlog lasts.
@@ -206,7 +218,7 @@ describe("slow start's knee", () => {
     rig.rate = (n) => Math.min(n, 40) * 100;
     rig.callMs = (n) => 10 * Math.max(1, n / 40);
     rig.baseS = 8; // 4,000/s at 8 ms a call is 32 workers, +10 %
-    rig.run(100);
+    rig.run(200);
     expect(rig.changes.at(-1)).toEqual([expect.any(Number), Cut, 36]);
   });
 
@@ -215,7 +227,7 @@ describe("slow start's knee", () => {
     rig.rate = (n) => Math.min(n, 40) * 100;
     rig.callMs = (n) => (n === 1 ? 8 : 10 * Math.max(1, n / 40));
     rig.st.processingTimeMs = 8;
-    rig.run(100);
+    rig.run(200);
     expect(rig.changes.at(-1)).toEqual([expect.any(Number), Cut, 36]);
   });
 
@@ -226,7 +238,7 @@ describe("slow start's knee", () => {
     rig.planMs = 10;
     rig.rate = (n) => Math.min(n, 40) * 100;
     rig.callMs = (n) => (n === 1 ? 5 : n === 4 ? 7 : n === 16 ? 8 : 10 * Math.max(1, n / 40));
-    rig.run(100);
+    rig.run(200);
     // 4,000/s at 7 ms a call: 28 workers, +10 %.
     expect(rig.changes.at(-1)).toEqual([expect.any(Number), Cut, 31]);
   });
@@ -241,6 +253,27 @@ describe("slow start's knee", () => {
     expect(rig.changes.at(-1)).toEqual([expect.any(Number), Cut, 44]);
   });
 
+  it("cuts on a second look halfway back that falls short too, without going back up", () => {
+    // 40 slots again, from 2 workers: 8, 32, then 128 at 31/s a worker. Halfway back, 64 give
+    // 62.5/s a worker: short of 75 % of 100 there too, so the knee is below 64 — and calls never
+    // wait behind 128 workers for a second round (they would take 32 ms; at 64, 16 ms).
+    const rig = new Rig();
+    rig.n = 2;
+    rig.rate = (n) => Math.min(n, 40) * 100;
+    rig.callMs = (n) => 10 * Math.max(1, n / 40);
+    rig.run(200);
+    expect(rig.changes.map(([, m, n]) => [m, n])).toEqual([
+      [Grow, 8],
+      [Grow, 32],
+      [Grow, 128],
+      [Recheck, 64],
+      [Cut, 44],
+    ]);
+    expect(rig.ss.why).toBe(
+      "slow start found the knee: 128 workers gave 4000/s, 64 gave 4000/s, 32 gave 3200/s; 44 deliver it",
+    );
+  });
+
   it("looks twice even below half of the best, then cuts (a stall reads like that for a round)", () => {
     // Work that never awaits: 1,000/s at any count.
     const rig = new Rig();
@@ -248,20 +281,41 @@ describe("slow start's knee", () => {
     rig.callMs = () => 1;
     rig.s = 1;
     rig.run(20);
-    expect(rig.changes).toEqual([
-      [2, Grow, 4],
-      [12, Cut, 1],
+    expect(rig.changes.map(([, m, n]) => [m, n])).toEqual([
+      [Grow, 4],
+      [Recheck, 2],
+      [Cut, 1],
     ]);
-    expect(rig.ss.why).toBe("slow start found the knee: 4 workers gave 1000/s, 1 gave 1000/s; 1 deliver it");
+    expect(rig.ss.why).toBe(
+      "slow start found the knee: 4 workers gave 1000/s, 2 gave 1000/s, 1 gave 1000/s; 1 deliver it",
+    );
   });
 
-  it("keeps its growth when the second look is back above 75 %", () => {
+  it("keeps its growth when the second look is good and the count that fell short is good again", () => {
     const rig = new Rig();
-    // The first round at 16 (30–52 ms) gives 60/s a worker; the second look, 100/s again.
+    // The first round at 16 (30–52 ms) gives 60/s a worker; halfway back (8) and 16 again, 100/s.
     rig.rate = (n) => (n === 16 && rig.now <= 55 ? 16 * 60 : n * 100);
     rig.run(150);
-    expect(rig.changes.map(([, , n]) => n)).toEqual([4, 16, 64, 256]);
-    expect(rig.changes[2]![0]).toBeGreaterThan(60); // after the second look (57–67 ms)
+    expect(rig.changes.map(([, m, n]) => [m, n])).toEqual([
+      [Grow, 4],
+      [Grow, 16],
+      [Recheck, 8],
+      [Grow, 16],
+      [Grow, 64],
+      [Grow, 256],
+    ]);
+  });
+
+  it("holds a round while workers that left still finish their items", () => {
+    const rig = new Rig();
+    rig.st.totalWorkers = 3; // one worker, and two leaving after their current item
+    expect(rig.run(100)).toBe(Hold);
+    expect(rig.changes).toEqual([]);
+    rig.st.totalWorkers = 1;
+    rig.run(20);
+    // Settled from the last step with workers leaving (100 ms): 5 + 10 ms later.
+    expect(rig.changes).toEqual([[expect.any(Number), Grow, 4]]);
+    expect(rig.changes[0]![0]).toBeGreaterThanOrEqual(115);
   });
 
   it("cuts to the last good round's count when the failing round gave no more throughput than it", () => {

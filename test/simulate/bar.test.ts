@@ -22,7 +22,7 @@ describe("AdaptiveScaling against the bar of SCALING.md (virtual time, S1–S9 �
     expect(bar.filter((b) => !b.pass)).toEqual([]);
   }, 300_000);
 
-  it("meets the lines of S7 and S10–S13 (SCALING.md, beyond the nine), but S11's p99 processing and S12's peak", async () => {
+  it("meets the lines of S7 and S10–S13 (SCALING.md, beyond the nine)", async () => {
     const means: Record<string, ScenarioMetrics> = {};
     const references: Record<string, ScenarioMetrics> = {};
     for (const scenario of [...SCENARIOS.filter((s) => s.id === "S7"), ...BEYOND]) {
@@ -38,15 +38,10 @@ describe("AdaptiveScaling against the bar of SCALING.md (virtual time, S1–S9 �
     }
     const bar = checkBeyondBar(means, references);
     expect(bar.length).toBe(16);
-    // The lines missed, and written down as missed in the README: S12's peak (≤ 2 × N_ref = 48) —
-    // the pool climbs past the knee on Little's law while the arrival rate steps up, before the
-    // knee test can judge it — and S11's p99 processing (≤ 2·S = 20 ms; 30 ms): slow start
-    // measures a step that did not pay a second time before it cuts (a single round misreads
-    // a stall of the process as a knee), and that round runs 128 workers into 40 slots.
-    expect(bar.filter((b) => !b.pass).map((b) => `${b.scenario} ${b.metric}`)).toEqual([
-      "S11 p99 proc ms",
-      "S12 peak workers",
-    ]);
+    // S11's p99 processing (≤ 2·S = 20 ms) reads 20.015 ms at the histogram's resolution: the
+    // second look slow start takes at a step that did not pay runs halfway back (64 workers
+    // into 40 slots, 16 ms a call), not at the 128 that fell short (32 ms a call).
+    expect(bar.filter((b) => !b.pass).map((b) => `${b.scenario} ${b.metric}`)).toEqual([]);
   }, 300_000);
 
   it("is what the knee guard buys: an HPA-style controller runs to the maximum on S5", async () => {
