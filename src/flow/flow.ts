@@ -1,7 +1,6 @@
 import { isCallable } from "../internal/callable.js";
 import { FlowConfigError } from "../errors.js";
 import { describeValue } from "../internal/describe.js";
-import { tryGet } from "../internal/read-value.js";
 import type { ScalingStrategy } from "../scaling/scaling-strategy.js";
 import { renderStructure } from "../plan/structure.js";
 import { renderStats } from "../stats/render-stats.js";
@@ -11,7 +10,7 @@ import { type Composable, type StageFn, type StageLike, TREE } from "../model/co
 import { emptyDropCounts, type ErrorHandler, FLOW_EVENTS, type FlowEvents } from "../model/events.js";
 import { FlowRuntime } from "../runtime/flow-runtime.js";
 import { GuardedEmitter } from "./guarded-emitter.js";
-import { checkSource, claimOneShot, unbounded } from "./sources.js";
+import { checkSource, claimOneShot, stageLabel, unbounded } from "./checks.js";
 import {
   type DrainOptions,
   type DumpOptions,
@@ -390,12 +389,4 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
         code: "ERR_FLOW_STATE",
       });
   }
-}
-
-/** The stage's name for messages: its `name` option as read, else its function's or shape's name. */
-function stageLabel(name: unknown, fn: unknown, fallback: string): string {
-  if (typeof name === "string" && name.length > 0) return name;
-  const own =
-    fn !== null && (typeof fn === "object" || typeof fn === "function") ? tryGet(fn, "name") : undefined;
-  return typeof own === "string" && own.length > 0 ? own : fallback;
 }

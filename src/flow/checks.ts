@@ -49,3 +49,11 @@ export function claimOneShot(source: Source<unknown>): void {
 export function* unbounded(): Generator<undefined> {
   for (;;) yield undefined;
 }
+
+/** The stage's name for messages: its `name` option as read, else its function's or shape's name. */
+export function stageLabel(name: unknown, fn: unknown, fallback: string): string {
+  if (typeof name === "string" && name.length > 0) return name;
+  const own =
+    fn !== null && (typeof fn === "object" || typeof fn === "function") ? tryGet(fn, "name") : undefined;
+  return typeof own === "string" && own.length > 0 ? own : fallback;
+}
