@@ -36,7 +36,7 @@ export abstract class GuardedEmitter<E extends Events> extends EventEmitter<E> {
     return super.on(event, this.#guard(event, fn), context);
   }
 
-  /** The same as {@link GuardedEmitter.on}. */
+  /** The same as `on`: adds a listener whose errors are reported, never thrown. */
   override addListener<T extends Name<E>>(event: T, fn: Fn<E, T>, context?: unknown): this {
     return super.addListener(event, this.#guard(event, fn), context);
   }

@@ -22,6 +22,7 @@ const schema = optionsObject(shape);
  * ```
  */
 export class FixedScaling implements ScalingStrategy {
+  /** The pool size it always asks for. */
   readonly workers: number;
   readonly minWorkers: number;
   readonly maxWorkers: number;

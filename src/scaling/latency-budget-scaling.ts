@@ -48,6 +48,7 @@ export interface LatencyBudgetScalingOptions extends PolicyOptions, OptionsInput
  */
 export class LatencyBudgetScaling extends PolicyScaling {
   declare readonly options: Readonly<LatencyBudgetScalingOptions>;
+  /** The processing time it keeps under, in ms. */
   readonly budgetMs: number;
   readonly #decrease: number;
   readonly #every: number;

@@ -32,6 +32,7 @@ export interface TargetUtilizationScalingOptions extends PolicyOptions, OptionsI
  */
 export class TargetUtilizationScaling extends PolicyScaling {
   declare readonly options: Readonly<TargetUtilizationScalingOptions>;
+  /** The share of workers it keeps busy (`targetUtilization`). */
   readonly target: number;
   #busy = 0;
 

@@ -81,6 +81,7 @@ type Resolved = z.output<typeof schema>;
 export class UtilizationScaling implements ScalingStrategy {
   readonly minWorkers: number;
   readonly maxWorkers: number;
+  /** Its options, defaults filled in. */
   readonly options: Readonly<Resolved>;
   lastReason = "";
   #lastScaledAt = Number.NEGATIVE_INFINITY;

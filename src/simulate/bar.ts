@@ -2,10 +2,15 @@ import type { ScenarioMetrics } from "./metrics.js";
 
 /** One line of the scenario bar (docs/scaling.md), checked against measured figures. */
 export interface BarCheck {
+  /** The scenario's id. */
   readonly scenario: string;
+  /** What was measured. */
   readonly metric: string;
+  /** The figure. */
   readonly measured: number;
+  /** The line it is held to, as text (`≤ 1.25`). */
   readonly limit: string;
+  /** Whether the figure meets the line. */
   readonly pass: boolean;
 }
 

@@ -11,7 +11,10 @@ export class FifoSemaphore {
   readonly #waiting: (() => void)[] = [];
   #head = 0;
 
-  constructor(readonly slots: number) {
+  constructor(
+    /** Calls served at once. */
+    readonly slots: number,
+  ) {
     if (!Number.isSafeInteger(slots) || slots < 1)
       throw new FlowConfigError(
         `FifoSemaphore: slots = ${describeValue(slots)}: expected a whole number ≥ 1`,
@@ -31,6 +34,7 @@ export class FifoSemaphore {
     return new Promise((resolve) => this.#waiting.push(resolve));
   }
 
+  /** Gives a slot back: the longest-waiting caller gets it. */
   release(): void {
     const waiting = this.#waiting;
     if (this.#head < waiting.length) {

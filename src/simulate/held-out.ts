@@ -8,6 +8,7 @@ import type { Scenario } from "./scenario.js";
  * cannot move them.
  */
 export interface HeldOut {
+  /** The workload. */
   readonly scenario: Scenario;
   /** What the workload catches, in a few words. */
   readonly catches: string;

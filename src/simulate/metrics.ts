@@ -12,6 +12,7 @@ export interface ScenarioMetrics {
   costRatio: number;
   /** Peak workers / the highest N_ref − 1. */
   overshoot: number;
+  /** The most workers the stage ran at once. */
   peakWorkers: number;
   /** p99 queue wait of all items, ms. */
   p99WaitMs: number;
@@ -19,6 +20,7 @@ export interface ScenarioMetrics {
   p99WaitSteadyMs: number;
   /** p99 processing time, ms: the latency inflicted on a dependency. */
   p99ProcessingMs: number;
+  /** Changes of the worker count. */
   scaleEvents: number;
   /** Direction changes less than 5 s apart. */
   reversals: number;

@@ -30,7 +30,9 @@ export { BIN_MS, phaseStarts, type RunRecord, WARMUP_MS };
 
 /** The result of {@link simulate}: the metrics and the worker timeline. */
 export interface SimulationResult {
+  /** The run's figures. */
   readonly metrics: ScenarioMetrics;
+  /** What the run recorded, for figures of one's own. */
   readonly record: RunRecord;
 }
 

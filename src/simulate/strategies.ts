@@ -19,6 +19,7 @@ export const STRATEGY_NAMES = [
   "fixed",
 ] as const;
 
+/** The strategies the simulator knows by name (`flowrhythm simulate --strategy`). */
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
 /** The highest N_ref of a scenario: what `fixed` runs with (a pool sized for the peak). */
