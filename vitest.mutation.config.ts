@@ -10,8 +10,8 @@ export default defineConfig({
     include: ["test/scaling/**/*.test.ts"],
     exclude: [
       // Whole flows in virtual time: seconds per mutant, and they test the flow more than the strategy.
-      "test/scaling/scaling-flow.test.ts",
-      "test/scaling/worker-budget.test.ts",
+      "test/scaling/runtime/scaling-flow.test.ts",
+      "test/scaling/runtime/worker-budget.test.ts",
     ],
     typecheck: { enabled: false },
     pool: "forks",

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FlowConfigError } from "../../src/index.js";
 import { AdaptiveScaling } from "../../src/index.js";
-import { mutableStats, tickAt } from "./wish-strategy.js";
+import { mutableStats, tickAt } from "./policy/wish-strategy.js";
 
 describe("AdaptiveScaling's backlog term", () => {
   it("drains a backlog over 2·S when S is above 50 ms (the default targetQueueWaitMs)", () => {

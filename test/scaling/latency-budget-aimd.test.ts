@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FlowConfigError } from "../../src/index.js";
 import { LatencyBudgetScaling } from "../../src/index.js";
-import { mutableStats, tickAt } from "./wish-strategy.js";
+import { mutableStats, tickAt } from "./policy/wish-strategy.js";
 
 describe("LatencyBudgetScaling's increase and decrease", () => {
   it("has the blocked guard on, the knee guard off and no tolerance band by default", () => {

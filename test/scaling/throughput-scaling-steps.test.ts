@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FlowConfigError } from "../../src/index.js";
 import { ThroughputScaling } from "../../src/index.js";
-import { mutableStats, tickAt } from "./wish-strategy.js";
+import { mutableStats, tickAt } from "./policy/wish-strategy.js";
 
 describe("ThroughputScaling's steps", () => {
   it("has both guards on and a step of +50 % by default", () => {

@@ -1,6 +1,6 @@
 // Random topologies, random faults and random ways to end a run, for the conservation properties:
-// the same scenarios run under virtual time (test/flow/topology.property.test.ts) and in real time
-// (test/flow/chaos.property.test.ts, and `npm run chaos`), and in a child process that gets a
+// the same scenarios run under virtual time (test/flow/properties/topology.property.test.ts) and in real time
+// (test/flow/properties/chaos.property.test.ts, and `npm run chaos`), and in a child process that gets a
 // SIGTERM (test/fixtures/chaos-child.ts).
 import fc from "fast-check";
 import { expect } from "vitest";
