@@ -30,6 +30,7 @@ describe("the source tree's shape", () => {
       "src/model/long.ts": "export const a = 1;\n".repeat(401),
     };
     for (let i = 0; i < 16; i++) files[`src/stats/f${i}.ts`] = "export {};\n";
+    for (let i = 0; i < 16; i++) files[`test/flow/t${i}.test.ts`] = "export {};\n";
     const problems: string[] = checkStructure(tree(files));
     expect(problems.some((p) => p.startsWith("src/scaling/s.ts imports src/runtime/r.ts: an arrow up"))).toBe(
       true,
@@ -37,5 +38,6 @@ describe("the source tree's shape", () => {
     expect(problems.some((p) => p.startsWith("cycle: ") && p.includes("src/runtime/q.ts"))).toBe(true);
     expect(problems).toContain("src/model/long.ts: 401 lines (at most 400)");
     expect(problems).toContain("src/stats/: 16 files (at most 15)");
+    expect(problems).toContain("test/flow/: 16 files (at most 15)");
   });
 });
