@@ -75,6 +75,11 @@ export class KneeGuard {
   /** Until then a knee found lately makes every growth a +25 % step (TCP's congestion avoidance). */
   #cautiousUntil = Number.NEGATIVE_INFINITY;
   readonly #history: [workers: number, x: number, at: number][] = [];
+  /** A cut to check once measured: its count, the throughput before it, and where to go back to. */
+  #checkN = -1;
+  #checkX = 0;
+  #checkBack = 0;
+  #checkLoss = SOFT_LOSS;
   #historyN = -1;
 
   constructor(
@@ -206,6 +211,23 @@ export class KneeGuard {
     const measured = this.#measured;
     const x = this.#x;
     const drained = this.#xDrained;
+    // A knee sized for a hard limit (where unloaded calls deliver the throughput) is checked once,
+    // at the cut: a limit that gives way as it is approached (a dependency that slows with every
+    // call in flight) loses throughput there, and the count measured to deliver it comes back.
+    if (this.#checkN > 0 && n === this.#checkN && measured) {
+      const back = this.#checkBack;
+      const lost = backlogged && !drained && x < this.#checkX * (1 - Math.max(this.#checkLoss, 2 * this.#noise));
+      const from = this.#checkX;
+      this.#checkN = -1;
+      if (lost && back > n) {
+        this.#ceiling = back;
+        // Going back is no probe: the count it returns to was measured already.
+        this.#testable = false;
+        this.forced = true;
+        this.why = `soft knee: ${n} workers gave ${Math.round(x)}/s, ${back} gave ${Math.round(from)}/s; back to ${back}`;
+        return back;
+      }
+    }
     if (measured && backlogged && !drained && n !== this.#historyN) this.#remember(n, x, now);
     if (this.#n1 === n && n > 0) {
       if (!measured) desired = Math.min(desired, n);
@@ -239,6 +261,7 @@ export class KneeGuard {
             n,
             slower,
           );
+          this.#check(knee, best, Math.min(n, this.#knee(x)), Math.max(SOFT_LOSS, 2 * this.#noise0));
           this.#ceiling = knee;
           this.#ceilingUntil = now + this.holdMs;
           this.#cautiousUntil = now + 2 * this.holdMs;
@@ -287,8 +310,13 @@ export class KneeGuard {
     return this.#ceiling !== Number.POSITIVE_INFINITY && now < this.#ceilingUntil;
   }
 
-  /** Caps the count at `knee` for the hold, as a failed probe would (slow start found it). */
-  hold(knee: number, now: number): void {
+  /**
+   * Caps the count at `knee` for the hold, as a failed probe would (slow start found it, at a
+   * count `fromN` that gave `fromX`/s: checked at the knee, see {@link KneeGuard.limit}).
+   */
+  hold(knee: number, now: number, fromX = 0, fromN = 0): void {
+    // A round of slow start is short (its rate within about 1/√64 at best): a larger loss says it.
+    this.#check(knee, fromX, fromN, ROUND_LOSS);
     this.#ceiling = knee;
     this.#ceilingUntil = now + this.holdMs;
     this.#cautiousUntil = now + 2 * this.holdMs;
@@ -316,6 +344,13 @@ export class KneeGuard {
     if (h.length > HISTORY) h.shift();
   }
 
+  #check(knee: number, fromX: number, back: number, loss: number): void {
+    this.#checkN = fromX > 0 && back > knee ? knee : -1;
+    this.#checkX = fromX;
+    this.#checkBack = back;
+    this.#checkLoss = loss;
+  }
+
   // The fewest workers measured to deliver (nearly) the best throughput seen: the knee.
   #knee(x: number): number {
     const h = this.#history;
@@ -326,6 +361,11 @@ export class KneeGuard {
     return knee === Number.POSITIVE_INFINITY ? this.#n0 : knee;
   }
 }
+
+/** A cut to a knee that loses more than this share of the throughput before it was a soft limit. */
+export const SOFT_LOSS = 0.1;
+/** The same for a knee slow start found, whose short rounds read a rate less precisely. */
+export const ROUND_LOSS = 0.25;
 
 /** A knee estimate from a rate per worker is raised by this share: past the knee a worker costs little, short of it throughput is lost. */
 export const KNEE_HEADROOM = 0.1;

@@ -44,6 +44,9 @@ export type SlowStartMove = (typeof SlowStartMove)[keyof typeof SlowStartMove];
 export class SlowStart {
   /** The count of the last `Grow`, `Recheck` or `Cut`. */
   target = 0;
+  /** At a cut: the most throughput a round measured, and the count it came from. */
+  cutFromX = 0;
+  cutFromN = 0;
   /** Set with `Grow`, `Recheck` and `Cut`: why, in words. */
   why = "";
 
@@ -209,6 +212,8 @@ export class SlowStart {
     // No more throughput than the last good round gave: the knee is at or below its count.
     if (x <= (1 + KNEE_HEADROOM) * this.#goodE * this.#goodN) target = Math.min(target, this.#goodN);
     this.target = target;
+    this.cutFromX = x;
+    this.cutFromN = x === second ? n : top;
     const good = `${this.#goodN} gave ${Math.round(this.#goodE * this.#goodN)}/s`;
     this.why =
       top > n

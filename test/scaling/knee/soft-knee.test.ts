@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { KneeRig } from "./knee-rig.js";
+
+/**
+ * A knee cut sized for a hard limit (the count that delivers the throughput at unloaded speed) is
+ * checked once at the cut count: a limit that gives way as it is approached loses throughput
+ * there, and the count measured to deliver it comes back.
+ */
+describe("the check of a knee cut", () => {
+  /** A rig at `from` workers, measured, before a growth to `to`; calls take `callMs(n)`. */
+  const stage = (from: number, callMs: (n: number) => number, baseS: number) => {
+    const rig = new KneeRig(from, { holdMs: 5000 });
+    rig.baseS = baseS;
+    rig.callMs = callMs;
+    // Every worker busy under the backlog: X = N / S.
+    rig.rate = (n) => (n / callMs(n)) * 1000;
+    rig.run(400);
+    return rig;
+  };
+
+  it("goes back to the count measured to deliver the throughput when the cut loses it (a soft limit)", () => {
+    // Each call in flight slows every call by 0.4 ms: 40 → 60 workers gains 4 %, a failed step.
+    const rig = stage(40, (n) => 2 + 0.4 * n, 2);
+    const cut = rig.growTo(60, 600)!;
+    expect(cut.why).toBe("knee: 40 → 60 workers moved throughput 2222 → 2308/s (needed +15%); holding at 6");
+    // Six workers at unloaded speed would carry 2,308/s; here they carry 1,364/s.
+    rig.n = cut.out;
+    let back = rig.run(0);
+    for (let i = 0; i < 100 && !back.why?.startsWith("soft knee"); i++) back = rig.run(rig.stepMs);
+    expect(back.why).toBe("soft knee: 6 workers gave 1364/s, 40 gave 2308/s; back to 40");
+    expect(back.out).toBe(40);
+    // The pool goes back and is held there for the rest of the hold, like at any knee: going back
+    // is no probe, so the step 6 → 40 is not judged by η.
+    rig.n = 40;
+    const held = rig.run(1500);
+    expect(held.why).toBe("held at the knee, 40 workers");
+    expect(rig.seen.filter((v) => v.why?.startsWith("knee:")).length).toBe(1);
+  });
+
+  it("keeps a cut that holds the throughput (a hard limit), and checks it only once", () => {
+    // 24 slots: past them calls wait, so 32 workers deliver what 24 do.
+    const rig = stage(24, (n) => (n <= 24 ? 10 : (n / 24) * 10), 10);
+    const cut = rig.growTo(32, 600)!;
+    expect(cut.out).toBe(27);
+    rig.n = cut.out;
+    rig.run(2000);
+    expect(rig.seen.some((v) => v.why?.startsWith("soft knee"))).toBe(false);
+    expect(rig.run(0).out).toBe(27);
+  });
+
+  it("allows a quarter of loss after a knee slow start found (its short rounds read less precisely)", () => {
+    const check = (x: number) => {
+      const rig = new KneeRig(10, { holdMs: 5000 });
+      rig.rate = () => x;
+      rig.guard.hold(10, rig.now, 1000, 30);
+      rig.run(600);
+      return rig.seen.find((v) => v.why?.startsWith("soft knee"))?.out;
+    };
+    expect(check(800)).toBeUndefined(); // 20 % below the round's reading: within a round's precision
+    expect(check(700)).toBe(30); // 30 % below: the limit gave way; back to the count that gave 1,000/s
+  });
+
+  it("does not check without a backlog, where fewer workers are simply enough", () => {
+    const rig = new KneeRig(10, { holdMs: 5000 });
+    rig.rate = () => 500;
+    rig.guard.hold(10, rig.now, 1000, 30);
+    rig.backlogged = false;
+    rig.run(600);
+    expect(rig.seen.some((v) => v.why?.startsWith("soft knee"))).toBe(false);
+  });
+});
