@@ -47,6 +47,18 @@ describe("runVirtual refuses bad input, naming the option, the value and what wa
     expect((await configError(() => runVirtual(flowOn(other), clock))).option).toBe("clock");
   });
 
+  it("a flow on another virtual clock at the same time is not told apart, but the run still ends, saying why", async () => {
+    const clock = new VirtualClock();
+    const other = new VirtualClock();
+    const f = flowOn(other);
+    const error = await runVirtual(f, clock, { maxMs: 1_000 }).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(error?.message).toMatch(/stopping it did not end either: is the flow on this clock\?/);
+    await other.runUntil(() => f.stats().state === "stopped", { stepMs: 5, maxMs: 60_000 });
+  });
+
   it("options that are not an object, or hold an unknown key (a typo would be ignored otherwise)", async () => {
     const clock = new VirtualClock();
     for (const options of [null, "fast", 5, [1]])
