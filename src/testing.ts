@@ -22,7 +22,7 @@
  */
 import { VirtualClock } from "./clock/virtual-clock.js";
 import { FlowConfigError } from "./errors.js";
-import type { Flow } from "./flow/flow.js";
+import { Flow } from "./flow/flow.js";
 import { describeValue } from "./internal/describe.js";
 import type { LatencySummary, StageStats } from "./stats/stage-stats.js";
 
@@ -33,24 +33,51 @@ export type { VirtualClockOptions } from "./clock/virtual-clock.js";
 export interface RunVirtualOptions {
   /** Virtual time advanced per step. @defaultValue 5 */
   readonly stepMs?: number;
-  /** Virtual time after which the run is given up on (the promise rejects). @defaultValue 3 600 000 (an hour) */
+  /**
+   * Virtual time after which the run is given up on: the flow is stopped and the promise rejects.
+   * Each step costs real time (more when the flow is busy), so keep it near what the run needs.
+   * @defaultValue 3 600 000 (an hour)
+   */
   readonly maxMs?: number;
 }
 
+const OPTIONS = ["stepMs", "maxMs"];
+/** More steps than this would take minutes of real time: a test would hang on it in effect. */
+const MAX_STEPS = 10_000_000;
+
+/** Throws the FlowConfigError for `option`: an argument (`flow`, `clock`, `options`) or an option's key. */
+const fail = (option: string, value: unknown, expected: string, isKey = false): never => {
+  const what = isKey ? `option "${option}"` : option;
+  throw new FlowConfigError(`runVirtual: ${what} = ${describeValue(value)}: expected ${expected}`, {
+    option,
+  });
+};
+
 /**
  * Starts `flow` (built with `{ clock }`) and advances `clock` until the run has ended; resolves
- * then, or rejects with the run's own error. A run still going after `maxMs` of virtual time
- * rejects, saying so: a test never hangs on it.
+ * then, or rejects with the run's own error. A run still going after `maxMs` of virtual time is
+ * stopped, and the promise rejects saying so: a test never hangs on it.
  */
 export async function runVirtual(
   flow: Flow<any, any>,
   clock: VirtualClock,
   options: RunVirtualOptions = {},
 ): Promise<void> {
-  if (!(clock instanceof VirtualClock))
-    throw new FlowConfigError(`runVirtual: clock = ${describeValue(clock)}: expected a VirtualClock`, {
-      option: "clock",
-    });
+  if (!(flow instanceof Flow)) fail("flow", flow, "a Flow");
+  if (!(clock instanceof VirtualClock)) fail("clock", clock, "a VirtualClock");
+  // The flow reads its own clock for stats().now: a different reading is a different clock (the
+  // system clock when `{ clock }` was left out). Two virtual clocks at the same time look alike.
+  if (flow.stats().now !== clock.now())
+    fail(
+      "clock",
+      clock,
+      "the VirtualClock the flow was built with (new Flow({ clock })); the flow runs on another clock",
+    );
+  if (typeof options !== "object" || options === null || Array.isArray(options))
+    fail("options", options, "an object { stepMs?, maxMs? }");
+  for (const key of Object.keys(options))
+    if (!OPTIONS.includes(key))
+      fail(key, (options as Record<string, unknown>)[key], "no such option (stepMs, maxMs)", true);
   const stepMs = options.stepMs ?? 5;
   const maxMs = options.maxMs ?? 3_600_000;
   for (const [option, value] of [
@@ -58,12 +85,10 @@ export async function runVirtual(
     ["maxMs", maxMs],
   ] as const)
     if (typeof value !== "number" || !(value > 0) || !Number.isFinite(value))
-      throw new FlowConfigError(
-        `runVirtual: option "${option}" = ${describeValue(value)}: expected a finite number > 0`,
-        {
-          option,
-        },
-      );
+      fail(option, value, "a finite number > 0", true);
+  const end = clock.now() + maxMs;
+  if (maxMs / stepMs > MAX_STEPS || end + stepMs === end)
+    fail("stepMs", stepMs, `a step that reaches maxMs = ${maxMs} in at most ${MAX_STEPS} steps`, true);
   let ended = false;
   let failure: { error: unknown } | null = null;
   await flow.start();
@@ -76,7 +101,22 @@ export async function runVirtual(
       ended = true;
     },
   );
-  await clock.runUntil(() => ended, { stepMs, maxMs });
+  try {
+    await clock.runUntil(() => ended, { stepMs, maxMs });
+  } catch {
+    const stats = flow.stats();
+    // Stopped, so nothing of the run outlives the test; stop() is bounded by closeTimeoutMs.
+    let stopped = false;
+    void flow.stop().then(() => {
+      stopped = true;
+    });
+    // stop() ends within the flow's closeTimeoutMs; bounded all the same, since a flow on another
+    // clock at the same time (not caught above) never stops on this one.
+    await clock.runUntil(() => stopped, { stepMs: 5, maxMs: 3_600_000 }).catch(() => {});
+    throw new Error(
+      `runVirtual: the run had not ended after maxMs = ${maxMs} ms of virtual time (${stats.inFlight} in flight, ${stats.consumed} consumed, ${stats.itemsIn} taken); ${stopped ? "it was stopped" : "stopping it did not end either: is the flow on this clock?"}`,
+    );
+  }
   if (failure !== null) throw (failure as { error: unknown }).error;
 }
 

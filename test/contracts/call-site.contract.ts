@@ -5,11 +5,35 @@ import { CallSignal } from "../../src/runtime/stage/call-signal.js";
 import type { CallSite, Lane } from "../../src/runtime/stage/call-site.js";
 import type { PoolEvents, ResourceWorker } from "../../src/runtime/stage/worker-resource.js";
 
-/** A stage's function, and optionally a per-lane setup and close (like `perWorker`). */
+/**
+ * A stage's function, and optionally a per-lane setup and close (like `perWorker`). Every function
+ * the suite passes is self-contained — it closes over nothing — so that an implementation whose
+ * calls run elsewhere can ship it by source; what a test observes of setup and close comes over
+ * the `BroadcastChannel` named {@link CONTRACT_CHANNEL}, which reaches this thread from any other.
+ */
 export interface CallDef {
   fn: (item: unknown, ctx: StageContext) => unknown;
   setup?: (info: WorkerInfo) => unknown;
   close?: (info: WorkerInfo) => unknown;
+}
+
+/** The channel setup and close report to (a constant: the functions cannot close over it). */
+export const CONTRACT_CHANNEL = "flowrhythm-call-site-contract";
+
+/** Collects what setup and close report over {@link CONTRACT_CHANNEL}, until `done()`. */
+function listen(): { log: string[]; done: () => Promise<string[]> } {
+  const log: string[] = [];
+  const channel = new BroadcastChannel(CONTRACT_CHANNEL);
+  channel.onmessage = (e) => log.push(String((e as MessageEvent).data));
+  return {
+    log,
+    done: async () => {
+      // Messages from another thread arrive a macrotask or more later.
+      await new Promise((r) => setTimeout(r, 50));
+      channel.close();
+      return log;
+    },
+  };
 }
 
 /** Builds a call site for `def` whose setup results go to `pool`. */
@@ -52,6 +76,13 @@ async function openLane(site: CallSite, worker: ResourceWorker): Promise<Lane | 
   return await site.open(worker);
 }
 
+/** Opens a lane that must open: a string answer fails the test with it. */
+async function mustOpen(site: CallSite, worker: ResourceWorker): Promise<Lane> {
+  const lane = await site.open(worker);
+  if (typeof lane === "string") throw new Error(`expected a lane, got the answer "${lane}"`);
+  return lane;
+}
+
 async function callOf(lane: Lane, item: unknown, ctx: StageContext): Promise<unknown> {
   return await lane.call(item, ctx);
 }
@@ -71,16 +102,11 @@ export function callSiteContract(name: string, make: MakeCallSite): void {
         },
         h.pool,
       );
-      const lane = await openLane(site, h.worker);
-      if (typeof lane === "string") throw new Error(lane);
+      const lane = await mustOpen(site, h.worker);
       expect(await callOf(lane, 21, h.ctx)).toBe(42);
       expect(await callOf(lane, "x", h.ctx)).toBe("s:x");
       const value = { deep: [1, { two: 2 }] };
-      const echoed = await callOf(
-        (await openLane(make({ fn: (v) => v }, h.pool), h.worker)) as Lane,
-        value,
-        h.ctx,
-      );
+      const echoed = await callOf(await mustOpen(make({ fn: (v) => v }, h.pool), h.worker), value, h.ctx);
       expect(echoed).toEqual(value);
       if (site.values === "shared") expect(echoed).toBe(value);
       await lane.close(h.calls);
@@ -98,7 +124,7 @@ export function callSiteContract(name: string, make: MakeCallSite): void {
         },
         h.pool,
       );
-      const lane = (await openLane(site, h.worker)) as Lane;
+      const lane = await mustOpen(site, h.worker);
       await expect(callOf(lane, "throw", h.ctx)).rejects.toThrow("sync boom");
       await expect(callOf(lane, "reject", h.ctx)).rejects.toThrow("async boom");
       expect(await callOf(lane, "ok", h.ctx)).toBe("fine");
@@ -107,21 +133,98 @@ export function callSiteContract(name: string, make: MakeCallSite): void {
 
     it("runs a lane's setup once when it opens and its close once when it closes", async () => {
       const h = harness();
-      const log: string[] = [];
+      const heard = listen();
       const site = make(
         {
           fn: (item) => item,
-          setup: (info) => log.push(`setup ${info.id}`),
-          close: (info) => log.push(`close ${info.id}`),
+          setup: (info) => {
+            const c = new BroadcastChannel("flowrhythm-call-site-contract");
+            c.postMessage(`setup ${info.id}`);
+            c.close();
+          },
+          close: (info) => {
+            const c = new BroadcastChannel("flowrhythm-call-site-contract");
+            c.postMessage(`close ${info.id}`);
+            c.close();
+          },
         },
         h.pool,
       );
-      const lane = (await openLane(site, h.worker)) as Lane;
+      const lane = await mustOpen(site, h.worker);
       await callOf(lane, 1, h.ctx);
       await callOf(lane, 2, h.ctx);
       await lane.close(h.calls);
-      expect(log).toEqual(["setup 1", "close 1"]);
+      expect(await heard.done()).toEqual(["setup 1", "close 1"]);
       expect(h.heard).toEqual(["ready", "ready exited"]);
+    });
+
+    it("keeps a thrown error's name, message, own properties and cause (what overloadOn, retryAfterMs and retryOn read)", async () => {
+      const h = harness();
+      const site = make(
+        {
+          fn: () => {
+            const error = new Error("slow down", { cause: new Error("upstream") });
+            error.name = "HttpError";
+            Object.assign(error, { status: 429, retryAfterMs: 30, response: { status: 429 } });
+            throw error;
+          },
+        },
+        h.pool,
+      );
+      const lane = await mustOpen(site, h.worker);
+      const error = await Promise.resolve(callOf(lane, 1, h.ctx)).then(
+        () => null,
+        (e: unknown) => e as Error & Record<string, unknown>,
+      );
+      expect(error).toBeInstanceOf(Error);
+      expect(error!.name).toBe("HttpError");
+      expect(error!.message).toBe("slow down");
+      expect(error!.status).toBe(429);
+      expect(error!.retryAfterMs).toBe(30);
+      expect(error!.response).toEqual({ status: 429 });
+      expect((error!.cause as Error).message).toBe("upstream");
+      await lane.close(h.calls);
+    });
+
+    it("settles a call that honours its signal once the signal aborts", async () => {
+      const h = harness();
+      const abort = new AbortController();
+      const ctx = { ...h.ctx, signal: abort.signal } as StageContext;
+      const site = make(
+        {
+          fn: (_item, c) =>
+            new Promise((_, reject) =>
+              c.signal.addEventListener("abort", () => reject(new Error("aborted"))),
+            ),
+        },
+        h.pool,
+      );
+      const lane = await mustOpen(site, h.worker);
+      const call = Promise.resolve(callOf(lane, 1, ctx));
+      setTimeout(() => abort.abort(new Error("stop")), 20);
+      await expect(call).rejects.toThrow("aborted");
+      await lane.close(h.calls);
+    });
+
+    it("keeps ctx.worker.data from call to call of one lane", async () => {
+      const h = harness();
+      const site = make(
+        {
+          fn: (_item, c) => {
+            const data = c.worker.data as { n?: number };
+            data.n = (data.n ?? 0) + 1;
+            return data.n;
+          },
+        },
+        h.pool,
+      );
+      const lane = await mustOpen(site, h.worker);
+      expect([
+        await callOf(lane, 1, h.ctx),
+        await callOf(lane, 2, h.ctx),
+        await callOf(lane, 3, h.ctx),
+      ]).toEqual([1, 2, 3]);
+      await lane.close(h.calls);
     });
 
     it("answers a failed setup with why, tells the pool, and makes no lane", async () => {
@@ -143,7 +246,7 @@ export function callSiteContract(name: string, make: MakeCallSite): void {
     it("closes without rejecting, and no later than the deadline, when the close hangs or throws", async () => {
       const hang = harness(50);
       const hanging = make({ fn: (i) => i, setup: () => {}, close: () => new Promise(() => {}) }, hang.pool);
-      const lane = (await openLane(hanging, hang.worker)) as Lane;
+      const lane = await mustOpen(hanging, hang.worker);
       const t0 = performance.now();
       await lane.close(hang.calls);
       expect(performance.now() - t0).toBeLessThan(1000);
@@ -159,7 +262,7 @@ export function callSiteContract(name: string, make: MakeCallSite): void {
         },
         thrower.pool,
       );
-      const lane2 = (await openLane(throwing, thrower.worker)) as Lane;
+      const lane2 = await mustOpen(throwing, thrower.worker);
       await expect(lane2.close(thrower.calls)).resolves.toBeUndefined();
       expect(thrower.faults).toContain("close threw: close boom");
     });
@@ -168,7 +271,7 @@ export function callSiteContract(name: string, make: MakeCallSite): void {
       const h = harness();
       const gaveUp = new Error("setup kept failing");
       const site = make({ fn: (i) => i, setup: () => {} }, { ...h.pool, setupError: gaveUp });
-      const lane = (await openLane(site, h.worker)) as Lane;
+      const lane = await mustOpen(site, h.worker);
       expect(lane.broken).toBe(true);
       await expect(callOf(lane, 1, h.ctx)).rejects.toBe(gaveUp);
     });
