@@ -36,21 +36,32 @@ export interface Taker<T> {
  * - **Shutdown.** `shutDown` accepts nothing more, answers waiting writers `false`, releases
  *   takers, and returns what was queued for the caller to report.
  *
- * What a queue in another process adds, and where it fits (built by the remote-queue work):
- * - Entries cross processes, so `values` is `cloned`: what a stage sends must survive
- *   serialisation, and the build refuses shapes that cannot (see the docs' architecture page).
- * - Acknowledgement and redelivery: the entries it hands out carry their own acknowledgement, as
- *   an entry kind of their own (as a fan-out branch's envelopes are), so the stage acknowledges
- *   through the per-entry paths it already has — output handed on, failed, dropped — and plain
- *   in-memory entries pay nothing per item. An entry whose process died before acknowledging is
- *   handed out again once its lock expires (at least once); its id, made of run, item and stage,
- *   keeps the flow's accounting exactly once.
- * - `queue` is then the local prefetch its workers take from; the backlog in Redis is separate,
- *   and is what scaling reads.
+ * Where a queue may differ (a queue in another process, as a BullMQ sketch against this interface
+ * showed): `offer` may refuse whenever it cannot accept synchronously (a writer then `put`s);
+ * `queue` is the local prefetch its workers take from, while the backlog lives elsewhere.
+ *
+ * What a queue in another process will add (designed here, built with it):
+ * - Entries cross processes as `json` (BullMQ stores JSON: lossier than structured clone — no
+ *   `Date`, `Map`, `undefined`, `BigInt`), so the build must refuse what cannot cross.
+ * - Acknowledgement: a queue-level `settle(entry, outcome)` the stage calls at each entry's
+ *   outcome here (handed on, failed, dropped), only for a queue that says it acknowledges — one
+ *   branch on a per-stage constant, as `entryKind` is — so in-memory entries pay nothing. (An entry
+ *   kind of its own was considered: kinds do not nest, a remote stage inside a fan-out branch
+ *   would need two, and acknowledging is asynchronous.) An entry whose process died before
+ *   acknowledging is handed out again when its lock expires (at least once); ids made of run,
+ *   item and stage keep the flow's counts exactly once. Entries held in a prefetch or a retry
+ *   backoff need their locks extended.
+ * - `backlog()`, read on the tick, for what scaling sees; `shutDown` that keeps durable entries
+ *   for the next run (an outcome of their own, so conservation still adds up); `wait` and `close`
+ *   whose "empty" and "no more writers" are facts shared across processes (released eventually).
+ * - Separate input and output types: writers send plain values, takers get entries.
  */
 export interface StageQueue<T> extends Outlet {
-  /** `shared`: entries are the very values sent; `cloned`: copies that crossed a process boundary. */
-  readonly values: "shared" | "cloned";
+  /**
+   * `shared`: entries are the very values sent; `cloned`: structured-clone copies (another
+   * thread); `json`: copies that went through JSON (another process).
+   */
+  readonly values: "shared" | "cloned" | "json";
   readonly queue: QueuedView;
   /** Set by `close` (and `shutDown`): no new writers. */
   readonly closed: boolean;

@@ -30,6 +30,20 @@ export interface Lane {
  * Where a stage's calls run: in this event loop today, in worker threads next. Each worker opens
  * a lane when it starts, calls through it, and closes it when it leaves; the worker pool sizes
  * the lanes like any workers.
+ *
+ * What calls in another thread must honour (a prototype with a thread per lane passes the
+ * contract suite, `test/contracts/thread-calls.test.ts`):
+ * - An error reaches the stage with its name, message, own properties and cause: `overloadOn`,
+ *   `retryAfterMs` and `retryOn` read them, and structured clone alone drops them.
+ * - A lane recovers by itself: a thread that crashed fails the call in flight and is replaced on
+ *   the next call (its setup runs again), so the item's retry — which stays with its worker —
+ *   finds a working lane.
+ * - `ctx` does not cross as it is: its `signal` is forwarded per call, and `ctx.worker.data` lives
+ *   where the calls run, so it needs one thread per lane (or per-thread setup at the site's level,
+ *   which then needs a teardown of its own when the stage is done — a pool like piscina cannot
+ *   pin one worker's calls to one thread).
+ * - A call that ignores its aborted signal can be ended where it runs (a thread terminated and
+ *   replaced) once the flow's grace for late calls has passed; in this event loop it cannot.
  */
 export interface CallSite {
   /**
