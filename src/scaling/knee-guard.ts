@@ -219,7 +219,7 @@ export class KneeGuard {
       const lost = backlogged && !drained && x < this.#checkX * (1 - Math.max(this.#checkLoss, 2 * this.#noise));
       const from = this.#checkX;
       this.#checkN = -1;
-      if (lost && back > n) {
+      if (lost) {
         this.#ceiling = back;
         // Going back is no probe: the count it returns to was measured already.
         this.#testable = false;

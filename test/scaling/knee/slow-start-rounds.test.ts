@@ -206,6 +206,8 @@ describe("slow start's knee", () => {
     expect(rig.ss.why).toBe(
       "slow start found the knee: 64 workers gave 4000/s, 32 gave 3200/s; 44 deliver it",
     );
+    // What the knee guard checks the cut against: the better reading, and the count it came from.
+    expect([rig.ss.cutFromX, rig.ss.cutFromN]).toEqual([4000, 64]);
     expect(rig.ss.active).toBe(false);
     // Spent: no new slow start while this backlog lasts.
     rig.run(200);
@@ -272,6 +274,38 @@ describe("slow start's knee", () => {
     expect(rig.ss.why).toBe(
       "slow start found the knee: 128 workers gave 4000/s, 64 gave 4000/s, 32 gave 3200/s; 44 deliver it",
     );
+  });
+
+  it("sizes the cut for the better of its two readings, and says which count gave it", () => {
+    // 128 workers read 4,500/s once (a burst), halfway back 64 give 4,000/s: 62.5/s a worker.
+    const rig = new Rig();
+    rig.n = 2;
+    rig.rate = (n) => (n >= 128 ? 4500 : Math.min(n, 40) * 100);
+    rig.callMs = (n) => 10 * Math.max(1, n / 40);
+    rig.run(200);
+    expect(rig.changes.map(([, m, n]) => [m, n])).toEqual([
+      [Grow, 8],
+      [Grow, 32],
+      [Grow, 128],
+      [Recheck, 64],
+      [Cut, 50], // 4,500/s at 100/s a worker, +10 %
+    ]);
+    expect([rig.ss.cutFromX, rig.ss.cutFromN]).toEqual([4500, 128]);
+  });
+
+  it("measures the same count again when halfway back is no count between (a step of one)", () => {
+    // Work that never awaits, and room for two workers only: 1 → 2 gives nothing; halfway back
+    // is the last good count itself, so 2 is measured once more, then cut.
+    const rig = new Rig();
+    rig.max = 2;
+    rig.rate = () => 1000;
+    rig.callMs = () => 1;
+    rig.s = 1;
+    rig.run(40);
+    expect(rig.changes.map(([, m, n]) => [m, n])).toEqual([
+      [Grow, 2],
+      [Cut, 1],
+    ]);
   });
 
   it("looks twice even below half of the best, then cuts (a stall reads like that for a round)", () => {

@@ -29,6 +29,7 @@ describe("the check of a knee cut", () => {
     for (let i = 0; i < 100 && !back.why?.startsWith("soft knee"); i++) back = rig.run(rig.stepMs);
     expect(back.why).toBe("soft knee: 6 workers gave 1364/s, 40 gave 2308/s; back to 40");
     expect(back.out).toBe(40);
+    expect(back.forced).toBe(true);
     // The pool goes back and is held there for the rest of the hold, like at any knee: going back
     // is no probe, so the step 6 → 40 is not judged by η.
     rig.n = 40;
@@ -58,6 +59,20 @@ describe("the check of a knee cut", () => {
     };
     expect(check(800)).toBeUndefined(); // 20 % below the round's reading: within a round's precision
     expect(check(700)).toBe(30); // 30 % below: the limit gave way; back to the count that gave 1,000/s
+  });
+
+  it("checks nothing when there is no count above the cut to go back to, or no reading before it", () => {
+    const check = (fromX: number, fromN: number) => {
+      const rig = new KneeRig(10, { holdMs: 5000 });
+      rig.rate = () => 300;
+      rig.guard.hold(10, rig.now, fromX, fromN);
+      rig.run(600);
+      return rig.seen.filter((v) => v.why?.startsWith("soft knee")).length;
+    };
+    expect(check(1000, 30)).toBe(1);
+    expect(check(1000, 8)).toBe(0); // the count it came from is below the cut
+    expect(check(1000, 10)).toBe(0);
+    expect(check(0, 30)).toBe(0); // nothing measured before the cut
   });
 
   it("does not check without a backlog, where fewer workers are simply enough", () => {
