@@ -221,20 +221,24 @@ function report(rounds: Map<string, number>[]): void {
     }
     (summary.byWorkers as Record<string, unknown>)[w] = byName;
   }
-  console.log(`\n${environment()}`);
-  console.log(
+  const lines = [
+    environment(),
     `${N} items per iteration through 3 stages; ${rounds.length} rounds, each case in a fresh process, ` +
-      "in an order rotated each round; ratios taken within each round, then median (min–max) over the rounds\n",
-  );
-  console.log(rows.join("\n"));
+      "in an order rotated each round; ratios taken within each round, then median (min–max) over the rounds",
+    "",
+    rows.join("\n"),
+  ];
   if (peers.length > 0) {
     const counts = new Map<string, number>();
     for (const b of bestPeers) counts.set(b, (counts.get(b) ?? 0) + 1);
-    console.log(`\nbest peer per round: ${[...counts].map(([k, v]) => `${k} ${v}×`).join(", ")}`);
+    lines.push("", `best peer per round: ${[...counts].map(([k, v]) => `${k} ${v}×`).join(", ")}`);
   }
-  if (!only)
+  console.log(`\n${lines.join("\n")}`);
+  if (!only) {
+    writeFileSync(new URL("./results/throughput.md", import.meta.url), `${lines.join("\n")}\n`);
     writeFileSync(
       new URL("./results/throughput.json", import.meta.url),
       `${JSON.stringify(summary, null, 2)}\n`,
     );
+  }
 }

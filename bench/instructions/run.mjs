@@ -56,6 +56,15 @@ for (const kind of kinds) {
   const full = median(kind, N);
   perItem[kind] = (full - base) / (2 * N);
   console.log(`${kind.padEnd(9)} ${perItem[kind].toFixed(0)} instructions per item (3 stages × 4 workers)`);
+  // The figure above includes the warm-up (TurboFan compiling the hot path, the first items in
+  // the interpreter): over half of it at this N. STEADY=1 also counts 2N items; the difference is
+  // what an item costs once the code is optimized, which is what the timed benches see.
+  if (process.env.STEADY) {
+    const twice = median(kind, 2 * N);
+    console.log(
+      `${kind.padEnd(9)} ${((twice - full) / (2 * N)).toFixed(0)} instructions per item in steady state`,
+    );
+  }
 }
 if (perItem.adaptive !== undefined && perItem.fixed !== undefined)
   console.log(
