@@ -6,7 +6,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { bench, run } from "mitata";
+import { bench, measure, run } from "mitata";
 
 export interface IsolatedRun {
   /** `import.meta.url` of the benchmark script. */
@@ -117,4 +117,85 @@ export function runCases<C extends string>(spec: CaseRun<C>): Promise<Map<string
       }
     },
   });
+}
+
+/** One case of a {@link runRounds} benchmark, as its child process sees it. */
+export interface RoundCase {
+  /** One timed iteration (`items` items). */
+  readonly run: () => Promise<void>;
+  /** After the first iteration: throws if it computed the wrong thing. */
+  readonly check: () => void;
+}
+
+export interface RoundsRun {
+  /** `import.meta.url` of the benchmark script. */
+  readonly script: string;
+  /** Items per iteration: the time per iteration is divided by it. */
+  readonly items: number;
+  /** The cases; each round runs every case once, each in its own child. */
+  readonly cases: readonly string[];
+  readonly rounds: number;
+  /** How long a child times its case (after its first, checked iteration), in ms. */
+  readonly budgetMs: number;
+  /** In the child: the case to time. */
+  readonly define: (name: string) => RoundCase;
+  /** In the parent, after each case: what to print about it. */
+  readonly progress?: (round: number, name: string, nsPerItem: number) => void;
+}
+
+/**
+ * Runs every case once per round, each in a fresh child process of the same script (see
+ * {@link runIsolated}), in an order rotated from round to round, so that whatever the machine
+ * does in a given minute falls on different cases each round and ratios can be taken within a
+ * round. A child runs its case once and checks it, then times it with mitata for about
+ * `budgetMs` and reports the median iteration; a case whose first iteration took longer than the
+ * budget is timed once more instead. In the parent: ns/item by case, one map per round; in a
+ * child: null.
+ */
+export async function runRounds(spec: RoundsRun): Promise<Map<string, number>[] | null> {
+  if (process.argv[2] === "--round-child") {
+    const c = spec.define(process.argv[3]!);
+    const t0 = performance.now();
+    await c.run();
+    const firstMs = performance.now() - t0;
+    c.check();
+    let ns: number;
+    let samples = 1;
+    if (firstMs >= spec.budgetMs) {
+      // Slower than the budget (Effect with 4 workers takes seconds an iteration): one more, warm.
+      const t1 = performance.now();
+      await c.run();
+      ns = (performance.now() - t1) * 1e6;
+    } else {
+      const stats = await measure(c.run, {
+        min_cpu_time: spec.budgetMs * 1e6,
+        min_samples: Math.min(12, Math.floor(spec.budgetMs / firstMs)),
+      });
+      ns = stats.p50;
+      samples = stats.samples.length;
+    }
+    console.log(`RESULT ${JSON.stringify({ nsPerItem: ns / spec.items, samples })}`);
+    return null;
+  }
+  const n = spec.cases.length;
+  const stride = Math.max(1, Math.floor(n / spec.rounds));
+  const rounds: Map<string, number>[] = [];
+  for (let r = 0; r < spec.rounds; r++) {
+    const round = new Map<string, number>();
+    for (let k = 0; k < n; k++) {
+      const name = spec.cases[(k + r * stride) % n]!;
+      const res = spawnSync(
+        process.execPath,
+        [...process.execArgv, fileURLToPath(spec.script), "--round-child", name],
+        { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 * 1024 * 1024 },
+      );
+      const line = res.stdout.split("\n").find((l) => l.startsWith("RESULT "));
+      if (!line) throw new Error(`${name}: no result (exit ${res.status})\n${res.stdout}`);
+      const ns = (JSON.parse(line.slice(7)) as { nsPerItem: number }).nsPerItem;
+      round.set(name, ns);
+      spec.progress?.(r, name, ns);
+    }
+    rounds.push(round);
+  }
+  return rounds;
 }

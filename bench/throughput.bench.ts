@@ -3,18 +3,21 @@
  * a bare `await` loop and the tools a user would pick instead?
  *
  * Every contender runs the same three functions (a → b → c, where c is the sink) over the same
- * N items, with 1 and 4 workers (concurrency) per stage. Run: `npm run bench:throughput`.
+ * N items, with 1 and 4 workers (concurrency) per stage, and so does a hand-written lean pipeline
+ * (the architecture's floor, not a peer). Run: `npm run bench:throughput` (about 4 minutes):
+ * ROUNDS rounds, every case in its own process once per round, in a rotated order; each ratio is
+ * taken within a round and reported as the median and range over the rounds.
  */
 import { writeFileSync } from "node:fs";
 import { Readable } from "node:stream";
 import { Effect, Stream } from "effect";
 import fastq from "fastq";
-import { bench } from "mitata";
 import PQueue from "p-queue";
 import { from, lastValueFrom, mergeMap } from "rxjs";
 import { AdaptiveScaling, FixedScaling, Flow, type ScalingStrategy } from "../src/index.js";
 import { environment } from "./env.js";
-import { runIsolated } from "./isolated.js";
+import { runRounds } from "./isolated.js";
+import { leanPipeline } from "./lean-pipeline.mjs";
 
 const N = 10_000;
 const LIMIT = 1024; // the bound every bounded contender gets, like our default queue size
@@ -121,82 +124,121 @@ async function effect(workers: number): Promise<void> {
 const allContenders: Record<string, (workers: number) => Promise<void>> = {
   flowrhythm,
   "flowrhythm adaptive": flowrhythmAdaptive,
+  "lean pipeline": (workers) => leanPipeline(items, [a, b, c], workers, LIMIT),
   "p-queue": pQueue,
   fastq: fastQueue,
   "node streams": nodeStreams,
   rxjs,
   effect,
 };
-// `ONLY=flowrhythm,rxjs` runs a subset (the table then compares only those).
+/** Not peers: flowrhythm itself, and the hand-written reference (see bench/lean-pipeline.mjs). */
+const notPeers = new Set(["flowrhythm", "flowrhythm adaptive", "lean pipeline"]);
+const BARE = "bare await loop";
+const WORKERS = [1, 4] as const;
+// `ONLY=flowrhythm,rxjs` runs a subset (the ratios then compare only those); `ROUNDS=9` runs more
+// rounds; `BUDGET_MS=1000` times each case longer.
 const only = process.env.ONLY?.split(",");
-const contenders = Object.fromEntries(
-  Object.entries(allContenders).filter(([name]) => !only || only.includes(name)),
-);
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const BUDGET_MS = Number(process.env.BUDGET_MS ?? 400);
+const names = Object.keys(allContenders).filter((name) => !only || only.includes(name));
+const cases = [BARE, ...WORKERS.flatMap((w) => names.map((name) => `${name} ×${w}`))];
+const expected = items.reduce((s, x) => s + (x + 1) * 2 - 1, 0);
 
-const nsPerItem = await runIsolated({
+const rounds = await runRounds({
   script: import.meta.url,
   items: N,
-  contenders: ["bare await loop", ...Object.keys(contenders)],
-  async define(name) {
-    if (name === "bare await loop") return void bench(name, bareLoop);
-    const expected = items.reduce((s, x) => s + (x + 1) * 2 - 1, 0);
-    const fn = allContenders[name]!;
-    for (const w of [1, 4]) {
-      sink = 0;
-      await fn(w);
-      if (sink !== expected) throw new Error(`${name}(${w}) summed ${sink}, expected ${expected}`);
-    }
-    for (const workers of [1, 4]) bench(`${name} ×${workers}`, () => fn(workers));
+  cases,
+  rounds: ROUNDS,
+  budgetMs: BUDGET_MS,
+  define(name) {
+    const check = () => {
+      if (sink !== expected) throw new Error(`${name} summed ${sink}, expected ${expected}`);
+    };
+    if (name === BARE) return { run: bareLoop, check };
+    const [, contender, workers] = /^(.*) ×(\d+)$/.exec(name)!;
+    const fn = allContenders[contender!]!;
+    const w = Number(workers);
+    return {
+      async run() {
+        sink = 0;
+        await fn(w);
+      },
+      check,
+    };
   },
+  progress: (r, name, ns) =>
+    console.log(`round ${r + 1}/${ROUNDS}  ${name.padEnd(26)} ${ns.toFixed(0).padStart(7)} ns/item`),
 });
-if (nsPerItem) {
-  console.log(environment());
-  console.log(`${N} items per iteration through 3 stages; each contender in a fresh process\n`);
-  report(nsPerItem);
+if (rounds) report(rounds);
+
+/** Median and range of a list of numbers. */
+function spread(values: number[]): { median: number; min: number; max: number } {
+  const v = [...values].sort((x, y) => x - y);
+  const mid = v.length >> 1;
+  const median = v.length % 2 === 1 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+  return { median, min: v[0]!, max: v[v.length - 1]! };
 }
 
-function report(nsPerItem: Map<string, number>): void {
-  const bare = nsPerItem.get("bare await loop")!;
+function report(rounds: Map<string, number>[]): void {
+  const fmt = (s: { median: number; min: number; max: number }, digits: number) =>
+    `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
+  const peers = names.filter((n) => !notPeers.has(n));
   const rows: string[] = [
-    "| workers/stage | contender | ns/item | items/s | vs bare loop | flowrhythm speed-up |",
-    "|---|---|---:|---:|---:|---:|",
-    `| – | bare await loop | ${bare.toFixed(0)} | ${Math.round(1e9 / bare).toLocaleString("en")} | 1.00 | |`,
+    "| workers/stage | contender | ns/item | × best peer | × bare loop |",
+    "|---|---|---:|---:|---:|",
   ];
+  const bareNs = spread(rounds.map((r) => r.get(BARE)!));
+  rows.push(`| – | ${BARE} | ${fmt(bareNs, 0)} | | 1 |`);
   const summary: Record<string, unknown> = {
     environment: environment(),
     items: N,
-    bareNsPerItem: bare,
+    rounds: rounds.length,
+    budgetMs: BUDGET_MS,
+    bareNsPerItem: bareNs,
     byWorkers: {},
+    raw: rounds.map((r) => Object.fromEntries(r)),
   };
-  const names = Object.keys(contenders);
-  for (const workers of [1, 4]) {
-    const ours = nsPerItem.get(`flowrhythm ×${workers}`)!;
-    const peers = names.filter((n) => !n.startsWith("flowrhythm"));
-    const bestPeer = Math.min(...peers.map((n) => nsPerItem.get(`${n} ×${workers}`)!));
-    for (const name of names) {
-      const ns = nsPerItem.get(`${name} ×${workers}`)!;
-      const speedup =
-        name === "flowrhythm adaptive"
-          ? `${(ns / ours).toFixed(2)}× flowrhythm's time`
-          : name !== "flowrhythm"
-            ? `${(ns / ours).toFixed(2)}×`
-            : peers.length > 0
-              ? `${(bestPeer / ours).toFixed(2)}× best peer`
-              : "";
-      rows.push(
-        `| ${workers} | ${name} | ${ns.toFixed(0)} | ${Math.round(1e9 / ns).toLocaleString("en")} | ${(bare / ns).toFixed(2)} | ${speedup} |`,
+  const bestPeers: string[] = [];
+  for (const w of WORKERS) {
+    // Within each round: the fastest peer's time, and the bare loop's.
+    const best = rounds.map((r) => Math.min(...peers.map((p) => r.get(`${p} ×${w}`)!)));
+    for (const r of rounds) {
+      const fastest = peers.reduce(
+        (x, y) => (r.get(`${y} ×${w}`)! < r.get(`${x} ×${w}`)! ? y : x),
+        peers[0]!,
       );
+      if (fastest) bestPeers.push(`×${w}: ${fastest}`);
     }
-    (summary.byWorkers as Record<string, unknown>)[workers] = {
-      nsPerItem: Object.fromEntries(names.map((n) => [n, nsPerItem.get(`${n} ×${workers}`)])),
-      flowrhythmVsBestPeer: bestPeer / ours,
-      flowrhythmVsBareLoop: bare / ours,
-    };
+    const byName: Record<string, unknown> = {};
+    for (const name of names) {
+      const ns = rounds.map((r) => r.get(`${name} ×${w}`)!);
+      const vsPeer = peers.length > 0 ? spread(ns.map((x, i) => best[i]! / x)) : null;
+      const vsBare = spread(ns.map((x, i) => rounds[i]!.get(BARE)! / x));
+      rows.push(
+        `| ${w} | ${name} | ${fmt(spread(ns), 0)} | ${vsPeer ? fmt(vsPeer, 2) : ""} | ${fmt(vsBare, 2)} |`,
+      );
+      byName[name] = { nsPerItem: spread(ns), vsBestPeer: vsPeer, vsBareLoop: vsBare };
+    }
+    (summary.byWorkers as Record<string, unknown>)[w] = byName;
   }
-  console.log(`\n${rows.join("\n")}`);
-  if (!only)
+  const lines = [
+    environment(),
+    `${N} items per iteration through 3 stages; ${rounds.length} rounds, each case in a fresh process, ` +
+      "in an order rotated each round; ratios taken within each round, then median (min–max) over the rounds",
+    "",
+    rows.join("\n"),
+  ];
+  if (peers.length > 0) {
+    const counts = new Map<string, number>();
+    for (const b of bestPeers) counts.set(b, (counts.get(b) ?? 0) + 1);
+    lines.push("", `best peer per round: ${[...counts].map(([k, v]) => `${k} ${v}×`).join(", ")}`);
+  }
+  console.log(`\n${lines.join("\n")}`);
+  if (!only) {
+    writeFileSync(new URL("./results/throughput.md", import.meta.url), `${lines.join("\n")}\n`);
     writeFileSync(
       new URL("./results/throughput.json", import.meta.url),
       `${JSON.stringify(summary, null, 2)}\n`,
     );
+  }
 }
