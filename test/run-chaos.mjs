@@ -16,7 +16,12 @@ console.log(
 const started = Date.now();
 const r = spawnSync(
   "npx",
-  ["vitest", "run", "test/flow/properties/chaos.property.test.ts", "test/flow/resilience/chaos-signals.test.ts"],
+  [
+    "vitest",
+    "run",
+    "test/flow/properties/chaos.property.test.ts",
+    "test/flow/resilience/chaos-signals.test.ts",
+  ],
   { stdio: "inherit", env },
 );
 console.log(

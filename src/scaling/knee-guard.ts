@@ -216,7 +216,8 @@ export class KneeGuard {
     // call in flight) loses throughput there, and the count measured to deliver it comes back.
     if (this.#checkN > 0 && n === this.#checkN && measured) {
       const back = this.#checkBack;
-      const lost = backlogged && !drained && x < this.#checkX * (1 - Math.max(this.#checkLoss, 2 * this.#noise));
+      const lost =
+        backlogged && !drained && x < this.#checkX * (1 - Math.max(this.#checkLoss, 2 * this.#noise));
       const from = this.#checkX;
       this.#checkN = -1;
       if (lost) {
