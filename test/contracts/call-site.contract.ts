@@ -40,7 +40,7 @@ function listen(): { log: string[]; done: () => Promise<string[]> } {
 export type MakeCallSite = (def: CallDef, pool: PoolEvents) => CallSite;
 
 /** A pool that records what it heard, and a worker that belongs to it. */
-function harness(closeTimeoutMs = 200) {
+export function laneHarness(closeTimeoutMs = 200) {
   const heard: string[] = [];
   const faults: string[] = [];
   const pool: PoolEvents = {
@@ -95,7 +95,7 @@ async function callOf(lane: Lane, item: unknown, ctx: StageContext): Promise<unk
 export function callSiteContract(name: string, make: MakeCallSite): void {
   describe(`CallSite contract: ${name}`, () => {
     it("returns each call's result, sync or async, with the item and the context it was given", async () => {
-      const h = harness();
+      const h = laneHarness();
       const site = make(
         {
           fn: (item, ctx) => (typeof item === "number" ? item * 2 : Promise.resolve(`${ctx.stage}:${item}`)),
@@ -113,7 +113,7 @@ export function callSiteContract(name: string, make: MakeCallSite): void {
     });
 
     it("surfaces a throw and a rejection of the function as a failed call, and the lane goes on", async () => {
-      const h = harness();
+      const h = laneHarness();
       const site = make(
         {
           fn: (item) => {
@@ -132,7 +132,7 @@ export function callSiteContract(name: string, make: MakeCallSite): void {
     });
 
     it("runs a lane's setup once when it opens and its close once when it closes", async () => {
-      const h = harness();
+      const h = laneHarness();
       const heard = listen();
       const site = make(
         {
@@ -159,7 +159,7 @@ export function callSiteContract(name: string, make: MakeCallSite): void {
     });
 
     it("keeps a thrown error's name, message, own properties and cause (what overloadOn, retryAfterMs and retryOn read)", async () => {
-      const h = harness();
+      const h = laneHarness();
       const site = make(
         {
           fn: () => {
@@ -187,7 +187,7 @@ export function callSiteContract(name: string, make: MakeCallSite): void {
     });
 
     it("settles a call that honours its signal once the signal aborts", async () => {
-      const h = harness();
+      const h = laneHarness();
       const abort = new AbortController();
       const ctx = { ...h.ctx, signal: abort.signal } as StageContext;
       const site = make(
@@ -207,7 +207,7 @@ export function callSiteContract(name: string, make: MakeCallSite): void {
     });
 
     it("keeps ctx.worker.data from call to call of one lane", async () => {
-      const h = harness();
+      const h = laneHarness();
       const site = make(
         {
           fn: (_item, c) => {
@@ -228,7 +228,7 @@ export function callSiteContract(name: string, make: MakeCallSite): void {
     });
 
     it("answers a failed setup with why, tells the pool, and makes no lane", async () => {
-      const h = harness();
+      const h = laneHarness();
       const site = make(
         {
           fn: (item) => item,
@@ -244,14 +244,14 @@ export function callSiteContract(name: string, make: MakeCallSite): void {
     });
 
     it("closes without rejecting, and no later than the deadline, when the close hangs or throws", async () => {
-      const hang = harness(50);
+      const hang = laneHarness(50);
       const hanging = make({ fn: (i) => i, setup: () => {}, close: () => new Promise(() => {}) }, hang.pool);
       const lane = await mustOpen(hanging, hang.worker);
       const t0 = performance.now();
       await lane.close(hang.calls);
       expect(performance.now() - t0).toBeLessThan(1000);
       expect(hang.faults.some((f) => f.startsWith("unclosed"))).toBe(true);
-      const thrower = harness();
+      const thrower = laneHarness();
       const throwing = make(
         {
           fn: (i) => i,
@@ -268,7 +268,7 @@ export function callSiteContract(name: string, make: MakeCallSite): void {
     });
 
     it("gives lanes whose calls fail with the setup error once the pool has given up on setup", async () => {
-      const h = harness();
+      const h = laneHarness();
       const gaveUp = new Error("setup kept failing");
       const site = make({ fn: (i) => i, setup: () => {} }, { ...h.pool, setupError: gaveUp });
       const lane = await mustOpen(site, h.worker);
