@@ -80,6 +80,8 @@ export class KneeGuard {
   #checkX = 0;
   #checkBack = 0;
   #checkLoss = SOFT_LOSS;
+  /** The unloaded call time slow start measured for its cut (ms; 0: none). */
+  #checkS = 0;
   #historyN = -1;
 
   constructor(
@@ -228,6 +230,18 @@ export class KneeGuard {
         this.why = `soft knee: ${n} workers gave ${Math.round(x)}/s, ${back} gave ${Math.round(from)}/s; back to ${back}`;
         return back;
       }
+      // Delivered. A knee slow start found is sized from short rounds (on real timers one may take
+      // in a cohort of completions too many); this longer window reads the limit (or, without a
+      // backlog, the demand) better: the count that gives it at unloaded speed, checked in turn.
+      const s0 = this.#checkS > 0 && (baseS === 0 || this.#checkS < baseS) ? this.#checkS : baseS;
+      const trim = this.#checkLoss === ROUND_LOSS && !drained && s0 > 0 ? kneeEstimate(x, s0, n, n + 1) : n;
+      if (trim < n && trim < this.#ceiling) {
+        this.#check(trim, x, n, SOFT_LOSS);
+        this.#ceiling = trim;
+        this.forced = true;
+        this.why = `knee trimmed: ${n} workers gave ${Math.round(x)}/s, ${trim} deliver it at unloaded speed`;
+        return trim;
+      }
     }
     if (measured && backlogged && !drained && n !== this.#historyN) this.#remember(n, x, now);
     if (this.#n1 === n && n > 0) {
@@ -315,9 +329,10 @@ export class KneeGuard {
    * Caps the count at `knee` for the hold, as a failed probe would (slow start found it, at a
    * count `fromN` that gave `fromX`/s: checked at the knee, see {@link KneeGuard.limit}).
    */
-  hold(knee: number, now: number, fromX = 0, fromN = 0): void {
+  hold(knee: number, now: number, fromX = 0, fromN = 0, unloadedS = 0): void {
     // A round of slow start is short (its rate within about 1/√64 at best): a larger loss says it.
     this.#check(knee, fromX, fromN, ROUND_LOSS);
+    this.#checkS = unloadedS;
     this.#ceiling = knee;
     this.#ceilingUntil = now + this.holdMs;
     this.#cautiousUntil = now + 2 * this.holdMs;

@@ -13,6 +13,8 @@ const MIN_DONE = 64;
 const BOLD = 0.9;
 /** A round whose throughput per worker fell below this share of the best is a knee (once confirmed). */
 const KEEP = 0.75;
+/** A round's reading is held to this many times n workers' completions at its own mean call time. */
+const PHYSICAL = 1.1;
 
 /**
  * What {@link SlowStart.step} decided: `Off` (not running: the policy decides as usual), `Hold`
@@ -47,6 +49,11 @@ export class SlowStart {
   /** At a cut: the most throughput a round measured, and the count it came from. */
   cutFromX = 0;
   cutFromN = 0;
+  /**
+   * At a cut: the time a call takes when nothing queues behind it (ms): the least of the call
+   * times seen and the last good round's time a worker; the knee guard checks the cut with it.
+   */
+  cutUnloadedS = 0;
   /** Set with `Grow`, `Recheck` and `Cut`: why, in words. */
   why = "";
 
@@ -93,7 +100,12 @@ export class SlowStart {
     const fill = Number.isFinite(capacity) && capacity > 0 ? stats.queueLength / capacity : 0;
     this.#watching = fill >= WATCH && !this.#spent;
     // Workers blocked on a full downstream queue: the limit is downstream, not demand.
-    if (fill < VISIBLE || stats.blockedWorkers > 0 || stats.avgBlockedWorkers >= 0.25) {
+    const blocked = stats.blockedWorkers > 0 || stats.avgBlockedWorkers >= 0.25;
+    // Workers just added take the queued items at once and the source takes a moment to refill
+    // the queue: low for a call time after a step of ours is that, not demand becoming visible.
+    const refilling = this.#active && this.#markAt < 0 && now - this.#roundAt < s;
+    if (refilling && !blocked && fill < VISIBLE) return SlowStartMove.Hold;
+    if (fill < VISIBLE || blocked) {
       this.#active = false;
       // A knee found in this backlog holds until the backlog is gone: the knee guard re-probes it.
       if (stats.queueLength === 0) this.#spent = false;
@@ -135,12 +147,17 @@ export class SlowStart {
     const sWindow = timed > 0 ? (stats.timedMs - this.#markTimedMs) / timed : 0;
     // And it counts at least one completion per worker (up to 64): fewer make a noisy rate.
     if (span < Math.max(s, sWindow, 1) || done < Math.min(n, MIN_DONE)) return SlowStartMove.Hold;
-    let x = (done * 1000) / span;
-    const e = x / n;
     // The least call time seen in a round (the planning mean, or the round's own mean when it
     // timed a few items): the unloaded time, when the policy has none yet.
     for (const seen of [stats.processingTimeMs, timed >= 4 ? sWindow : 0, baseS])
       if (seen > 0 && (this.#minS === 0 || seen < this.#minS)) this.#minS = seen;
+    // No worker finishes calls faster than one per call time. Workers started together finish
+    // together, and on real timers late and in batches: a window about one call long may take in
+    // a cohort of completions too many. A reading well above what n workers give at the round's
+    // own mean call time is that, and is held to it.
+    let x = (done * 1000) / span;
+    if (timed >= 4) x = Math.min(x, (PHYSICAL * n * 1000) / sWindow);
+    const e = x / n;
     // A second look halfway back is held to the last good round's rate a worker as well: the
     // best is taken only from rounds that timed their calls whole, and may lag it.
     const reference = this.#suspect && this.#suspectN > n ? Math.max(this.#bestE, this.#goodE) : this.#bestE;
@@ -213,6 +230,7 @@ export class SlowStart {
     if (x <= (1 + KNEE_HEADROOM) * this.#goodE * this.#goodN) target = Math.min(target, this.#goodN);
     this.target = target;
     this.cutFromX = x;
+    this.cutUnloadedS = this.#minS > 0 ? Math.min(this.#minS, 1000 / this.#goodE) : 1000 / this.#goodE;
     this.cutFromN = x === second ? n : top;
     const good = `${this.#goodN} gave ${Math.round(this.#goodE * this.#goodN)}/s`;
     this.why =

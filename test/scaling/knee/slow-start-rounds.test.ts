@@ -1,65 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { SlowStart, SlowStartMove } from "../../../src/scaling/slow-start.js";
-import { type MutableStats, mutableStats } from "../policy/wish-strategy.js";
+import { SlowStartMove } from "../../../src/scaling/slow-start.js";
+import { Rig } from "./slow-start-rig.js";
 
 const { Off, Hold, Grow, Cut, Recheck } = SlowStartMove;
-
-/**
- * Slow start over a hand-made stage whose source is blocked on a full queue, stepped every
- * millisecond: `rate(n)` completions a second, each call taking `callMs(n)`. A `Grow`, `Recheck` or
- * `Cut` is applied at once. Records every move that is not `Hold`, with the time and the target.
- */
-class Rig {
-  readonly ss = new SlowStart();
-  readonly st: MutableStats = mutableStats({ queueLength: 64, queueCapacity: 64 });
-  now = 0;
-  n = 1;
-  max = 256;
-  held = false;
-  baseS = 0;
-  s = 10;
-  apply = true;
-  rate: (n: number) => number = (n) => n * 100;
-  callMs: (n: number) => number = () => 10;
-  /** The planning mean the stats report, when it is not the call time (a mean that lags). */
-  planMs: number | null = null;
-  /** Whether the stage times its items (timedItems and timedMs move). */
-  timing = true;
-  readonly moves: [t: number, move: SlowStartMove, target: number][] = [];
-
-  /** One step at the current time; returns the move. */
-  step(): SlowStartMove {
-    this.st.now = this.now;
-    this.st.processingTimeMs = this.planMs ?? this.callMs(this.n);
-    const move = this.ss.step(this.st, this.n, this.s, this.max, this.held, this.baseS);
-    if (move === Grow || move === Cut || move === Recheck) {
-      this.moves.push([this.now, move, this.ss.target]);
-      if (this.apply) this.n = this.ss.target;
-    } else if (move === Off) this.moves.push([this.now, move, this.n]);
-    return move;
-  }
-
-  run(ms: number): SlowStartMove {
-    const end = this.now + ms;
-    let move = this.step();
-    while (this.now < end) {
-      this.now += 1;
-      const done = this.rate(this.n) / 1000;
-      this.st.processed += done;
-      if (this.timing) {
-        this.st.timedItems += done;
-        this.st.timedMs += done * this.callMs(this.n);
-      }
-      move = this.step();
-    }
-    return move;
-  }
-
-  /** The moves that changed the count. */
-  get changes(): [number, SlowStartMove, number][] {
-    return this.moves.filter(([, m]) => m !== Off);
-  }
-}
 
 describe("slow start's rounds", () => {
   it("quadruples the pool once a round while throughput per worker holds, up to the maximum", () => {
@@ -110,6 +53,7 @@ describe("slow start's rounds", () => {
     const at = (share: number) => {
       const rig = new Rig();
       rig.rate = (n) => (n === 1 ? 10_000 : n * 10_000 * share);
+      rig.callMs = () => 0.1;
       rig.run(60);
       return rig.changes.slice(1, 3);
     };
@@ -246,10 +190,13 @@ describe("slow start's knee", () => {
   });
 
   it("cuts at the last good round's rate a worker when unloaded speed would need more", () => {
-    // The planning mean (20 ms) says a worker could give only 50/s, yet each gave 100/s.
+    // The planning mean (20 ms, stale) says a worker could give only 50/s, yet each gave 100/s;
+    // the stage times no items, so no round knows its own mean.
+    // (A mean that long would say 88.)
     const rig = new Rig();
+    rig.n = 2;
     rig.planMs = 20;
-    rig.callMs = () => 20;
+    rig.timing = false;
     rig.rate = (n) => Math.min(n, 40) * 100;
     rig.run(200);
     expect(rig.changes.at(-1)).toEqual([expect.any(Number), Cut, 44]);
@@ -277,10 +224,10 @@ describe("slow start's knee", () => {
   });
 
   it("sizes the cut for the better of its two readings, and says which count gave it", () => {
-    // 128 workers read 4,500/s once (a burst), halfway back 64 give 4,000/s: 62.5/s a worker.
+    // 128 workers read 4,200/s once (a burst), halfway back 64 give 4,000/s: 62.5/s a worker.
     const rig = new Rig();
     rig.n = 2;
-    rig.rate = (n) => (n >= 128 ? 4500 : Math.min(n, 40) * 100);
+    rig.rate = (n) => (n >= 128 ? 4200 : Math.min(n, 40) * 100);
     rig.callMs = (n) => 10 * Math.max(1, n / 40);
     rig.run(200);
     expect(rig.changes.map(([, m, n]) => [m, n])).toEqual([
@@ -288,9 +235,23 @@ describe("slow start's knee", () => {
       [Grow, 32],
       [Grow, 128],
       [Recheck, 64],
-      [Cut, 50], // 4,500/s at 100/s a worker, +10 %
+      [Cut, 47], // 4,200/s at 100/s a worker, +10 %
     ]);
-    expect([rig.ss.cutFromX, rig.ss.cutFromN]).toEqual([4500, 128]);
+    expect(rig.ss.cutFromX).toBeCloseTo(4200, 6);
+    expect(rig.ss.cutFromN).toBe(128);
+  });
+
+  it("holds a reading to what n workers give at the round's own call time (a cohort too many)", () => {
+    // 128 workers read 6,000/s once, yet their calls took 32 ms: 128 of them give 4,000/s, and
+    // a reading is held to 1.1 × that, 4,400/s.
+    const rig = new Rig();
+    rig.n = 2;
+    rig.rate = (n) => (n >= 128 ? 6000 : Math.min(n, 40) * 100);
+    rig.callMs = (n) => 10 * Math.max(1, n / 40);
+    rig.run(200);
+    expect(rig.changes.at(-1)).toEqual([expect.any(Number), Cut, 49]);
+    expect(rig.ss.cutFromX).toBeCloseTo(4400, 6);
+    expect(rig.ss.cutFromN).toBe(128);
   });
 
   it("measures the same count again when halfway back is no count between (a step of one)", () => {

@@ -83,4 +83,58 @@ describe("the check of a knee cut", () => {
     rig.run(600);
     expect(rig.seen.some((v) => v.why?.startsWith("soft knee"))).toBe(false);
   });
+
+  describe("a knee slow start found, read again over the check's longer window", () => {
+    /** A pool cut to `cut` by slow start (from 128 workers reading `fromX`/s); the stage gives `x`/s. */
+    const afterCut = (cut: number, x: number, unloadedS: number, baseS = 0) => {
+      const rig = new KneeRig(cut, { holdMs: 5000 });
+      rig.baseS = baseS;
+      rig.rate = () => x;
+      rig.guard.hold(cut, rig.now, 4900, 128, unloadedS);
+      rig.run(600);
+      return rig;
+    };
+
+    it("trims a cut sized from an over-read round to the count that gives the throughput at unloaded speed", () => {
+      // A round read 4,900/s from a 40-slot dependency of 10 ms calls (a cohort too many) and the
+      // cut was sized 54; the check's window reads 4,000/s: 44 workers deliver that.
+      const rig = afterCut(54, 4000, 10);
+      const trim = rig.seen.find((v) => v.why?.startsWith("knee trimmed"));
+      expect(trim?.why).toBe("knee trimmed: 54 workers gave 4000/s, 44 deliver it at unloaded speed");
+      expect(trim?.out).toBe(44);
+      expect(trim?.forced).toBe(true);
+    });
+
+    it("checks the trim in turn, and goes back to the cut when the trim loses throughput", () => {
+      const rig = afterCut(54, 4000, 10);
+      rig.n = 44;
+      rig.rate = (n) => (n >= 54 ? 4000 : 3400); // a limit that gave way: 15 % lost at 44
+      let back = rig.run(0);
+      for (let i = 0; i < 100 && !back.why?.startsWith("soft knee"); i++) back = rig.run(rig.stepMs);
+      expect(back.why).toBe("soft knee: 44 workers gave 3400/s, 54 gave 4000/s; back to 54");
+      expect(back.out).toBe(54);
+    });
+
+    it("takes the policy's unloaded time when it is the lesser, and trims nothing without one", () => {
+      expect(afterCut(54, 4000, 12, 10).seen.find((v) => v.why?.startsWith("knee trimmed"))?.out).toBe(44);
+      expect(afterCut(54, 4000, 10, 12).seen.find((v) => v.why?.startsWith("knee trimmed"))?.out).toBe(44);
+      expect(afterCut(54, 4000, 0).seen.some((v) => v.why?.startsWith("knee trimmed"))).toBe(false);
+    });
+
+    it("leaves a cut that unloaded calls need, and a cut of a failed probe", () => {
+      // 54 workers at 10 ms give 5,400/s: nothing to trim.
+      expect(afterCut(54, 5200, 10).seen.some((v) => v.why?.startsWith("knee trimmed"))).toBe(false);
+      // A probe's knee is checked with a 10 % loss allowance and never trimmed.
+      const rig = new KneeRig(40, { holdMs: 5000 });
+      rig.baseS = 2;
+      rig.callMs = (n) => (n <= 24 ? 10 : (n / 24) * 10);
+      rig.rate = (n) => (n / rig.callMs(n)) * 1000;
+      rig.run(400);
+      const cut = rig.growTo(60, 600)!;
+      expect(cut.why).toMatch(/^knee: 40 → 60 workers/);
+      rig.n = cut.out;
+      rig.run(2000);
+      expect(rig.seen.some((v) => v.why?.startsWith("knee trimmed"))).toBe(false);
+    });
+  });
 });
