@@ -115,6 +115,15 @@ describe("the check of a knee cut", () => {
       expect(back.out).toBe(54);
     });
 
+    it("trims nothing when the queue emptied in the check's window (the reading is demand met)", () => {
+      const rig = new KneeRig(54, { holdMs: 5000 });
+      rig.rate = () => 4000;
+      rig.st.queueLength = 0;
+      rig.guard.hold(54, rig.now, 4900, 128, 10);
+      rig.run(600);
+      expect(rig.seen.some((v) => v.why?.startsWith("knee trimmed"))).toBe(false);
+    });
+
     it("takes the policy's unloaded time when it is the lesser, and trims nothing without one", () => {
       expect(afterCut(54, 4000, 12, 10).seen.find((v) => v.why?.startsWith("knee trimmed"))?.out).toBe(44);
       expect(afterCut(54, 4000, 10, 12).seen.find((v) => v.why?.startsWith("knee trimmed"))?.out).toBe(44);
