@@ -75,12 +75,12 @@ export class KneeGuard {
   /** Until then a knee found lately makes every growth a +25 % step (TCP's congestion avoidance). */
   #cautiousUntil = Number.NEGATIVE_INFINITY;
   readonly #history: [workers: number, x: number, at: number][] = [];
-  /** A cut to check once measured: its count, the throughput before it, and where to go back to. */
+  /** A cut to check once measured: its count, the throughput before it, where to go back to, the
+   * loss allowed, and the unloaded call time slow start measured for it (ms; 0: none). */
   #checkN = -1;
   #checkX = 0;
   #checkBack = 0;
   #checkLoss = SOFT_LOSS;
-  /** The unloaded call time slow start measured for its cut (ms; 0: none). */
   #checkS = 0;
   #historyN = -1;
 
@@ -230,12 +230,10 @@ export class KneeGuard {
         this.why = `soft knee: ${n} workers gave ${Math.round(x)}/s, ${back} gave ${Math.round(from)}/s; back to ${back}`;
         return back;
       }
-      // Delivered. A knee slow start found is sized from short rounds (on real timers one may take
-      // in a cohort of completions too many); this longer window reads the limit (or, without a
-      // backlog, the demand) better: the count that gives it at unloaded speed, checked in turn.
-      const s0 = this.#checkS > 0 && (baseS === 0 || this.#checkS < baseS) ? this.#checkS : baseS;
-      const trim = this.#checkLoss === ROUND_LOSS && !drained && s0 > 0 ? kneeEstimate(x, s0, n, n + 1) : n;
-      if (trim < n && trim < this.#ceiling) {
+      // Delivered. A slow-start cut comes from short rounds (one may count a cohort too many): trimmed to this longer window's reading.
+      const s0 = leastKnown(this.#checkS, baseS);
+      const trim = this.#checkLoss === ROUND_LOSS && !drained ? kneeEstimate(x, s0, n, n + 1) : n;
+      if (trim < n) {
         this.#check(trim, x, n, SOFT_LOSS);
         this.#ceiling = trim;
         this.forced = true;
@@ -382,6 +380,8 @@ export class KneeGuard {
 export const SOFT_LOSS = 0.1;
 /** The same for a knee slow start found, whose short rounds read a rate less precisely. */
 export const ROUND_LOSS = 0.25;
+/** The lesser of two times of which 0 means "not known" (0 if neither is). */
+export const leastKnown = (a: number, b: number): number => (a > 0 && !(b > 0 && b <= a) ? a : b);
 
 /** A knee estimate from a rate per worker is raised by this share: past the knee a worker costs little, short of it throughput is lost. */
 export const KNEE_HEADROOM = 0.1;

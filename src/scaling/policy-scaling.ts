@@ -1,6 +1,6 @@
 import type { StageStats } from "../stats/stage-stats.js";
 import type { ResolvedPolicy } from "./policy-options.js";
-import { KneeGuard } from "./knee-guard.js";
+import { KneeGuard, leastKnown } from "./knee-guard.js";
 import { OverloadGuard } from "./overload-guard.js";
 import { SlowStart, SlowStartMove } from "./slow-start.js";
 import type { ScalingStrategy } from "./scaling-strategy.js";
@@ -322,9 +322,7 @@ export abstract class PolicyScaling implements ScalingStrategy {
 
   // The least processing time measured lately: what a call costs when nothing queues behind it.
   #unloadedS(): number {
-    const a = this.#baseS;
-    const b = this.#baseSPrev;
-    return a === 0 ? b : b === 0 ? a : Math.min(a, b);
+    return leastKnown(this.#baseS, this.#baseSPrev);
   }
 
   // The newest counter sample at least `age` ms old; failing that the oldest one before `now`; -1 if none.

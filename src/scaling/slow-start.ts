@@ -1,5 +1,5 @@
 import type { StageStats } from "../stats/stage-stats.js";
-import { KNEE_HEADROOM, kneeEstimate } from "./knee-guard.js";
+import { KNEE_HEADROOM, kneeEstimate, leastKnown } from "./knee-guard.js";
 
 /** A queue at least this full means the source is blocked on it: demand the stage cannot see. */
 const CENSORED = 0.5;
@@ -150,7 +150,7 @@ export class SlowStart {
     // The least call time seen in a round (the planning mean, or the round's own mean when it
     // timed a few items): the unloaded time, when the policy has none yet.
     for (const seen of [stats.processingTimeMs, timed >= 4 ? sWindow : 0, baseS])
-      if (seen > 0 && (this.#minS === 0 || seen < this.#minS)) this.#minS = seen;
+      this.#minS = leastKnown(this.#minS, seen);
     // No worker finishes calls faster than one per call time. Workers started together finish
     // together, and on real timers late and in batches: a window about one call long may take in
     // a cohort of completions too many. A reading well above what n workers give at the round's
@@ -230,7 +230,7 @@ export class SlowStart {
     if (x <= (1 + KNEE_HEADROOM) * this.#goodE * this.#goodN) target = Math.min(target, this.#goodN);
     this.target = target;
     this.cutFromX = x;
-    this.cutUnloadedS = this.#minS > 0 ? Math.min(this.#minS, 1000 / this.#goodE) : 1000 / this.#goodE;
+    this.cutUnloadedS = leastKnown(this.#minS, 1000 / this.#goodE);
     this.cutFromN = x === second ? n : top;
     const good = `${this.#goodN} gave ${Math.round(this.#goodE * this.#goodN)}/s`;
     this.why =

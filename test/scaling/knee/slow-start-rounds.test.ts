@@ -129,6 +129,19 @@ describe("slow start's rounds", () => {
 });
 
 describe("slow start's knee", () => {
+  /**
+   * Slow start from 2 workers into 40 slots of 10 ms calls (calls past them wait their turn),
+   * run for 200 ms; `at128` is what 128 workers read, if not the 4,000/s the slots give.
+   */
+  const fortySlots = (at128?: number): Rig => {
+    const rig = new Rig();
+    rig.n = 2;
+    rig.rate = (n) => (at128 !== undefined && n >= 128 ? at128 : Math.min(n, 40) * 100);
+    rig.callMs = (n) => 10 * Math.max(1, n / 40);
+    rig.run(200);
+    return rig;
+  };
+
   it("looks again halfway back; where that is good, measures the count that fell short once more and cuts", () => {
     // A dependency with 40 slots; calls queue behind it past 40 workers.
     const rig = new Rig();
@@ -206,11 +219,7 @@ describe("slow start's knee", () => {
     // 40 slots again, from 2 workers: 8, 32, then 128 at 31/s a worker. Halfway back, 64 give
     // 62.5/s a worker: short of 75 % of 100 there too, so the knee is below 64 — and calls never
     // wait behind 128 workers for a second round (they would take 32 ms; at 64, 16 ms).
-    const rig = new Rig();
-    rig.n = 2;
-    rig.rate = (n) => Math.min(n, 40) * 100;
-    rig.callMs = (n) => 10 * Math.max(1, n / 40);
-    rig.run(200);
+    const rig = fortySlots();
     expect(rig.changes.map(([, m, n]) => [m, n])).toEqual([
       [Grow, 8],
       [Grow, 32],
@@ -225,11 +234,7 @@ describe("slow start's knee", () => {
 
   it("sizes the cut for the better of its two readings, and says which count gave it", () => {
     // 128 workers read 4,200/s once (a burst), halfway back 64 give 4,000/s: 62.5/s a worker.
-    const rig = new Rig();
-    rig.n = 2;
-    rig.rate = (n) => (n >= 128 ? 4200 : Math.min(n, 40) * 100);
-    rig.callMs = (n) => 10 * Math.max(1, n / 40);
-    rig.run(200);
+    const rig = fortySlots(4200);
     expect(rig.changes.map(([, m, n]) => [m, n])).toEqual([
       [Grow, 8],
       [Grow, 32],
@@ -244,11 +249,7 @@ describe("slow start's knee", () => {
   it("holds a reading to what n workers give at the round's own call time (a cohort too many)", () => {
     // 128 workers read 6,000/s once, yet their calls took 32 ms: 128 of them give 4,000/s, and
     // a reading is held to 1.1 × that, 4,400/s.
-    const rig = new Rig();
-    rig.n = 2;
-    rig.rate = (n) => (n >= 128 ? 6000 : Math.min(n, 40) * 100);
-    rig.callMs = (n) => 10 * Math.max(1, n / 40);
-    rig.run(200);
+    const rig = fortySlots(6000);
     expect(rig.changes.at(-1)).toEqual([expect.any(Number), Cut, 49]);
     expect(rig.ss.cutFromX).toBeCloseTo(4400, 6);
     expect(rig.ss.cutFromN).toBe(128);
