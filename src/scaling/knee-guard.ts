@@ -1,7 +1,6 @@
 import type { StageStats } from "../stats/stage-stats.js";
+import { brakeAt, kneeEstimate, LEAST_BIAS, ROUND_LOSS, SOFT_LOSS } from "./knee-estimate.js";
 
-/** Untested growth stops at this multiple of the count that delivers the throughput at unloaded speed. */
-const BRAKE = 2;
 /** Two windows whose mean processing times differ by more than this share: it is drifting. */
 const DRIFT = 0.15;
 /** Arrivals above this multiple of the throughput are demand the count does not meet. */
@@ -82,6 +81,8 @@ export class KneeGuard {
   #checkBack = 0;
   #checkLoss = SOFT_LOSS;
   #checkS = 0;
+  /** The noise a loss must exceed, in windows' noises: one where the throughput before came from one long window. */
+  #checkNoises = 2;
   #historyN = -1;
 
   constructor(
@@ -219,11 +220,15 @@ export class KneeGuard {
     if (this.#checkN > 0 && n === this.#checkN && measured) {
       const back = this.#checkBack;
       const lost =
-        backlogged && !drained && x < this.#checkX * (1 - Math.max(this.#checkLoss, 2 * this.#noise));
+        backlogged &&
+        !drained &&
+        x < this.#checkX * (1 - Math.max(this.#checkLoss, this.#checkNoises * this.#noise));
       const from = this.#checkX;
       this.#checkN = -1;
       if (lost) {
+        // A limit that gives way: whether growth past it buys enough is for probes (+25 % steps).
         this.#ceiling = back;
+        this.#ceilingUntil = now;
         // Going back is no probe: the count it returns to was measured already.
         this.#testable = false;
         this.forced = true;
@@ -231,10 +236,10 @@ export class KneeGuard {
         return back;
       }
       // Delivered. A slow-start cut comes from short rounds (one may count a cohort too many): trimmed to this longer window's reading.
-      const s0 = leastKnown(this.#checkS, baseS);
+      const s0 = this.#checkS > 0 ? this.#checkS : baseS;
       const trim = this.#checkLoss === ROUND_LOSS && !drained ? kneeEstimate(x, s0, n, n + 1) : n;
       if (trim < n) {
-        this.#check(trim, x, n, SOFT_LOSS);
+        this.#check(trim, x, n, SOFT_LOSS, 1);
         this.#ceiling = trim;
         this.forced = true;
         this.why = `knee trimmed: ${n} workers gave ${Math.round(x)}/s, ${trim} deliver it at unloaded speed`;
@@ -258,14 +263,22 @@ export class KneeGuard {
         // unloaded time is known: the first windows of a stage time its quickest calls first.)
         const little =
           this.#s0 > 0 && this.#s > 0 && baseS > 0 ? ((n / this.#n0) * this.#s0) / this.#s - 1 : gain;
-        const failed = gain + this.#noise0 < need || (gain < need && little + this.#noise0 < need);
+        // The noise of a gain is that of both readings.
+        const noise = Math.hypot(this.#noise0, this.#noise);
+        // Past the latency brake the burden of proof turns: Little's law must show the gain beyond
+        // the noise, not only fail to refute it.
+        const past = baseS > 0 && this.#n0 >= brakeAt(this.#x0, baseS);
+        const failed =
+          gain + noise < need ||
+          (gain - noise < need && little + (past ? -noise : noise) < need) ||
+          this.#shortSince(n, x, noise);
         // Throughput that fell by more than 10 % and the noise is the world changing, not us.
         if (!drained && x >= (0.9 - this.#noise0) * this.#x0 && failed) {
           // Sized for the better of the two throughputs: past a knee the reading dips, not rises.
           const best = Math.max(x, this.#x0);
           const knee = kneeEstimate(
             best,
-            baseS,
+            baseS * (1 + LEAST_BIAS),
             // (A dip within the noise says nothing about the knee: no lower than the count it came from.)
             Math.min(
               this.#knee(x),
@@ -307,7 +320,7 @@ export class KneeGuard {
     // from there, step by tested step): one step from below the brake to far past it overshoots a
     // knee by all of that step before the test can see it.
     if (backlogged && measured && baseS > 0 && desired > n) {
-      const brake = Math.ceil((BRAKE * x * baseS) / 1000);
+      const brake = Math.ceil(brakeAt(x, baseS));
       if (desired > brake && (!this.#testable || n < brake)) {
         desired = Math.max(n, brake);
         this.why = `latency brake: ${Math.round(x)}/s needs ${Math.ceil((x * baseS) / 1000)} workers at ${baseS.toFixed(1)} ms a call; ${
@@ -358,11 +371,20 @@ export class KneeGuard {
     if (h.length > HISTORY) h.shift();
   }
 
-  #check(knee: number, fromX: number, back: number, loss: number): void {
+  /** Whether growth over steps that each passed (a noisy reading passes one now and then) fell short
+   * as one step: half again as many workers as a count measured under this backlog show the gain. */
+  #shortSince(n: number, x: number, noise: number): boolean {
+    for (const [ni, xi] of this.#history)
+      if (1.5 * ni <= n && x / xi - 1 + noise < this.eta * (n / ni - 1)) return true;
+    return false;
+  }
+
+  #check(knee: number, fromX: number, back: number, loss: number, noises = 2): void {
     this.#checkN = fromX > 0 && back > knee ? knee : -1;
     this.#checkX = fromX;
     this.#checkBack = back;
     this.#checkLoss = loss;
+    this.#checkNoises = noises;
   }
 
   // The fewest workers measured to deliver (nearly) the best throughput seen: the knee.
@@ -374,27 +396,4 @@ export class KneeGuard {
     for (const [ni, xi] of h) if (xi >= 0.95 * best && ni < knee) knee = ni;
     return knee === Number.POSITIVE_INFINITY ? this.#n0 : knee;
   }
-}
-
-/** A cut to a knee that loses more than this share of the throughput before it was a soft limit. */
-export const SOFT_LOSS = 0.1;
-/** The same for a knee slow start found, whose short rounds read a rate less precisely. */
-export const ROUND_LOSS = 0.25;
-/** The lesser of two times of which 0 means "not known" (0 if neither is). */
-export const leastKnown = (a: number, b: number): number => (a > 0 && !(b > 0 && b <= a) ? a : b);
-
-/** A knee estimate from a rate per worker is raised by this share: past the knee a worker costs little, short of it throughput is lost. */
-export const KNEE_HEADROOM = 0.1;
-
-/**
- * The count at the knee, from a throughput `x` measured past it. Where calls got slower (`slower`:
- * something behind the stage queues them) and the unloaded processing time `baseS` is known (ms),
- * it is the count that delivers `x` at the per-worker rate of unloaded calls, plus
- * {@link KNEE_HEADROOM}: counts measured past the knee all give the same throughput and cannot
- * tell where it is. Otherwise (work that never awaits, no baseline yet) it is `fallback`, an
- * estimate from measured counts. At least 1, below `n`.
- */
-export function kneeEstimate(x: number, baseS: number, fallback: number, n: number, slower = true): number {
-  const knee = slower && baseS > 0 ? ((x * baseS) / 1000) * (1 + KNEE_HEADROOM) : fallback;
-  return Math.max(1, Math.min(n - 1, Math.ceil(knee - 1e-9)));
 }

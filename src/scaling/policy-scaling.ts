@@ -1,6 +1,7 @@
 import type { StageStats } from "../stats/stage-stats.js";
 import type { ResolvedPolicy } from "./policy-options.js";
-import { KneeGuard, leastKnown } from "./knee-guard.js";
+import { leastKnown } from "./knee-estimate.js";
+import { KneeGuard } from "./knee-guard.js";
 import { OverloadGuard } from "./overload-guard.js";
 import { SlowStart, SlowStartMove } from "./slow-start.js";
 import type { ScalingStrategy } from "./scaling-strategy.js";
@@ -17,6 +18,10 @@ const SAMPLES = 32;
 const BUCKET_MS = 100;
 /** The unloaded processing time is the least measured within one to two of these. */
 const BASE_WINDOW_MS = 30_000;
+/** Timed calls a mean for the unloaded processing time is taken over. */
+const BASE_BLOCK = 128;
+/** And over at least this long: a stage timing many calls a second takes few blocks, each exact. */
+const BASE_BLOCK_MS = 1000;
 /** Processing time assumed before any item was timed. */
 const UNKNOWN_S_MS = 10;
 
@@ -90,6 +95,10 @@ export abstract class PolicyScaling implements ScalingStrategy {
   #baseS = 0;
   #baseSPrev = 0;
   #baseFrom = Number.NEGATIVE_INFINITY;
+  #blockTimed = 0;
+  /** The block of timed calls under way: since when (NaN: none yet), and the counters then. */
+  #blockAt = Number.NaN;
+  #blockMs = 0;
   readonly #knee: KneeGuard | null;
   readonly #slowStart: SlowStart | null;
 
@@ -161,14 +170,23 @@ export abstract class PolicyScaling implements ScalingStrategy {
       };
     }
     if (tick) {
-      const sNow = stats.processingTimeMs;
       if (now - this.#baseFrom >= BASE_WINDOW_MS) {
         this.#baseFrom = now;
         this.#baseSPrev = this.#baseS;
         this.#baseS = 0;
       }
-      // The first items make a noisy mean: the baseline waits for a few hundred.
-      if (sNow > 0 && stats.processed >= 256 && (this.#baseS === 0 || sNow < this.#baseS)) this.#baseS = sNow;
+      // The least mean of blocks of BASE_BLOCK timed calls: the least of noisy means is low by
+      // one and a half times their noise, so each mean is taken over enough calls to make it small
+      // (the knee guard raises a knee sized from it by about as much).
+      const timed = stats.timedItems - this.#blockTimed;
+      const first = Number.isNaN(this.#blockAt);
+      if (first || (timed >= BASE_BLOCK && now - this.#blockAt >= BASE_BLOCK_MS)) {
+        const mean = (stats.timedMs - this.#blockMs) / timed;
+        if (!first && (this.#baseS === 0 || mean < this.#baseS)) this.#baseS = mean;
+        this.#blockAt = now;
+        this.#blockTimed = stats.timedItems;
+        this.#blockMs = stats.timedMs;
+      }
       const i = this.#sampleNext;
       t[i] = now;
       this.#sampleIn[i] = stats.received;
@@ -303,10 +321,11 @@ export abstract class PolicyScaling implements ScalingStrategy {
         }
         const base = this.#growthBase;
         let cap = Math.max(Math.ceil(base * (1 + p.maxGrowthPercent / 100)), base + p.maxGrowthWorkers);
-        if (knee !== null) cap = knee.growthCap(n, cap);
         // The workers measured arrivals keep busy (λ·S) are demand seen, not a guess: no limit
-        // holds growth below them (a burst from an idle pool would otherwise queue for a ramp).
+        // holds growth below them (a burst from an idle pool would otherwise queue for a ramp) —
+        // but a knee found lately: calls queued behind it are slow, and λ·S restates the pool.
         if (this.#slowStart !== null) cap = Math.max(cap, Math.ceil((rates.arrival * s) / 1000 - 1e-9));
+        if (knee !== null) cap = knee.growthCap(n, cap);
         target = Math.max(n, Math.min(target, cap));
       }
     }

@@ -1,5 +1,5 @@
 import type { StageStats } from "../stats/stage-stats.js";
-import { KNEE_HEADROOM, kneeEstimate, leastKnown } from "./knee-guard.js";
+import { KNEE_HEADROOM, kneeEstimate, leastKnown } from "./knee-estimate.js";
 
 /** A queue at least this full means the source is blocked on it: demand the stage cannot see. */
 const CENSORED = 0.5;
@@ -13,6 +13,8 @@ const MIN_DONE = 64;
 const BOLD = 0.9;
 /** A round whose throughput per worker fell below this share of the best is a knee (once confirmed). */
 const KEEP = 0.75;
+/** Calls timed in unloaded rounds that make their mean the unloaded call time. */
+const POOLED = 16;
 /** A round's reading is held to this many times n workers' completions at its own mean call time. */
 const PHYSICAL = 1.1;
 
@@ -71,6 +73,9 @@ export class SlowStart {
   #goodE = 0;
   #goodN = 1;
   #minS = 0;
+  /** Calls timed in rounds whose throughput a worker held all but perfectly (unloaded), and their sum (ms). */
+  #poolTimed = 0;
+  #poolMs = 0;
   #suspect = false;
   #suspectX = 0;
   /** The count whose round fell short, while its second look is measured below it. */
@@ -117,6 +122,8 @@ export class SlowStart {
       this.#bestE = 0;
       this.#goodE = 0;
       this.#minS = 0;
+      this.#poolTimed = 0;
+      this.#poolMs = 0;
       this.#suspect = false;
       this.#suspectN = 0;
       this.#retestN = 0;
@@ -162,6 +169,11 @@ export class SlowStart {
     // best is taken only from rounds that timed their calls whole, and may lag it.
     const reference = this.#suspect && this.#suspectN > n ? Math.max(this.#bestE, this.#goodE) : this.#bestE;
     if (e >= KEEP * reference) {
+      // A round whose rate a worker held at the best is below any knee: its calls were unloaded.
+      if (e >= BOLD * this.#bestE) {
+        this.#poolTimed += timed;
+        this.#poolMs += stats.timedMs - this.#markTimedMs;
+      }
       // A round is the reference for later ones only when it spanned the calls it timed: a
       // window shorter than the calls (the planning time unknown yet) over-reads a cohort of new
       // workers finishing together, and every honest round after it would look like a knee.
@@ -225,12 +237,15 @@ export class SlowStart {
     // (below the count that fell short first: the better reading may have come from it).
     const top = this.#suspectN > n ? this.#suspectN : n;
     const byRate = kneeEstimate(x, 0, (x / this.#goodE) * (1 + KNEE_HEADROOM), top);
-    let target = this.#minS > 0 ? Math.min(byRate, kneeEstimate(x, this.#minS, byRate, top)) : byRate;
+    // The unloaded call time: the mean over the rounds that scaled all but perfectly, when they
+    // timed enough calls (the least of noisy round means is low by a few times their noise).
+    const unloaded = this.#poolTimed >= POOLED ? this.#poolMs / this.#poolTimed : this.#minS;
+    let target = unloaded > 0 ? Math.min(byRate, kneeEstimate(x, unloaded, byRate, top)) : byRate;
     // No more throughput than the last good round gave: the knee is at or below its count.
     if (x <= (1 + KNEE_HEADROOM) * this.#goodE * this.#goodN) target = Math.min(target, this.#goodN);
     this.target = target;
     this.cutFromX = x;
-    this.cutUnloadedS = leastKnown(this.#minS, 1000 / this.#goodE);
+    this.cutUnloadedS = this.#poolTimed >= POOLED ? unloaded : leastKnown(this.#minS, 1000 / this.#goodE);
     this.cutFromN = x === second ? n : top;
     const good = `${this.#goodN} gave ${Math.round(this.#goodE * this.#goodN)}/s`;
     this.why =

@@ -87,4 +87,24 @@ describe("worker states", () => {
     expect(end.queueWait.max).toBeCloseTo(20, 1);
     expect(end.queueWait.p50).toBeCloseTo(10, 1);
   });
+
+  it("times a worker's first 8 calls whole, then one in timingSampleEvery", async () => {
+    const timed = async (workers: number, items: number) => {
+      const clock = new VirtualClock(0);
+      const f = new Flow({ clock, timingSampleEvery: 8 })
+        .setProducer(range(items))
+        .setConsumer(async () => sleep(clock, 10), {
+          name: "c",
+          scalingStrategy: new FixedScaling({ workers }),
+        });
+      await f.start();
+      await clock.runUntil(() => f.stats().state === "drained");
+      return f.stageStats("c")!.timedItems;
+    };
+    // One worker, 40 items: its first 8, then the 16th, 24th, 32nd and 40th.
+    expect(await timed(1, 40)).toBe(8 + 4);
+    expect(await timed(1, 6)).toBe(6);
+    // Two workers share 40 items: each times its first 8, then one in 8 of its next 12.
+    expect(await timed(2, 40)).toBe(2 * (8 + 1));
+  });
 });

@@ -12,6 +12,12 @@ import { RESUME, WaitingTaker } from "../queue/waiting-taker.js";
 import type { Lane } from "./call-site.js";
 
 const noop = (): void => {};
+/**
+ * A worker times this many calls whole before sampling one in `timingSampleEvery`: a pool that
+ * grows learns the processing time of its newest workers at once (a round of slow start lasts a
+ * call time or two, too short for one call in eight to say what a call costs).
+ */
+const WARM_TIMED = 8;
 const RESOLVED: Promise<void> = Promise.resolve();
 
 /** The worker's context as the runtime writes it (users see it read-only). */
@@ -42,7 +48,9 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
   exited: Promise<void> = Promise.resolve();
   protected handedStamp = 0;
   protected fn: (item: unknown, ctx: StageContext) => unknown = noop;
-  protected countdown: number;
+  /** Calls until the next timed one; a worker times its first {@link WARM_TIMED} calls whole. */
+  protected countdown = 1;
+  #timed = 0;
   /** The entry in hand (for error reports), its timing start (-1: not timed), its error, its sequence number. */
   protected item: unknown = NOTHING;
   t0 = -1;
@@ -67,7 +75,6 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
     super();
     this.info = { id, data: {} };
     this.ctx = { signal: stage.run.signal, attempt: 1, stage: stage.name, worker: this.info };
-    this.countdown = stage.run.sampleEvery;
   }
 
   /** Starts the loop; the stage has counted the worker as starting. */
@@ -262,7 +269,7 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
     stage.controller.onDequeue();
     this.t0 = -1;
     if (timed) {
-      this.countdown = stage.run.sampleEvery;
+      this.countdown = ++this.#timed < WARM_TIMED ? 1 : stage.run.sampleEvery;
       // Read even when the recorder is full: the reading also keeps the fairness deadline honest.
       const t0 = cache.read();
       if (metrics.latency.hasRoom) {

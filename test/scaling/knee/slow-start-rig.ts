@@ -22,8 +22,9 @@ export class Rig {
   callMs: (n: number) => number = () => 10;
   /** The planning mean the stats report, when it is not the call time (a mean that lags). */
   planMs: number | null = null;
-  /** Whether the stage times its items (timedItems and timedMs move). */
+  /** Whether the stage times its items (timedItems and timedMs move), and what share of them. */
   timing = true;
+  timedShare = 1;
   readonly moves: [t: number, move: SlowStartMove, target: number][] = [];
 
   /** One step at the current time; returns the move. */
@@ -46,8 +47,8 @@ export class Rig {
       const done = this.rate(this.n) / 1000;
       this.st.processed += done;
       if (this.timing) {
-        this.st.timedItems += done;
-        this.st.timedMs += done * this.callMs(this.n);
+        this.st.timedItems += done * this.timedShare;
+        this.st.timedMs += done * this.timedShare * this.callMs(this.n);
       }
       move = this.step();
     }

@@ -172,34 +172,46 @@ describe("slow start's knee", () => {
     expect(rig.ss.eager).toBe(false);
   });
 
-  it("cuts at unloaded speed when that needs fewer workers", () => {
+  it("cuts at unloaded speed when that needs fewer workers: the mean call of the rounds that scaled", () => {
+    // Rounds of 1, 4 and 16 workers (and 32, halfway back from 64) each gave 100/s a worker and
+    // timed 8 ms calls; 64 fell short with calls that waited. 4,000/s at 8 ms is 32 workers, +10 %.
     const rig = new Rig();
     rig.rate = (n) => Math.min(n, 40) * 100;
-    rig.callMs = (n) => 10 * Math.max(1, n / 40);
-    rig.baseS = 8; // 4,000/s at 8 ms a call is 32 workers, +10 %
+    rig.callMs = (n) => (n <= 40 ? 8 : 10 * (n / 40));
+    rig.baseS = 6; // the policy's least block mean: not taken over the rounds' own calls
     rig.run(200);
     expect(rig.changes.at(-1)).toEqual([expect.any(Number), Cut, 36]);
+    expect(rig.ss.cutUnloadedS).toBeCloseTo(8, 9);
   });
 
-  it("takes the least call time seen in a round as the unloaded speed when no baseline is known", () => {
+  it("pools the rounds' calls by weight, not the least of their means", () => {
+    // 5 ms calls at one worker, 7 at 4, 8 at 16, 10 at 32: the one worker's few calls weigh little.
     const rig = new Rig();
-    rig.rate = (n) => Math.min(n, 40) * 100;
-    rig.callMs = (n) => (n === 1 ? 8 : 10 * Math.max(1, n / 40));
-    rig.st.processingTimeMs = 8;
-    rig.run(200);
-    expect(rig.changes.at(-1)).toEqual([expect.any(Number), Cut, 36]);
-  });
-
-  it("takes a round's own mean as the unloaded time only when it timed at least 4 items", () => {
-    // The planning mean lags at 10 ms; rounds of 1, 4 and 16 workers time 5, 7 and 8 ms calls,
-    // but one worker's round times a single item.
-    const rig = new Rig();
-    rig.planMs = 10;
     rig.rate = (n) => Math.min(n, 40) * 100;
     rig.callMs = (n) => (n === 1 ? 5 : n === 4 ? 7 : n === 16 ? 8 : 10 * Math.max(1, n / 40));
     rig.run(200);
-    // 4,000/s at 7 ms a call: 28 workers, +10 %.
-    expect(rig.changes.at(-1)).toEqual([expect.any(Number), Cut, 31]);
+    const s0 = rig.ss.cutUnloadedS;
+    expect(s0).toBeGreaterThan(8);
+    expect(s0).toBeLessThan(10);
+    expect(rig.changes.at(-1)).toEqual([expect.any(Number), Cut, Math.ceil(4000 * s0 * 1.1e-3)]);
+  });
+
+  it("takes the least call time seen while the rounds that scaled timed fewer than 16 calls", () => {
+    // One completion in a hundred timed: too few to pool. The least seen is the planning mean of
+    // the first round (8 ms): 4,000/s at 8 ms, +10 %.
+    const rig = new Rig();
+    rig.timedShare = 0.01;
+    rig.rate = (n) => Math.min(n, 40) * 100;
+    rig.callMs = (n) => (n === 1 ? 8 : 10 * Math.max(1, n / 40));
+    rig.run(200);
+    expect(rig.changes.at(-1)).toEqual([expect.any(Number), Cut, 36]);
+    // And with no call time below the rate's 10 ms, the cut is at the rate: 40 workers, +10 %.
+    const flat = new Rig();
+    flat.timedShare = 0.01;
+    flat.rate = (n) => Math.min(n, 40) * 100;
+    flat.callMs = (n) => 10 * Math.max(1, n / 40);
+    flat.run(200);
+    expect(flat.changes.at(-1)).toEqual([expect.any(Number), Cut, 44]);
   });
 
   it("cuts at the last good round's rate a worker when unloaded speed would need more", () => {
