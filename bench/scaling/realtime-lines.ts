@@ -45,6 +45,10 @@ async function cpuRun(strategy: ScalingStrategy): Promise<CpuRun> {
     .setProducer(items)
     .addTransformer(
       (n: number) => {
+        // "Ends at": the count at the call that takes 90 % of the items, while the queue still
+        // holds the rest (once it runs dry, workers leave, whatever the strategy thinks). Read
+        // here, not at the consumer, which may lag until the stage's workers have left.
+        if (++done === Math.round(CPU_ITEMS * 0.9)) finalWorkers = f.stageStats("stage")?.totalWorkers ?? 0;
         // Work that never awaits: more workers on one event loop cannot run it faster.
         const until = performance.now() + CPU_MS;
         while (performance.now() < until) {}
@@ -52,11 +56,7 @@ async function cpuRun(strategy: ScalingStrategy): Promise<CpuRun> {
       },
       { name: "stage", scalingStrategy: strategy },
     )
-    .setConsumer(() => {
-      // "Ends at": the count with 90 % done, while the list still feeds the queue (once it runs
-      // dry, workers leave as the queue drains, whatever the strategy thinks).
-      if (++done === Math.round(CPU_ITEMS * 0.9)) finalWorkers = f.stageStats("stage")?.totalWorkers ?? 0;
-    });
+    .setConsumer(() => {});
   const timeline: [number, number][] = [];
   f.on("scale", (e) => {
     if (e.stage !== "stage") return;

@@ -13,6 +13,8 @@ const MIN_DONE = 64;
 const BOLD = 0.9;
 /** A round whose throughput per worker fell below this share of the best is a knee (once confirmed). */
 const KEEP = 0.75;
+/** Call times a round that decides a knee (a second look, a retest) spans. */
+const DECIDING = 3;
 /** Calls timed in unloaded rounds that make their mean the unloaded call time. */
 const POOLED = 16;
 /** A round's reading is held to this many times n workers' completions at its own mean call time. */
@@ -153,7 +155,12 @@ export class SlowStart {
     const timed = stats.timedItems - this.#markTimed;
     const sWindow = timed > 0 ? (stats.timedMs - this.#markTimedMs) / timed : 0;
     // And it counts at least one completion per worker (up to 64): fewer make a noisy rate.
-    if (span < Math.max(s, sWindow, 1) || done < Math.min(n, MIN_DONE)) return SlowStartMove.Hold;
+    // A second look and a retest decide a knee: they count three completions a worker, and end on
+    // the completion that makes them up. Workers started together finish together, a call time
+    // apart, and a window that ends on a span takes in one cohort where it spans nearly two (no
+    // limit, 20 ms calls: 8 workers "gave" 220/s of 400, twice, and the pool was cut to 4).
+    const calls = this.#suspect || n === this.#retestN ? DECIDING : 1;
+    if (span < Math.max(s, sWindow, 1) || done < calls * Math.min(n, MIN_DONE)) return SlowStartMove.Hold;
     // The least call time seen in a round (the planning mean, or the round's own mean when it
     // timed a few items): the unloaded time, when the policy has none yet.
     for (const seen of [stats.processingTimeMs, timed >= 4 ? sWindow : 0, baseS])

@@ -244,6 +244,18 @@ describe("slow start's knee", () => {
     );
   });
 
+  it("makes a second look count three completions a worker, where a round counts one", () => {
+    // Halfway back at 64 (16 ms calls, 4,000/s): 64 completions take 16 ms, 192 take 48 ms, after
+    // the few ms the round waits for the newest workers' first completions.
+    const rig = fortySlots();
+    const at = (move: SlowStartMove) => rig.moves.find(([, m]) => m === move)![0];
+    expect(at(Cut) - at(Recheck)).toBeGreaterThanOrEqual(48);
+    expect(at(Cut) - at(Recheck)).toBeLessThan(48 + 10);
+    const grown = rig.moves.filter(([, m]) => m === Grow).map(([t]) => t);
+    // 8 → 32 (10 ms calls): half a call and one call time (32 completions in 10 ms) later.
+    expect(grown[2]! - grown[1]!).toBeLessThan(5 + 10 + 4);
+  });
+
   it("sizes the cut for the better of its two readings, and says which count gave it", () => {
     // 128 workers read 4,200/s once (a burst), halfway back 64 give 4,000/s: 62.5/s a worker.
     const rig = fortySlots(4200);

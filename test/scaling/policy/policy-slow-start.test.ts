@@ -69,10 +69,11 @@ describe("slow start in the policy layer", () => {
     // A step that did not pay is looked at again first, halfway back (80), at once.
     expect(tickAt(s, st, 40)).toBe(-20);
     tickAt(s, st, 45);
-    st.processed += 64;
-    st.timedItems += 64;
-    st.timedMs += 640;
-    expect(tickAt(s, st, 65)).toBe(-44);
+    // A second look decides: three completions a worker (192 in 60 ms: 3,200/s again).
+    st.processed += 192;
+    st.timedItems += 192;
+    st.timedMs += 1920;
+    expect(tickAt(s, st, 105)).toBe(-44);
   });
 
   it("while a round runs, evaluates on item events up to every millisecond", () => {
@@ -136,21 +137,22 @@ describe("slow start in the policy layer", () => {
     st.timedMs += 640;
     expect(tickAt(s, st, 40)).toBe(-20);
     tickAt(s, st, 45);
-    st.processed += 64;
-    st.timedItems += 64;
-    st.timedMs += 640;
-    expect(tickAt(s, st, 65)).toBe(-44);
+    // A second look decides: three completions a worker (192 in 60 ms: 3,200/s again).
+    st.processed += 192;
+    st.timedItems += 192;
+    st.timedMs += 1920;
+    expect(tickAt(s, st, 105)).toBe(-44);
     expect(s.lastReason).toBe(
       "slow start found the knee: 100 workers gave 3200/s, 80 gave 3200/s, 64 gave 6400/s; 36 deliver it",
     );
     // Held: a queue that empties and fills again does not start slow start while the knee holds
     // (no round: item events keep the 10 ms gap).
     st.queueLength = 0;
-    tickAt(s, st, 50);
+    tickAt(s, st, 110);
     st.queueLength = 60;
-    tickAt(s, st, 60);
+    tickAt(s, st, 120);
     const evaluations = s.seen.length;
-    eventsAt(s, st, 61, 1);
+    eventsAt(s, st, 121, 1);
     expect(s.seen).toHaveLength(evaluations);
   });
 
@@ -172,12 +174,12 @@ describe("slow start in the policy layer", () => {
     feed(64);
     tickAt(s, st, 40);
     tickAt(s, st, 45);
-    feed(64);
-    expect(tickAt(s, st, 65)).toBe(-44);
+    feed(192);
+    expect(tickAt(s, st, 105)).toBe(-44);
     s.want = 100;
     st.arrivalRate = 6000;
     const counts: number[] = [];
-    for (let t = 70; t <= 1000; t += 10) {
+    for (let t = 110; t <= 1040; t += 10) {
       feed(36);
       st.received += 60;
       tickAt(s, st, t);
