@@ -13,10 +13,16 @@ const MIN_DONE = 64;
 const BOLD = 0.9;
 /** A round whose throughput per worker fell below this share of the best is a knee (once confirmed). */
 const KEEP = 0.75;
+/** A backlog no arrival has added to for a call time counts as a full queue from this many items… */
+const STILL_BACKLOG = 64;
+/** …as a queue whose capacity is this many calls a worker (full at half of it, visible below a quarter). */
+const STILL_CALLS = 16;
 /** Call times a round that decides a knee (a second look, a retest) spans. */
 const DECIDING = 3;
 /** Calls timed in unloaded rounds that make their mean the unloaded call time. */
 const POOLED = 16;
+/** Calls a round must have timed for its reading to be held to its own call time (a worker times its first 8: two are enough to bound an over-read). */
+const CLAMPED = 2;
 /** A round's reading is held to this many times n workers' completions at its own mean call time. */
 const PHYSICAL = 1.1;
 
@@ -85,6 +91,9 @@ export class SlowStart {
   /** A count that fell short and whose second look was good: measured again, and if it falls short again, a knee. */
   #retestN = 0;
   #watching = false;
+  /** Items received at the last evaluation, and when that count last moved. */
+  #received = 0;
+  #receivedAt = 0;
 
   /** Whether a round is running (the policy then evaluates on every item event). */
   get active(): boolean {
@@ -104,7 +113,16 @@ export class SlowStart {
   step(stats: StageStats, n: number, s: number, max: number, held: boolean, baseS: number): SlowStartMove {
     const now = stats.now;
     const capacity = stats.queueCapacity;
-    const fill = Number.isFinite(capacity) && capacity > 0 ? stats.queueLength / capacity : 0;
+    let fill = Number.isFinite(capacity) && capacity > 0 ? stats.queueLength / capacity : 0;
+    // A backlog nothing is added to (a whole job queued at once, its source done) is demand that
+    // Little's law sizes for one measured window at a time: slow start takes it like a blocked
+    // source, while it holds a few calls a worker (a 400-item job in a queue of 1,024 grew by
+    // 2 → 6 → 12 → 23 over 1.3 s, against 0.5 s for a guessed pool of 32).
+    if (stats.received !== this.#received) {
+      this.#received = stats.received;
+      this.#receivedAt = now;
+    } else if (now - this.#receivedAt >= s && stats.queueLength >= STILL_BACKLOG)
+      fill = Math.max(fill, stats.queueLength / (STILL_CALLS * Math.max(n, 1)));
     this.#watching = fill >= WATCH && !this.#spent;
     // Workers blocked on a full downstream queue: the limit is downstream, not demand.
     const blocked = stats.blockedWorkers > 0 || stats.avgBlockedWorkers >= 0.25;
@@ -170,7 +188,7 @@ export class SlowStart {
     // a cohort of completions too many. A reading well above what n workers give at the round's
     // own mean call time is that, and is held to it.
     let x = (done * 1000) / span;
-    if (timed >= 4) x = Math.min(x, (PHYSICAL * n * 1000) / sWindow);
+    if (timed >= CLAMPED) x = Math.min(x, (PHYSICAL * n * 1000) / sWindow);
     const e = x / n;
     // A second look halfway back is held to the last good round's rate a worker as well: the
     // best is taken only from rounds that timed their calls whole, and may lag it.

@@ -256,6 +256,19 @@ describe("slow start's knee", () => {
     expect(grown[2]! - grown[1]!).toBeLessThan(5 + 10 + 4);
   });
 
+  it("holds a reading to its own call time from two timed calls (a worker times its first 8)", () => {
+    // 2 workers of 20 ms calls "give" 300/s in a round that timed 2–3 of its calls: held to
+    // 1.1 × 2 / 20 ms = 110/s.
+    const rig = new Rig();
+    rig.n = 2;
+    rig.callMs = () => 20;
+    rig.rate = (n) => (n === 2 ? 300 : n * 50);
+    rig.timedShare = 0.4;
+    rig.run(40);
+    expect(rig.changes[0]?.[1]).toBe(Grow);
+    expect(rig.ss.why).toMatch(/^slow start: queue full, 2 workers gave 110\/s/);
+  });
+
   it("sizes the cut for the better of its two readings, and says which count gave it", () => {
     // 128 workers read 4,200/s once (a burst), halfway back 64 give 4,000/s: 62.5/s a worker.
     const rig = fortySlots(4200);
@@ -359,6 +372,41 @@ describe("when slow start runs", () => {
     under.st.queueLength = 31;
     expect(under.run(0)).toBe(Off);
     expect(under.ss.eager).toBe(true); // 10 % full: the layer watches every event
+  });
+
+  it("takes a backlog no arrival added to for a call time as a queue of 16 calls a worker", () => {
+    // A 400-item job queued whole into a queue of 1,024 (39 % full): no slow start while items
+    // arrive; once none has for a call time (10 ms), 400 items are 12 queues of 16 calls for 2 workers.
+    const job = (queueLength: number, n: number, arriving: boolean) => {
+      const rig = new Rig();
+      rig.st.queueCapacity = 1024;
+      rig.st.queueLength = queueLength;
+      rig.n = n;
+      let move = rig.run(0);
+      for (let t = 0; t < 12; t++) {
+        if (arriving) rig.st.received += 1;
+        move = rig.run(1);
+      }
+      return move;
+    };
+    expect(job(400, 2, false)).toBe(Hold);
+    expect(job(400, 2, true)).toBe(Off);
+    // From 64 items, half of 16 calls a worker: 8 a worker to start, 4 to go on.
+    expect(job(63, 2, false)).toBe(Off);
+    expect(job(64, 9, false)).toBe(Off);
+    expect(job(64, 8, false)).toBe(Hold);
+    // Going on while it holds 4 calls a worker: 32 workers (whose round never ends here) go on at
+    // 128 items and stop at 127.
+    const drained = new Rig();
+    drained.st.queueCapacity = 1024;
+    drained.st.queueLength = 256;
+    drained.n = 32;
+    drained.rate = () => 0;
+    expect(drained.run(20)).toBe(Hold);
+    drained.st.queueLength = 128;
+    expect(drained.run(0)).toBe(Hold);
+    drained.st.queueLength = 127;
+    expect(drained.run(0)).toBe(Off);
   });
 
   it("goes on down to a quarter full, and ends below it", () => {
