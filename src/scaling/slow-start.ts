@@ -263,14 +263,15 @@ export class SlowStart {
     const top = this.#suspectN > n ? this.#suspectN : n;
     const byRate = kneeEstimate(x, 0, (x / this.#goodE) * (1 + KNEE_HEADROOM), top);
     // The unloaded call time: the mean over the rounds that scaled all but perfectly, when they
-    // timed enough calls (the least of noisy round means is low by a few times their noise).
-    const unloaded = this.#poolTimed >= POOLED ? this.#poolMs / this.#poolTimed : this.#minS;
+    // timed enough calls (the least of noisy round means is low by about one and a half noises).
+    const pooled = this.#poolTimed >= POOLED;
+    const unloaded = pooled ? this.#poolMs / this.#poolTimed : this.#minS;
     let target = unloaded > 0 ? Math.min(byRate, kneeEstimate(x, unloaded, byRate, top)) : byRate;
     // No more throughput than the last good round gave: the knee is at or below its count.
     if (x <= (1 + KNEE_HEADROOM) * this.#goodE * this.#goodN) target = Math.min(target, this.#goodN);
     this.target = target;
     this.cutFromX = x;
-    this.cutUnloadedS = this.#poolTimed >= POOLED ? unloaded : leastKnown(this.#minS, 1000 / this.#goodE);
+    this.cutUnloadedS = pooled ? unloaded : leastKnown(this.#minS, 1000 / this.#goodE);
     this.cutFromN = x === second ? n : top;
     const good = `${this.#goodN} gave ${Math.round(this.#goodE * this.#goodN)}/s`;
     this.why =
