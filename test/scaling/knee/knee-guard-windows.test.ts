@@ -158,18 +158,19 @@ describe("the knee guard's test of a growth", () => {
   });
 
   it("judges growth over several steps as one: half again as many workers must show the gain too", () => {
-    // 10 workers at 1,000/s, then 13 at 1,300/s (kept), then 20 at 1,350/s: +4 % on 13 is
-    // judged as a step by itself (need +16 %), and +35 % on 10 — for +100 % of workers, need +30 % —
-    // with 14 % of noise passes that too; at 1,250/s (+25 % on 10) it does not.
+    // 10 workers at 1,000/s, then 13 at 1,000/s (kept: no gain, but within the 14 % of noise of
+    // the +9 % needed), then 20 at 1,150/s: +15 % on 13 passes as a step by itself (need +16 %,
+    // noise 13.7 %), but +15 % on 10 — for +100 % of workers, need +30 % — does not, with the noise.
+    // At 1,350/s (+35 % on 10) both pass.
     const judged = (x20: number) => {
       const rig = new KneeRig();
       rig.run(400);
-      rig.rate = (n) => (n <= 10 ? 1000 : n <= 13 ? 1300 : x20);
+      rig.rate = (n) => (n <= 13 ? 1000 : x20);
       expect(rig.growTo(13, 600)).toBeUndefined();
       return rig.growTo(20, 600);
     };
-    expect(judged(1500)).toBeUndefined();
-    expect(judged(1340)?.why).toMatch(/^knee: 13 → 20 workers moved throughput 1300 → 1340\/s/);
+    expect(judged(1350)).toBeUndefined();
+    expect(judged(1150)?.why).toMatch(/^knee: 13 → 20 workers moved throughput 1000 → 1150\/s/);
   });
 
   it("sizes the need by η: with η = 0.1 a 10 → 20 growth needs only +10 % beyond the noise", () => {
