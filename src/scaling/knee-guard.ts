@@ -1,4 +1,5 @@
 import type { StageStats } from "../stats/stage-stats.js";
+import { KneeHistory } from "./knee-history.js";
 import { brakeAt, kneeEstimate, LEAST_BIAS, ROUND_LOSS, SOFT_LOSS } from "./knee-estimate.js";
 
 /** Two windows whose mean processing times differ by more than this share: it is drifting. */
@@ -11,8 +12,6 @@ const isCensored = (fill: number): boolean => fill >= 0.5;
 const MIN_DONE = 100;
 /** The least relative noise a step's effect is judged against. */
 const NOISE_FLOOR = 0.05;
-/** Counts measured under a backlog that the knee estimate may draw on. */
-const HISTORY = 16;
 
 /**
  * The knee guard of the policy layer: it treats growth made while a backlog exists as an
@@ -73,7 +72,7 @@ export class KneeGuard {
   #reprobe = false;
   /** Until then a knee found lately makes every growth a +25 % step (TCP's congestion avoidance). */
   #cautiousUntil = Number.NEGATIVE_INFINITY;
-  readonly #history: [workers: number, x: number, at: number][] = [];
+  readonly #history: KneeHistory;
   /** A cut to check once measured: its count, the throughput before it, where to go back to, the
    * loss allowed, and the unloaded call time slow start measured for it (ms; 0: none). */
   #checkN = -1;
@@ -83,12 +82,15 @@ export class KneeGuard {
   #checkS = 0;
   /** The noise a loss must exceed, in windows' noises: one where the throughput before came from one long window. */
   #checkNoises = 2;
-  #historyN = -1;
+  /** A go-back to a slow-start round's count to check: that count, the cut, its throughput and noise. */
+  #verify: [back: number, cut: number, x: number, noise: number] | null = null;
 
   constructor(
     readonly eta: number,
     readonly holdMs: number,
-  ) {}
+  ) {
+    this.#history = new KneeHistory(holdMs);
+  }
 
   /**
    * Follows the worker count and measures throughput at it in back-to-back windows (so the
@@ -104,6 +106,7 @@ export class KneeGuard {
         this.#s0 = this.#s;
         this.#n1 = n;
       } else if (n !== this.#n1) this.#n1 = -1;
+      if (this.#verify !== null && n !== this.#verify[0]) this.#verify = null;
       this.#testable = false;
       // Processing time before a growth, to see whether the growth slowed the calls down.
       if (n > this.#n && this.#lastS > 0) {
@@ -204,8 +207,7 @@ export class KneeGuard {
       if (now >= this.#ceilingUntil) {
         this.#ceiling = Number.POSITIVE_INFINITY;
         this.#reprobe = true;
-        this.#history.length = 0;
-        this.#historyN = -1;
+        this.#history.clear();
       } else if (desired > this.#ceiling) {
         desired = this.#ceiling;
         this.why = `held at the knee, ${this.#ceiling} workers`;
@@ -229,8 +231,10 @@ export class KneeGuard {
         // A limit that gives way: whether growth past it buys enough is for probes (+25 % steps).
         this.#ceiling = back;
         this.#ceilingUntil = now;
-        // Going back is no probe: the count it returns to was measured already.
+        // Going back is no probe: the count it returns to was measured already — but a slow-start
+        // round is short and may have over-read (a cohort too many), so going back to one is checked.
         this.#testable = false;
+        if (this.#checkLoss === ROUND_LOSS) this.#verify = [back, n, x, this.#noise];
         this.forced = true;
         this.why = `soft knee: ${n} workers gave ${Math.round(x)}/s, ${back} gave ${Math.round(from)}/s; back to ${back}`;
         return back;
@@ -246,7 +250,22 @@ export class KneeGuard {
         return trim;
       }
     }
-    if (measured && backlogged && !drained && n !== this.#historyN) this.#remember(n, x, now);
+    const verify = this.#verify;
+    if (verify !== null && n === verify[0] && measured) {
+      // Back at a slow-start round's count after its cut read a loss: a count that gives no more
+      // than the cut did says the round over-read, and the cut was the knee.
+      const [, cut, cutX, cutNoise] = verify;
+      this.#verify = null;
+      if (backlogged && !drained && x < cutX * (1 + Math.max(SOFT_LOSS, Math.hypot(cutNoise, this.#noise)))) {
+        this.#ceiling = cut;
+        this.#ceilingUntil = now + this.holdMs;
+        this.#cautiousUntil = now + 2 * this.holdMs;
+        this.forced = true;
+        this.why = `round over-read: ${n} workers gave ${Math.round(x)}/s, ${cut} gave ${Math.round(cutX)}/s; back to ${cut}`;
+        return cut;
+      }
+    }
+    if (measured && backlogged && !drained && n !== this.#history.last) this.#history.remember(n, x, now);
     if (this.#n1 === n && n > 0) {
       if (!measured) desired = Math.min(desired, n);
       else {
@@ -271,7 +290,7 @@ export class KneeGuard {
         const failed =
           gain + noise < need ||
           (gain - noise < need && little + (past ? -noise : noise) < need) ||
-          this.#shortSince(n, x, noise);
+          this.#history.shortSince(n, x, noise, this.eta);
         // Throughput that fell by more than 10 % and the noise is the world changing, not us.
         if (!drained && x >= (0.9 - this.#noise0) * this.#x0 && failed) {
           // Sized for the better of the two throughputs: past a knee the reading dips, not rises.
@@ -281,13 +300,18 @@ export class KneeGuard {
             baseS * (1 + LEAST_BIAS),
             // (A dip within the noise says nothing about the knee: no lower than the count it came from.)
             Math.min(
-              this.#knee(x),
+              this.#history.knee(x, this.#n0, this.#x0),
               this.#n0 * Math.max(x / this.#x0, Math.min(1, x / this.#x0 + this.#noise0)),
             ),
             n,
             slower,
           );
-          this.#check(knee, best, Math.min(n, this.#knee(x)), Math.max(SOFT_LOSS, 2 * this.#noise0));
+          this.#check(
+            knee,
+            best,
+            Math.min(n, this.#history.knee(x, this.#n0, this.#x0)),
+            Math.max(SOFT_LOSS, 2 * this.#noise0),
+          );
           this.#ceiling = knee;
           this.#ceilingUntil = now + this.holdMs;
           this.#cautiousUntil = now + 2 * this.holdMs;
@@ -363,37 +387,11 @@ export class KneeGuard {
 
   #cautious = false;
 
-  #remember(n: number, x: number, now: number): void {
-    this.#historyN = n;
-    const h = this.#history;
-    while (h.length > 0 && now - h[0]![2] > this.holdMs) h.shift();
-    h.push([n, x, now]);
-    if (h.length > HISTORY) h.shift();
-  }
-
-  /** Whether growth over steps that each passed (a noisy reading passes one now and then) fell short
-   * as one step: half again as many workers as a count measured under this backlog show the gain. */
-  #shortSince(n: number, x: number, noise: number): boolean {
-    for (const [ni, xi] of this.#history)
-      if (1.5 * ni <= n && x / xi - 1 + noise < this.eta * (n / ni - 1)) return true;
-    return false;
-  }
-
   #check(knee: number, fromX: number, back: number, loss: number, noises = 2): void {
     this.#checkN = fromX > 0 && back > knee ? knee : -1;
     this.#checkX = fromX;
     this.#checkBack = back;
     this.#checkLoss = loss;
     this.#checkNoises = noises;
-  }
-
-  // The fewest workers measured to deliver (nearly) the best throughput seen: the knee.
-  #knee(x: number): number {
-    const h = this.#history;
-    let best = Math.max(x, this.#x0);
-    for (const [, xi] of h) if (xi > best) best = xi;
-    let knee = this.#x0 >= 0.95 * best ? this.#n0 : Number.POSITIVE_INFINITY;
-    for (const [ni, xi] of h) if (xi >= 0.95 * best && ni < knee) knee = ni;
-    return knee === Number.POSITIVE_INFINITY ? this.#n0 : knee;
   }
 }

@@ -37,8 +37,8 @@ export interface Rates {
  * The policy layer every built-in adaptive strategy goes through. A subclass says how many
  * workers it would like (`recommend`, fractional is fine); the layer turns that into a change:
  *
- * 1. evaluation on the tick and on every 16th item event (at most every 10 ms); on every item
- *    event while slow start runs or the queue fills;
+ * 1. evaluation on the tick and on every 16th item event (at most every 10 ms once the first
+ *    tick came); on every item event while slow start runs or the queue fills;
  * 2. the blocked guard: once ≥ 1 worker waits on a full downstream queue on average (and until
  *    fewer than 0.5 do), the count is capped at busy + 1, at once: blocked workers are pure cost;
  * 3. slow start (`SlowStart`, `slowStart`): while the source is blocked on a full queue,
@@ -73,6 +73,7 @@ export abstract class PolicyScaling implements ScalingStrategy {
 
   #events = 0;
   #lastEvalAt = Number.NEGATIVE_INFINITY;
+  #ticked = false;
   #lastChangeAt = Number.NEGATIVE_INFINITY;
   // Counter samples for the rate window: time, received, processed (a ring).
   readonly #sampleT = new Float64Array(SAMPLES).fill(Number.NaN);
@@ -198,7 +199,11 @@ export abstract class PolicyScaling implements ScalingStrategy {
 
   #evaluate(stats: StageStats, tick: boolean): number {
     const now = stats.now;
-    if (!tick && now - this.#lastEvalAt < (this.#slowStart?.active ? 1 : MIN_EVENT_GAP_MS)) return 0;
+    // Before the first tick every 16th event looks, however close: a job queued at once arrives
+    // within a few ms, and the next 16 events at the pool it started with may be far apart.
+    if (tick) this.#ticked = true;
+    else if (this.#ticked && now - this.#lastEvalAt < (this.#slowStart?.active ? 1 : MIN_EVENT_GAP_MS))
+      return 0;
     this.#lastEvalAt = now;
     const p = this.policy;
     const n = stats.activeWorkers;

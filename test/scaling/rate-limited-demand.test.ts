@@ -31,6 +31,9 @@ describe("AdaptiveScaling on a rate-limited stage", () => {
     });
     await runVirtual(f, clock);
     expect(f.stats().consumed).toBe(400);
-    expect(peak).toBeLessThanOrEqual(4);
+    // The first looks at the job, before any call waited for a token, may take the growth cap's +4
+    // from the one worker it starts with (they come before the first tick: a job queued at once is
+    // looked at on arrival); the tokens then hold it.
+    expect(peak).toBeLessThanOrEqual(5);
   });
 });

@@ -82,6 +82,50 @@ describe("the check of a knee cut", () => {
     expect(check(700)).toBe(30); // 30 % below: the limit gave way; back to the count that gave 1,000/s
   });
 
+  describe("going back to a slow-start round's count", () => {
+    /** 25 slots of 10 ms calls (2,500/s); slow start cut 64 → 25 after a round at 64 read 4,000/s. */
+    const overRead = (rate: (n: number) => number) => {
+      const rig = new KneeRig(25, { holdMs: 5000 });
+      rig.rate = rate;
+      rig.guard.hold(25, rig.now, 4000, 64, 10);
+      let back = rig.run(0);
+      for (let i = 0; i < 100 && !back.why?.startsWith("soft knee"); i++) back = rig.run(rig.stepMs);
+      expect(back.out).toBe(64);
+      rig.n = 64;
+      rig.run(1000);
+      return rig;
+    };
+
+    it("returns to the cut and holds it when the round's count gives no more than the cut (the round over-read)", () => {
+      const rig = overRead((n) => Math.min(n, 25) * 100);
+      const again = rig.seen.find((v) => v.why?.startsWith("round over-read"));
+      expect(again?.why).toBe("round over-read: 64 workers gave 2500/s, 25 gave 2500/s; back to 25");
+      expect(again?.out).toBe(25);
+      expect(again?.forced).toBe(true);
+      expect(rig.guard.held(rig.now)).toBe(true);
+    });
+
+    it("stays when the round's count gives more than the cut beyond a tenth (a limit that gives way)", () => {
+      // 12 % more at 64 than at 25 (each window's noise 5 %: 7 % for both): within it would be a 10 % floor.
+      const rig = overRead((n) => (n >= 64 ? 2800 : 2500));
+      expect(rig.seen.some((v) => v.why?.startsWith("round over-read"))).toBe(false);
+      expect(rig.guard.held(rig.now)).toBe(false);
+      const within = overRead((n) => (n >= 64 ? 2700 : 2500));
+      expect(within.seen.some((v) => v.why?.startsWith("round over-read"))).toBe(true);
+    });
+
+    it("checks nothing without a backlog (fewer workers were simply enough)", () => {
+      const rig = new KneeRig(25, { holdMs: 5000 });
+      rig.rate = (n) => Math.min(n, 25) * 100;
+      rig.guard.hold(25, rig.now, 4000, 64, 10);
+      rig.run(600);
+      rig.n = 64;
+      rig.backlogged = false;
+      rig.run(1000);
+      expect(rig.seen.some((v) => v.why?.startsWith("round over-read"))).toBe(false);
+    });
+  });
+
   it("checks nothing when there is no count above the cut to go back to, or no reading before it", () => {
     const check = (fromX: number, fromN: number) => {
       const rig = new KneeRig(10, { holdMs: 5000 });

@@ -36,14 +36,30 @@ describe("when the policy layer evaluates", () => {
     (kind) => {
       const s = new Wish(options);
       const st = mutableStats({ activeWorkers: 1 });
+      s.want = 1;
+      expect(tickAt(s, st, -10)).toBe(0); // the first tick came
       s.want = 3;
       expect(eventsAt(s, st, 0, 16, kind)).toEqual([2]);
       s.want = 6;
       expect(eventsAt(s, st, 9, 16, kind)).toEqual([]); // the 32nd event, 9 ms later: skipped
-      expect(s.seen).toHaveLength(1);
+      expect(s.seen).toHaveLength(2); // the tick's and the 16th event's
       expect(eventsAt(s, st, 10, 16, kind)).toEqual([3]); // the 48th, 10 ms later
     },
   );
+
+  it("lets every 16th item event evaluate before the first tick, however close (a job queued at once)", () => {
+    const s = new Wish(options);
+    const st = mutableStats({ activeWorkers: 1 });
+    s.want = 3;
+    expect(eventsAt(s, st, 0, 16, "enqueue")).toEqual([2]);
+    s.want = 6;
+    expect(eventsAt(s, st, 1, 15, "enqueue")).toEqual([]);
+    expect(eventsAt(s, st, 1, 1, "enqueue")).toEqual([3]); // the 32nd, 1 ms later
+    expect(tickAt(s, st, 100)).toBe(0);
+    s.want = 10;
+    expect(eventsAt(s, st, 101, 16, "enqueue")).toEqual([]); // from the first tick on, 10 ms apart
+    expect(eventsAt(s, st, 110, 16, "enqueue")).toEqual([4]);
+  });
 
   it("evaluates on every tick, however recent the last evaluation", () => {
     const s = new Wish(options);

@@ -79,7 +79,10 @@ describe("PolicyScaling (the layer every built-in goes through)", () => {
 
   it("evaluates on every 16th item event, and not more often than every 10 ms", () => {
     const s = new Wish({ maxWorkers: 100 });
-    const st = stats({ activeWorkers: 1, now: 0 });
+    const st = stats({ activeWorkers: 1, now: -10 });
+    s.want = 1;
+    s.onTick(st); // from the first tick on (before it, every 16th event looks)
+    st.now = 0;
     s.want = 3;
     const deltas: number[] = [];
     for (let i = 0; i < 32; i++) deltas.push(i % 2 ? s.onDequeue(st) : s.onEnqueue(st));
