@@ -10,6 +10,8 @@ import type { ScalingStrategy } from "./scaling-strategy.js";
 const EVENTS_PER_EVALUATION = 16;
 /** Item events never evaluate more often than this; the tick always does. */
 const MIN_EVENT_GAP_MS = 10;
+/** Events that came too soon before the first tick and let the 4th event after them look again. */
+const EARLY_RETRIES = 512;
 /** Rates are measured over this window, from the tick's counter samples. */
 const RATE_WINDOW_MS = 1000;
 /** Counter samples kept for the rate window (one per tick, at ticks ≥ 40 ms). */
@@ -74,6 +76,7 @@ export abstract class PolicyScaling implements ScalingStrategy {
   #events = 0;
   #lastEvalAt = Number.NEGATIVE_INFINITY;
   #ticked = false;
+  #earlyRetries = EARLY_RETRIES;
   #lastChangeAt = Number.NEGATIVE_INFINITY;
   // Counter samples for the rate window: time, received, processed (a ring).
   readonly #sampleT = new Float64Array(SAMPLES).fill(Number.NaN);
@@ -199,11 +202,18 @@ export abstract class PolicyScaling implements ScalingStrategy {
 
   #evaluate(stats: StageStats, tick: boolean): number {
     const now = stats.now;
-    // Before the first tick every 16th event looks, however close: a job queued at once arrives
-    // within a few ms, and the next 16 events at the pool it started with may be far apart.
+    // Before the first tick item events look 1 ms apart, not 10, and one that came too soon lets
+    // the 4th event after it look again, not the 16th (for the first EARLY_RETRIES): a job queued
+    // at once arrives within a few ms, and the next 16 events at the pool it started with may be
+    // far apart.
     if (tick) this.#ticked = true;
-    else if (this.#ticked && now - this.#lastEvalAt < (this.#slowStart?.active ? 1 : MIN_EVENT_GAP_MS))
+    else if (now - this.#lastEvalAt < (this.#slowStart?.active || !this.#ticked ? 1 : MIN_EVENT_GAP_MS)) {
+      if (!this.#ticked && this.#earlyRetries > 0) {
+        this.#earlyRetries--;
+        this.#events |= EVENTS_PER_EVALUATION - 4;
+      }
       return 0;
+    }
     this.#lastEvalAt = now;
     const p = this.policy;
     const n = stats.activeWorkers;

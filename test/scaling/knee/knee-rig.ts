@@ -51,6 +51,13 @@ export class KneeRig {
     return last;
   }
 
+  /** Runs a step at a time until a verdict's reason starts with `why` (or `steps` ran out); returns the last verdict. */
+  until(why: string, steps = 200): Verdict {
+    let last = this.run(0);
+    for (let i = 0; i < steps && !last.why?.startsWith(why); i++) last = this.run(this.stepMs);
+    return last;
+  }
+
   /** Runs until the guard lets growth past the current count (or `ms` ran out); returns how long that took. */
   untilGrowth(ms = 5000): number {
     const from = this.now;

@@ -26,8 +26,7 @@ describe("the check of a knee cut", () => {
     expect(cut.why).toBe("knee: 40 → 60 workers moved throughput 2222 → 2308/s (needed +15%); holding at 6");
     // Six workers at unloaded speed would carry 2,308/s; here they carry 1,364/s.
     rig.n = cut.out;
-    let back = rig.run(0);
-    for (let i = 0; i < 100 && !back.why?.startsWith("soft knee"); i++) back = rig.run(rig.stepMs);
+    const back = rig.until("soft knee");
     expect(back.why).toBe("soft knee: 6 workers gave 1364/s, 40 gave 2308/s; back to 40");
     expect(back.out).toBe(40);
     expect(back.forced).toBe(true);
@@ -88,8 +87,7 @@ describe("the check of a knee cut", () => {
       const rig = new KneeRig(25, { holdMs: 5000 });
       rig.rate = rate;
       rig.guard.hold(25, rig.now, 4000, 64, 10);
-      let back = rig.run(0);
-      for (let i = 0; i < 100 && !back.why?.startsWith("soft knee"); i++) back = rig.run(rig.stepMs);
+      const back = rig.until("soft knee");
       expect(back.out).toBe(64);
       rig.n = 64;
       rig.run(1000);
@@ -112,6 +110,60 @@ describe("the check of a knee cut", () => {
       expect(rig.guard.held(rig.now)).toBe(false);
       const within = overRead((n) => (n >= 64 ? 2700 : 2500));
       expect(within.seen.some((v) => v.why?.startsWith("round over-read"))).toBe(true);
+    });
+
+    it("allows the noise of both windows, when it is above a tenth", () => {
+      // 200/s at 25 and 224/s at 64 (+12 %), each window about 40 completions (16 % of noise each):
+      // within the noise, so the round over-read.
+      const rig = new KneeRig(25, { holdMs: 5000 });
+      rig.rate = (n) => (n >= 64 ? 224 : 200);
+      rig.guard.hold(25, rig.now, 400, 64, 10);
+      const back = rig.until("soft knee");
+      expect(back.out).toBe(64);
+      rig.n = 64;
+      rig.run(2000);
+      expect(rig.seen.some((v) => v.why?.startsWith("round over-read"))).toBe(true);
+    });
+
+    it("holds the cut as a knee: +25 % steps for two holds", () => {
+      const rig = overRead((n) => Math.min(n, 25) * 100);
+      rig.n = 25;
+      rig.now += 7500; // past the hold (5 s), within two
+      rig.run(0);
+      rig.guard.grew();
+      expect(rig.guard.growthCap(25, 1000)).toBe(32);
+      rig.now += 3000; // past two holds
+      rig.run(0);
+      expect(rig.guard.growthCap(25, 1000)).toBe(1000);
+    });
+
+    it("forgets the check when the count moves elsewhere before it is measured", () => {
+      const rig = new KneeRig(25, { holdMs: 5000 });
+      rig.rate = (n) => Math.min(n, 25) * 100;
+      rig.guard.hold(25, rig.now, 4000, 64, 10);
+      const back = rig.until("soft knee");
+      rig.n = 64;
+      rig.run(rig.stepMs); // at 64, not measured yet
+      rig.n = 80;
+      rig.run(rig.stepMs);
+      rig.n = 64;
+      rig.run(1000);
+      expect(rig.seen.some((v) => v.why?.startsWith("round over-read"))).toBe(false);
+    });
+
+    it("is not done after a probe's cut: its reading came from long windows", () => {
+      // 24 slots, 40 → 60 gave nothing: cut to 30, checked there. The world changed at 30 (a 30 %
+      // loss): back to 40 — where the stage now gives no more than 30 did. No second look.
+      const rig = stage(40, (n) => (n <= 24 ? 10 : (n / 24) * 10), 10);
+      const cut = rig.growTo(60, 600)!;
+      expect(cut.out).toBe(30);
+      rig.n = 30;
+      rig.rate = () => 1600;
+      const back = rig.until("soft knee");
+      expect(back.out).toBe(40);
+      rig.n = 40;
+      rig.run(1000);
+      expect(rig.seen.some((v) => v.why?.startsWith("round over-read"))).toBe(false);
     });
 
     it("checks nothing without a backlog (fewer workers were simply enough)", () => {
@@ -174,8 +226,7 @@ describe("the check of a knee cut", () => {
       const rig = afterCut(54, 4000, 10);
       rig.n = 44;
       rig.rate = (n) => (n >= 54 ? 4000 : 3400); // a limit that gave way: 15 % lost at 44
-      let back = rig.run(0);
-      for (let i = 0; i < 100 && !back.why?.startsWith("soft knee"); i++) back = rig.run(rig.stepMs);
+      const back = rig.until("soft knee");
       expect(back.why).toBe("soft knee: 44 workers gave 3400/s, 54 gave 4000/s; back to 54");
       expect(back.out).toBe(54);
     });
@@ -190,8 +241,7 @@ describe("the check of a knee cut", () => {
       expect(rig.seen.find((v) => v.why?.startsWith("knee trimmed"))?.out).toBe(11);
       rig.n = 11;
       rig.rate = (n) => (n >= 20 ? 1000 : 850);
-      let back = rig.run(0);
-      for (let i = 0; i < 100 && !back.why?.startsWith("soft knee"); i++) back = rig.run(rig.stepMs);
+      const back = rig.until("soft knee");
       expect(back.why).toBe("soft knee: 11 workers gave 850/s, 20 gave 1000/s; back to 20");
     });
 

@@ -47,18 +47,35 @@ describe("when the policy layer evaluates", () => {
     },
   );
 
-  it("lets every 16th item event evaluate before the first tick, however close (a job queued at once)", () => {
+  it("before the first tick, lets item events look 1 ms apart, and the 4th event after one too soon", () => {
+    // A job queued at once: its events come within a few ms, then far apart.
     const s = new Wish(options);
     const st = mutableStats({ activeWorkers: 1 });
     s.want = 3;
     expect(eventsAt(s, st, 0, 16, "enqueue")).toEqual([2]);
     s.want = 6;
-    expect(eventsAt(s, st, 1, 15, "enqueue")).toEqual([]);
-    expect(eventsAt(s, st, 1, 1, "enqueue")).toEqual([3]); // the 32nd, 1 ms later
+    expect(eventsAt(s, st, 0, 16, "enqueue")).toEqual([]); // the 32nd, at once: too soon
+    expect(eventsAt(s, st, 1, 3, "enqueue")).toEqual([]);
+    expect(eventsAt(s, st, 1, 1, "enqueue")).toEqual([3]); // the 4th after it, 1 ms later
     expect(tickAt(s, st, 100)).toBe(0);
     s.want = 10;
-    expect(eventsAt(s, st, 101, 16, "enqueue")).toEqual([]); // from the first tick on, 10 ms apart
-    expect(eventsAt(s, st, 110, 16, "enqueue")).toEqual([4]);
+    // From the first tick on: 10 ms apart, and the 16th event after one too soon.
+    expect(eventsAt(s, st, 101, 16, "enqueue")).toEqual([]);
+    expect(eventsAt(s, st, 110, 4, "enqueue")).toEqual([]);
+    expect(eventsAt(s, st, 110, 12, "enqueue")).toEqual([4]);
+  });
+
+  it("lets only the first 512 events that came too soon before the first tick look again early", () => {
+    // A clock that never moves (no tick ever): after 512 early retries, back to every 16th event.
+    const s = new Wish(options);
+    const st = mutableStats({ activeWorkers: 1 });
+    s.want = 1;
+    // The 16th event looks; from the 32nd on every 4th is too soon and retries, 512 of them.
+    eventsAt(s, st, 0, 32 + 511 * 4, "enqueue");
+    expect(eventsAt(s, st, 0, 4, "enqueue")).toEqual([]); // too soon, and no retry left
+    s.want = 3;
+    expect(eventsAt(s, st, 1, 4, "enqueue")).toEqual([]); // so the 4th after it does not look
+    expect(eventsAt(s, st, 1, 12, "enqueue")).toEqual([2]); // the 16th does
   });
 
   it("evaluates on every tick, however recent the last evaluation", () => {
