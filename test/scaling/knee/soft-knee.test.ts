@@ -141,7 +141,7 @@ describe("the check of a knee cut", () => {
       const rig = new KneeRig(25, { holdMs: 5000 });
       rig.rate = (n) => Math.min(n, 25) * 100;
       rig.guard.hold(25, rig.now, 4000, 64, 10);
-      const back = rig.until("soft knee");
+      expect(rig.until("soft knee").out).toBe(64);
       rig.n = 64;
       rig.run(rig.stepMs); // at 64, not measured yet
       rig.n = 80;
