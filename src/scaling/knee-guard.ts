@@ -257,9 +257,7 @@ export class KneeGuard {
       const [, cut, cutX, cutNoise] = verify;
       this.#verify = null;
       if (backlogged && !drained && x < cutX * (1 + Math.max(SOFT_LOSS, Math.hypot(cutNoise, this.#noise)))) {
-        this.#ceiling = cut;
-        this.#ceilingUntil = now + this.holdMs;
-        this.#cautiousUntil = now + 2 * this.holdMs;
+        this.#holdAt(cut, now);
         this.forced = true;
         this.why = `round over-read: ${n} workers gave ${Math.round(x)}/s, ${cut} gave ${Math.round(cutX)}/s; back to ${cut}`;
         return cut;
@@ -295,26 +293,20 @@ export class KneeGuard {
         if (!drained && x >= (0.9 - this.#noise0) * this.#x0 && failed) {
           // Sized for the better of the two throughputs: past a knee the reading dips, not rises.
           const best = Math.max(x, this.#x0);
+          const measuredKnee = this.#history.knee(x, this.#n0, this.#x0);
           const knee = kneeEstimate(
             best,
             baseS * (1 + LEAST_BIAS),
             // (A dip within the noise says nothing about the knee: no lower than the count it came from.)
             Math.min(
-              this.#history.knee(x, this.#n0, this.#x0),
+              measuredKnee,
               this.#n0 * Math.max(x / this.#x0, Math.min(1, x / this.#x0 + this.#noise0)),
             ),
             n,
             slower,
           );
-          this.#check(
-            knee,
-            best,
-            Math.min(n, this.#history.knee(x, this.#n0, this.#x0)),
-            Math.max(SOFT_LOSS, 2 * this.#noise0),
-          );
-          this.#ceiling = knee;
-          this.#ceilingUntil = now + this.holdMs;
-          this.#cautiousUntil = now + 2 * this.holdMs;
+          this.#check(knee, best, Math.min(n, measuredKnee), Math.max(SOFT_LOSS, 2 * this.#noise0));
+          this.#holdAt(knee, now);
           this.forced = true;
           this.why = `knee: ${this.#n0} → ${n} workers moved throughput ${Math.round(this.#x0)} → ${Math.round(
             x,
@@ -368,9 +360,7 @@ export class KneeGuard {
     // A round of slow start is short (its rate within about 1/√64 at best): a larger loss says it.
     this.#check(knee, fromX, fromN, ROUND_LOSS);
     this.#checkS = unloadedS;
-    this.#ceiling = knee;
-    this.#ceilingUntil = now + this.holdMs;
-    this.#cautiousUntil = now + 2 * this.holdMs;
+    this.#holdAt(knee, now);
     this.#n1 = -1;
     this.#testable = false;
   }
@@ -386,6 +376,13 @@ export class KneeGuard {
   }
 
   #cautious = false;
+
+  /** Caps the count at `knee` for the hold, and makes growth +25 % steps for two. */
+  #holdAt(knee: number, now: number): void {
+    this.#ceiling = knee;
+    this.#ceilingUntil = now + this.holdMs;
+    this.#cautiousUntil = now + 2 * this.holdMs;
+  }
 
   #check(knee: number, fromX: number, back: number, loss: number, noises = 2): void {
     this.#checkN = fromX > 0 && back > knee ? knee : -1;

@@ -39,8 +39,9 @@ export interface Rates {
  * The policy layer every built-in adaptive strategy goes through. A subclass says how many
  * workers it would like (`recommend`, fractional is fine); the layer turns that into a change:
  *
- * 1. evaluation on the tick and on every 16th item event (at most every 10 ms once the first
- *    tick came); on every item event while slow start runs or the queue fills;
+ * 1. evaluation on the tick and on every 16th item event (at most every 10 ms; 1 ms before the
+ *    first tick, with a bounded early retry); on every item event while slow start runs or the
+ *    queue fills;
  * 2. the blocked guard: once ≥ 1 worker waits on a full downstream queue on average (and until
  *    fewer than 0.5 do), the count is capped at busy + 1, at once: blocked workers are pure cost;
  * 3. slow start (`SlowStart`, `slowStart`): while the source is blocked on a full queue,

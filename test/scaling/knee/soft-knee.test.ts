@@ -83,14 +83,14 @@ describe("the check of a knee cut", () => {
 
   describe("going back to a slow-start round's count", () => {
     /** 25 slots of 10 ms calls (2,500/s); slow start cut 64 → 25 after a round at 64 read 4,000/s. */
-    const overRead = (rate: (n: number) => number) => {
+    const overRead = (rate: (n: number) => number, roundX = 4000, ms = 1000) => {
       const rig = new KneeRig(25, { holdMs: 5000 });
       rig.rate = rate;
-      rig.guard.hold(25, rig.now, 4000, 64, 10);
+      rig.guard.hold(25, rig.now, roundX, 64, 10);
       const back = rig.until("soft knee");
       expect(back.out).toBe(64);
       rig.n = 64;
-      rig.run(1000);
+      rig.run(ms);
       return rig;
     };
 
@@ -115,13 +115,7 @@ describe("the check of a knee cut", () => {
     it("allows the noise of both windows, when it is above a tenth", () => {
       // 200/s at 25 and 224/s at 64 (+12 %), each window about 40 completions (16 % of noise each):
       // within the noise, so the round over-read.
-      const rig = new KneeRig(25, { holdMs: 5000 });
-      rig.rate = (n) => (n >= 64 ? 224 : 200);
-      rig.guard.hold(25, rig.now, 400, 64, 10);
-      const back = rig.until("soft knee");
-      expect(back.out).toBe(64);
-      rig.n = 64;
-      rig.run(2000);
+      const rig = overRead((n) => (n >= 64 ? 224 : 200), 400, 2000);
       expect(rig.seen.some((v) => v.why?.startsWith("round over-read"))).toBe(true);
     });
 
