@@ -149,6 +149,7 @@ export function stageStats(overrides: Partial<StageStats> = {}): StageStats {
     processingTimeMs: 0,
     timedItems: 0,
     timedMs: 0,
+    timedMsSquared: 0,
     oldestItemAgeMs: 0,
     utilization: total === 0 ? 0 : busy / total,
     queueLength: 0,

@@ -1,9 +1,9 @@
 import type { StageStats } from "../stats/stage-stats.js";
 import type { ResolvedPolicy } from "./policy-options.js";
-import { leastKnown } from "./knee-estimate.js";
-import { KneeGuard } from "./knee-guard.js";
+import { leastKnown } from "./knee/knee-estimate.js";
+import { KneeGuard } from "./knee/knee-guard.js";
 import { OverloadGuard } from "./overload-guard.js";
-import { SlowStart, SlowStartMove } from "./slow-start.js";
+import { SlowStart, SlowStartMove } from "./knee/slow-start.js";
 import type { ScalingStrategy } from "./scaling-strategy.js";
 
 /** Item events between two evaluations on the hot path (a power of two). */

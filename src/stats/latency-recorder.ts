@@ -37,9 +37,10 @@ export class LatencyRecorder {
   readonly #windowMs: number;
   #recentSum = 0;
   #recentCount = 0;
-  /** Every sample recorded, and their sum in ms: a strategy's own windows take differences. */
+  /** Every sample recorded, their sum in ms and the sum of their squares: a strategy's own windows take differences. */
   total = 0;
   totalMs = 0;
+  totalMsSquared = 0;
 
   constructor(windowMs: number, now: number) {
     this.#windowMs = windowMs;
@@ -54,7 +55,10 @@ export class LatencyRecorder {
   /** Records one duration in milliseconds; dropped when the buffer is full. */
   record(ms: number): void {
     this.total++;
-    if (ms > 0) this.totalMs += ms;
+    if (ms > 0) {
+      this.totalMs += ms;
+      this.totalMsSquared += ms * ms;
+    }
     const n = this.#buffered;
     if (n < SAMPLES_PER_FLUSH) {
       this.#buffer[n] = ms;

@@ -146,6 +146,7 @@ export class StageMetrics {
       processingTimeMs: this.processingTimeMs,
       timedItems: this.latency.total,
       timedMs: this.latency.totalMs,
+      timedMsSquared: this.latency.totalMsSquared,
       oldestItemAgeMs: this.oldestItemAgeMs(l.now),
       utilization: this.utilization,
       queueLength: this.queue.length,
@@ -207,6 +208,9 @@ class LiveStageStats implements StageStats {
   }
   get timedMs(): number {
     return this.#m.latency.totalMs;
+  }
+  get timedMsSquared(): number {
+    return this.#m.latency.totalMsSquared;
   }
   get rateLimitedWorkers(): number {
     return this.#m.rateLimited;

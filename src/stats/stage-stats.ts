@@ -60,6 +60,11 @@ export interface StageStats {
   readonly timedItems: number;
   /** The sum of the timed items' processing times, in ms (see {@link StageStats.timedItems}). */
   readonly timedMs: number;
+  /**
+   * The sum of the squares of the timed items' processing times, in ms²: with `timedItems` and
+   * `timedMs`, two readings give the variance of the processing time over the window between them.
+   */
+  readonly timedMsSquared: number;
   /** How long the oldest queued item has waited, in ms; 0 when the queue is empty. */
   readonly oldestItemAgeMs: number;
   /** busy / total; with no workers, 1 while items wait and 0 otherwise. */

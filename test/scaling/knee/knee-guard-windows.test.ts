@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { KNEE_HEADROOM, kneeEstimate } from "../../../src/scaling/knee-estimate.js";
+import { KNEE_HEADROOM, kneeEstimate } from "../../../src/scaling/knee/knee-estimate.js";
 import { KneeRig } from "./knee-rig.js";
 
 describe("the knee guard's measurement windows", () => {

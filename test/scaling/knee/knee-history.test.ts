@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { KneeHistory } from "../../../src/scaling/knee-history.js";
+import { KneeHistory } from "../../../src/scaling/knee/knee-history.js";
 
 describe("KneeHistory (the counts the knee guard measured under a backlog)", () => {
   it("remembers the last count, and forgets everything on clear", () => {

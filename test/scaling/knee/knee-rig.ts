@@ -1,4 +1,4 @@
-import { KneeGuard } from "../../../src/scaling/knee-guard.js";
+import { KneeGuard } from "../../../src/scaling/knee/knee-guard.js";
 import { type MutableStats, mutableStats } from "../policy/wish-strategy.js";
 
 /** One evaluation of the knee guard as the rig saw it. */
@@ -23,6 +23,8 @@ export class KneeRig {
   s = 10;
   rate: (n: number) => number = (n) => n * 100;
   callMs: (n: number) => number = () => 10;
+  /** The calls' coefficient of variation (their squares sum to done · callMs² · (1 + cv²)). */
+  cv = 1;
   backlogged = true;
   baseS = 0;
   arrival = Number.POSITIVE_INFINITY;
@@ -46,6 +48,7 @@ export class KneeRig {
       this.st.processed += done;
       this.st.timedItems += done;
       this.st.timedMs += done * this.callMs(this.n);
+      this.st.timedMsSquared += done * this.callMs(this.n) ** 2 * (1 + this.cv ** 2);
       last = this.evaluate();
     }
     return last;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SlowStartMove } from "../../../src/scaling/slow-start.js";
+import { SlowStartMove } from "../../../src/scaling/knee/slow-start.js";
 import { Rig } from "./slow-start-rig.js";
 
 const { Off, Grow } = SlowStartMove;

@@ -1,4 +1,4 @@
-import { SlowStart, SlowStartMove } from "../../../src/scaling/slow-start.js";
+import { SlowStart, SlowStartMove } from "../../../src/scaling/knee/slow-start.js";
 import { type MutableStats, mutableStats } from "../policy/wish-strategy.js";
 
 const { Off, Grow, Cut, Recheck } = SlowStartMove;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { leastKnown } from "../../../src/scaling/knee-estimate.js";
+import { leastKnown, meanNoise } from "../../../src/scaling/knee/knee-estimate.js";
 import { KneeRig } from "./knee-rig.js";
 
 /**
@@ -9,10 +9,12 @@ import { KneeRig } from "./knee-rig.js";
  */
 describe("the check of a knee cut", () => {
   /** A rig at `from` workers, measured, before a growth to `to`; calls take `callMs(n)`. */
-  const stage = (from: number, callMs: (n: number) => number, baseS: number) => {
+  const stage = (from: number, callMs: (n: number) => number, baseS: number, cv?: number) => {
     const rig = new KneeRig(from, { holdMs: 5000 });
     rig.baseS = baseS;
     rig.callMs = callMs;
+    // The calls' coefficient of variation (1 if not given: the noise of a mean as loose as that of a count).
+    if (cv !== undefined) rig.cv = cv;
     // Every worker busy under the backlog: X = N / S.
     rig.rate = (n) => (n / callMs(n)) * 1000;
     rig.run(400);
@@ -41,16 +43,54 @@ describe("the check of a knee cut", () => {
     expect(rig.seen.filter((v) => v.why?.startsWith("knee:")).length).toBe(1);
   });
 
+  /** 24 slots: past them calls wait, so every count past 24 delivers what 24 do. */
+  const slots24 = (n: number) => (n <= 24 ? 10 : (n / 24) * 10);
+
   it("keeps a cut that holds the throughput (a hard limit), and checks it only once", () => {
-    // 24 slots: past them calls wait, so 32 workers deliver what 24 do. 2,400/s at 10 ms, raised
-    // by 10 % for the least time's bias and 10 % of headroom: 30 workers.
-    const rig = stage(24, (n) => (n <= 24 ? 10 : (n / 24) * 10), 10);
-    const cut = rig.growTo(32, 600)!;
+    // 40 → 60 workers gave nothing: 2,400/s at 10 ms, raised by 10 % for the least time's bias and
+    // 10 % of headroom, is 30 workers — fewer than the 40 measured to deliver it, and checked there.
+    const rig = stage(40, slots24, 10);
+    const cut = rig.growTo(60, 600)!;
     expect(cut.out).toBe(30);
     rig.n = cut.out;
     rig.run(2000);
     expect(rig.seen.some((v) => v.why?.startsWith("soft knee"))).toBe(false);
     expect(rig.run(0).out).toBe(30);
+  });
+
+  it("holds where a growth that gave nothing came from when Little's law reads it precisely", () => {
+    // 24 → 32 workers gave what 24 did, by the count and by X = N / S. With calls alike (a CV near
+    // 0) the mean call time is known within 1 %: 24 were measured to deliver it, not the 30 estimated.
+    const precise = stage(24, slots24, 10, 0);
+    const cut = precise.growTo(32, 600)!;
+    expect(cut.why).toBe("knee: 24 → 32 workers moved throughput 2400 → 2400/s (needed +10%); holding at 24");
+    // A count measured already is not checked again.
+    precise.n = cut.out;
+    precise.run(2000);
+    expect(
+      precise.seen.some((v) => v.why?.startsWith("soft knee") || v.why?.startsWith("knee trimmed")),
+    ).toBe(false);
+    expect(precise.run(0).out).toBe(24);
+    // Calls as spread as a CV of 0.8: a mean of ~240 calls is known within 5 %, too loose to tell a
+    // count one short of the knee from the knee; the estimate stands.
+    const noisy = stage(24, slots24, 10, 0.8);
+    expect(noisy.growTo(32, 600)?.out).toBe(30);
+  });
+
+  it("settles a doubt by Little's law within the noise of a mean call time, not of a count", () => {
+    // 24 → 30 reads +5 % by the count (2,520/s): short of the +7.5 % needed, within its 9 % of noise.
+    // Every call slowed by the whole step: by X = N / S the step gave nothing.
+    const reprobe = (cv: number) => {
+      const rig = stage(24, slots24, 10, cv);
+      rig.rate = (n) => (n <= 24 ? 2400 : 2520);
+      return rig.growTo(30, 600);
+    };
+    // Calls alike: Little's reading is precise, and the step gave nothing — held where it came from.
+    expect(reprobe(0)?.why).toBe(
+      "knee: 24 → 30 workers moved throughput 2400 → 2520/s (needed +8%); holding at 24",
+    );
+    // Calls spread (CV 1): Little's reading is as loose as the count's, and the doubt stands.
+    expect(reprobe(1)).toBeUndefined();
   });
 
   it("never trims a probe's cut, even when the check's window reads a little less", () => {
@@ -258,6 +298,29 @@ describe("the check of a knee cut", () => {
       expect(trimmed(0, 0)).toBeUndefined();
     });
 
+    it("sizes the trim's headroom by the noise of the call times, and reads X = N / S where that is the closer reading", () => {
+      /** Cut to 54 from a round that over-read; the check's window counts `x`/s of calls taking 13.5 ms with a CV of `cv`. */
+      const trimmed = (x: number, cv: number) => {
+        const rig = new KneeRig(54, { holdMs: 5000 });
+        rig.rate = () => x;
+        rig.callMs = () => 13.5;
+        rig.cv = cv;
+        rig.guard.hold(54, rig.now, 4900, 128, 10);
+        rig.run(600);
+        return rig.seen.find((v) => v.why?.startsWith("knee trimmed"));
+      };
+      // Calls alike: 54 / 13.5 ms = 4,000/s, at 10 ms unloaded 40 workers, + 1 % (the floor of a mean's noise).
+      expect(trimmed(4000, 0)?.why).toBe(
+        "knee trimmed: 54 workers gave 4000/s, 41 deliver it at unloaded speed",
+      );
+      // A count that over-reads (4,300/s) is not what the trim is sized from: the call times say 4,000/s.
+      expect(trimmed(4300, 0)?.out).toBe(41);
+      // A CV of 0.2: a quarter of it for the unloaded time's noise (from ≥ 16 calls), 1 % for the window's mean: +6 %.
+      expect(trimmed(4000, 0.2)?.out).toBe(43);
+      // Calls as spread as a CV of 1: the headroom is its most, 10 %.
+      expect(trimmed(4000, 1)?.out).toBe(44);
+    });
+
     it("leaves a cut that unloaded calls need", () => {
       // 54 workers at 10 ms give 5,400/s: nothing to trim.
       expect(afterCut(54, 5200, 10).seen.some((v) => v.why?.startsWith("knee trimmed"))).toBe(false);
@@ -269,5 +332,29 @@ describe("leastKnown", () => {
   it("takes the lesser of two times, a 0 being not known", () => {
     expect([leastKnown(3, 5), leastKnown(5, 3), leastKnown(4, 4)]).toEqual([3, 3, 4]);
     expect([leastKnown(0, 5), leastKnown(5, 0), leastKnown(0, 0)]).toEqual([5, 5, 0]);
+  });
+});
+
+describe("meanNoise", () => {
+  /** `n` calls of mean `mean` ms and coefficient of variation `cv`: their count, sum and sum of squares. */
+  const calls = (n: number, mean: number, cv: number): [number, number, number] => [
+    n,
+    n * mean,
+    n * mean * mean * (1 + cv * cv),
+  ];
+
+  it("is the calls' CV over √(calls timed)", () => {
+    expect(meanNoise(...calls(100, 10, 1))).toBeCloseTo(0.1, 10);
+    expect(meanNoise(...calls(25, 40, 0.5))).toBeCloseTo(0.1, 10);
+    expect(meanNoise(...calls(400, 20, 0.5))).toBeCloseTo(0.025, 10);
+    // Two calls of 5 and 15 ms: a mean of 10, a standard deviation of 5.
+    expect(meanNoise(2, 20, 250)).toBeCloseTo(0.5 / Math.SQRT2, 10);
+  });
+
+  it("is never below 1 %, and 1 for fewer than two calls or none timed", () => {
+    expect(meanNoise(...calls(100, 10, 0))).toBe(0.01);
+    expect(meanNoise(1, 10, 100)).toBe(1);
+    expect(meanNoise(0, 0, 0)).toBe(1);
+    expect(meanNoise(5, 0, 0)).toBe(1);
   });
 });

@@ -1,4 +1,4 @@
-import type { StageStats } from "../stats/stage-stats.js";
+import type { StageStats } from "../../stats/stage-stats.js";
 import { KNEE_HEADROOM, kneeEstimate, leastKnown } from "./knee-estimate.js";
 
 /** A queue at least this full means the source is blocked on it: demand the stage cannot see. */

@@ -1,6 +1,7 @@
-import type { StageStats } from "../stats/stage-stats.js";
+import type { StageStats } from "../../stats/stage-stats.js";
 import { KneeHistory } from "./knee-history.js";
-import { brakeAt, kneeEstimate, LEAST_BIAS, ROUND_LOSS, SOFT_LOSS } from "./knee-estimate.js";
+import { KneeWindow, NOISE_FLOOR } from "./knee-window.js";
+import { brakeAt, KNEE_HEADROOM, kneeEstimate, LEAST_BIAS, ROUND_LOSS, SOFT_LOSS } from "./knee-estimate.js";
 
 /** Two windows whose mean processing times differ by more than this share: it is drifting. */
 const DRIFT = 0.15;
@@ -8,10 +9,8 @@ const DRIFT = 0.15;
 const DEMAND = 1.05;
 /** A queue at least half full: the source may be blocked on it, and arrivals say nothing. */
 const isCensored = (fill: number): boolean => fill >= 0.5;
-/** Completions a measurement window waits for: enough for a rate within about a tenth. */
-const MIN_DONE = 100;
-/** The least relative noise a step's effect is judged against. */
-const NOISE_FLOOR = 0.05;
+/** Little's law read within this (relative) says a step that gave nothing by it left the knee where it was. */
+const PRECISE = 0.03;
 
 /**
  * The knee guard of the policy layer: it treats growth made while a backlog exists as an
@@ -22,10 +21,10 @@ const NOISE_FLOOR = 0.05;
  * backlog — made by the strategy or by the flow's worker budget — becomes a probe; when N1 is
  * measured, the growth stays only if X1/X0 − 1 ≥ η·(N1/N0 − 1). Otherwise the count drops at once
  * to the fewest workers measured to give ≥ 95 % of the best throughput seen (the knee) and stays
- * capped there for `holdMs`; then one +25 % step probes again. A probe whose throughput fell by
- * more than 10 % and the noise (the world changed, not us) or whose backlog emptied is not a
- * failure. A gain short of the need but within the noise of it is settled by Little's law: calls
- * that slowed by the whole step (X = N / S) fail it.
+ * capped there for `holdMs`; then one +25 % step probes again, and must show its gain beyond the noise.
+ * A probe whose throughput fell by more than 10 % and the noise (the world changed, not us) or whose
+ * backlog emptied is not a failure. A gain short of the need but within the noise of it is settled
+ * by Little's law: calls that slowed by the whole step (X = N / S) fail it.
  */
 export class KneeGuard {
   /** Set by `limit` when it changed the recommendation: why, in words. */
@@ -35,35 +34,20 @@ export class KneeGuard {
 
   // Measurement of the current count.
   #n = -1;
-  #changedAt = 0;
-  #markAt = -1;
-  #markOut = 0;
-  #markTimed = 0;
-  #markTimedMs = 0;
-  #drained = false;
-  /** Mean processing time of the last whole window at this count, and of the one before (0: none). */
-  #s = 0;
-  #sPrev = 0;
-  /** Throughput of the last whole window at this count, and whether the queue emptied in it. */
-  #x = 0;
-  #xDrained = false;
-  #measured = false;
-  /** How much two windows at this count differed, relative: the noise a step must beat. */
-  #noise = NOISE_FLOOR;
+  readonly #w = new KneeWindow();
   // The probe: growth from n0 (throughput x0) to n1; n1 = -1 when none is pending.
   #n0 = 0;
   #x0 = 0;
   #noise0 = NOISE_FLOOR;
   #s0 = 0;
+  /** The relative noise of the mean processing time at the probe's start. */
+  #sNoise0 = 1;
   #fill = 0;
-  /** The queue at the window's start, and whether it grew over the last whole window. */
-  #markQ = 0;
   #grewFrom = 0;
   #sBefore = 0;
   /** The last window's mean processing time at any count, and that count. */
   #lastS = 0;
   #lastSN = 0;
-  #grewQ = false;
   #n1 = -1;
   // Whether the current count has a throughput measured under a steady backlog.
   #testable = false;
@@ -97,13 +81,15 @@ export class KneeGuard {
    * reference never goes stale while the count holds); called on every evaluation.
    */
   observe(stats: StageStats, n: number, s: number, now: number): void {
+    const w = this.#w;
     if (n !== this.#n) {
       // Growth from a count measured under a backlog is tested, whoever made it.
       if (n > this.#n && this.#n > 0 && this.#testable && this.#n1 < 0) {
         this.#n0 = this.#n;
-        this.#x0 = this.#x;
-        this.#noise0 = this.#noise;
-        this.#s0 = this.#s;
+        this.#x0 = w.x;
+        this.#noise0 = w.noise;
+        this.#s0 = w.s;
+        this.#sNoise0 = w.sNoise;
         this.#n1 = n;
       } else if (n !== this.#n1) this.#n1 = -1;
       if (this.#verify !== null && n !== this.#verify[0]) this.#verify = null;
@@ -116,52 +102,19 @@ export class KneeGuard {
         }
       } else this.#grewFrom = 0;
       this.#n = n;
-      this.#changedAt = now;
-      this.#markAt = -1;
-      this.#measured = false;
-      this.#x = 0;
-      this.#s = 0;
-      this.#sPrev = 0;
-      this.#noise = NOISE_FLOOR;
+      w.restart(now);
     }
     this.#fill = Number.isFinite(stats.queueCapacity) ? stats.queueLength / stats.queueCapacity : 0;
-    if (this.#markAt < 0) {
-      // Workers still starting are capacity on its way: the window waits for them.
-      if (stats.startingWorkers === 0 && now - this.#changedAt >= Math.max(2 * s, 20)) this.#mark(stats, now);
-      return;
-    }
-    if (stats.queueLength === 0) this.#drained = true;
-    const span = now - this.#markAt;
-    if (span < Math.max(5 * s, 100)) return;
-    const done = stats.processed - this.#markOut;
-    // A window counts enough completions for a rate within about a tenth (or lasts 20 S).
-    if (done < MIN_DONE && span < 20 * Math.max(s, 1)) return;
-    const x = (done * 1000) / span;
-    // The noise is the larger of what two windows showed and what the count allows (1/√k).
-    const counted = 1 / Math.sqrt(Math.max(done, 1));
-    if (this.#measured) {
-      const d = Math.abs(x - this.#x) / Math.max(x, this.#x, 1e-9);
-      this.#noise = Math.max(NOISE_FLOOR, counted, d);
-    } else this.#noise = Math.max(NOISE_FLOOR, counted);
-    const timed = stats.timedItems - this.#markTimed;
-    this.#sPrev = this.#s;
-    this.#s = timed > 0 ? (stats.timedMs - this.#markTimedMs) / timed : this.#s;
-    if (this.#s > 0) {
-      this.#lastS = this.#s;
-      this.#lastSN = n;
-    }
-    this.#grewQ = stats.queueLength > this.#markQ + Math.max(2, 0.02 * done);
+    if (!w.observe(stats, s, now) || w.s <= 0) return;
+    this.#lastS = w.s;
+    this.#lastSN = n;
     // Our growth slowed every call: something behind the stage queues them. Until a test finds
     // the knee, grow in cautious steps.
-    if (this.#grewFrom > 0 && this.#s > 0 && this.#lastSN === n && n > this.#grewFrom) {
-      const slowedBy = this.#s / this.#sBefore - 1;
+    if (this.#grewFrom > 0 && n > this.#grewFrom) {
+      const slowedBy = w.s / this.#sBefore - 1;
       if (slowedBy >= 0.5 * (n / this.#grewFrom - 1)) this.#cautiousUntil = now + this.holdMs;
       this.#grewFrom = 0;
     }
-    this.#x = x;
-    this.#xDrained = this.#drained;
-    this.#measured = true;
-    this.#mark(stats, now);
   }
 
   /**
@@ -171,18 +124,9 @@ export class KneeGuard {
    * dependency moves it only across the change, so the windows at the new count show it steady.
    */
   #steady(): boolean {
-    const a = this.#s;
-    const b = this.#sPrev;
+    const a = this.#w.s;
+    const b = this.#w.sPrev;
     return a === 0 || b === 0 || Math.abs(a - b) <= DRIFT * Math.min(a, b);
-  }
-
-  #mark(stats: StageStats, now: number): void {
-    this.#markAt = now;
-    this.#markOut = stats.processed;
-    this.#markTimed = stats.timedItems;
-    this.#markTimedMs = stats.timedMs;
-    this.#markQ = stats.queueLength;
-    this.#drained = false;
   }
 
   /**
@@ -213,9 +157,10 @@ export class KneeGuard {
         this.why = `held at the knee, ${this.#ceiling} workers`;
       }
     }
-    const measured = this.#measured;
-    const x = this.#x;
-    const drained = this.#xDrained;
+    const w = this.#w;
+    const measured = w.measured;
+    const x = w.x;
+    const drained = w.drained;
     // A knee sized for a hard limit (where unloaded calls deliver the throughput) is checked once,
     // at the cut: a limit that gives way as it is approached (a dependency that slows with every
     // call in flight) loses throughput there, and the count measured to deliver it comes back.
@@ -224,7 +169,7 @@ export class KneeGuard {
       const lost =
         backlogged &&
         !drained &&
-        x < this.#checkX * (1 - Math.max(this.#checkLoss, this.#checkNoises * this.#noise));
+        x < this.#checkX * (1 - Math.max(this.#checkLoss, this.#checkNoises * w.noise));
       const from = this.#checkX;
       this.#checkN = -1;
       if (lost) {
@@ -234,19 +179,24 @@ export class KneeGuard {
         // Going back is no probe: the count it returns to was measured already — but a slow-start
         // round is short and may have over-read (a cohort too many), so going back to one is checked.
         this.#testable = false;
-        if (this.#checkLoss === ROUND_LOSS) this.#verify = [back, n, x, this.#noise];
+        if (this.#checkLoss === ROUND_LOSS) this.#verify = [back, n, x, w.noise];
         this.forced = true;
         this.why = `soft knee: ${n} workers gave ${Math.round(x)}/s, ${back} gave ${Math.round(from)}/s; back to ${back}`;
         return back;
       }
       // Delivered. A slow-start cut comes from short rounds (one may count a cohort too many): trimmed to this longer window's reading.
       const s0 = this.#checkS > 0 ? this.#checkS : baseS;
-      const trim = this.#checkLoss === ROUND_LOSS && !drained ? kneeEstimate(x, s0, n, n + 1) : n;
+      // Its headroom covers the noise of the two call times it is sized from (the unloaded one from ≥ 16 calls).
+      const headroom = Math.min(KNEE_HEADROOM, w.cv / 4 + w.sNoise);
+      // With every worker busy X = N / S: read that way where the mean call time is the closer reading.
+      const xr = w.s > 0 && w.sNoise < w.noise ? (n * 1000) / w.s : x;
+      const trim =
+        this.#checkLoss === ROUND_LOSS && !drained ? kneeEstimate(xr, s0, n, n + 1, true, headroom) : n;
       if (trim < n) {
         this.#check(trim, x, n, SOFT_LOSS, 1);
         this.#ceiling = trim;
         this.forced = true;
-        this.why = `knee trimmed: ${n} workers gave ${Math.round(x)}/s, ${trim} deliver it at unloaded speed`;
+        this.why = `knee trimmed: ${n} workers gave ${Math.round(xr)}/s, ${trim} deliver it at unloaded speed`;
         return trim;
       }
     }
@@ -256,7 +206,7 @@ export class KneeGuard {
       // than the cut did says the round over-read, and the cut was the knee.
       const [, cut, cutX, cutNoise] = verify;
       this.#verify = null;
-      if (backlogged && !drained && x < cutX * (1 + Math.max(SOFT_LOSS, Math.hypot(cutNoise, this.#noise)))) {
+      if (backlogged && !drained && x < cutX * (1 + Math.max(SOFT_LOSS, Math.hypot(cutNoise, w.noise)))) {
         this.#holdAt(cut, now);
         this.forced = true;
         this.why = `round over-read: ${n} workers gave ${Math.round(x)}/s, ${cut} gave ${Math.round(cutX)}/s; back to ${cut}`;
@@ -273,38 +223,36 @@ export class KneeGuard {
         // A step is judged only with a backlog throughout, and only on an effect beyond the noise.
         // Calls that got slower say something behind the stage queues them (the knee is then
         // where unloaded calls deliver the throughput); otherwise the workers no longer run at once.
-        const slower = this.#s0 > 0 && this.#s >= this.#s0 * (1 + need / 2);
+        const slower = this.#s0 > 0 && w.s >= this.#s0 * (1 + need / 2);
         // A gain short of η but within the noise of it is a doubt, and Little's law settles it:
         // with every worker busy under the backlog X = N / S, so calls that slowed by the whole
         // step say it gave nothing, whatever the count of completions read. (Only once the
-        // unloaded time is known: the first windows of a stage time its quickest calls first.)
-        const little =
-          this.#s0 > 0 && this.#s > 0 && baseS > 0 ? ((n / this.#n0) * this.#s0) / this.#s - 1 : gain;
+        // unloaded time is known: the first windows of a stage time its quickest calls first.) Its
+        // noise is that of the two mean call times, not of the counts.
+        const read = this.#s0 > 0 && w.s > 0 && baseS > 0;
+        const little = read ? ((n / this.#n0) * this.#s0) / w.s - 1 : gain;
         // The noise of a gain is that of both readings.
-        const noise = Math.hypot(this.#noise0, this.#noise);
+        const noise = Math.hypot(this.#noise0, w.noise);
         // Past the latency brake the burden of proof turns: Little's law must show the gain beyond
         // the noise, not only fail to refute it.
         const past = baseS > 0 && this.#n0 >= brakeAt(this.#x0, baseS);
+        const lnoise = read ? Math.hypot(this.#sNoise0, w.sNoise) : noise;
         const failed =
           gain + noise < need ||
-          (gain - noise < need && little + (past ? -noise : noise) < need) ||
+          (gain - noise < need && little + (past ? -lnoise : lnoise) < need) ||
           this.#history.shortSince(n, x, noise, this.eta);
         // Throughput that fell by more than 10 % and the noise is the world changing, not us.
         if (!drained && x >= (0.9 - this.#noise0) * this.#x0 && failed) {
           // Sized for the better of the two throughputs: past a knee the reading dips, not rises.
           const best = Math.max(x, this.#x0);
           const measuredKnee = this.#history.knee(x, this.#n0, this.#x0);
-          const knee = kneeEstimate(
-            best,
-            baseS * (1 + LEAST_BIAS),
-            // (A dip within the noise says nothing about the knee: no lower than the count it came from.)
-            Math.min(
-              measuredKnee,
-              this.#n0 * Math.max(x / this.#x0, Math.min(1, x / this.#x0 + this.#noise0)),
-            ),
-            n,
-            slower,
-          );
+          // (A dip within the noise says nothing about the knee: no lower than the count it came from.)
+          const dip = Math.max(x / this.#x0, Math.min(1, x / this.#x0 + this.#noise0));
+          const fallback = Math.min(measuredKnee, this.#n0 * dip);
+          const estimate = kneeEstimate(best, baseS * (1 + LEAST_BIAS), fallback, n, slower);
+          // A step that gave nothing by the count and, read precisely, by Little's law: no knee above its start.
+          const nothing = read && gain <= noise && little <= lnoise && lnoise <= PRECISE;
+          const knee = nothing ? Math.min(this.#n0, estimate) : estimate;
           this.#check(knee, best, Math.min(n, measuredKnee), Math.max(SOFT_LOSS, 2 * this.#noise0));
           this.#holdAt(knee, now);
           this.forced = true;
@@ -318,7 +266,7 @@ export class KneeGuard {
     // Demand must exceed what the count delivers — arrivals above it, a queue that grew over the
     // window, or a source blocked on a full queue (which hides arrivals): a backlog that arrivals
     // below the throughput will clear is no experiment.
-    const demand = arrival > DEMAND * x || this.#grewQ || isCensored(this.#fill);
+    const demand = arrival > DEMAND * x || w.grewQ || isCensored(this.#fill);
     this.#testable = measured && backlogged && demand && !drained && x > 0 && this.#n1 < 0 && this.#steady();
     // Measure the current count before growing from it under a backlog, so that the growth can be
     // tested — also while the processing time drifts (the growth then waits for one window, not

@@ -30,7 +30,34 @@ export const KNEE_HEADROOM = 0.1;
  * tell where it is. Otherwise (work that never awaits, no baseline yet) it is `fallback`, an
  * estimate from measured counts. At least 1, below `n`.
  */
-export function kneeEstimate(x: number, baseS: number, fallback: number, n: number, slower = true): number {
-  const knee = slower && baseS > 0 ? ((x * baseS) / 1000) * (1 + KNEE_HEADROOM) : fallback;
+export function kneeEstimate(
+  x: number,
+  baseS: number,
+  fallback: number,
+  n: number,
+  slower = true,
+  headroom = KNEE_HEADROOM,
+): number {
+  const knee = slower && baseS > 0 ? ((x * baseS) / 1000) * (1 + headroom) : fallback;
   return Math.max(1, Math.min(n - 1, Math.ceil(knee - 1e-9)));
+}
+
+/** The least relative noise of a window's mean call time. */
+export const MEAN_NOISE_FLOOR = 0.01;
+
+/**
+ * The relative noise of the mean of `timed` calls that took `sumMs` in all, `sumSqMs` the sum of
+ * their squares: their CV / √timed (a CV of 1 for fewer than two calls), at least 1 %.
+ */
+export function meanNoise(timed: number, sumMs: number, sumSqMs: number): number {
+  return timed < 2 || sumMs <= 0
+    ? 1
+    : Math.max(MEAN_NOISE_FLOOR, callCv(timed, sumMs, sumSqMs) / Math.sqrt(timed));
+}
+
+/** The coefficient of variation of `timed` calls that took `sumMs` in all, `sumSqMs` the sum of their squares (1: fewer than two). */
+export function callCv(timed: number, sumMs: number, sumSqMs: number): number {
+  if (timed < 2 || sumMs <= 0) return 1;
+  const mean = sumMs / timed;
+  return Math.sqrt(Math.max(0, sumSqMs / timed - mean * mean)) / mean;
 }
