@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { leastKnown, meanNoise } from "../../../src/scaling/knee/knee-estimate.js";
+import { callCv, leastKnown, meanNoise } from "../../../src/scaling/knee/knee-estimate.js";
 import { KneeRig } from "./knee-rig.js";
 
 /**
@@ -75,6 +75,18 @@ describe("the check of a knee cut", () => {
     // count one short of the knee from the knee; the estimate stands.
     const noisy = stage(24, slots24, 10, 0.8);
     expect(noisy.growTo(32, 600)?.out).toBe(30);
+  });
+
+  it("holds at the estimate, not where a failed step came from, when either reading saw a gain", () => {
+    // 24 → 48 workers for +15 % by the count (beyond its 9 % of noise), nothing by Little's law: the
+    // step failed (+30 % needed), and the count says 24 did not deliver it all.
+    const counted = stage(24, slots24, 10, 0);
+    counted.rate = (n) => (n <= 24 ? 2400 : 2760);
+    expect(counted.growTo(48, 600)?.out).toBe(34); // 2,760/s at 10 ms, +21 %
+    // 24 → 32 for nothing by the count, while the calls slowed by only 10 % (Little's law: +21 %).
+    const little = stage(24, (n) => (n <= 24 ? 10 : 11), 10, 0);
+    little.rate = () => 2400;
+    expect(little.growTo(32, 600)?.out).toBe(30);
   });
 
   it("settles a doubt by Little's law within the noise of a mean call time, not of a count", () => {
@@ -356,5 +368,13 @@ describe("meanNoise", () => {
     expect(meanNoise(1, 10, 100)).toBe(1);
     expect(meanNoise(0, 0, 0)).toBe(1);
     expect(meanNoise(5, 0, 0)).toBe(1);
+  });
+});
+
+describe("callCv", () => {
+  it("is the standard deviation of the calls over their mean, and 1 for fewer than two calls or none timed", () => {
+    expect(callCv(100, 1000, 100 * 100 * 1.25)).toBeCloseTo(0.5, 10);
+    expect(callCv(4, 40, 400)).toBe(0);
+    expect([callCv(1, 10, 100), callCv(0, 0, 0), callCv(5, 0, 0)]).toEqual([1, 1, 1]);
   });
 });
