@@ -80,6 +80,7 @@ export class SlowStart {
   /** Throughput per worker of the last round that kept its growth (the most completions: the best estimate). */
   #goodE = 0;
   #goodN = 1;
+  #goodRef = 0;
   #minS = 0;
   /** Calls timed in rounds whose throughput a worker held all but perfectly (unloaded), and their sum (ms). */
   #poolTimed = 0;
@@ -192,7 +193,7 @@ export class SlowStart {
     const e = x / n;
     // A second look halfway back is held to the last good round's rate a worker as well: the
     // best is taken only from rounds that timed their calls whole, and may lag it.
-    const reference = this.#suspect && this.#suspectN > n ? Math.max(this.#bestE, this.#goodE) : this.#bestE;
+    const reference = this.#suspect && this.#suspectN > n ? Math.max(this.#bestE, this.#goodRef) : this.#bestE;
     if (e >= KEEP * reference) {
       // A round whose rate a worker held at the best is below any knee: its calls were unloaded.
       if (e >= BOLD * this.#bestE) {
@@ -205,6 +206,9 @@ export class SlowStart {
       if (e > this.#bestE && timed >= 4 && span >= sWindow) this.#bestE = e;
       else if (this.#bestE === 0) this.#bestE = e * KEEP;
       this.#goodE = e;
+      // As a second look's reference, a round of fewer than 4 completions counts at three quarters,
+      // as the best does: it may have ended on a few quick calls.
+      this.#goodRef = done >= 4 ? e : e * KEEP;
       this.#goodN = n;
       const retest = this.#suspect && this.#suspectN > n ? this.#suspectN : 0;
       this.#suspect = false;

@@ -1,7 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { Flow } from "../../../src/index.js";
 import { AdaptiveScaling } from "../../../src/index.js";
+import { SlowStartMove } from "../../../src/scaling/knee/slow-start.js";
 import { range, sleep, VirtualClock } from "../../helpers.js";
+import { Rig } from "./slow-start-rig.js";
+
+const { Grow, Recheck, Cut } = SlowStartMove;
 
 describe("AdaptiveScaling: slow start on a batch job with timer lateness", () => {
   // 20 ms calls that real timers make 20–24 ms, nothing behind them that queues: the pool should
@@ -42,4 +46,44 @@ describe("AdaptiveScaling: slow start on a batch job with timer lateness", () =>
       expect(n, seen.join("\n")).toBeGreaterThanOrEqual(64);
     },
   );
+});
+
+describe("slow start: a second look's reference from a round of fewer than 4 completions", () => {
+  // 25 slots behind 200 ms calls, from 2 workers. The first round ended on its 3 quickest calls
+  // (145 ms) and read 15/s where 2 workers give 10; the round at 8 read 31/s (the last of a cohort),
+  // short of three quarters of that; the second look at 4 reads 4.4/s a worker.
+  const slowCalls = (planMs: number, timedShare = 1) => {
+    const rig = new Rig();
+    rig.n = 2;
+    rig.timedShare = timedShare;
+    rig.s = planMs; // a round spans at least this: 200 ms counts 3 completions at 15/s, 270 ms 4
+    rig.callMs = (n) => (n === 2 ? 145 : 200);
+    let firstAt8 = true;
+    rig.rate = (n) => {
+      if (n === 2) return 15;
+      if (n === 8 && firstAt8) return 31;
+      if (n === 4) firstAt8 = false;
+      return n * 4.4;
+    };
+    rig.run(3000);
+    return rig.changes.map(([, m, n]) => [m, n]);
+  };
+
+  it("counts it at three quarters, like the best: the look at 4 is good, and 8 is measured again", () => {
+    expect(slowCalls(200).slice(0, 4)).toEqual([
+      [Grow, 8],
+      [Recheck, 4],
+      [Grow, 8],
+      [Grow, 16],
+    ]);
+  });
+
+  it("takes a round of 4 completions at its reading, and cuts when the look falls short of it", () => {
+    // Half its calls timed (older workers time one in eight): not the best's reference, but the second look's.
+    expect(slowCalls(270, 0.5).slice(0, 3)).toEqual([
+      [Grow, 8],
+      [Recheck, 4],
+      [Cut, 5],
+    ]);
+  });
 });
