@@ -11,6 +11,8 @@ const DEMAND = 1.05;
 const isCensored = (fill: number): boolean => fill >= 0.5;
 /** Little's law read within this (relative) says a step that gave nothing by it left the knee where it was. */
 const PRECISE = 0.03;
+/** Calls within this share of the unloaded time (or twice their mean's noise) run unloaded: nothing queues them. */
+const UNLOADED = 0.05;
 
 /**
  * The knee guard of the policy layer: it treats growth made while a backlog exists as an
@@ -68,6 +70,8 @@ export class KneeGuard {
   #checkNoises = 2;
   /** A go-back to a slow-start round's count to check: that count, the cut, its throughput and noise. */
   #verify: [back: number, cut: number, x: number, noise: number] | null = null;
+  /** A slow-start cut whose calls ran unloaded, released to probes (-1: none). */
+  #released = -1;
 
   constructor(
     readonly eta: number,
@@ -199,6 +203,18 @@ export class KneeGuard {
         this.why = `knee trimmed: ${n} workers gave ${Math.round(xr)}/s, ${trim} deliver it at unloaded speed`;
         return trim;
       }
+      // Calls at the cut as quick as unloaded ones: nothing queues them, so no knee is here — the rounds
+      // misread (a stall, a loaded machine). The hold ends; +25 % probes go on from the cut.
+      if (
+        this.#checkLoss === ROUND_LOSS &&
+        !drained &&
+        w.s > 0 &&
+        w.s <= s0 * (1 + Math.max(UNLOADED, 2 * w.sNoise))
+      ) {
+        this.#ceilingUntil = now;
+        this.#released = n;
+        this.why = `no knee at ${n} workers: calls take ${w.s.toFixed(1)} ms, as unloaded (${s0.toFixed(1)} ms); probing on`;
+      }
     }
     const verify = this.#verify;
     if (verify !== null && n === verify[0] && measured) {
@@ -252,7 +268,9 @@ export class KneeGuard {
           const estimate = kneeEstimate(best, baseS * (1 + LEAST_BIAS), fallback, n, slower);
           // A step that gave nothing by the count and, read precisely, by Little's law: no knee above its start.
           const nothing = read && gain <= noise && little <= lnoise && lnoise <= PRECISE;
-          const knee = nothing ? Math.min(this.#n0, estimate) : estimate;
+          // (And a probe from a cut whose calls ran unloaded: that cut was measured to deliver.)
+          const knee = nothing || this.#n0 === this.#released ? Math.min(this.#n0, estimate) : estimate;
+          this.#released = -1;
           this.#check(knee, best, Math.min(n, measuredKnee), Math.max(SOFT_LOSS, 2 * this.#noise0));
           this.#holdAt(knee, now);
           this.forced = true;

@@ -193,7 +193,8 @@ export class SlowStart {
     const e = x / n;
     // A second look halfway back is held to the last good round's rate a worker as well: the
     // best is taken only from rounds that timed their calls whole, and may lag it.
-    const reference = this.#suspect && this.#suspectN > n ? Math.max(this.#bestE, this.#goodRef) : this.#bestE;
+    const reference =
+      this.#suspect && this.#suspectN > n ? Math.max(this.#bestE, this.#goodRef) : this.#bestE;
     if (e >= KEEP * reference) {
       // A round whose rate a worker held at the best is below any knee: its calls were unloaded.
       if (e >= BOLD * this.#bestE) {

@@ -333,6 +333,33 @@ describe("the check of a knee cut", () => {
       expect(trimmed(4000, 1)?.out).toBe(44);
     });
 
+    it("ends the hold when calls at the cut run as quick as unloaded ones (no knee is there), and a failed probe comes back to it", () => {
+      /** Slow start cut to 5 (rounds read 450/s at 8); the stage gives 500/s of calls taking `callMs`, with a CV of `cv`. */
+      const cutAt5 = (callMs: number, cv: number) => {
+        const rig = new KneeRig(5, { holdMs: 5000 });
+        rig.rate = () => 500;
+        rig.callMs = () => callMs;
+        rig.cv = cv;
+        rig.baseS = 10;
+        rig.guard.hold(5, rig.now, 450, 8, 10);
+        rig.run(600);
+        return rig;
+      };
+      const released = cutAt5(10, 0);
+      expect(released.seen.map((v) => v.why)).toContain(
+        "no knee at 5 workers: calls take 10.0 ms, as unloaded (10.0 ms); probing on",
+      );
+      expect(released.guard.held(released.now)).toBe(false);
+      expect(released.guard.growthCap(5, 100)).toBe(7); // one +25 % probe
+      // The probe 5 → 7 gives nothing (a limit at 5 after all): back to 5, not to the estimate above it.
+      released.callMs = (n) => (n > 5 ? 14 : 10);
+      expect(released.growTo(7, 600)?.out).toBe(5);
+      // Calls 6 % slower than unloaded, read within 1 %: something queues them; the cut holds.
+      const knee = cutAt5(10.6, 0);
+      expect(knee.seen.some((v) => v.why?.startsWith("no knee"))).toBe(false);
+      expect(knee.guard.held(knee.now)).toBe(true);
+    });
+
     it("leaves a cut that unloaded calls need", () => {
       // 54 workers at 10 ms give 5,400/s: nothing to trim.
       expect(afterCut(54, 5200, 10).seen.some((v) => v.why?.startsWith("knee trimmed"))).toBe(false);
