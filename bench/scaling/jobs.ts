@@ -61,17 +61,14 @@ export const JOBS: readonly Job[] = [
 
 const SEEDS = [1, 2, 3];
 
-/** The job's time (s), its worker-seconds up to then, and its peak count. */
+/** The job's time (s), its worker-seconds up to then (the suite's own metrics), and its peak count. */
 async function run(s: Scenario, strategy: ScalingStrategy, seed: number) {
-  const { record } = await simulate(s, strategy, { seed });
-  const end = record.completedAtMs;
-  const tl = record.timeline;
-  let ws = 0;
-  for (let i = 0; i < tl.length && tl[i]![0] < end; i++) {
-    const until = Math.min(i + 1 < tl.length ? tl[i + 1]![0] : end, end);
-    ws += (tl[i]![1] * (until - tl[i]![0])) / 1000;
-  }
-  return { time: end / 1000, ws, peak: Math.max(...tl.map(([, n]) => n)) };
+  const { metrics, record } = await simulate(s, strategy, { seed });
+  return {
+    time: metrics.completionS,
+    ws: metrics.workerSeconds,
+    peak: Math.max(...record.timeline.map(([, n]) => n)),
+  };
 }
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
