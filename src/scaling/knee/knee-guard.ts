@@ -22,11 +22,13 @@ const UNLOADED = 0.05;
  * max(2·S, 20 ms), over max(5·S, 100 ms)). Growth N0 → N1 from a count measured under a steady
  * backlog — made by the strategy or by the flow's worker budget — becomes a probe; when N1 is
  * measured, the growth stays only if X1/X0 − 1 ≥ η·(N1/N0 − 1). Otherwise the count drops at once
- * to the fewest workers measured to give ≥ 95 % of the best throughput seen (the knee) and stays
- * capped there for `holdMs`; then one +25 % step probes again, and must show its gain beyond the noise.
- * A probe whose throughput fell by more than 10 % and the noise (the world changed, not us) or whose
- * backlog emptied is not a failure. A gain short of the need but within the noise of it is settled
- * by Little's law: calls that slowed by the whole step (X = N / S) fail it.
+ * to the knee — where calls got slower, the count unloaded calls need (+21 %), else the fewest
+ * workers measured to give ≥ 95 % of the best; never above N0 when the step gave nothing by the count
+ * and by Little's law read precisely — and stays capped there for `holdMs`; then one +25 % step
+ * probes again. A probe whose throughput fell by more than 10 % and the noise (the world changed,
+ * not us) or whose backlog emptied is not a failure. A gain short of the need but within the noise
+ * of it is settled by Little's law, within the noise of two mean call times: calls that slowed by
+ * the whole step (X = N / S) fail it. A slow-start cut is checked, trimmed, or released (see `limit`).
  */
 export class KneeGuard {
   /** Set by `limit` when it changed the recommendation: why, in words. */
