@@ -80,6 +80,7 @@ export class SlowStart {
   /** Throughput per worker of the last round that kept its growth (the most completions: the best estimate). */
   #goodE = 0;
   #goodN = 1;
+  /** That rate as a second look's reference: three quarters of it when the round counted fewer than 4 completions. */
   #goodRef = 0;
   #minS = 0;
   /** Calls timed in rounds whose throughput a worker held all but perfectly (unloaded), and their sum (ms). */
@@ -142,6 +143,7 @@ export class SlowStart {
       this.#active = true;
       this.#bestE = 0;
       this.#goodE = 0;
+      this.#goodRef = 0;
       this.#minS = 0;
       this.#poolTimed = 0;
       this.#poolMs = 0;
