@@ -43,7 +43,7 @@ export function kneeEstimate(
 }
 
 /** The least relative noise of a window's mean call time. */
-export const MEAN_NOISE_FLOOR = 0.01;
+const MEAN_NOISE_FLOOR = 0.01;
 
 /**
  * The relative noise of the mean of `timed` calls that took `sumMs` in all, `sumSqMs` the sum of

@@ -13,6 +13,8 @@ const isCensored = (fill: number): boolean => fill >= 0.5;
 const PRECISE = 0.03;
 /** Calls within this share of the unloaded time (or twice their mean's noise) run unloaded: nothing queues them. */
 const UNLOADED = 0.05;
+/** A trim takes off at least this share (and more than its headroom), or is not made. */
+const TRIM_LEAST = 0.05;
 
 /**
  * The knee guard of the policy layer: it treats growth made while a backlog exists as an
@@ -200,7 +202,7 @@ export class KneeGuard {
         this.#checkLoss === ROUND_LOSS && !drained ? kneeEstimate(xr, s0, n, n + 1, true, headroom) : n;
       // (A trim within its own headroom, or 5 %, is not worth its risk: 40 trimmed to 39 at 40 slots
       // read a loss, went back untested, and λ·S — inflated by calls queued at the limit — ran to 155.)
-      if (trim < n * (1 - Math.max(headroom, 0.05))) {
+      if (trim < n * (1 - Math.max(headroom, TRIM_LEAST))) {
         this.#check(trim, x, n, SOFT_LOSS, 1);
         this.#ceiling = trim;
         this.forced = true;

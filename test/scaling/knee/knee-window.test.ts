@@ -13,6 +13,12 @@ class Stage {
   /** The times a window closed. */
   readonly closed: number[] = [];
 
+  /** A stage whose count changed at 0. */
+  constructor(o: { rate?: number; callMs?: number; cv?: number } = {}) {
+    Object.assign(this, o);
+    this.w.restart(0);
+  }
+
   run(ms: number, s = 10, stepMs = 10): void {
     const end = this.now + ms;
     while (this.now < end) {
@@ -30,14 +36,12 @@ class Stage {
 describe("KneeWindow", () => {
   it("begins a window 2·S (at least 20 ms) after a change, once no worker is starting, and closes it after max(5·S, 100 ms)", () => {
     const a = new Stage();
-    a.w.restart(0);
     a.run(300);
     // Marked at 20 ms, closed at 120 and 220.
     expect(a.closed).toEqual([120, 220]);
     expect(a.w.measured).toBe(true);
     const b = new Stage();
     b.st.startingWorkers = 2;
-    b.w.restart(0);
     b.run(200);
     expect(b.closed).toEqual([]);
     expect(b.w.measured).toBe(false);
@@ -46,29 +50,21 @@ describe("KneeWindow", () => {
     expect(b.closed).toEqual([310]);
     // With 30 ms calls: marked at 60, closed 150 ms later.
     const c = new Stage();
-    c.w.restart(0);
     c.run(400, 30);
     expect(c.closed[0]).toBe(210);
   });
 
   it("waits for 100 completions, or for 20·S when they come slowly", () => {
-    const slow = new Stage();
-    slow.rate = 600; // 60 completions in 100 ms
-    slow.w.restart(0);
+    const slow = new Stage({ rate: 600 }); // 60 completions in 100 ms
     slow.run(400);
     expect(slow.closed).toEqual([190, 360]); // 100 completions 167 ms after the mark at 20, and again
-    const slower = new Stage();
-    slower.rate = 100;
-    slower.w.restart(0);
+    const slower = new Stage({ rate: 100 });
     slower.run(400);
     expect(slower.closed).toEqual([220]); // 20 completions, but 20·S = 200 ms
   });
 
   it("reads the throughput, the mean call time, the calls' CV and the noise of that mean", () => {
-    const st = new Stage();
-    st.callMs = 12;
-    st.cv = 0.5;
-    st.w.restart(0);
+    const st = new Stage({ callMs: 12, cv: 0.5 });
     st.run(120);
     expect(st.w.x).toBeCloseTo(1000, 6);
     expect(st.w.s).toBeCloseTo(12, 6);
@@ -80,26 +76,20 @@ describe("KneeWindow", () => {
 
   it("takes the noise from what two windows differ by when that is more than 1/√k, and never below 5 %", () => {
     const st = new Stage();
-    st.w.restart(0);
     st.run(120);
     st.rate = 1300;
     st.run(100);
     expect(st.w.noise).toBeCloseTo(300 / 1300, 6);
-    const many = new Stage();
-    many.rate = 2000;
-    many.w.restart(0);
+    const many = new Stage({ rate: 2000 });
     many.run(120);
     expect(many.w.noise).toBeCloseTo(1 / Math.sqrt(200), 6);
-    const more = new Stage();
-    more.rate = 5000;
-    more.w.restart(0);
+    const more = new Stage({ rate: 5000 });
     more.run(120);
     expect(more.w.noise).toBe(NOISE_FLOOR);
   });
 
   it("says whether the queue emptied in the window, and whether it grew over it", () => {
     const st = new Stage();
-    st.w.restart(0);
     st.run(30);
     st.st.queueLength = 0;
     st.run(10);
@@ -118,7 +108,6 @@ describe("KneeWindow", () => {
 
   it("starts over at a change, keeping nothing of the last count's readings", () => {
     const st = new Stage();
-    st.w.restart(0);
     st.run(220);
     expect(st.w.s).toBeGreaterThan(0);
     st.w.restart(st.now);
