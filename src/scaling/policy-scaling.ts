@@ -296,7 +296,7 @@ export abstract class PolicyScaling implements ScalingStrategy {
         desired = ss.target;
         why = ss.why;
         forced = true;
-        knee?.hold(ss.target, now, ss.cutFromX, ss.cutFromN, ss.cutUnloadedS);
+        knee?.hold(ss.target, now, ss.cutFromX, ss.cutFromN, ss.cutUnloadedS, ss.cutUnloadedCv);
       } else if (move === SlowStartMove.Grow || move === SlowStartMove.Recheck) {
         // (A recheck steps down for a second look at a round that fell short, at once.)
         desired = ss.target;

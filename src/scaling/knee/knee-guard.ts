@@ -70,8 +70,12 @@ export class KneeGuard {
   #checkBack = 0;
   #checkLoss = SOFT_LOSS;
   #checkS = 0;
+  /** The CV of the calls that time came from (-1: not known; the calls' CV at the cut stands in). */
+  #checkCv = -1;
   /** The noise a loss must exceed, in windows' noises: one where the throughput before came from one long window. */
   #checkNoises = 2;
+  /** Whether the throughput before was read by Little's law (X = N / S), and the check reads it so too. */
+  #checkLittle = false;
   /** A go-back to a slow-start round's count to check: that count, the cut, its throughput and noise. */
   #verify: [back: number, cut: number, x: number, noise: number] | null = null;
   /** A slow-start cut whose calls ran unloaded, released to probes (-1: none). */
@@ -174,10 +178,13 @@ export class KneeGuard {
     // call in flight) loses throughput there, and the count measured to deliver it comes back.
     if (this.#checkN > 0 && n === this.#checkN && measured) {
       const back = this.#checkBack;
+      // Read as the throughput before was: by Little's law where it was (two counts one worker
+      // apart differ less than the counts' noise; 18 → 17 workers at 16 slots "lost" 14 % by them).
+      const xNow = this.#checkLittle && w.s > 0 && w.sNoise < w.noise ? (n * 1000) / w.s : x;
       const lost =
         backlogged &&
         !drained &&
-        x < this.#checkX * (1 - Math.max(this.#checkLoss, this.#checkNoises * w.noise));
+        xNow < this.#checkX * (1 - Math.max(this.#checkLoss, this.#checkNoises * w.noise));
       const from = this.#checkX;
       this.#checkN = -1;
       if (lost) {
@@ -189,13 +196,16 @@ export class KneeGuard {
         this.#testable = false;
         if (this.#checkLoss === ROUND_LOSS) this.#verify = [back, n, x, w.noise];
         this.forced = true;
-        this.why = `soft knee: ${n} workers gave ${Math.round(x)}/s, ${back} gave ${Math.round(from)}/s; back to ${back}`;
+        this.why = `soft knee: ${n} workers gave ${Math.round(xNow)}/s, ${back} gave ${Math.round(from)}/s; back to ${back}`;
         return back;
       }
       // Delivered. A slow-start cut comes from short rounds (one may count a cohort too many): trimmed to this longer window's reading.
       const s0 = this.#checkS > 0 ? this.#checkS : baseS;
-      // Its headroom covers the noise of the two call times it is sized from (the unloaded one from ≥ 16 calls).
-      const headroom = Math.min(KNEE_HEADROOM, w.cv / 4 + w.sNoise);
+      // Its headroom covers the noise of the two call times it is sized from (the unloaded one from
+      // ≥ 16 calls). The calls' CV is the lesser of two readings that can each only add to it: here
+      // (calls queued at the knee wait) and slow start's unloaded rounds (rounds at several counts).
+      const cv = this.#checkCv >= 0 ? Math.min(this.#checkCv, w.cv) : w.cv;
+      const headroom = Math.min(KNEE_HEADROOM, cv / 4 + w.sNoise);
       // With every worker busy X = N / S: read that way where the mean call time is the closer reading.
       const xr = w.s > 0 && w.sNoise < w.noise ? (n * 1000) / w.s : x;
       const trim =
@@ -203,7 +213,7 @@ export class KneeGuard {
       // (A trim within its own headroom, or 5 %, is not worth its risk: 40 trimmed to 39 at 40 slots
       // read a loss, went back untested, and λ·S — inflated by calls queued at the limit — ran to 155.)
       if (trim < n * (1 - Math.max(headroom, TRIM_LEAST))) {
-        this.#check(trim, x, n, SOFT_LOSS, 1);
+        this.#check(trim, xr, n, SOFT_LOSS, 1, xr !== x);
         this.#ceiling = trim;
         this.forced = true;
         this.why = `knee trimmed: ${n} workers gave ${Math.round(xr)}/s, ${trim} deliver it at unloaded speed`;
@@ -328,10 +338,11 @@ export class KneeGuard {
    * Caps the count at `knee` for the hold, as a failed probe would (slow start found it, at a
    * count `fromN` that gave `fromX`/s: checked at the knee, see {@link KneeGuard.limit}).
    */
-  hold(knee: number, now: number, fromX = 0, fromN = 0, unloadedS = 0): void {
+  hold(knee: number, now: number, fromX = 0, fromN = 0, unloadedS = 0, unloadedCv = -1): void {
     // A round of slow start is short (its rate within about 1/√64 at best): a larger loss says it.
     this.#check(knee, fromX, fromN, ROUND_LOSS);
     this.#checkS = unloadedS;
+    this.#checkCv = unloadedCv;
     this.#holdAt(knee, now);
     this.#n1 = -1;
     this.#testable = false;
@@ -356,11 +367,12 @@ export class KneeGuard {
     this.#cautiousUntil = now + 2 * this.holdMs;
   }
 
-  #check(knee: number, fromX: number, back: number, loss: number, noises = 2): void {
+  #check(knee: number, fromX: number, back: number, loss: number, noises = 2, little = false): void {
     this.#checkN = fromX > 0 && back > knee ? knee : -1;
     this.#checkX = fromX;
     this.#checkBack = back;
     this.#checkLoss = loss;
     this.#checkNoises = noises;
+    this.#checkLittle = little;
   }
 }

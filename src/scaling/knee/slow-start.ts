@@ -1,5 +1,5 @@
 import type { StageStats } from "../../stats/stage-stats.js";
-import { KNEE_HEADROOM, kneeEstimate, leastKnown } from "./knee-estimate.js";
+import { KNEE_HEADROOM, kneeEstimate, leastKnown, callCv } from "./knee-estimate.js";
 
 /** A queue at least this full means the source is blocked on it: demand the stage cannot see. */
 const CENSORED = 0.5;
@@ -21,6 +21,8 @@ const STILL_CALLS = 16;
 const DECIDING = 3;
 /** Calls timed in unloaded rounds that make their mean the unloaded call time. */
 const POOLED = 16;
+/** Calls timed in unloaded rounds that make their CV the unloaded calls' CV. */
+const CV_CALLS = 8;
 /** Calls a round must have timed for its reading to be held to its own call time (a worker times its first 8: two are enough to bound an over-read). */
 const CLAMPED = 2;
 /** A round's reading is held to this many times n workers' completions at its own mean call time. */
@@ -64,6 +66,8 @@ export class SlowStart {
    * times seen and the last good round's time a worker; the knee guard checks the cut with it.
    */
   cutUnloadedS = 0;
+  /** At a cut: the CV of the calls timed in unloaded rounds (-1: fewer than {@link CV_CALLS} of them). */
+  cutUnloadedCv = -1;
   /** Set with `Grow`, `Recheck` and `Cut`: why, in words. */
   why = "";
 
@@ -74,6 +78,7 @@ export class SlowStart {
   #roundAt = 0;
   #markTimed = 0;
   #markTimedMs = 0;
+  #markTimedSq = 0;
   #markAt = -1;
   #markOut = 0;
   #bestE = 0;
@@ -86,6 +91,7 @@ export class SlowStart {
   /** Calls timed in rounds whose throughput a worker held all but perfectly (unloaded), and their sum (ms). */
   #poolTimed = 0;
   #poolMs = 0;
+  #poolSq = 0;
   #suspect = false;
   #suspectX = 0;
   /** The count whose round fell short, while its second look is measured below it. */
@@ -147,6 +153,7 @@ export class SlowStart {
       this.#minS = 0;
       this.#poolTimed = 0;
       this.#poolMs = 0;
+      this.#poolSq = 0;
       this.#suspect = false;
       this.#suspectN = 0;
       this.#retestN = 0;
@@ -167,6 +174,7 @@ export class SlowStart {
       this.#markOut = stats.processed;
       this.#markTimed = stats.timedItems;
       this.#markTimedMs = stats.timedMs;
+      this.#markTimedSq = stats.timedMsSquared;
       return SlowStartMove.Hold;
     }
     const done = stats.processed - this.#markOut;
@@ -202,6 +210,7 @@ export class SlowStart {
       if (e >= BOLD * this.#bestE) {
         this.#poolTimed += timed;
         this.#poolMs += stats.timedMs - this.#markTimedMs;
+        this.#poolSq += stats.timedMsSquared - this.#markTimedSq;
       }
       // A round is the reference for later ones only when it spanned the calls it timed: a
       // window shorter than the calls (the planning time unknown yet) over-reads a cohort of new
@@ -279,6 +288,8 @@ export class SlowStart {
     this.target = target;
     this.cutFromX = x;
     this.cutUnloadedS = pooled ? unloaded : leastKnown(this.#minS, 1000 / this.#goodE);
+    this.cutUnloadedCv =
+      this.#poolTimed >= CV_CALLS ? callCv(this.#poolTimed, this.#poolMs, this.#poolSq) : -1;
     this.cutFromN = x === second ? n : top;
     const good = `${this.#goodN} gave ${Math.round(this.#goodE * this.#goodN)}/s`;
     this.why =

@@ -25,6 +25,8 @@ export class Rig {
   /** Whether the stage times its items (timedItems and timedMs move), and what share of them. */
   timing = true;
   timedShare = 1;
+  /** The calls' coefficient of variation (their squares sum to done · callMs² · (1 + cv²)). */
+  cv = 0;
   readonly moves: [t: number, move: SlowStartMove, target: number][] = [];
 
   /** One step at the current time; returns the move. */
@@ -49,6 +51,7 @@ export class Rig {
       if (this.timing) {
         this.st.timedItems += done * this.timedShare;
         this.st.timedMs += done * this.timedShare * this.callMs(this.n);
+        this.st.timedMsSquared += done * this.timedShare * this.callMs(this.n) ** 2 * (1 + this.cv ** 2);
       }
       move = this.step();
     }

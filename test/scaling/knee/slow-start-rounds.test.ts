@@ -184,6 +184,23 @@ describe("slow start's knee", () => {
     expect(rig.ss.cutUnloadedS).toBeCloseTo(8, 9);
   });
 
+  it("gives the CV of the calls its unloaded rounds timed, or -1 for fewer than 8 of them", () => {
+    const cut = (cv: number, timedShare = 1) => {
+      const rig = new Rig();
+      rig.rate = (n) => Math.min(n, 40) * 100;
+      rig.callMs = (n) => (n <= 40 ? 8 : 10 * (n / 40));
+      rig.cv = cv;
+      rig.timedShare = timedShare;
+      rig.run(200);
+      expect(rig.changes.at(-1)?.[1]).toBe(Cut);
+      return rig.ss.cutUnloadedCv;
+    };
+    expect(cut(0.3)).toBeCloseTo(0.3, 6);
+    expect(cut(0)).toBeCloseTo(0, 6);
+    // One completion in a hundred timed: too few calls to tell their spread.
+    expect(cut(0.3, 0.01)).toBe(-1);
+  });
+
   it("pools the rounds' calls by weight, not the least of their means", () => {
     // 5 ms calls at one worker, 7 at 4, 8 at 16, 10 at 32: the one worker's few calls weigh little.
     const rig = new Rig();
