@@ -115,7 +115,7 @@ export abstract class PolicyScaling implements ScalingStrategy {
     const buckets = Math.max(1, Math.ceil(policy.downStabilizationMs / BUCKET_MS) + 1);
     this.#bucketMax = new Float64Array(buckets);
     this.#bucketId = new Float64Array(buckets).fill(Number.NaN);
-    this.#knee = policy.kneeGuard ? new KneeGuard(policy.kneeEta, policy.kneeHoldMs) : null;
+    this.#knee = policy.kneeGuard ? new KneeGuard(policy.kneeEta, policy.kneeHoldMs, policy.slowStart) : null;
     this.#slowStart = policy.slowStart ? new SlowStart() : null;
     this.#overload =
       policy.overloadDecrease < 1
@@ -310,7 +310,11 @@ export abstract class PolicyScaling implements ScalingStrategy {
     }
 
     if (knee !== null && move === SlowStartMove.Off && !resumed) {
-      const backlogged = n > 0 && this.backlogged(stats, n);
+      // (A queue at least half full with no worker idle is a backlog too: a pool larger than the
+      // queue never holds more queued than workers, and its growth would go untested — in real time
+      // 64 → 128 → 256 workers at 40 slots.)
+      const full = stats.queueLength >= 0.5 * stats.queueCapacity && stats.idleWorkers === 0;
+      const backlogged = n > 0 && (this.backlogged(stats, n) || full);
       desired = knee.limit(desired, n, s, now, backlogged, this.#unloadedS(), rates.arrival);
       if (knee.why !== null) why = knee.why;
       if (knee.forced) ss?.spend();

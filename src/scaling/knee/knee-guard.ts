@@ -74,16 +74,21 @@ export class KneeGuard {
   #checkCv = -1;
   /** The noise a loss must exceed, in windows' noises: one where the throughput before came from one long window. */
   #checkNoises = 2;
-  /** Whether the throughput before was read by Little's law (X = N / S), and the check reads it so too. */
+  /** Whether the throughput before was read by N / S (a trim): the check then reads it the same way. */
   #checkLittle = false;
   /** A go-back to a slow-start round's count to check: that count, the cut, its throughput and noise. */
   #verify: [back: number, cut: number, x: number, noise: number] | null = null;
   /** A slow-start cut whose calls ran unloaded, released to probes (-1: none). */
   #released = -1;
 
+  /**
+   * `censoredGrowth`: something else grows the pool while the queue is at least half full (slow
+   * start), so the arrivals then are no demand even before a knee.
+   */
   constructor(
     readonly eta: number,
     readonly holdMs: number,
+    readonly censoredGrowth = false,
   ) {
     this.#history = new KneeHistory(holdMs);
   }
@@ -178,9 +183,13 @@ export class KneeGuard {
     // call in flight) loses throughput there, and the count measured to deliver it comes back.
     if (this.#checkN > 0 && n === this.#checkN && measured) {
       const back = this.#checkBack;
-      // Read as the throughput before was: by Little's law where it was (two counts one worker
-      // apart differ less than the counts' noise; 18 → 17 workers at 16 slots "lost" 14 % by them).
-      const xNow = this.#checkLittle && w.s > 0 && w.sNoise < w.noise ? (n * 1000) / w.s : x;
+      // A trim read by N / S is checked by N / S, like with like: two counts a worker apart differ
+      // by their noise (18 → 17 workers at 16 slots "lost" 14 % by them), while a trim that read
+      // short (a loaded machine) must be undone when N / S says so. Any other cut's loss must show in
+      // both readings, the count and N / S: in real time the window after a cut from 128 counted
+      // 2,979/s of a 4,000/s limit, and the pool went back to 128.
+      const xl = w.littleX(n);
+      const xNow = this.#checkLittle && xl > 0 ? xl : Math.max(x, xl);
       const lost =
         backlogged &&
         !drained &&
@@ -206,8 +215,11 @@ export class KneeGuard {
       // (calls queued at the knee wait) and slow start's unloaded rounds (rounds at several counts).
       const cv = this.#checkCv >= 0 ? Math.min(this.#checkCv, w.cv) : w.cv;
       const headroom = Math.min(KNEE_HEADROOM, cv / 4 + w.sNoise);
-      // With every worker busy X = N / S: read that way where the mean call time is the closer reading.
-      const xr = w.s > 0 && w.sNoise < w.noise ? (n * 1000) / w.s : x;
+      // With every worker busy X = N / S: read that way where the mean call time is the closer
+      // reading — unless it reads short of the count by more than twice the count's noise: N / S
+      // reads short where timers run late (2 ms calls in real time: 7,700/s of 12,000, trimmed to 33
+      // of 40 slots), while a count over-reads by a cohort at most (S5: 4 %).
+      const xr = xl >= x * (1 - 2 * w.noise) ? xl : x;
       const trim =
         this.#checkLoss === ROUND_LOSS && !drained ? kneeEstimate(xr, s0, n, n + 1, true, headroom) : n;
       // (A trim within its own headroom, or 5 %, is not worth its risk: 40 trimmed to 39 at 40 slots
@@ -306,9 +318,12 @@ export class KneeGuard {
     // tested — also while the processing time drifts (the growth then waits for one window, not
     // for the drift to end): untested growth every evaluation is how a pool runs to its maximum.
     // (Below the count the visible arrivals need by Little's law, growth is demand, not an
-    // experiment — but not after a knee, while the queue is at least half full: a source blocked
-    // on it through the hold catches up in bursts as room appears, and its arrivals say nothing.)
-    const hidden = this.#cautious && isCensored(this.#fill);
+    // experiment — but not while the queue is at least half full, after a knee or where slow start
+    // grows into censored demand: a source blocked on the queue sends as fast as items leave, or
+    // catches up in bursts as room appears, so λ·S restates the pool, and calls queued at a limit
+    // inflate S: in real time 128 workers grew to 256 at 40 slots on it. Without slow start,
+    // λ·S is all the ramp there is: ThroughputScaling's T90 on S5 went 0.9 → 2.1 s without it.)
+    const hidden = (this.#cautious || this.censoredGrowth) && isCensored(this.#fill);
     const visible = Number.isFinite(arrival) && !hidden ? (arrival * s) / 1000 : 0;
     if (this.#n1 < 0 && desired > n && backlogged && !measured && n >= visible) desired = n;
     // The latency brake (Envoy's and Gradient2's backstop): growth the test cannot judge stops at

@@ -37,6 +37,14 @@ export class KneeWindow {
   #markQ = 0;
   #emptied = false;
 
+  /**
+   * The last window's throughput by Little's law with `n` workers busy (X = N / S, per second),
+   * where the mean call time is the closer reading (its noise below the count's); 0 where it is not.
+   */
+  littleX(n: number): number {
+    return this.s > 0 && this.sNoise < this.noise ? (n * 1000) / this.s : 0;
+  }
+
   /** Starts over at a new count. */
   restart(now: number): void {
     this.#changedAt = now;

@@ -53,11 +53,11 @@ describe("the knee guard's measurement windows", () => {
     expect(met.run(0).out).toBe(10);
   });
 
-  it("after a knee, sees no demand in arrivals while the queue is half full (a blocked source catches up)", () => {
+  it("sees no demand in arrivals while the queue is half full after a knee, or always beside slow start (a blocked source's arrivals restate the pool)", () => {
     // A knee held for 1 s, then the caution after it (to 2 s); arrivals of 2,000/s at 10 ms a
     // call would keep 20 workers busy. Growth 12 → 15 comes before 12 was measured: untested.
-    const grow = (queueLength: number, knee: boolean) => {
-      const rig = new KneeRig(10, { holdMs: 1000 });
+    const grow = (queueLength: number, knee: boolean, censoredGrowth = false) => {
+      const rig = new KneeRig(10, { holdMs: 1000, censoredGrowth });
       if (knee) rig.guard.hold(10, 0);
       rig.run(1100);
       rig.arrival = 2000;
@@ -69,7 +69,12 @@ describe("the knee guard's measurement windows", () => {
     };
     expect(grow(500, true)).toBe(15); // measured first, like any growth under a backlog
     expect(grow(499, true)).toBe(1000);
-    expect(grow(500, false)).toBe(1000); // no knee yet: the arrivals are demand
+    // No knee yet, and no slow start beside the guard: λ·S is all the ramp there is.
+    expect(grow(500, false)).toBe(1000);
+    // Beside slow start: a source blocked on the queue sends as fast as items leave, so λ·S is the
+    // pool itself, and calls that queue at a limit only inflate S (in real time 128 grew to 256 on it).
+    expect(grow(500, false, true)).toBe(15);
+    expect(grow(499, false, true)).toBe(1000);
   });
 
   it("never lowers a recommendation at or below the count", () => {

@@ -32,9 +32,9 @@ export class KneeRig {
   stepMs = 10;
   readonly seen: Verdict[] = [];
 
-  constructor(n = 10, o: { eta?: number; holdMs?: number } = {}) {
+  constructor(n = 10, o: { eta?: number; holdMs?: number; censoredGrowth?: boolean } = {}) {
     this.n = n;
-    this.guard = new KneeGuard(o.eta ?? 0.3, o.holdMs ?? 1000);
+    this.guard = new KneeGuard(o.eta ?? 0.3, o.holdMs ?? 1000, o.censoredGrowth);
     this.st = mutableStats({ queueLength: 400, queueCapacity: 1000, oldestItemAgeMs: 500 });
   }
 

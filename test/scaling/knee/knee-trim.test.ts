@@ -88,6 +88,9 @@ describe("a knee slow start found, read again over the check's longer window", (
     );
     // A count that over-reads (4,300/s) is not what the trim is sized from: the call times say 4,000/s.
     expect(trimmed(4300, 0)?.out).toBe(41);
+    // But N / S short of the count by more than twice its noise reads late timers, not the limit:
+    // 6,000/s counted need 61 workers, and 54 stay.
+    expect(trimmed(6000, 0)).toBeUndefined();
     // A CV of 0.2: a quarter of it for the unloaded time's noise (from ≥ 16 calls), 1 % for the window's mean: +6 %.
     expect(trimmed(4000, 0.2)?.out).toBe(43);
     // Calls as spread as a CV of 1: the headroom is its most, 10 %.
@@ -144,7 +147,7 @@ describe("a knee slow start found, read again over the check's longer window", (
     expect(trimmed(0.3, 0.1)).toBe(42);
   });
 
-  it("checks a trim read by Little's law by Little's law, not by counts that differ by more than one worker's throughput", () => {
+  it("checks a trim read by N / S by N / S, like with like: counts a worker apart differ by more than a worker's throughput", () => {
     /** Trimmed 54 → 41 (calls alike, 4,000/s by their times, 4,300/s by the count); at 41 the count reads `x` of calls taking `ms`. */
     const atTrim = (x: number, ms: number) => {
       const rig = new KneeRig(54, { holdMs: 5000 });
@@ -162,8 +165,27 @@ describe("a knee slow start found, read again over the check's longer window", (
     };
     // The count reads 3,600/s (16 % less) while 41 calls of 10.25 ms deliver 4,000/s: the trim holds.
     expect(atTrim(3600, 10.25)).toBeUndefined();
-    // Calls of 12 ms at 41: 3,417/s by Little's law, 15 % lost: back to the cut.
+    // Calls of 12 ms at 41: 3,417/s by N / S, 15 % lost, back to the cut — whatever the count reads
+    // (a trim that read short on a loaded machine must come undone).
     expect(atTrim(4000, 12)).toBe("soft knee: 41 workers gave 3417/s, 54 gave 4000/s; back to 54");
+  });
+
+  it("checks a slow-start cut by both readings, count and N / S: a window's count that reads low is no loss", () => {
+    /** Slow start cut 128 → 47 (a round read 4,322/s); at 47 the count reads `x`/s of calls alike taking `ms`. */
+    const atCut = (x: number, ms: number) => {
+      const rig = new KneeRig(47, { holdMs: 5000 });
+      rig.rate = () => x;
+      rig.callMs = () => ms;
+      rig.cv = 0;
+      rig.guard.hold(47, rig.now, 4322, 128, 10, 0);
+      rig.run(600);
+      return rig.seen.find((v) => v.why?.startsWith("soft knee"))?.why;
+    };
+    // In real time the count of the window after the cut read 2,979/s; 47 calls of 11.75 ms deliver 4,000/s.
+    expect(atCut(2979, 11.75)).toBeUndefined();
+    // Calls of 16 ms: 2,938/s by N / S and 2,900/s by the count, 32 % less than the round: the limit gave way.
+    expect(atCut(2900, 16)).toBe("soft knee: 47 workers gave 2938/s, 128 gave 4322/s; back to 128");
+    expect(atCut(4000, 16)).toBeUndefined(); // the count's 4,000/s: no loss
   });
 
   it("leaves a cut that unloaded calls need", () => {

@@ -74,6 +74,16 @@ describe("KneeWindow", () => {
     expect(st.w.noise).toBeCloseTo(0.1, 6);
   });
 
+  it("reads the throughput by N / S where the mean call time is the closer reading, else not at all (0)", () => {
+    const alike = new Stage({ callMs: 12, cv: 0.5 });
+    expect(alike.w.littleX(12)).toBe(0); // no window yet
+    alike.run(120);
+    expect(alike.w.littleX(12)).toBeCloseTo(1000, 6); // 12 workers busy with 12 ms calls; the mean's 5 % against the count's 10 %
+    const spread = new Stage({ callMs: 12, cv: 1 });
+    spread.run(120);
+    expect(spread.w.littleX(12)).toBe(0); // the mean's noise (10 %) is no closer than the count's
+  });
+
   it("takes the noise from what two windows differ by when that is more than 1/√k, and never below 5 %", () => {
     const st = new Stage();
     st.run(120);

@@ -106,4 +106,27 @@ describe("what the policy layer feeds the knee guard", () => {
     // then a +25 % probe.
     expect(changes.slice(0, 9)).toEqual([20, 40, 80, 40, 50, 40, 30, 20, 25]);
   });
+
+  it("tests growth of a pool larger than its queue while the queue is half full and no worker idles", () => {
+    // 80 workers at a 40-slot limit of 4,000/s, the source blocked on a full queue of 64: never more
+    // queued than workers, and the oldest item waited less than a call. Growth asked for from 1 s.
+    const grow = (queueLength: number) => {
+      const s = new Wish({ maxWorkers: 256, kneeHoldMs: 30_000 }, kneeGuard);
+      const st = mutableStats({ activeWorkers: 80, queueLength, queueCapacity: 64, oldestItemAgeMs: 5 });
+      const changes: [number, number, string][] = [];
+      for (let t = 0; t <= 3000; t += 50) {
+        s.want = t >= 1000 ? 1000 : st.activeWorkers;
+        st.processingTimeMs = st.activeWorkers / 4;
+        st.processed += 200;
+        st.received += 200;
+        if (tickAt(s, st, START + t) !== 0) changes.push([t, st.activeWorkers, s.lastReason]);
+      }
+      return changes;
+    };
+    const full = grow(64);
+    expect(knees(full).map(([, , why]) => why)).toEqual([expect.stringMatching(/^knee: 80 → \d+ workers/)]);
+    expect(full.at(-1)![1]).toBe(80);
+    // A queue under half full with the pool larger than it: no backlog, growth is demand met at once.
+    expect(knees(grow(31))).toHaveLength(0);
+  });
 });
