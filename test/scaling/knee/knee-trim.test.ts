@@ -165,6 +165,21 @@ describe("a knee slow start found, read again over the check's longer window", (
     };
     // The count reads 3,600/s (16 % less) while 41 calls of 10.25 ms deliver 4,000/s: the trim holds.
     expect(atTrim(3600, 10.25)).toBeUndefined();
+    // A trim sized from the count (its calls too spread for N / S) is checked by both readings:
+    // the count's 4,000/s at the trim stands against 3,500/s by N / S.
+    const byCount = new KneeRig(54, { holdMs: 5000 });
+    byCount.rate = () => 4000;
+    byCount.callMs = () => 13.5;
+    byCount.cv = 1;
+    byCount.guard.hold(54, byCount.now, 4900, 128, 10, 0);
+    byCount.run(600);
+    const trim = byCount.seen.find((v) => v.why?.startsWith("knee trimmed"));
+    expect(trim?.why).toBe("knee trimmed: 54 workers gave 4000/s, 42 deliver it at unloaded speed");
+    byCount.n = 42;
+    byCount.callMs = () => 12;
+    byCount.cv = 0;
+    byCount.run(1000);
+    expect(byCount.seen.some((v) => v.why?.startsWith("soft knee"))).toBe(false);
     // Calls of 12 ms at 41: 3,417/s by N / S, 15 % lost, back to the cut — whatever the count reads
     // (a trim that read short on a loaded machine must come undone).
     expect(atTrim(4000, 12)).toBe("soft knee: 41 workers gave 3417/s, 54 gave 4000/s; back to 54");

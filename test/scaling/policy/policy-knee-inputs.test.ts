@@ -110,9 +110,15 @@ describe("what the policy layer feeds the knee guard", () => {
   it("tests growth of a pool larger than its queue while the queue is half full and no worker idles", () => {
     // 80 workers at a 40-slot limit of 4,000/s, the source blocked on a full queue of 64: never more
     // queued than workers, and the oldest item waited less than a call. Growth asked for from 1 s.
-    const grow = (queueLength: number) => {
+    const grow = (queueLength: number, idleWorkers = 0) => {
       const s = new Wish({ maxWorkers: 256, kneeHoldMs: 30_000 }, kneeGuard);
-      const st = mutableStats({ activeWorkers: 80, queueLength, queueCapacity: 64, oldestItemAgeMs: 5 });
+      const st = mutableStats({
+        activeWorkers: 80,
+        queueLength,
+        queueCapacity: 64,
+        oldestItemAgeMs: 5,
+        idleWorkers,
+      });
       const changes: [number, number, string][] = [];
       for (let t = 0; t <= 3000; t += 50) {
         s.want = t >= 1000 ? 1000 : st.activeWorkers;
@@ -128,5 +134,7 @@ describe("what the policy layer feeds the knee guard", () => {
     expect(full.at(-1)![1]).toBe(80);
     // A queue under half full with the pool larger than it: no backlog, growth is demand met at once.
     expect(knees(grow(31))).toHaveLength(0);
+    // Workers idle with the queue full: items wait for nothing but the hand-over; no backlog either.
+    expect(knees(grow(64, 5))).toHaveLength(0);
   });
 });
