@@ -6,6 +6,26 @@ import { KneeRig } from "./knee-rig.js";
  * at the cut reads it again over a longer window, trims it to the count that delivers that
  * throughput at unloaded speed, checks the trim in turn, or ends the hold where no knee is.
  */
+/**
+ * A pool slow start cut to `n` (a round of `fromN` workers read `fromX`/s; unloaded calls of 10 ms
+ * with a CV of `unloadedCv`), measured for 600 ms completing `x`/s of calls taking `callMs` with a CV of `cv`.
+ */
+function heldCut(
+  n: number,
+  x: number,
+  callMs: number,
+  cv: number,
+  o: { fromX?: number; fromN?: number; unloadedCv?: number | undefined } = {},
+) {
+  const rig = new KneeRig(n, { holdMs: 5000 });
+  rig.rate = () => x;
+  rig.callMs = () => callMs;
+  rig.cv = cv;
+  rig.guard.hold(n, rig.now, o.fromX ?? 4900, o.fromN ?? 128, 10, o.unloadedCv);
+  rig.run(600);
+  return rig;
+}
+
 describe("a knee slow start found, read again over the check's longer window", () => {
   /** A pool cut to `cut` by slow start (from 128 workers reading `fromX`/s); the stage gives `x`/s. */
   const afterCut = (cut: number, x: number, unloadedS: number, baseS = 0) => {
@@ -128,15 +148,8 @@ describe("a knee slow start found, read again over the check's longer window", (
 
   it("sizes the headroom by the lesser CV of unloaded calls (slow start's) and of calls at the cut", () => {
     /** Cut to 54; calls at the cut take 13.5 ms with a CV of `cv` (they wait at the limit); slow start timed unloaded calls with `unloadedCv`. */
-    const trimmed = (unloadedCv?: number, cv = 0.4) => {
-      const rig = new KneeRig(54, { holdMs: 5000 });
-      rig.rate = () => 4000;
-      rig.callMs = () => 13.5;
-      rig.cv = cv;
-      rig.guard.hold(54, rig.now, 4900, 128, 10, unloadedCv);
-      rig.run(600);
-      return rig.seen.find((v) => v.why?.startsWith("knee trimmed"))?.out;
-    };
+    const trimmed = (unloadedCv?: number, cv = 0.4) =>
+      heldCut(54, 4000, 13.5, cv, { unloadedCv }).seen.find((v) => v.why?.startsWith("knee trimmed"))?.out;
     // Unknown: the calls at the cut stand in, a tenth of headroom (0.4 / 4 + their mean's 2 %, capped): 44.
     expect(trimmed()).toBe(44);
     // Unloaded calls alike: only the window's mean's noise (0.4 / √400 = 2 %): 4,000/s at 10 ms, +2 %: 41.
@@ -150,12 +163,7 @@ describe("a knee slow start found, read again over the check's longer window", (
   it("checks a trim read by N / S by N / S, like with like: counts a worker apart differ by more than a worker's throughput", () => {
     /** Trimmed 54 → 41 (calls alike, 4,000/s by their times, 4,300/s by the count); at 41 the count reads `x` of calls taking `ms`. */
     const atTrim = (x: number, ms: number) => {
-      const rig = new KneeRig(54, { holdMs: 5000 });
-      rig.rate = () => 4300;
-      rig.callMs = () => 13.5;
-      rig.cv = 0;
-      rig.guard.hold(54, rig.now, 4900, 128, 10, 0);
-      rig.run(600);
+      const rig = heldCut(54, 4300, 13.5, 0, { unloadedCv: 0 });
       expect(rig.seen.find((v) => v.why?.startsWith("knee trimmed"))?.out).toBe(41);
       rig.n = 41;
       rig.rate = () => x;
@@ -167,12 +175,7 @@ describe("a knee slow start found, read again over the check's longer window", (
     expect(atTrim(3600, 10.25)).toBeUndefined();
     // A trim sized from the count (its calls too spread for N / S) is checked by both readings:
     // the count's 4,000/s at the trim stands against 3,500/s by N / S.
-    const byCount = new KneeRig(54, { holdMs: 5000 });
-    byCount.rate = () => 4000;
-    byCount.callMs = () => 13.5;
-    byCount.cv = 1;
-    byCount.guard.hold(54, byCount.now, 4900, 128, 10, 0);
-    byCount.run(600);
+    const byCount = heldCut(54, 4000, 13.5, 1, { unloadedCv: 0 });
     const trim = byCount.seen.find((v) => v.why?.startsWith("knee trimmed"));
     expect(trim?.why).toBe("knee trimmed: 54 workers gave 4000/s, 42 deliver it at unloaded speed");
     byCount.n = 42;
@@ -187,15 +190,9 @@ describe("a knee slow start found, read again over the check's longer window", (
 
   it("checks a slow-start cut by both readings, count and N / S: a window's count that reads low is no loss", () => {
     /** Slow start cut 128 → 47 (a round read 4,322/s); at 47 the count reads `x`/s of calls alike taking `ms`. */
-    const atCut = (x: number, ms: number) => {
-      const rig = new KneeRig(47, { holdMs: 5000 });
-      rig.rate = () => x;
-      rig.callMs = () => ms;
-      rig.cv = 0;
-      rig.guard.hold(47, rig.now, 4322, 128, 10, 0);
-      rig.run(600);
-      return rig.seen.find((v) => v.why?.startsWith("soft knee"))?.why;
-    };
+    const atCut = (x: number, ms: number) =>
+      heldCut(47, x, ms, 0, { fromX: 4322, unloadedCv: 0 }).seen.find((v) => v.why?.startsWith("soft knee"))
+        ?.why;
     // In real time the count of the window after the cut read 2,979/s; 47 calls of 11.75 ms deliver 4,000/s.
     expect(atCut(2979, 11.75)).toBeUndefined();
     // Calls of 16 ms: 2,938/s by N / S and 2,900/s by the count, 32 % less than the round: the limit gave way.
