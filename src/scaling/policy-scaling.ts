@@ -1,6 +1,6 @@
 import type { StageStats } from "../stats/stage-stats.js";
 import type { ResolvedPolicy } from "./policy-options.js";
-import { leastKnown } from "./knee/knee-estimate.js";
+import { CENSORED, leastKnown, queueFill } from "./knee/knee-estimate.js";
 import { KneeGuard } from "./knee/knee-guard.js";
 import { OverloadGuard } from "./overload-guard.js";
 import { SlowStart, SlowStartMove } from "./knee/slow-start.js";
@@ -157,9 +157,16 @@ export abstract class PolicyScaling implements ScalingStrategy {
     return stats.processingTimeMs > 0 ? stats.processingTimeMs : UNKNOWN_S_MS;
   }
 
-  /** Whether items are piling up: more queued than workers, and the oldest waited longer than S. */
+  /**
+   * Whether items are piling up: more queued than workers and the oldest waited longer than S — or
+   * the queue at least half full with no worker idle (a pool larger than its queue never holds more
+   * queued than workers, and its growth went untested: in real time 64 → 128 → 256 workers at 40 slots).
+   */
   protected backlogged(stats: StageStats, workers: number): boolean {
-    return stats.queueLength > workers && stats.oldestItemAgeMs > this.serviceMs(stats);
+    return (
+      (stats.queueLength > workers && stats.oldestItemAgeMs > this.serviceMs(stats)) ||
+      (queueFill(stats) >= CENSORED && stats.idleWorkers === 0)
+    );
   }
 
   #rates(stats: StageStats, now: number, tick: boolean): Rates {
@@ -310,11 +317,7 @@ export abstract class PolicyScaling implements ScalingStrategy {
     }
 
     if (knee !== null && move === SlowStartMove.Off && !resumed) {
-      // (A queue at least half full with no worker idle is a backlog too: a pool larger than the
-      // queue never holds more queued than workers, and its growth would go untested — in real time
-      // 64 → 128 → 256 workers at 40 slots.)
-      const full = stats.queueLength >= 0.5 * stats.queueCapacity && stats.idleWorkers === 0;
-      const backlogged = n > 0 && (this.backlogged(stats, n) || full);
+      const backlogged = n > 0 && this.backlogged(stats, n);
       desired = knee.limit(desired, n, s, now, backlogged, this.#unloadedS(), rates.arrival);
       if (knee.why !== null) why = knee.why;
       if (knee.forced) ss?.spend();

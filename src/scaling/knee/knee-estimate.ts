@@ -1,4 +1,13 @@
 /** Sizes of a knee, shared by the knee guard and slow start. */
+import type { StageStats } from "../../stats/stage-stats.js";
+
+/** How full the stage's queue is (0 for an unbounded one). */
+export const queueFill = (stats: StageStats): number =>
+  Number.isFinite(stats.queueCapacity) && stats.queueCapacity > 0
+    ? stats.queueLength / stats.queueCapacity
+    : 0;
+/** A queue at least this full means the source is blocked on it: demand the stage cannot see. */
+export const CENSORED = 0.5;
 
 /** A cut to a knee that loses more than this share of the throughput before it was a soft limit. */
 export const SOFT_LOSS = 0.1;

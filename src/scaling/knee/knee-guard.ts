@@ -1,14 +1,21 @@
 import type { StageStats } from "../../stats/stage-stats.js";
 import { KneeHistory } from "./knee-history.js";
 import { KneeWindow, NOISE_FLOOR } from "./knee-window.js";
-import { brakeAt, KNEE_HEADROOM, kneeEstimate, LEAST_BIAS, ROUND_LOSS, SOFT_LOSS } from "./knee-estimate.js";
+import {
+  brakeAt,
+  CENSORED,
+  KNEE_HEADROOM,
+  kneeEstimate,
+  LEAST_BIAS,
+  queueFill,
+  ROUND_LOSS,
+  SOFT_LOSS,
+} from "./knee-estimate.js";
 
 /** Two windows whose mean processing times differ by more than this share: it is drifting. */
 const DRIFT = 0.15;
 /** Arrivals above this multiple of the throughput are demand the count does not meet. */
 const DEMAND = 1.05;
-/** A queue at least half full: the source may be blocked on it, and arrivals say nothing. */
-const isCensored = (fill: number): boolean => fill >= 0.5;
 /** Little's law read within this (relative) says a step that gave nothing by it left the knee where it was. */
 const PRECISE = 0.03;
 /** Calls within this share of the unloaded time (or twice their mean's noise) run unloaded: nothing queues them. */
@@ -121,7 +128,7 @@ export class KneeGuard {
       this.#n = n;
       w.restart(now);
     }
-    this.#fill = Number.isFinite(stats.queueCapacity) ? stats.queueLength / stats.queueCapacity : 0;
+    this.#fill = queueFill(stats);
     if (!w.observe(stats, s, now) || w.s <= 0) return;
     this.#lastS = w.s;
     this.#lastSN = n;
@@ -312,7 +319,7 @@ export class KneeGuard {
     // Demand must exceed what the count delivers — arrivals above it, a queue that grew over the
     // window, or a source blocked on a full queue (which hides arrivals): a backlog that arrivals
     // below the throughput will clear is no experiment.
-    const demand = arrival > DEMAND * x || w.grewQ || isCensored(this.#fill);
+    const demand = arrival > DEMAND * x || w.grewQ || this.#fill >= CENSORED;
     this.#testable = measured && backlogged && demand && !drained && x > 0 && this.#n1 < 0 && this.#steady();
     // Measure the current count before growing from it under a backlog, so that the growth can be
     // tested — also while the processing time drifts (the growth then waits for one window, not
@@ -323,7 +330,7 @@ export class KneeGuard {
     // catches up in bursts as room appears, so λ·S restates the pool, and calls queued at a limit
     // inflate S: in real time 128 workers grew to 256 at 40 slots on it. Without slow start,
     // λ·S is all the ramp there is: ThroughputScaling's T90 on S5 went 0.9 → 2.1 s without it.)
-    const hidden = (this.#cautious || this.censoredGrowth) && isCensored(this.#fill);
+    const hidden = (this.#cautious || this.censoredGrowth) && this.#fill >= CENSORED;
     const visible = Number.isFinite(arrival) && !hidden ? (arrival * s) / 1000 : 0;
     if (this.#n1 < 0 && desired > n && backlogged && !measured && n >= visible) desired = n;
     // The latency brake (Envoy's and Gradient2's backstop): growth the test cannot judge stops at

@@ -1,8 +1,6 @@
 import type { StageStats } from "../../stats/stage-stats.js";
-import { KNEE_HEADROOM, kneeEstimate, leastKnown, callCv } from "./knee-estimate.js";
+import { CENSORED, callCv, KNEE_HEADROOM, kneeEstimate, leastKnown, queueFill } from "./knee-estimate.js";
 
-/** A queue at least this full means the source is blocked on it: demand the stage cannot see. */
-const CENSORED = 0.5;
 /** Below this the queue has stopped being full: demand is visible again, Little's law takes over. */
 const VISIBLE = 0.25;
 /** A queue this full makes the policy evaluate on every item event, so slow start sees it fill at once. */
@@ -120,8 +118,7 @@ export class SlowStart {
    */
   step(stats: StageStats, n: number, s: number, max: number, held: boolean, baseS: number): SlowStartMove {
     const now = stats.now;
-    const capacity = stats.queueCapacity;
-    let fill = Number.isFinite(capacity) && capacity > 0 ? stats.queueLength / capacity : 0;
+    let fill = queueFill(stats);
     // A backlog nothing is added to (a whole job queued at once, its source done) is demand that
     // Little's law sizes for one measured window at a time: slow start takes it like a blocked
     // source, while it holds a few calls a worker (a 400-item job in a queue of 1,024 grew by

@@ -94,18 +94,30 @@ describe("what the policy layer tells a strategy about the stage", () => {
     expect(s.seen.at(-1)!.serviceMs).toBe(25);
   });
 
-  it("calls a stage backlogged when more items wait than it has workers and the oldest waited longer than S", () => {
-    const backlogged = (queueLength: number, oldestItemAgeMs: number, processingTimeMs = 20) => {
+  it("calls a stage backlogged when more items wait than it has workers and the oldest waited longer than S, or its queue is half full with no worker idle", () => {
+    const backlogged = (
+      queueLength: number,
+      oldestItemAgeMs: number,
+      processingTimeMs = 20,
+      idleWorkers = 0,
+    ) => {
       const s = new Wish();
       s.want = 4;
-      tickAt(s, mutableStats({ activeWorkers: 4, queueLength, oldestItemAgeMs, processingTimeMs }), 0);
+      tickAt(
+        s,
+        mutableStats({ activeWorkers: 4, queueLength, oldestItemAgeMs, processingTimeMs, idleWorkers }),
+        0,
+      );
       return s.seen[0]!.backlogged;
     };
     expect(backlogged(5, 21)).toBe(true);
     expect(backlogged(4, 21)).toBe(false); // no more queued than workers
     expect(backlogged(5, 20)).toBe(false); // the oldest waited no longer than S
     expect(backlogged(0, 500)).toBe(false);
-    expect(backlogged(50, 5)).toBe(false);
+    expect(backlogged(49, 5)).toBe(false); // under half of the 100 places, the oldest quick
+    // Half the queue or more with no worker idle: the source may be blocked on it, whatever the ages.
+    expect(backlogged(50, 5)).toBe(true);
+    expect(backlogged(50, 5, 20, 1)).toBe(false); // a worker idle: items are taken as they come
     expect(backlogged(5, 11, 0)).toBe(true); // S unknown: 10 ms
     expect(backlogged(5, 10, 0)).toBe(false);
   });
