@@ -158,9 +158,8 @@ export abstract class PolicyScaling implements ScalingStrategy {
   }
 
   /**
-   * Whether items are piling up: more queued than workers and the oldest waited longer than S — or
-   * the queue at least half full with no worker idle (a pool larger than its queue never holds more
-   * queued than workers, and its growth went untested: in real time 64 → 128 → 256 workers at 40 slots).
+   * Whether items pile up: more queued than workers, the oldest older than S — or the queue half full
+   * with no worker idle (a pool larger than its queue went untested: 64 → 256 workers at 40 slots).
    */
   protected backlogged(stats: StageStats, workers: number): boolean {
     return (
