@@ -1,5 +1,6 @@
 import type { StageStats } from "../stats/stage-stats.js";
 import type { ResolvedPolicy } from "./policy-options.js";
+import { BlockedGuard } from "./blocked-guard.js";
 import { CENSORED, leastKnown, queueFill } from "./knee/knee-estimate.js";
 import { KneeGuard } from "./knee/knee-guard.js";
 import { OverloadGuard } from "./overload-guard.js";
@@ -42,8 +43,8 @@ export interface Rates {
  * 1. evaluation on the tick and on every 16th item event (at most every 10 ms; 1 ms before the
  *    first tick, with a bounded early retry); on every item event while slow start runs or the
  *    queue fills;
- * 2. the blocked guard: once ≥ 1 worker waits on a full downstream queue on average (and until
- *    fewer than 0.5 do), the count is capped at busy + 1, at once: blocked workers are pure cost;
+ * 2. the blocked guard (`BlockedGuard`): once ≥ 1 worker waits on a full downstream queue on
+ *    average past a spell's first 500 ms, the count is capped at busy + 1, at once;
  * 3. slow start (`SlowStart`, `slowStart`): while the source is blocked on a full queue,
  *    the pool doubles (or quadruples) per measured round until throughput per worker falls;
  * 4. the knee guard (`KneeGuard`): growth made under a backlog that demand exceeds is an
@@ -90,7 +91,7 @@ export abstract class PolicyScaling implements ScalingStrategy {
   // Growth limit.
   #growthBase = 0;
   #growthFrom = Number.NEGATIVE_INFINITY;
-  #blockedMode = false;
+  readonly #blocked = new BlockedGuard();
   readonly #overload: OverloadGuard | null;
   // Burst memory: when the stage went quiet, and the busiest arrival rate of the last busy spell.
   #idleSince: number | null = null;
@@ -270,19 +271,12 @@ export abstract class PolicyScaling implements ScalingStrategy {
       }
     }
 
+    const blocked = this.#blocked;
+    blocked.observe(stats, s, now);
     if (p.blockedGuard) {
-      const blocked = stats.avgBlockedWorkers;
-      // Hysteresis: the guard engages at one blocked worker on average and lets go below half.
-      this.#blockedMode = this.#blockedMode ? blocked >= 0.5 : blocked >= 1;
-      if (this.#blockedMode) {
-        const busy = stats.avgBusyWorkers;
-        const cap = busy + 1;
-        if (desired > cap) {
-          desired = cap;
-          forced ||= n > cap * (1 + p.tolerance);
-          why = `${blocked.toFixed(1)} workers blocked on a full downstream queue; ${busy.toFixed(1)} busy`;
-        }
-      }
+      desired = blocked.limit(desired, stats, n, now, p.tolerance);
+      if (blocked.why !== null) why = blocked.why;
+      forced ||= blocked.forced;
     }
 
     // Workers waiting for a rate-limit token hold an item each and are no demand: the rate, not
@@ -296,8 +290,11 @@ export abstract class PolicyScaling implements ScalingStrategy {
     // Slow start: while demand is censored, it decides growth (and may find the knee).
     const ss = this.#slowStart;
     let move: SlowStartMove = SlowStartMove.Off;
-    if (ss !== null && !this.#blockedMode && limited === 0) {
-      move = ss.step(stats, n, s, p.maxWorkers, knee?.held(now) ?? false, this.#unloadedS());
+    if (ss !== null) {
+      // Workers blocked downstream lately or waiting for tokens: the limit is elsewhere; slow start
+      // ends (and starts afresh later, not in a round left over from before).
+      const elsewhere = blocked.lately || limited > 0;
+      move = ss.step(stats, n, s, p.maxWorkers, knee?.held(now) ?? false, this.#unloadedS(), elsewhere);
       if (move === SlowStartMove.Cut) {
         desired = ss.target;
         why = ss.why;

@@ -184,11 +184,12 @@ export class KneeGuard {
     const w = this.#w;
     const measured = w.measured;
     const x = w.x;
-    const drained = w.drained;
+    // A window that emptied the queue or saw a worker blocked downstream measured no limit of ours.
+    const drained = w.drained || w.blocked;
     // A knee sized for a hard limit (where unloaded calls deliver the throughput) is checked once,
     // at the cut: a limit that gives way as it is approached (a dependency that slows with every
     // call in flight) loses throughput there, and the count measured to deliver it comes back.
-    if (this.#checkN > 0 && n === this.#checkN && measured) {
+    if (this.#checkN > 0 && n === this.#checkN && measured && !w.blocked) {
       const back = this.#checkBack;
       // A trim read by N / S is checked by N / S, like with like: two counts a worker apart differ
       // by their noise (18 → 17 workers at 16 slots "lost" 14 % by them), while a trim that read
@@ -252,7 +253,7 @@ export class KneeGuard {
       }
     }
     const verify = this.#verify;
-    if (verify !== null && n === verify[0] && measured) {
+    if (verify !== null && n === verify[0] && measured && !w.blocked) {
       // Back at a slow-start round's count after its cut read a loss: a count that gives no more
       // than the cut did says the round over-read, and the cut was the knee.
       const [, cut, cutX, cutNoise] = verify;
@@ -381,7 +382,6 @@ export class KneeGuard {
   }
 
   #cautious = false;
-
   /** Caps the count at `knee` for the hold, and makes growth +25 % steps for two. */
   #holdAt(knee: number, now: number): void {
     this.#ceiling = knee;

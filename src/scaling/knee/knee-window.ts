@@ -28,6 +28,11 @@ export class KneeWindow {
   cv = 1;
   /** Whether the queue grew over the last whole window. */
   grewQ = false;
+  /**
+   * Whether a worker was seen blocked on a full downstream queue in the last whole window: its
+   * throughput is then the next stage's, not this one's, and says nothing of this stage's knee.
+   */
+  blocked = false;
   #changedAt = 0;
   #markAt = -1;
   #markOut = 0;
@@ -36,6 +41,7 @@ export class KneeWindow {
   #markTimedSq = 0;
   #markQ = 0;
   #emptied = false;
+  #blocked = false;
 
   /**
    * The last window's throughput by Little's law with `n` workers busy (X = N / S, per second),
@@ -54,6 +60,7 @@ export class KneeWindow {
     this.s = 0;
     this.sPrev = 0;
     this.noise = NOISE_FLOOR;
+    this.blocked = false;
   }
 
   /** One evaluation (`s`: the processing time to plan with, ms); whether a window closed in it. */
@@ -64,6 +71,7 @@ export class KneeWindow {
       return false;
     }
     if (stats.queueLength === 0) this.#emptied = true;
+    if (stats.blockedWorkers > 0) this.#blocked = true;
     const span = now - this.#markAt;
     if (span < Math.max(5 * s, 100)) return false;
     const done = stats.processed - this.#markOut;
@@ -82,6 +90,7 @@ export class KneeWindow {
     this.grewQ = stats.queueLength > this.#markQ + Math.max(2, 0.02 * done);
     this.x = x;
     this.drained = this.#emptied;
+    this.blocked = this.#blocked;
     this.measured = true;
     this.#mark(stats, now);
     return true;
@@ -95,5 +104,6 @@ export class KneeWindow {
     this.#markTimedSq = stats.timedMsSquared;
     this.#markQ = stats.queueLength;
     this.#emptied = false;
+    this.#blocked = stats.blockedWorkers > 0;
   }
 }

@@ -114,9 +114,18 @@ export class SlowStart {
   /**
    * One evaluation. `n` is the current count, `s` the processing time to plan with, `max` the
    * most workers, `held` whether a knee found earlier still caps growth (slow start then waits),
-   * `baseS` the unloaded processing time (0: not known yet).
+   * `baseS` the unloaded processing time (0: not known yet), `blocked` whether workers were blocked
+   * on a full downstream queue lately (the limit is then downstream, not demand).
    */
-  step(stats: StageStats, n: number, s: number, max: number, held: boolean, baseS: number): SlowStartMove {
+  step(
+    stats: StageStats,
+    n: number,
+    s: number,
+    max: number,
+    held: boolean,
+    baseS: number,
+    blocked = stats.blockedWorkers > 0,
+  ): SlowStartMove {
     const now = stats.now;
     let fill = queueFill(stats);
     // A backlog nothing is added to (a whole job queued at once, its source done) is demand that
@@ -129,8 +138,6 @@ export class SlowStart {
     } else if (now - this.#receivedAt >= s && stats.queueLength >= STILL_BACKLOG)
       fill = Math.max(fill, stats.queueLength / (STILL_CALLS * Math.max(n, 1)));
     this.#watching = fill >= WATCH && !this.#spent;
-    // Workers blocked on a full downstream queue: the limit is downstream, not demand.
-    const blocked = stats.blockedWorkers > 0 || stats.avgBlockedWorkers >= 0.25;
     // Workers just added take the queued items at once and the source takes a moment to refill
     // the queue: low for a call time after a step of ours is that, not demand becoming visible.
     const refilling = this.#active && this.#markAt < 0 && now - this.#roundAt < s;
@@ -146,6 +153,7 @@ export class SlowStart {
       this.#active = true;
       this.#bestE = 0;
       this.#goodE = 0;
+      this.#goodN = 1;
       this.#goodRef = 0;
       this.#minS = 0;
       this.#poolTimed = 0;

@@ -92,15 +92,18 @@ describe("PolicyScaling (the layer every built-in goes through)", () => {
 
   it("caps a stage with blocked workers at busy + 1, at once, with hysteresis", () => {
     const s = new Wish({ maxWorkers: 100 }, { knee: false, blocked: true });
-    const st = stats({ activeWorkers: 10, avgBusyWorkers: 3, avgBlockedWorkers: 2 });
+    const st = stats({ activeWorkers: 10, avgBusyWorkers: 3, blockedWorkers: 7, avgBlockedWorkers: 2 });
     s.want = 10;
-    expect(tick(s, st, 0)).toBe(-6); // no down window for blocked workers
+    for (let t = 0; t < 500; t += 100) expect(tick(s, st, t)).toBe(0); // a spell shorter than 500 ms is waited out
+    expect(tick(s, st, 500)).toBe(-6); // then no down window for blocked workers
     expect(s.lastReason).toMatch(/2\.0 workers blocked on a full downstream queue; 3\.0 busy/);
     s.want = 20;
     st.avgBlockedWorkers = 0.6; // still engaged above 0.5
-    expect(tick(s, st, 100)).toBe(0);
-    st.avgBlockedWorkers = 0.4; // let go
-    expect(tick(s, st, 200)).toBeGreaterThan(0);
+    expect(tick(s, st, 600)).toBe(0);
+    st.avgBlockedWorkers = 0.4; // let go, and free to grow once no worker was blocked lately
+    st.blockedWorkers = 0;
+    expect(tick(s, st, 700)).toBe(0);
+    expect(tick(s, st, 850)).toBeGreaterThan(0);
   });
 
   it("leaves blocked workers alone when the guard is off", () => {

@@ -110,12 +110,13 @@ describe("slow start in the policy layer", () => {
 
   it("stays out while the blocked guard is engaged", () => {
     const { s, st } = blocked({}, { blocked: true });
+    st.blockedWorkers = 1;
     st.avgBlockedWorkers = 1;
     st.avgBusyWorkers = 9;
-    tickAt(s, st, 0);
-    eventsAt(s, st, 1, 1);
+    for (let t = 0; t <= 500; t += 100) tickAt(s, st, t); // engaged at 500
+    eventsAt(s, st, 501, 1);
     // No round: events keep the usual 10 ms gap.
-    expect(s.seen).toHaveLength(1);
+    expect(s.seen).toHaveLength(6);
   });
 
   it("hands its knee to the knee guard, which holds it", () => {
