@@ -223,7 +223,7 @@ async function one(job: Job, kind: string): Promise<Run> {
         `${((performance.now() - t0) / 1000).toFixed(2)} ${e.stage} ${e.from}→${e.to} q=${st.queueLength} busy=${st.busyWorkers} blocked=${st.blockedWorkers} retrying=${st.retryingWorkers} ${e.reason}`,
       );
     }
-    if (reasons.length < 40 && e.reason.includes("knee"))
+    if (reasons.length < 40 && /knee|untested|brake/.test(e.reason))
       reasons.push(`${e.stage} ${e.from}→${e.to} ${e.reason}`);
   });
   let workerSecs = 0;

@@ -255,7 +255,9 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
 
   /**
    * Stops taking new items, finishes everything in flight (flushing partial batches), then
-   * resolves. With `timeoutMs`, whatever is still in flight then is stopped, as by `stop()`.
+   * resolves. With `timeoutMs`, whatever is still in flight then is stopped, as by `stop()`: the
+   * promise settles by the deadline, or within `closeTimeoutMs` after it where user code ignores
+   * its signal.
    */
   drain(options?: DrainOptions): Promise<void> {
     const { timeoutMs } = parseDrainOptions(options);

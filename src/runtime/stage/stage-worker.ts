@@ -114,7 +114,13 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
       await this.#loop();
     } finally {
       calls.unlink();
-      if (lane !== null) await lane.close(calls);
+      if (lane !== null) {
+        // Waiting for calls a timeout abandoned before its resource closes, the worker holds no item
+        // and takes none: no capacity, counted as gone (a strategy waiting for a step down to
+        // finish held its count for closeTimeoutMs).
+        if (calls.hasLate) stage.setState(this, WorkerState.Exited);
+        await lane.close(calls);
+      }
       if (!this.abandoned) stage.workerExited(this, exitReason);
     }
   }

@@ -96,13 +96,16 @@ export async function openResource(
 /**
  * The worker is done: waits for the calls a timeout left running, then closes its resource —
  * each wait bounded by `closeTimeoutMs`. A close that does not settle in time is reported as not
- * closed (and the worker exits without it); a close that throws is logged.
+ * closed (and the worker exits without it); a close that throws is logged. With no resource
+ * there is nothing those calls could be using: the worker leaves at once (a call that ignores its
+ * signal held a plain stage's last worker, and `wait()`, for `closeTimeoutMs` after the last item).
  */
 export async function closeResource(
   worker: ResourceWorker,
   resource: WorkerResource<unknown, unknown> | null,
   calls: CallSignal,
 ): Promise<void> {
+  if (resource === null) return;
   const stage = worker.stage;
   const run = stage.run;
   if (calls.hasLate && (await within(run.clock, calls.lateSettled(), run.closeTimeoutMs)) === TIMED_OUT)
@@ -111,7 +114,6 @@ export async function closeResource(
       "calls abandoned by timeoutMs did not settle within closeTimeoutMs; the worker goes on without them",
       undefined,
     );
-  if (resource === null) return;
   stage.pool.readyExited();
   if (typeof resource.close !== "function") {
     worker.resourceOpen = false;

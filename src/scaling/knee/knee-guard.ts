@@ -1,4 +1,5 @@
 import type { StageStats } from "../../stats/stage-stats.js";
+import { CutCheck } from "./cut-check.js";
 import { KneeHistory } from "./knee-history.js";
 import { KneeWindow, NOISE_FLOOR } from "./knee-window.js";
 import {
@@ -7,6 +8,7 @@ import {
   KNEE_HEADROOM,
   kneeEstimate,
   LEAST_BIAS,
+  leastKnown,
   queueFill,
   ROUND_LOSS,
   SOFT_LOSS,
@@ -70,23 +72,10 @@ export class KneeGuard {
   /** Until then a knee found lately makes every growth a +25 % step (TCP's congestion avoidance). */
   #cautiousUntil = Number.NEGATIVE_INFINITY;
   readonly #history: KneeHistory;
-  /** A cut to check once measured: its count, the throughput before it, where to go back to, the
-   * loss allowed, and the unloaded call time slow start measured for it (ms; 0: none). */
-  #checkN = -1;
-  #checkX = 0;
-  #checkBack = 0;
-  #checkLoss = SOFT_LOSS;
-  #checkS = 0;
-  /** The CV of the calls that time came from (-1: not known; the calls' CV at the cut stands in). */
-  #checkCv = -1;
-  /** The noise a loss must exceed, in windows' noises: one where the throughput before came from one long window. */
-  #checkNoises = 2;
-  /** Whether the throughput before was read by N / S (a trim): the check then reads it the same way. */
-  #checkLittle = false;
-  /** A go-back to a slow-start round's count to check: that count, the cut, its throughput and noise. */
-  #verify: [back: number, cut: number, x: number, noise: number] | null = null;
-  /** A slow-start cut whose calls ran unloaded, released to probes (-1: none). */
-  #released = -1;
+  /** A cut to check once measured. */
+  readonly #cut = new CutCheck();
+  /** The processing time (ms) that growth nothing tested was sized with (0: none; see `limit`). */
+  #untestedS = 0;
 
   /**
    * `censoredGrowth`: something else grows the pool while the queue is at least half full (slow
@@ -115,8 +104,13 @@ export class KneeGuard {
         this.#s0 = w.s;
         this.#sNoise0 = w.sNoise;
         this.#n1 = n;
-      } else if (n !== this.#n1) this.#n1 = -1;
-      if (this.#verify !== null && n !== this.#verify[0]) this.#verify = null;
+        this.#untestedS = 0;
+      } else {
+        if (n !== this.#n1) this.#n1 = -1;
+        // Growth from a count not yet measured (λ·S of a burst at the stage's start) goes untested.
+        if (n > this.#n && this.#n > 0 && !w.measured) this.#untestedS = s;
+      }
+      if (this.#cut.verify !== null && n !== this.#cut.verify[0]) this.#cut.verify = null;
       this.#testable = false;
       // Processing time before a growth, to see whether the growth slowed the calls down.
       if (n > this.#n && this.#lastS > 0) {
@@ -189,21 +183,21 @@ export class KneeGuard {
     // A knee sized for a hard limit (where unloaded calls deliver the throughput) is checked once,
     // at the cut: a limit that gives way as it is approached (a dependency that slows with every
     // call in flight) loses throughput there, and the count measured to deliver it comes back.
-    if (this.#checkN > 0 && n === this.#checkN && measured && !w.blocked) {
-      const back = this.#checkBack;
+    if (this.#cut.n > 0 && n === this.#cut.n && measured && !w.blocked) {
+      const back = this.#cut.back;
       // A trim read by N / S is checked by N / S, like with like: two counts a worker apart differ
       // by their noise (18 → 17 workers at 16 slots "lost" 14 % by them), while a trim that read
       // short (a loaded machine) must be undone when N / S says so. Any other cut's loss must show in
       // both readings, the count and N / S: in real time the window after a cut from 128 counted
       // 2,979/s of a 4,000/s limit, and the pool went back to 128.
       const xl = w.littleX(n);
-      const xNow = this.#checkLittle && xl > 0 ? xl : Math.max(x, xl);
+      const xNow = this.#cut.little && xl > 0 ? xl : Math.max(x, xl);
       const lost =
         backlogged &&
         !drained &&
-        xNow < this.#checkX * (1 - Math.max(this.#checkLoss, this.#checkNoises * w.noise));
-      const from = this.#checkX;
-      this.#checkN = -1;
+        xNow < this.#cut.x * (1 - Math.max(this.#cut.loss, this.#cut.noises * w.noise));
+      const from = this.#cut.x;
+      this.#cut.n = -1;
       if (lost) {
         // A limit that gives way: whether growth past it buys enough is for probes (+25 % steps).
         this.#ceiling = back;
@@ -211,17 +205,17 @@ export class KneeGuard {
         // Going back is no probe: the count it returns to was measured already — but a slow-start
         // round is short and may have over-read (a cohort too many), so going back to one is checked.
         this.#testable = false;
-        if (this.#checkLoss === ROUND_LOSS) this.#verify = [back, n, x, w.noise];
+        if (this.#cut.loss === ROUND_LOSS) this.#cut.verify = [back, n, x, w.noise];
         this.forced = true;
         this.why = `soft knee: ${n} workers gave ${Math.round(xNow)}/s, ${back} gave ${Math.round(from)}/s; back to ${back}`;
         return back;
       }
       // Delivered. A slow-start cut comes from short rounds (one may count a cohort too many): trimmed to this longer window's reading.
-      const s0 = this.#checkS > 0 ? this.#checkS : baseS;
+      const s0 = this.#cut.s > 0 ? this.#cut.s : baseS;
       // Its headroom covers the noise of the two call times it is sized from (the unloaded one from
       // ≥ 16 calls). The calls' CV is the lesser of two readings that can each only add to it: here
       // (calls queued at the knee wait) and slow start's unloaded rounds (rounds at several counts).
-      const cv = this.#checkCv >= 0 ? Math.min(this.#checkCv, w.cv) : w.cv;
+      const cv = this.#cut.cv >= 0 ? Math.min(this.#cut.cv, w.cv) : w.cv;
       const headroom = Math.min(KNEE_HEADROOM, cv / 4 + w.sNoise);
       // With every worker busy X = N / S: read that way where the mean call time is the closer
       // reading — unless it reads short of the count by more than twice the count's noise: N / S
@@ -229,11 +223,11 @@ export class KneeGuard {
       // of 40 slots), while a count over-reads by a cohort at most (S5: 4 %).
       const xr = xl >= x * (1 - 2 * w.noise) ? xl : x;
       const trim =
-        this.#checkLoss === ROUND_LOSS && !drained ? kneeEstimate(xr, s0, n, n + 1, true, headroom) : n;
+        this.#cut.loss === ROUND_LOSS && !drained ? kneeEstimate(xr, s0, n, n + 1, true, headroom) : n;
       // (A trim within its own headroom, or 5 %, is not worth its risk: 40 trimmed to 39 at 40 slots
       // read a loss, went back untested, and λ·S — inflated by calls queued at the limit — ran to 155.)
       if (trim < n * (1 - Math.max(headroom, TRIM_LEAST))) {
-        this.#check(trim, xr, n, SOFT_LOSS, 1, xr !== x);
+        this.#cut.set(trim, xr, n, SOFT_LOSS, 1, xr !== x);
         this.#ceiling = trim;
         this.forced = true;
         this.why = `knee trimmed: ${n} workers gave ${Math.round(xr)}/s, ${trim} deliver it at unloaded speed`;
@@ -242,27 +236,41 @@ export class KneeGuard {
       // Calls at the cut as quick as unloaded ones: nothing queues them, so no knee is here — the rounds
       // misread (a stall, a loaded machine). The hold ends; +25 % probes go on from the cut.
       if (
-        this.#checkLoss === ROUND_LOSS &&
+        this.#cut.loss === ROUND_LOSS &&
         !drained &&
         w.s > 0 &&
         w.s <= s0 * (1 + Math.max(UNLOADED, 2 * w.sNoise))
       ) {
         this.#ceilingUntil = now;
-        this.#released = n;
+        this.#cut.released = n;
         this.why = `no knee at ${n} workers: calls take ${w.s.toFixed(1)} ms, as unloaded (${s0.toFixed(1)} ms); probing on`;
       }
     }
-    const verify = this.#verify;
+    const verify = this.#cut.verify;
     if (verify !== null && n === verify[0] && measured && !w.blocked) {
       // Back at a slow-start round's count after its cut read a loss: a count that gives no more
       // than the cut did says the round over-read, and the cut was the knee.
       const [, cut, cutX, cutNoise] = verify;
-      this.#verify = null;
+      this.#cut.verify = null;
       if (backlogged && !drained && x < cutX * (1 + Math.max(SOFT_LOSS, Math.hypot(cutNoise, w.noise)))) {
         this.#holdAt(cut, now);
         this.forced = true;
         this.why = `round over-read: ${n} workers gave ${Math.round(x)}/s, ${cut} gave ${Math.round(cutX)}/s; back to ${cut}`;
         return cut;
+      }
+    }
+    // An untested count past the latency brake with the queue half full is cut to what unloaded calls
+    // need, checked: a stage jumped 1 → 128 on a burst from the stage before, held 128 at 40 slots (R2).
+    const s0 = leastKnown(baseS, this.#untestedS);
+    if (this.#untestedS > 0 && measured && backlogged && this.#fill >= CENSORED && !drained && this.#n1 < 0) {
+      const knee = kneeEstimate(x, s0 * (1 + LEAST_BIAS), n, n);
+      if (n > brakeAt(x, s0) && w.s > brakeAt(1000, s0) && knee < n && this.#cut.n < 0 && !this.held(now)) {
+        this.#untestedS = 0;
+        this.#cut.set(knee, x, n, SOFT_LOSS);
+        this.#holdAt(knee, now);
+        this.forced = true;
+        this.why = `untested past the latency brake: ${n} workers gave ${Math.round(x)}/s, ${knee} deliver it unloaded`;
+        return knee;
       }
     }
     if (measured && backlogged && !drained && n !== this.#history.last) this.#history.remember(n, x, now);
@@ -305,9 +313,9 @@ export class KneeGuard {
           // A step that gave nothing by the count and, read precisely, by Little's law: no knee above its start.
           const nothing = read && gain <= noise && little <= lnoise && lnoise <= PRECISE;
           // (And a probe from a cut whose calls ran unloaded: that cut was measured to deliver.)
-          const knee = nothing || this.#n0 === this.#released ? Math.min(this.#n0, estimate) : estimate;
-          this.#released = -1;
-          this.#check(knee, best, Math.min(n, measuredKnee), Math.max(SOFT_LOSS, 2 * this.#noise0));
+          const knee = nothing || this.#n0 === this.#cut.released ? Math.min(this.#n0, estimate) : estimate;
+          this.#cut.released = -1;
+          this.#cut.set(knee, best, Math.min(n, measuredKnee), Math.max(SOFT_LOSS, 2 * this.#noise0));
           this.#holdAt(knee, now);
           this.forced = true;
           this.why = `knee: ${this.#n0} → ${n} workers moved throughput ${Math.round(this.#x0)} → ${Math.round(
@@ -363,12 +371,13 @@ export class KneeGuard {
    */
   hold(knee: number, now: number, fromX = 0, fromN = 0, unloadedS = 0, unloadedCv = -1): void {
     // A round of slow start is short (its rate within about 1/√64 at best): a larger loss says it.
-    this.#check(knee, fromX, fromN, ROUND_LOSS);
-    this.#checkS = unloadedS;
-    this.#checkCv = unloadedCv;
+    this.#cut.set(knee, fromX, fromN, ROUND_LOSS);
+    this.#cut.s = unloadedS;
+    this.#cut.cv = unloadedCv;
     this.#holdAt(knee, now);
     this.#n1 = -1;
     this.#testable = false;
+    this.#untestedS = 0;
   }
 
   /** The growth cap: the first growth past an expired knee is a +25 % re-probe, not a ramp. */
@@ -387,14 +396,5 @@ export class KneeGuard {
     this.#ceiling = knee;
     this.#ceilingUntil = now + this.holdMs;
     this.#cautiousUntil = now + 2 * this.holdMs;
-  }
-
-  #check(knee: number, fromX: number, back: number, loss: number, noises = 2, little = false): void {
-    this.#checkN = fromX > 0 && back > knee ? knee : -1;
-    this.#checkX = fromX;
-    this.#checkBack = back;
-    this.#checkLoss = loss;
-    this.#checkNoises = noises;
-    this.#checkLittle = little;
   }
 }

@@ -246,6 +246,25 @@ describe("drain({ timeoutMs })", () => {
     expect(events.every((e) => e.type === "Dropped" && e.reason === "STOPPED")).toBe(true);
   });
 
+  it("settles within closeTimeoutMs after the deadline when a call ignores its signal, nothing in flight", async () => {
+    const clock = new VirtualClock();
+    const f = new Flow({ clock, closeTimeoutMs: 300, errorHandler: () => {} }).setConsumer(
+      (x: number) => (x === 0 ? new Promise<void>(() => {}) : sleep(clock, 5)), // item 0 never settles
+      { queueSize: 4, name: "deaf" },
+    );
+    const input = f.push();
+    for (let i = 0; i < 3; i++) void input.send(i);
+    await clock.advance(1);
+    let drained = false;
+    void f.drain({ timeoutMs: 500 }).then(() => (drained = true));
+    await clock.advance(599);
+    expect(drained).toBe(false); // the deadline passed; stop() waits out closeTimeoutMs for the deaf call
+    await clock.runUntil(() => drained);
+    expect(clock.now()).toBeLessThanOrEqual(801 + 10);
+    expect(f.stats()).toMatchObject({ state: "stopped", inFlight: 0 });
+    expect(f.stats().consumed + f.stats().dropped).toBe(3);
+  });
+
   it("rejects a bad timeoutMs", () => {
     expect(() => new Flow().drain({ timeoutMs: -1 })).toThrow(/drain: option "timeoutMs" = -1/);
     expect(() => new Flow().drain({ deadline: 5 } as never)).toThrow(/unknown option "deadline"/);
