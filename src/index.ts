@@ -12,6 +12,7 @@ export { router } from "./model/router.js";
 export { fanOut } from "./model/fan-out.js";
 export { batch } from "./model/batch.js";
 export { Last, LastValue } from "./model/last.js";
+export { Skip } from "./model/skip.js";
 export { PushHandle } from "./runtime/push-handle.js";
 export { FixedScaling } from "./scaling/fixed-scaling.js";
 export { UtilizationScaling } from "./scaling/utilization-scaling.js";
@@ -34,6 +35,7 @@ export type { Router, RouterOptions } from "./model/router.js";
 export type { FanOut, FanOutOptions, BranchResults } from "./model/fan-out.js";
 export type { Batch, BatchOptions, BatchFn } from "./model/batch.js";
 export type { Unlast } from "./model/last.js";
+export type { SkipValue, Unskip } from "./model/skip.js";
 export type { PerWorker } from "./model/per-worker.js";
 export type {
   StageOptions,
@@ -63,6 +65,7 @@ export type {
   RetryEvent,
   Dropped,
   DropReason,
+  Skipped,
   ListenerError,
   FlowErrorEvent,
   ErrorHandler,

@@ -167,6 +167,7 @@ export function stageStats(overrides: Partial<StageStats> = {}): StageStats {
     retries: 0,
     overloads: 0,
     dropped: 0,
+    skipped: 0,
     batches: 0,
     unclosedResources: 0,
     throughput: 0,

@@ -293,6 +293,7 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
       failed: 0,
       dropped: 0,
       droppedByReason: emptyDropCounts(),
+      skipped: 0,
       inFlight: 0,
       endedBy: null,
       listenerErrors: 0,

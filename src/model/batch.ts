@@ -6,6 +6,7 @@ import { type OptionsInput, optionsObject, parseOptions } from "../internal/pars
 import { type Composable, SHAPE } from "./composable.js";
 import type { LastValue } from "./last.js";
 import { isPerWorker, type PerWorker } from "./per-worker.js";
+import type { SkipValue } from "./skip.js";
 import type { StageContext } from "./types.js";
 
 /** The batch settings a stage runs with when its options leave them out. */
@@ -33,9 +34,9 @@ export interface BatchSettings {
   readonly flushMs: number;
 }
 
-/** One result per item; nothing at all from a batch stage that ends the flow. */
+/** One result per item (`Skip` in an item's place skips it); nothing at all from a batch stage that ends the flow. */
 // biome-ignore lint/suspicious/noConfusingVoidType: a consumer's batch function returns nothing; `undefined` would reject `async () => {}`
-export type BatchResult<Out> = readonly (Out | LastValue<Out>)[] | void;
+export type BatchResult<Out> = readonly (Out | LastValue<Out> | SkipValue)[] | void;
 
 /** A batch function: items in, one result per item out (ignored when the stage is the last one). */
 export type BatchFn<In, Out> = (

@@ -1,6 +1,7 @@
 import { isCallable } from "../internal/callable.js";
 import type { LastValue, Unlast } from "./last.js";
 import { isPerWorker, type PerWorker } from "./per-worker.js";
+import type { SkipValue, Unskip } from "./skip.js";
 import type { StageContext } from "./types.js";
 
 /**
@@ -12,10 +13,13 @@ export interface Composable<In, Out> {
   readonly "~io": { readonly in: (item: In) => void; readonly out: Out };
 }
 
-/** A stage's function or a per-worker factory; either may return `Last(value)`. */
+/** A stage's function or a per-worker factory; either may return `Last(value)` or `Skip`. */
 export type StageFn<In, Out> =
-  | ((item: In, ctx: StageContext) => Out | LastValue<Out> | PromiseLike<Out | LastValue<Out>>)
-  | PerWorker<In, Out | LastValue<Out>>;
+  | ((
+      item: In,
+      ctx: StageContext,
+    ) => Out | LastValue<Out> | SkipValue | PromiseLike<Out | LastValue<Out> | SkipValue>)
+  | PerWorker<In, Out | LastValue<Out> | SkipValue>;
 
 /** Anything `addTransformer` and `flow(...)` take: a function, `perWorker(...)`, a flow or a shape. */
 export type StageLike<In, Out> = StageFn<In, Out> | Composable<In, Out>;
@@ -35,9 +39,9 @@ export type OutOf<F> =
   F extends Composable<any, infer R>
     ? R
     : F extends (item: any, ctx: any) => infer R
-      ? Unlast<Awaited<R>>
+      ? Unskip<Unlast<Awaited<R>>>
       : F extends PerWorker<any, infer R>
-        ? Unlast<R>
+        ? Unskip<Unlast<R>>
         : never;
 
 /** Marks a router, fan-out or batch descriptor. */

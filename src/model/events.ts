@@ -58,6 +58,16 @@ export interface Dropped<T = unknown> {
   readonly reason: DropReason;
 }
 
+/** An item a stage ended on purpose by returning `Skip`. */
+export interface Skipped<T = unknown> {
+  /** Tells the outcome events apart. */
+  readonly type: "Skipped";
+  /** The item as the skipping stage received it (for a fan-out branch: the item that entered the fan-out). */
+  readonly item: T;
+  /** The stage that returned `Skip` (for a fan-out branch: the fan-out stage). */
+  readonly stage: string;
+}
+
 /**
  * An item that failed for good — its attempts spent, or its error not worth a retry — handed
  * to a `deadLetter` sink, separately from the error handler.
@@ -120,6 +130,8 @@ export interface FlowEvents {
   scale: (event: ScaleEvent) => void;
   /** An item was dropped. */
   drop: (event: Dropped) => void;
+  /** A stage returned `Skip` for an item: it ended on purpose. */
+  skip: (event: Skipped) => void;
   /** An attempt failed and will be retried after `delayMs`. */
   retry: (event: RetryEvent) => void;
   /** An item failed. */
@@ -138,6 +150,7 @@ export interface FlowEvents {
 export const FLOW_EVENTS: readonly (keyof FlowEvents)[] = [
   "scale",
   "drop",
+  "skip",
   "retry",
   "itemError",
   "sourceError",

@@ -37,7 +37,7 @@ const PRODUCER_REFILL_FRACTION = 0.25;
  * builds a new one per `start()`.
  *
  * Conservation: every item the pump takes is counted in `itemsIn` and ends in exactly one of
- * `consumed`, `outcomes.failed`, `outcomes.dropped`; `finished` resolves only when all of them add up
+ * `consumed`, `outcomes.failed`, `outcomes.dropped`, `outcomes.skipped`; `finished` resolves only when all of them add up
  * (every stage done, every handler call settled).
  */
 export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, PushInputHost {
@@ -357,7 +357,8 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
       failed: o.failed,
       dropped: o.dropped,
       droppedByReason: Object.freeze({ ...o.dropReasons }),
-      inFlight: this.itemsIn - this.consumed - o.failed - o.dropped,
+      skipped: o.skipped,
+      inFlight: this.itemsIn - this.consumed - o.failed - o.dropped - o.skipped,
       endedBy: this.endedBy,
       listenerErrors: o.listenerErrors,
       stages: Object.freeze(stages),
@@ -390,5 +391,9 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
 
   dropped(item: unknown, stage: string, reason: DropReason): Promise<void> {
     return this.outcomes.itemDropped(item, stage, reason);
+  }
+
+  skipped(item: unknown, stage: string): void {
+    this.outcomes.itemSkipped(item, stage);
   }
 }

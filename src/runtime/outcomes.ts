@@ -8,6 +8,7 @@ import {
   emptyDropCounts,
   type FlowEvents,
   type ListenerError,
+  type Skipped,
   type TransformerError,
 } from "../model/events.js";
 import type { Reporter } from "./reporter.js";
@@ -20,6 +21,7 @@ import type { Reporter } from "./reporter.js";
 export class Outcomes {
   failed = 0;
   dropped = 0;
+  skipped = 0;
   listenerErrors = 0;
   readonly dropReasons: Record<DropReason, number> = emptyDropCounts();
 
@@ -61,6 +63,13 @@ export class Outcomes {
     const event: Dropped = { type: "Dropped", item, stage, reason };
     this.events.emit("drop", event);
     return this.reporter.deliver(event);
+  }
+
+  /** Emits a `skip` event: the item ended on purpose (never the error handler's). */
+  itemSkipped(item: unknown, stage: string): void {
+    this.skipped++;
+    const event: Skipped = { type: "Skipped", item, stage };
+    this.events.emit("skip", event);
   }
 
   /** A listener of `event` threw or rejected: counted and reported; items are not affected. */

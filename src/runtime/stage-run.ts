@@ -53,6 +53,8 @@ export interface StageRun {
   sleep(ms: number): Promise<boolean>;
   /** Reports a `Dropped` event. */
   dropped(item: unknown, stage: string, reason: DropReason): Promise<void>;
+  /** Reports a `Skipped` event. */
+  skipped(item: unknown, stage: string): void;
   /** Why a channel refused a value: the flow stopped, or a `Last` cut it off. */
   refusalReason(): DropReason;
   /**

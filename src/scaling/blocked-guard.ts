@@ -36,11 +36,6 @@ export class BlockedGuard {
     this.lately = now - this.#at < clear;
   }
 
-  /** Whether it caps the count now. */
-  get engaged(): boolean {
-    return this.#engaged;
-  }
-
   /** Caps a recommendation for count `n`; `tolerance` is the layer's band. */
   limit(desired: number, stats: StageStats, n: number, now: number, tolerance: number): number {
     this.why = null;

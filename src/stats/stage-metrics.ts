@@ -42,6 +42,7 @@ export class StageMetrics {
   retries = 0;
   overloads = 0;
   dropped = 0;
+  skipped = 0;
   batches = 0;
   unclosed = 0;
   lastEnqueueAt: number | null = null;
@@ -164,6 +165,7 @@ export class StageMetrics {
       retries: this.retries,
       overloads: this.overloads,
       dropped: this.dropped,
+      skipped: this.skipped,
       batches: this.batches,
       unclosedResources: this.unclosed,
       throughput: this.throughput,
@@ -286,6 +288,9 @@ class LiveStageStats implements StageStats {
   }
   get dropped(): number {
     return this.#m.dropped;
+  }
+  get skipped(): number {
+    return this.#m.skipped;
   }
   get batches(): number {
     return this.#m.batches;

@@ -105,6 +105,8 @@ export interface StageStats {
   readonly overloads: number;
   /** Items dropped at this stage, for any reason. */
   readonly dropped: number;
+  /** Items this stage ended on purpose by returning `Skip`. */
+  readonly skipped: number;
   /** Calls of a batch stage's function (`processed / batches` is the mean batch size); 0 elsewhere. */
   readonly batches: number;
   /**
@@ -155,7 +157,9 @@ export interface FlowStats {
   readonly dropped: number;
   /** `dropped`, split by the reason of each `Dropped` event (`STOPPED`, `ROUTER_MISS`, `UPSTREAM_TERMINATED`). */
   readonly droppedByReason: Readonly<Record<string, number>>;
-  /** Items taken and not yet in a terminal state: itemsIn − consumed − failed − dropped. */
+  /** Items a stage ended on purpose by returning `Skip` (each reported once, as a `Skipped` event). */
+  readonly skipped: number;
+  /** Items taken and not yet in a terminal state: itemsIn − consumed − failed − dropped − skipped. */
   readonly inFlight: number;
   /** What ended the run, once something has; `null` while it runs on its own (see {@link FlowEnd}). */
   readonly endedBy: FlowEnd | null;

@@ -2,7 +2,7 @@ import { describe, expectTypeOf, it } from "vitest";
 import { batch } from "../../src/index.js";
 import { fanOut } from "../../src/index.js";
 import { Flow } from "../../src/index.js";
-import { Last } from "../../src/index.js";
+import { Last, Skip, type Unskip } from "../../src/index.js";
 import type { PushHandle } from "../../src/index.js";
 import { router } from "../../src/index.js";
 import { flow } from "../../src/index.js";
@@ -81,6 +81,22 @@ describe("types flow from producer to consumer", () => {
     expectTypeOf(f).toEqualTypeOf<Flow<number, string>>();
     const g = new Flow().setProducer([1]).addTransformer(async (x: number) => Last(x > 1));
     expectTypeOf(g).toEqualTypeOf<Flow<number, boolean>>();
+  });
+
+  it("removes Skip from a stage's output type, in functions, perWorker, batch and fan-out merges", () => {
+    const f = new Flow().setProducer([1]).addTransformer((x: number) => (x > 3 ? Skip : `${x}`));
+    expectTypeOf(f).toEqualTypeOf<Flow<number, string>>();
+    const g = new Flow()
+      .setProducer([1])
+      .addTransformer(async (x: number) => (x > 1 ? Skip : x > 0 ? Last(true) : false));
+    expectTypeOf(g).toEqualTypeOf<Flow<number, boolean>>();
+    const h = new Flow()
+      .setProducer([1])
+      .addTransformer(perWorker(() => ({ process: (x: number) => (x ? `${x}` : Skip) })))
+      .addTransformer(batch((xs: string[]) => xs.map((x) => (x ? x.length : Skip)), { size: 4 }))
+      .addTransformer(fanOut([(n: number) => n, (n: number) => `${n}`], ([a, b]) => (a ? b : Skip)));
+    expectTypeOf(h).toEqualTypeOf<Flow<number, string>>();
+    expectTypeOf<Unskip<number | typeof Skip>>().toEqualTypeOf<number>();
   });
 
   it("types a router: the classifier's input, the union of the arms' outputs", () => {

@@ -142,13 +142,14 @@ describe("dump renderers", () => {
       failed: 0,
       dropped: 0,
       droppedByReason: {},
+      skipped: 0,
       inFlight: 2,
       endedBy: null,
       listenerErrors: 0,
       stages: [m.snapshot()],
     };
     const text = renderStats(stats, "text").split("\n");
-    expect(text[0]).toBe("state=running in=9 consumed=7 failed=0 dropped=0 inFlight=2");
+    expect(text[0]).toBe("state=running in=9 consumed=7 failed=0 dropped=0 skipped=0 inFlight=2");
     expect(text[1]).toMatch(/^stage\s+busy/);
     expect(text[2]).toMatch(/^parse\s+0\s+0\s+0\s+0\s+0\s+0\s+2\/∞/); // busy idle blkd rtry rlim total
     expect(text[1]!.length).toBe(text[2]!.length);

@@ -15,6 +15,8 @@ import {
   fanOut,
   Last,
   type LastValue,
+  Skip,
+  type SkipValue,
   perWorker,
   router,
   type ScalingStrategy,
@@ -56,7 +58,13 @@ export interface Pool {
   overloadOn?: "default" | "transient" | "throws";
   /** A transient fault (a 429) asks for this Retry-After, in ms; undefined: none. */
   retryAfterMs?: number | undefined;
+  /** Items whose id + 1 is a multiple of this are skipped here (`Skip`); undefined: none. */
+  skipEvery?: number | undefined;
 }
+
+/** Whether the pool skips `item`. */
+const skips = (p: Pool, item: Item): boolean =>
+  p.skipEvery !== undefined && (item.id + 1) % p.skipEvery === 0;
 export type Spec =
   | ({ kind: "stage"; perWorker: boolean; setupFails?: number; lastAt: number | undefined } & Pool)
   | ({ kind: "batch"; size: number; flushMs: number } & Pool)
@@ -83,6 +91,7 @@ const poolArb = {
   ),
   overloadOn: fc.constantFrom("default" as const, "transient" as const, "throws" as const),
   retryAfterMs: fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined }),
+  skipEvery: fc.option(fc.integer({ min: 2, max: 7 }), { nil: undefined, freq: 3 }),
 };
 
 const { chain: chainArb } = fc.letrec<{ node: Spec; chain: Spec[] }>((tie) => ({
@@ -118,7 +127,16 @@ const { chain: chainArb } = fc.letrec<{ node: Spec; chain: Spec[] }>((tie) => ({
   chain: fc.array(tie("node"), { minLength: 1, maxLength: 3 }),
 }));
 
-const LISTENED: (keyof FlowEvents)[] = ["scale", "drop", "retry", "itemError", "drained", "stopped", "stats"];
+const LISTENED: (keyof FlowEvents)[] = [
+  "scale",
+  "drop",
+  "skip",
+  "retry",
+  "itemError",
+  "drained",
+  "stopped",
+  "stats",
+];
 
 export const scenarioArb = fc.record({
   chain: chainArb,
@@ -236,13 +254,14 @@ export class Harness {
       });
   }
 
-  /** A stage function: waits, fails every `failEvery`-th call, may return `Last`. */
+  /** A stage function: waits, fails every `failEvery`-th call, may return `Last` or `Skip`. */
   work(p: Pool, lastAt?: number) {
     let calls = 0;
-    return async (item: Item, ctx: StageContext): Promise<Item | LastValue<Item>> => {
+    return async (item: Item, ctx: StageContext): Promise<Item | LastValue<Item> | SkipValue> => {
       await this.wait(p, item, ctx);
       this.faults(p, item, ctx, ++calls);
-      return lastAt !== undefined && item.id === lastAt ? Last(item) : item;
+      if (lastAt !== undefined && item.id === lastAt) return Last(item);
+      return skips(p, item) ? Skip : item;
     };
   }
 
@@ -256,7 +275,7 @@ export class Harness {
         const fn = this.work(spec, spec.lastAt);
         let setups = 0;
         const stage = spec.perWorker
-          ? perWorker<Item, Item | LastValue<Item>>(() => {
+          ? perWorker<Item, Item | LastValue<Item> | SkipValue>(() => {
               if (setups++ < (spec.setupFails ?? 0)) throw new Error("setup failed");
               this.opened++;
               return { process: fn, close: () => void this.closed++ };
@@ -275,7 +294,7 @@ export class Harness {
           async (items: Item[], ctx) => {
             await this.wait(spec, items[0]!, ctx);
             this.faults(spec, items[0]!, ctx, ++calls);
-            return items;
+            return items.map((it) => (skips(spec, it) ? Skip : it));
           },
           { size: spec.size, flushMs: spec.flushMs },
         );
@@ -287,7 +306,7 @@ export class Harness {
         const labels = spec.arms.length + spec.extraLabels;
         if (spec.extraLabels > 0 && spec.fallback === null) this.routerMisses = true;
         const arms = Object.fromEntries(spec.arms.map((c, i) => [`a${i}`, this.chain(c)]));
-        const stage = router((item: Item) => `a${item.id % labels}`, arms, {
+        const stage = router((item: Item) => (skips(spec, item) ? Skip : `a${item.id % labels}`), arms, {
           ...(spec.fallback ? { default: this.chain(spec.fallback) } : {}),
         });
         return { stage, options: opts };
@@ -354,6 +373,8 @@ export interface Outcome {
   /** Ids consumed (the consumer's call completed, or the stream handed them to the loop). */
   readonly consumed: number[];
   readonly events: FlowErrorEvent[];
+  /** Ids of the `skip` events. */
+  readonly skipped: number[];
   readonly listenerCalls: number;
   /** The flow as it was when `wait()`, `drain()` or `stop()` resolved (each of them that was called). */
   readonly atResolve: { what: string; inFlight: number; opened: number; closed: number; workers: number }[];
@@ -372,6 +393,7 @@ export interface Built {
   readonly consumed: number[];
   readonly arrived: number[];
   readonly events: FlowErrorEvent[];
+  readonly skipped: number[];
   readonly listenerCalls: { n: number };
   readonly budget: number | undefined;
 }
@@ -427,6 +449,8 @@ export function buildScenario(sc: Scenario, clock: VirtualClock | null): Built {
   // The stream's sink holds up to the last stage's queue size (at most 5, or a batch's 4).
   if (streaming) h.capacity += 5;
   f.setErrorHandler((e) => void events.push(e));
+  const skipped: number[] = [];
+  f.on("skip", (e) => void skipped.push((e.item as Item).id));
   const listenerCalls = { n: 0 };
   for (const [event, how] of sc.badListeners) {
     f.on(event, () => {
@@ -435,7 +459,7 @@ export function buildScenario(sc: Scenario, clock: VirtualClock | null): Built {
       return Promise.reject(new Error(`${event} listener bug`));
     });
   }
-  return { flow: f, harness: h, time, streaming, consumed, arrived, events, listenerCalls, budget };
+  return { flow: f, harness: h, time, streaming, consumed, arrived, events, skipped, listenerCalls, budget };
 }
 
 /**
@@ -547,6 +571,7 @@ export async function runScenario(sc: Scenario, clock: VirtualClock | null): Pro
     arrived,
     consumed,
     events,
+    skipped: built.skipped,
     listenerCalls: built.listenerCalls.n,
     atResolve,
     maxHeld,
@@ -564,14 +589,17 @@ export function checkOutcome(sc: Scenario, o: Outcome): void {
     events.flatMap((e) => (e.type === type ? [(e as { item: Item }).item.id] : []));
   const failed = ids("TransformerError");
   const dropped = ids("Dropped");
-  const all = [...o.consumed, ...failed, ...dropped].sort((a, b) => a - b);
+  const all = [...o.consumed, ...failed, ...dropped, ...o.skipped].sort((a, b) => a - b);
   expect(all).toEqual(Array.from({ length: s.itemsIn }, (_, i) => i));
   expect(s).toMatchObject({
     inFlight: 0,
     consumed: o.consumed.length,
     failed: failed.length,
     dropped: dropped.length,
+    skipped: o.skipped.length,
   });
+  // Each item skipped is counted by the one stage whose Skip ended it (a fan-out's item: the first).
+  expect(s.stages.reduce((a, st) => a + st.skipped, 0)).toBe(o.skipped.length);
   // Drops by reason match the events, and each reason has a cause.
   const byReason: Record<string, number> = {
     STOPPED: 0,

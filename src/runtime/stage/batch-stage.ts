@@ -1,6 +1,7 @@
 import { describeValue } from "../../internal/describe.js";
 import type { BatchSettings } from "../../model/batch.js";
 import { LastValue } from "../../model/last.js";
+import { Skip } from "../../model/skip.js";
 import { Slot } from "../outlet/reorder-buffer.js";
 import { Entry, type StageSpec } from "../../plan/stage-spec.js";
 import { Stage } from "./stage.js";
@@ -153,12 +154,18 @@ export class BatchWorker extends RateLimitedWorker {
       );
     this.booked(k);
     if (stage.reorder !== null) {
-      const values = entries.map((entry, i) => {
+      const values: unknown[] = [];
+      for (let i = 0; i < k; i++) {
         const r = results === null ? undefined : results[i];
-        if (!(r instanceof LastValue)) return stage.output(entry, r);
-        stage.run.lastReturned(stage);
-        return new LastValue(stage.output(entry, r.value));
-      });
+        const entry = entries[i];
+        // A skipped item ends now: it holds no place in the output order.
+        if (r === Skip) stage.skipped(entry);
+        else if (!(r instanceof LastValue)) values.push(stage.output(entry, r));
+        else {
+          stage.run.lastReturned(stage);
+          values.push(new LastValue(stage.output(entry, r.value)));
+        }
+      }
       return stage.reorder.complete(this, this.seq, Slot.Many, values, undefined);
     }
     return this.#sendAll(entries, results);
@@ -168,6 +175,10 @@ export class BatchWorker extends RateLimitedWorker {
     const stage = this.stage;
     for (let i = 0; i < entries.length; i++) {
       const r = results === null ? undefined : results[i];
+      if (r === Skip) {
+        stage.skipped(entries[i]);
+        continue;
+      }
       const pending =
         r instanceof LastValue
           ? this.last(entries[i], r.value)

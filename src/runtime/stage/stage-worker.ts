@@ -2,6 +2,7 @@ import { isThenable } from "../../internal/is-thenable.js";
 import { CallSignal } from "./call-signal.js";
 import { END } from "../queue/channel.js";
 import { LastValue } from "../../model/last.js";
+import { Skip } from "../../model/skip.js";
 import type { Outlet } from "../outlet/outlets.js";
 import { Slot, type SlotKind } from "../outlet/reorder-buffer.js";
 import { Entry } from "../../plan/stage-spec.js";
@@ -301,6 +302,7 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
     const entry = this.item;
     this.item = NOTHING;
     this.booked(1);
+    if (out === Skip) return this.skip(entry);
     if (out instanceof LastValue) return this.last(entry, out.value);
     let value = out;
     if (stage.classifier) value = entry;
@@ -341,6 +343,13 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
     if (reorder === null) return reported;
     const r = reorder.complete(this, this.seq, slot, undefined, undefined);
     return r === undefined ? reported : Promise.all([reported, r]).then(noop);
+  }
+
+  /** The call for `entry` returned `Skip`: it ends here, and leaves no gap in the output order. */
+  protected skip(entry: unknown): undefined | Promise<void> {
+    const stage = this.stage;
+    stage.skipped(entry);
+    return stage.reorder?.complete(this, this.seq, Slot.Hole, undefined, undefined);
   }
 
   /** The call for `entry` returned `Last(value)`. */

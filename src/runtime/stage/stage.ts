@@ -300,6 +300,14 @@ export class Stage implements ChannelHooks, DropTarget, WorkerHost {
     return this.run.failed(target.item, error, target.stage, attempt, this.deadLetter);
   }
 
+  /** A call for `entry` returned `Skip`: the item ends here, reported once (a fan-out's item too). */
+  skipped(entry: unknown): void {
+    const target = settleEntry(entry, this.name);
+    if (target === null) return;
+    this.metrics.skipped++;
+    this.run.skipped(target.item, target.stage);
+  }
+
   /** Reports an entry (queued, in hand, or an output that could not go on) as dropped. */
   drop(entry: unknown, reason: DropReason): void {
     void this.#reportDrop(entry, reason);

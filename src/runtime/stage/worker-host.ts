@@ -72,6 +72,8 @@ export interface WorkerHost {
   failed(entry: unknown, error: unknown, attempt: number): Promise<void>;
   /** Reports an entry dropped. */
   drop(entry: unknown, reason: DropReason): void;
+  /** Reports an entry skipped (its stage's function returned `Skip`). */
+  skipped(entry: unknown): void;
   /** The outlet for a `Last` value; the stage's other outputs are dropped from now on. */
   takeOutletForLast(): Outlet;
   /** `worker` has exited; `why` says why, when no decision retired it. */

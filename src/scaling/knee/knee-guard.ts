@@ -108,7 +108,7 @@ export class KneeGuard {
       } else {
         if (n !== this.#n1) this.#n1 = -1;
         // Growth from a count not yet measured (λ·S of a burst at the stage's start) goes untested.
-        if (n > this.#n && this.#n > 0 && !w.measured) this.#untestedS = s;
+        if (n > this.#n && this.#n > 0) this.#untestedS = w.measured ? 0 : s;
       }
       if (this.#cut.verify !== null && n !== this.#cut.verify[0]) this.#cut.verify = null;
       this.#testable = false;

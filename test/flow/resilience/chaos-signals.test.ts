@@ -15,6 +15,9 @@ interface FlowReport {
   consumed: number[];
   failed: number[];
   dropped: number[];
+  /** Ids of the flow's `skip` events, and its `skipped` counter. */
+  skipped: number[];
+  skippedCount: number;
   opened: number;
   closed: number;
   listenerErrors: number;
@@ -71,8 +74,9 @@ describe("chaos with a real SIGTERM (child processes)", () => {
             const r = await runChild(seed, flows, afterMs);
             expect(r.code).toBe(0);
             for (const f of r.flows) {
-              const all = [...f.consumed, ...f.failed, ...f.dropped].sort((a, b) => a - b);
+              const all = [...f.consumed, ...f.failed, ...f.dropped, ...f.skipped].sort((a, b) => a - b);
               expect(all).toEqual(Array.from({ length: f.itemsIn }, (_, i) => i));
+              expect(f.skippedCount).toBe(f.skipped.length);
               expect(f.inFlight).toBe(0);
               expect(f.closed).toBe(f.opened);
               expect(f.listenerErrors).toBe(f.listenerCalls);

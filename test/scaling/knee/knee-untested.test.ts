@@ -69,6 +69,18 @@ describe("an untested count past the latency brake", () => {
     expect(rig.seen.some((v) => v.forced)).toBe(false);
   });
 
+  it("is no cut where the growth came from a count measured without demand (untested on purpose)", () => {
+    const rig = jumped(40);
+    rig.arrival = 1500; // below the 2,000/s 40 workers deliver: no experiment
+    rig.st.queueLength = 400;
+    rig.run(600); // 40 workers measured
+    rig.n = 128;
+    rig.st.queueLength = 1000;
+    rig.arrival = Number.POSITIVE_INFINITY;
+    rig.run(1000);
+    expect(rig.seen.some((v) => v.why?.startsWith("untested"))).toBe(false);
+  });
+
   it("is not cut without a backlog", () => {
     const rig = jumped(128);
     rig.backlogged = false;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { PolicyScaling } from "../../../src/index.js";
+import { BlockedGuard } from "../../../src/scaling/blocked-guard.js";
 import { type MutableStats, mutableStats, tickAt, Wish } from "./wish-strategy.js";
 
 const blockedGuard = { blocked: true };
@@ -142,5 +143,21 @@ describe("the blocked guard of the policy layer", () => {
     tickAt(s, st, 0);
     expect(ticks(s, st, 0, 500)).toBe(-6);
     expect(s.lastReason).toBe("2.0 workers blocked on a full downstream queue; 3.0 busy");
+  });
+
+  it("once engaged, passes a recommendation at or below busy + 1 as it is, with no reason", () => {
+    const g = new BlockedGuard();
+    const st = mutableStats({
+      activeWorkers: 10,
+      busyWorkers: 3,
+      blockedWorkers: 7,
+      avgBusyWorkers: 3,
+      avgBlockedWorkers: 5,
+    });
+    for (let t = 0; t <= 500; t += 100) g.observe(st, 10, t);
+    expect(g.limit(20, st, 10, 500, 0.1)).toBe(4); // engaged: capped at busy + 1
+    expect(g.limit(2, st, 10, 600, 0.1)).toBe(2);
+    expect(g.limit(4, st, 10, 700, 0.1)).toBe(4);
+    expect([g.why, g.forced]).toEqual([null, false]);
   });
 });
