@@ -36,6 +36,15 @@ export class BlockedGuard {
     this.lately = now - this.#at < clear;
   }
 
+  /**
+   * Whether it caps the count now. Slow start reads it with `lately`: a cut stage whose workers
+   * no longer block (the next stage has room again) still has its limit downstream — slow start
+   * from the cut ran a 2 ms stage 2 → 128 in 15 ms, and the guard cut it to 3 again.
+   */
+  get engaged(): boolean {
+    return this.#engaged;
+  }
+
   /** Caps a recommendation for count `n`; `tolerance` is the layer's band. */
   limit(desired: number, stats: StageStats, n: number, now: number, tolerance: number): number {
     this.why = null;

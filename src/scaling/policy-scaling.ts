@@ -293,7 +293,7 @@ export abstract class PolicyScaling implements ScalingStrategy {
     if (ss !== null) {
       // Workers blocked downstream lately or waiting for tokens: the limit is elsewhere; slow start
       // ends (and starts afresh later, not in a round left over from before).
-      const elsewhere = blocked.lately || limited > 0;
+      const elsewhere = blocked.lately || blocked.engaged || limited > 0;
       move = ss.step(stats, n, s, p.maxWorkers, knee?.held(now) ?? false, this.#unloadedS(), elsewhere);
       if (move === SlowStartMove.Cut) {
         desired = ss.target;

@@ -119,6 +119,21 @@ describe("slow start in the policy layer", () => {
     expect(s.seen).toHaveLength(6);
   });
 
+  it("stays out while the blocked guard is engaged, also once no worker was blocked lately", () => {
+    const { s, st } = blocked({}, { blocked: true });
+    st.blockedWorkers = 5;
+    st.avgBlockedWorkers = 5;
+    st.avgBusyWorkers = 2;
+    for (let t = 0; t <= 500; t += 100) tickAt(s, st, t); // engaged at 500: cut to busy + 1
+    st.activeWorkers = 3;
+    st.blockedWorkers = 0; // the next stage has room again; the 1 s average has not forgotten
+    st.avgBlockedWorkers = 1;
+    const from = s.seen.length;
+    for (let t = 600; t <= 1200; t += 100) expect(tickAt(s, st, t)).toBe(0); // no round from the cut
+    eventsAt(s, st, 1201, 1);
+    expect(s.seen.length - from).toBe(7); // ticks only: events keep the usual 10 ms gap
+  });
+
   it("hands its knee to the knee guard, which holds it", () => {
     const { s, st } = blocked({}, { knee: true });
     st.activeWorkers = 64;
