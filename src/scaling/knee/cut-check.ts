@@ -24,12 +24,23 @@ export class CutCheck {
   released = -1;
 
   /** A cut to `knee` from `back` workers that gave `fromX`/s (nothing to check unless it cut). */
-  set(knee: number, fromX: number, back: number, loss: number, noises = 2, little = false): void {
+  set(
+    knee: number,
+    fromX: number,
+    back: number,
+    loss: number,
+    noises = 2,
+    little = false,
+    s = 0,
+    cv = -1,
+  ): void {
     this.n = fromX > 0 && back > knee ? knee : -1;
     this.x = fromX;
     this.back = back;
     this.loss = loss;
     this.noises = noises;
     this.little = little;
+    this.s = s;
+    this.cv = cv;
   }
 }

@@ -235,12 +235,7 @@ export class KneeGuard {
       }
       // Calls at the cut as quick as unloaded ones: nothing queues them, so no knee is here — the rounds
       // misread (a stall, a loaded machine). The hold ends; +25 % probes go on from the cut.
-      if (
-        this.#cut.loss === ROUND_LOSS &&
-        !drained &&
-        w.s > 0 &&
-        w.s <= s0 * (1 + Math.max(UNLOADED, 2 * w.sNoise))
-      ) {
+      if (this.#cut.loss === ROUND_LOSS && !drained && this.#unloaded(s0)) {
         this.#ceilingUntil = now;
         this.#cut.released = n;
         this.why = `no knee at ${n} workers: calls take ${w.s.toFixed(1)} ms, as unloaded (${s0.toFixed(1)} ms); probing on`;
@@ -248,14 +243,19 @@ export class KneeGuard {
     }
     const verify = this.#cut.verify;
     if (verify !== null && n === verify[0] && measured && !w.blocked) {
-      // Back at a slow-start round's count after its cut read a loss: a count that gives no more
-      // than the cut did says the round over-read, and the cut was the knee.
+      // Back at a slow-start round's count after its cut read a loss: no more than the cut gave says
+      // the round over-read and the cut was the knee — unless the step back was within the noise,
+      // which shows nothing: probes go on (heavy-tailed calls at 50 slots: 16 → 15 held 30 s).
       const [, cut, cutX, cutNoise] = verify;
       this.#cut.verify = null;
-      if (backlogged && !drained && x < cutX * (1 + Math.max(SOFT_LOSS, Math.hypot(cutNoise, w.noise)))) {
+      const noise = Math.max(SOFT_LOSS, Math.hypot(cutNoise, w.noise));
+      if (backlogged && !drained && x < cutX * (1 + noise)) {
         this.#holdAt(cut, now);
+        // (So do calls at the round's count as quick as unloaded ones: nothing queued them.)
+        const mute = n / cut - 1 <= noise || this.#unloaded(this.#cut.s > 0 ? this.#cut.s : baseS);
+        if (mute) this.#ceilingUntil = now;
         this.forced = true;
-        this.why = `round over-read: ${n} workers gave ${Math.round(x)}/s, ${cut} gave ${Math.round(cutX)}/s; back to ${cut}`;
+        this.why = `round over-read: ${n} workers gave ${Math.round(x)}/s, ${cut} gave ${Math.round(cutX)}/s; back to ${cut}${mute ? ", probing on" : ""}`;
         return cut;
       }
     }
@@ -360,20 +360,20 @@ export class KneeGuard {
     return desired;
   }
 
+  /** Whether the window's calls ran as quick as unloaded ones (`s0` ms): within 5 % or twice their mean's noise. */
+  #unloaded(s0: number): boolean {
+    return this.#w.s > 0 && this.#w.s <= s0 * (1 + Math.max(UNLOADED, 2 * this.#w.sNoise));
+  }
+
   /** Whether a knee found earlier still caps the count. */
   held(now: number): boolean {
     return this.#ceiling !== Number.POSITIVE_INFINITY && now < this.#ceilingUntil;
   }
 
-  /**
-   * Caps the count at `knee` for the hold, as a failed probe would (slow start found it, at a
-   * count `fromN` that gave `fromX`/s: checked at the knee, see {@link KneeGuard.limit}).
-   */
+  /** Caps the count at `knee` for the hold, as a failed probe would (slow start found it, at `fromN` giving `fromX`/s). */
   hold(knee: number, now: number, fromX = 0, fromN = 0, unloadedS = 0, unloadedCv = -1): void {
     // A round of slow start is short (its rate within about 1/√64 at best): a larger loss says it.
-    this.#cut.set(knee, fromX, fromN, ROUND_LOSS);
-    this.#cut.s = unloadedS;
-    this.#cut.cv = unloadedCv;
+    this.#cut.set(knee, fromX, fromN, ROUND_LOSS, 2, false, unloadedS, unloadedCv);
     this.#holdAt(knee, now);
     this.#n1 = -1;
     this.#testable = false;

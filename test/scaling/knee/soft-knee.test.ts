@@ -135,9 +135,11 @@ describe("the check of a knee cut", () => {
 
   describe("going back to a slow-start round's count", () => {
     /** 25 slots of 10 ms calls (2,500/s); slow start cut 64 → 25 after a round at 64 read 4,000/s. */
-    const overRead = (rate: (n: number) => number, roundX = 4000, ms = 1000) => {
+    const overRead = (rate: (n: number) => number, roundX = 4000, ms = 1000, queued = true) => {
       const rig = new KneeRig(25, { holdMs: 5000 });
       rig.rate = rate;
+      // Every worker busy: X = N / S, so calls past the slots wait (or, not `queued`, run as unloaded).
+      if (queued) rig.callMs = (n) => Math.max(10, (n * 1000) / rate(n));
       rig.guard.hold(25, rig.now, roundX, 64, 10);
       const back = rig.until("soft knee");
       expect(back.out).toBe(64);
@@ -155,6 +157,17 @@ describe("the check of a knee cut", () => {
       expect(rig.guard.held(rig.now)).toBe(true);
     });
 
+    it("probes on from the cut instead when the calls at the round's count ran as quick as unloaded ones", () => {
+      const rig = overRead((n) => Math.min(n, 25) * 100, 4000, 1000, false);
+      const again = rig.seen.find((v) => v.why?.startsWith("round over-read"));
+      expect(again?.why).toBe(
+        "round over-read: 64 workers gave 2500/s, 25 gave 2500/s; back to 25, probing on",
+      );
+      rig.n = 25;
+      rig.run(rig.stepMs);
+      expect(rig.guard.held(rig.now)).toBe(false);
+    });
+
     it("stays when the round's count gives more than the cut beyond a tenth (a limit that gives way)", () => {
       // 12 % more at 64 than at 25 (each window's noise 5 %: 7 % for both): within it would be a 10 % floor.
       const rig = overRead((n) => (n >= 64 ? 2800 : 2500));
@@ -169,6 +182,24 @@ describe("the check of a knee cut", () => {
       // within the noise, so the round over-read.
       const rig = overRead((n) => (n >= 64 ? 224 : 200), 400, 2000);
       expect(rig.seen.some((v) => v.why?.startsWith("round over-read"))).toBe(true);
+    });
+
+    it("probes on from the cut when the step back to the round's count is within the noise (it shows no knee)", () => {
+      // Slow start cut 16 → 15; the check read a loss against the round's 1,365/s; 16 gives what 15 does.
+      const rig = new KneeRig(15, { holdMs: 5000 });
+      rig.rate = (n) => n * 65;
+      rig.guard.hold(15, rig.now, 1365, 16, 10);
+      expect(rig.until("soft knee").out).toBe(16);
+      rig.n = 16;
+      rig.rate = () => 988;
+      rig.callMs = (n) => (n * 1000) / rig.rate(n); // queued a little: not as unloaded (10 ms)
+      const again = rig.until("round over-read");
+      expect(again.why).toBe("round over-read: 16 workers gave 988/s, 15 gave 975/s; back to 15, probing on");
+      expect(again.out).toBe(15);
+      rig.n = 15;
+      rig.run(rig.stepMs);
+      expect(rig.guard.held(rig.now)).toBe(false);
+      expect(rig.guard.growthCap(15, 100)).toBe(19); // a +25 % probe next
     });
 
     it("holds the cut as a knee: +25 % steps for two holds", () => {
