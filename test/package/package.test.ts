@@ -86,15 +86,28 @@ describe("the package, packed and installed as a user installs it", () => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
-  it("ships the build, the sources its maps point at, the LICENSE and the README; no tests, no benches", () => {
+  it("ships the build, the sources its maps point at, the docs and examples the README links, the LICENSE; no tests, no benches", () => {
     expect(files).toEqual(
       expect.arrayContaining(["LICENSE", "README.md", "package.json", "dist/index.js", "dist/index.d.ts"]),
     );
-    expect(files.filter((f) => !/^(dist|src)\//.test(f)).sort()).toEqual([
+    expect(files.filter((f) => !/^(dist|src|docs|examples)\//.test(f)).sort()).toEqual([
+      "CONTRIBUTING.md",
       "LICENSE",
       "README.md",
       "package.json",
     ]);
+    // Every relative link of the README a user reads in node_modules resolves to a shipped file.
+    const readme = readFileSync(join(app, "node_modules", "flowrhythm", "README.md"), "utf8");
+    const links = [...readme.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)].map((m) => m[1]!);
+    const relative = links.filter((l) => !/^[a-z]+:/.test(l));
+    expect(relative.length).toBeGreaterThan(5);
+    for (const link of relative) {
+      const target = link.replace(/^\.\//, "").replace(/\/$/, "");
+      expect(
+        files.some((f) => f === target || f.startsWith(`${target}/`)),
+        `README links ${link}`,
+      ).toBe(true);
+    }
     const maps = files.filter((f) => f.endsWith(".map"));
     expect(maps.length).toBeGreaterThan(50);
     const shipped = new Set(files);
