@@ -36,7 +36,7 @@ export interface BatchSettings {
 
 /** One result per item (`Skip` in an item's place skips it); nothing at all from a batch stage that ends the flow. */
 // biome-ignore lint/suspicious/noConfusingVoidType: a consumer's batch function returns nothing; `undefined` would reject `async () => {}`
-export type BatchResult<Out> = readonly (Out | LastValue<Out> | SkipValue)[] | void;
+export type BatchResult<Out> = readonly (Out | LastValue<Out | SkipValue> | SkipValue)[] | void;
 
 /** A batch function: items in, one result per item out (ignored when the stage is the last one). */
 export type BatchFn<In, Out> = (

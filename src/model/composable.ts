@@ -18,8 +18,12 @@ export type StageFn<In, Out> =
   | ((
       item: In,
       ctx: StageContext,
-    ) => Out | LastValue<Out> | SkipValue | PromiseLike<Out | LastValue<Out> | SkipValue>)
-  | PerWorker<In, Out | LastValue<Out> | SkipValue>;
+    ) =>
+      | Out
+      | LastValue<Out | SkipValue>
+      | SkipValue
+      | PromiseLike<Out | LastValue<Out | SkipValue> | SkipValue>)
+  | PerWorker<In, Out | LastValue<Out | SkipValue> | SkipValue>;
 
 /** Anything `addTransformer` and `flow(...)` take: a function, `perWorker(...)`, a flow or a shape. */
 export type StageLike<In, Out> = StageFn<In, Out> | Composable<In, Out>;

@@ -6,7 +6,7 @@
  * From a router's classifier it skips the item (no arm gets it); from a stage inside a fan-out
  * branch it skips the whole item, as a failure there fails it, reported once; from a batch
  * function, in an item's place, it skips that item. Under `ordered: true` a skipped item leaves no
- * gap: the items after it go on in order.
+ * gap: the items after it go on in order. `Last(Skip)` ends the flow with that item skipped.
  *
  * @example
  * ```ts

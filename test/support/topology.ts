@@ -257,10 +257,11 @@ export class Harness {
   /** A stage function: waits, fails every `failEvery`-th call, may return `Last` or `Skip`. */
   work(p: Pool, lastAt?: number) {
     let calls = 0;
-    return async (item: Item, ctx: StageContext): Promise<Item | LastValue<Item> | SkipValue> => {
+    return async (item: Item, ctx: StageContext): Promise<Item | LastValue<Item | SkipValue> | SkipValue> => {
       await this.wait(p, item, ctx);
       this.faults(p, item, ctx, ++calls);
-      if (lastAt !== undefined && item.id === lastAt) return Last(item);
+      // (An odd id ends the flow with Last(Skip): that item skipped, nothing handed on for it.)
+      if (lastAt !== undefined && item.id === lastAt) return item.id % 2 ? Last(Skip) : Last(item);
       return skips(p, item) ? Skip : item;
     };
   }
@@ -275,7 +276,7 @@ export class Harness {
         const fn = this.work(spec, spec.lastAt);
         let setups = 0;
         const stage = spec.perWorker
-          ? perWorker<Item, Item | LastValue<Item> | SkipValue>(() => {
+          ? perWorker<Item, Item | LastValue<Item | SkipValue> | SkipValue>(() => {
               if (setups++ < (spec.setupFails ?? 0)) throw new Error("setup failed");
               this.opened++;
               return { process: fn, close: () => void this.closed++ };

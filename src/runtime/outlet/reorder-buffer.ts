@@ -1,4 +1,5 @@
 import { LastValue } from "../../model/last.js";
+import { Skip } from "../../model/skip.js";
 import type { Outlet } from "./outlets.js";
 
 /** What a completed call left in its slot. */
@@ -104,7 +105,7 @@ export class ReorderBuffer {
       case Slot.Single:
         return worker.sendTo(this.stage.outlet, value, label);
       case Slot.Last:
-        return worker.sendTo(this.stage.takeOutletForLast(), value, label);
+        return this.#last(worker, value, label);
       default:
         return this.#emitMany(worker, value as readonly unknown[], 0);
     }
@@ -116,11 +117,17 @@ export class ReorderBuffer {
       const v = values[i];
       const r =
         v instanceof LastValue
-          ? worker.sendTo(this.stage.takeOutletForLast(), v.value, v.value)
+          ? this.#last(worker, v.value, v.value)
           : worker.sendTo(this.stage.outlet, v, v);
       if (r !== undefined) return r.then(() => this.#emitMany(worker, values, i + 1));
     }
     return undefined;
+  }
+
+  // The stage's last output; `Last(Skip)` (its item skipped already) ends the output with nothing.
+  #last(worker: Emitter, value: unknown, label: unknown): undefined | Promise<void> {
+    const outlet = this.stage.takeOutletForLast();
+    return value === Skip ? undefined : worker.sendTo(outlet, value, label);
   }
 
   /**
@@ -140,9 +147,11 @@ export class ReorderBuffer {
       next = this.#slots.get(this.#nextEmit)
     ) {
       this.#slots.delete(this.#nextEmit++);
-      if (next.kind === Slot.Single || next.kind === Slot.Last) drop(next.value);
+      if (next.kind === Slot.Single || (next.kind === Slot.Last && next.value !== Skip)) drop(next.value);
       else if (next.kind === Slot.Many)
-        for (const v of next.value as readonly unknown[]) drop(v instanceof LastValue ? v.value : v);
+        for (const v of next.value as readonly unknown[])
+          if (!(v instanceof LastValue)) drop(v);
+          else if (v.value !== Skip) drop(v.value);
     }
     this.#wakeRoom();
   }

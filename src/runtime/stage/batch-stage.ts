@@ -163,7 +163,8 @@ export class BatchWorker extends RateLimitedWorker {
         else if (!(r instanceof LastValue)) values.push(stage.output(entry, r));
         else {
           stage.run.lastReturned(stage);
-          values.push(new LastValue(stage.output(entry, r.value)));
+          if (r.value === Skip) stage.skipped(entry); // `Last(Skip)`: the output ends with nothing
+          values.push(r.value === Skip ? r : new LastValue(stage.output(entry, r.value)));
         }
       }
       return stage.reorder.complete(this, this.seq, Slot.Many, values, undefined);

@@ -362,6 +362,13 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
       return this.failEntry(entry, new Error(`Last() cannot be returned by ${where}`), Slot.Hole);
     }
     stage.run.lastReturned(stage);
+    if (value === Skip) {
+      // `Last(Skip)`: the flow ends here, and this item with it, skipped.
+      stage.skipped(entry);
+      if (stage.reorder !== null) return stage.reorder.complete(this, this.seq, Slot.Last, Skip, Skip);
+      stage.takeOutletForLast();
+      return undefined;
+    }
     const out = stage.entryKind === Entry.Plain ? value : stage.output(entry, value);
     if (stage.reorder !== null) return stage.reorder.complete(this, this.seq, Slot.Last, out, out);
     return this.sendTo(stage.takeOutletForLast(), out, out);

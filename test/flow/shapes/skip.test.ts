@@ -5,6 +5,7 @@ import {
   Flow,
   type FlowErrorEvent,
   fanOut,
+  Last,
   router,
   Skip,
   type Skipped,
@@ -173,5 +174,65 @@ describe("Skip", () => {
     });
     await runVirtual(f, clock);
     expect(f.stats()).toMatchObject({ consumed: 3, skipped: 3, inFlight: 0, listenerErrors: 3 });
+  });
+
+  it("as Last(Skip) ends the flow with that item skipped: nothing handed on for it, ordered or not, in batches too", async () => {
+    for (const shape of ["plain", "ordered", "batch"] as const) {
+      const clock = new VirtualClock();
+      const out: number[] = [];
+      const events: FlowErrorEvent[] = [];
+      const end = (x: number) => (x === 20 ? Last(Skip) : x);
+      const f = new Flow({ clock, errorHandler: (e) => void events.push(e) })
+        .setProducer(range(1000))
+        .addTransformer(
+          shape === "batch"
+            ? batch(
+                async (xs: number[]) => {
+                  await sleep(clock, 1);
+                  return xs.map(end);
+                },
+                { size: 4 },
+              )
+            : async (x: number) => {
+                await sleep(clock, (x * 37) % 5);
+                return end(x);
+              },
+          { ...workers(3), ordered: shape !== "plain", queueSize: 8 },
+        )
+        .setConsumer((x) => void out.push(x));
+      const skips = recorded(f);
+      await runVirtual(f, clock);
+      expect(
+        skips.map((e) => e.item),
+        shape,
+      ).toEqual([20]);
+      expect(out.includes(20) || out.some((x) => typeof x !== "number"), shape).toBe(false);
+      if (shape !== "plain") expect(out, shape).toEqual(range(20)); // everything before it, in order
+      const s = f.stats();
+      expect(s.endedBy, shape).toBe("last");
+      expect(s.consumed + s.skipped + s.dropped, shape).toBe(s.itemsIn);
+      expect(s.skipped, shape).toBe(1);
+      expect(
+        events.every((e) => e.type === "Dropped" && e.reason === "UPSTREAM_TERMINATED"),
+        shape,
+      ).toBe(true);
+    }
+  });
+
+  it("after stop(), a call that returns Skip still ends its item as skipped (it needs nothing downstream)", async () => {
+    const clock = new VirtualClock();
+    const f = new Flow({ clock, closeTimeoutMs: 100, errorHandler: () => {} })
+      .setProducer(range(4))
+      .addTransformer(async (_x: number) => {
+        await sleep(clock, 30);
+        return Skip;
+      }, workers(4))
+      .setConsumer(() => {});
+    await f.start();
+    await clock.advance(5);
+    const stopped = f.stop();
+    await clock.runUntil(() => f.stats().state === "stopped");
+    await stopped;
+    expect(f.stats()).toMatchObject({ skipped: 4, dropped: 0, inFlight: 0 });
   });
 });
