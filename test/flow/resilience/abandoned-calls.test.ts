@@ -23,14 +23,14 @@ describe("calls abandoned by timeoutMs", () => {
   });
 
   it("hold nothing in a plain stage in real time either", async () => {
-    const f = new Flow({ closeTimeoutMs: 3000, errorHandler: () => {} }).setConsumer(
+    // closeTimeoutMs of an hour: a worker that waited for the abandoned call would hold the run
+    // past the test's timeout, so the run ending at all is the check (no clock is read).
+    const f = new Flow({ closeTimeoutMs: 3_600_000, errorHandler: () => {} }).setConsumer(
       (x: number) => (x === 0 ? new Promise<void>(() => {}) : undefined),
       { timeoutMs: 20 },
     );
-    const t0 = performance.now();
     await f.run(range(3));
-    expect(performance.now() - t0).toBeLessThan(1500); // not closeTimeoutMs (3 s)
-    expect(f.stats()).toMatchObject({ consumed: 2, failed: 1 });
+    expect(f.stats()).toMatchObject({ state: "drained", consumed: 2, failed: 1, inFlight: 0 });
   });
 
   it("are waited for before a perWorker resource closes, and the waiting worker counts as gone", async () => {
