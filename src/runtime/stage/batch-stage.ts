@@ -163,8 +163,11 @@ export class BatchWorker extends RateLimitedWorker {
         else if (!(r instanceof LastValue)) values.push(stage.output(entry, r));
         else {
           stage.run.lastReturned(stage);
-          if (r.value === Skip) stage.skipped(entry); // `Last(Skip)`: the output ends with nothing
-          values.push(r.value === Skip ? r : new LastValue(stage.output(entry, r.value)));
+          if (r.value !== Skip) values.push(new LastValue(stage.output(entry, r.value)));
+          else {
+            stage.skipped(entry); // `Last(Skip)`: the output ends here, with nothing for this item
+            values.push(r);
+          }
         }
       }
       return stage.reorder.complete(this, this.seq, Slot.Many, values, undefined);
