@@ -66,6 +66,7 @@ export type {
   Dropped,
   DropReason,
   Skipped,
+  Expanded,
   ListenerError,
   FlowErrorEvent,
   ErrorHandler,

@@ -168,6 +168,8 @@ export function stageStats(overrides: Partial<StageStats> = {}): StageStats {
     overloads: 0,
     dropped: 0,
     skipped: 0,
+    expanded: 0,
+    children: 0,
     batches: 0,
     unclosedResources: 0,
     throughput: 0,

@@ -294,6 +294,8 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
       dropped: 0,
       droppedByReason: emptyDropCounts(),
       skipped: 0,
+      expanded: 0,
+      children: 0,
       inFlight: 0,
       endedBy: null,
       listenerErrors: 0,

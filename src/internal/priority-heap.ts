@@ -5,6 +5,7 @@ interface HeapEntry<T> {
   stamp: number;
   priority: number;
   seq: number;
+  id: number;
 }
 
 /**
@@ -19,19 +20,22 @@ export class PriorityHeap<T> {
   #seq = 0;
   /** The stamp of the entry removed by the last {@link PriorityHeap.pop}. */
   lastStamp = 0;
+  /** The id of the entry removed by the last {@link PriorityHeap.pop}. */
+  lastId = 0;
 
   get length(): number {
     return this.#heap.length;
   }
 
-  push(item: T, stamp: number, priority: number): void {
-    this.#heap.push({ item, stamp, priority, seq: this.#seq++ });
+  push(item: T, stamp: number, priority: number, id: number): void {
+    this.#heap.push({ item, stamp, priority, seq: this.#seq++, id });
   }
 
   /** Removes the entry to serve next; the caller checks `length` first. */
   pop(): T {
     const top = this.#heap.pop();
     this.lastStamp = top.stamp;
+    this.lastId = top.id;
     return top.item;
   }
 

@@ -1,5 +1,5 @@
 /**
- * A growable ring buffer of items, each with a timestamp kept in a parallel array, used as a
+ * A growable ring buffer of items, each with a timestamp and an id kept in parallel arrays, used as a
  * double-ended queue. Capacity is a power of two and doubles when full; it never shrinks, so
  * a queue that once held n items keeps room for n (bounded by the queue's own capacity).
  *
@@ -8,6 +8,7 @@
 export class RingBuffer<T> {
   #items: (T | undefined)[];
   #stamps: Float64Array;
+  #ids: Float64Array;
   #mask: number;
   #head = 0;
   #length = 0;
@@ -17,6 +18,7 @@ export class RingBuffer<T> {
     while (cap < initialCapacity) cap *= 2;
     this.#items = new Array(cap);
     this.#stamps = new Float64Array(cap);
+    this.#ids = new Float64Array(cap);
     this.#mask = cap - 1;
   }
 
@@ -25,11 +27,12 @@ export class RingBuffer<T> {
   }
 
   /** Appends at the tail. */
-  push(item: T, stamp: number): void {
+  push(item: T, stamp: number, id: number): void {
     if (this.#length > this.#mask) this.#grow();
     const i = (this.#head + this.#length) & this.#mask;
     this.#items[i] = item;
     this.#stamps[i] = stamp;
+    this.#ids[i] = id;
     this.#length++;
   }
 
@@ -41,6 +44,16 @@ export class RingBuffer<T> {
   /** The stamp of the tail entry; the caller checks `length` first. */
   tailStamp(): number {
     return this.#stamps[(this.#head + this.#length - 1) & this.#mask]!;
+  }
+
+  /** The id of the head entry; the caller checks `length` first. */
+  headId(): number {
+    return this.#ids[this.#head]!;
+  }
+
+  /** The id of the tail entry; the caller checks `length` first. */
+  tailId(): number {
+    return this.#ids[(this.#head + this.#length - 1) & this.#mask]!;
   }
 
   /** Removes the head entry; the caller checks `length` first. */
@@ -66,13 +79,16 @@ export class RingBuffer<T> {
     const cap = this.#mask + 1;
     const items: (T | undefined)[] = new Array(cap * 2);
     const stamps = new Float64Array(cap * 2);
+    const ids = new Float64Array(cap * 2);
     for (let k = 0; k < this.#length; k++) {
       const i = (this.#head + k) & this.#mask;
       items[k] = this.#items[i];
       stamps[k] = this.#stamps[i]!;
+      ids[k] = this.#ids[i]!;
     }
     this.#items = items;
     this.#stamps = stamps;
+    this.#ids = ids;
     this.#head = 0;
     this.#mask = cap * 2 - 1;
   }

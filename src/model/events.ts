@@ -4,6 +4,10 @@ import type { FlowStats } from "../stats/stage-stats.js";
 export interface TransformerError<T = unknown> {
   /** Tells the error events apart. */
   readonly type: "TransformerError";
+  /** The item's id, unique within the run (`ctx.id` in its stages). */
+  readonly id: number;
+  /** The run's id (`ctx.runId`). */
+  readonly runId: string;
   /** The item as the failing stage received it. */
   readonly item: T;
   /** What the last attempt threw or rejected with. */
@@ -50,6 +54,10 @@ export function emptyDropCounts(): Record<DropReason, number> {
 export interface Dropped<T = unknown> {
   /** Tells the error events apart. */
   readonly type: "Dropped";
+  /** The item's id, unique within the run (`ctx.id` in its stages). */
+  readonly id: number;
+  /** The run's id (`ctx.runId`). */
+  readonly runId: string;
   /** The item (or the stage's output for it) that was dropped. */
   readonly item: T;
   /** The stage that held it when it was dropped. */
@@ -62,10 +70,30 @@ export interface Dropped<T = unknown> {
 export interface Skipped<T = unknown> {
   /** Tells the outcome events apart. */
   readonly type: "Skipped";
+  /** The item's id, unique within the run (`ctx.id` in its stages). */
+  readonly id: number;
+  /** The run's id (`ctx.runId`). */
+  readonly runId: string;
   /** The item as the skipping stage received it (for a fan-out branch: the item that entered the fan-out). */
   readonly item: T;
   /** The stage that returned `Skip` (for a fan-out branch: the fan-out stage). */
   readonly stage: string;
+}
+
+/** An item a `flatMap` stage expanded: its children went on as items of their own. */
+export interface Expanded<T = unknown> {
+  /** Tells the outcome events apart. */
+  readonly type: "Expanded";
+  /** The item's id, unique within the run (`ctx.id` in its stages). */
+  readonly id: number;
+  /** The run's id (`ctx.runId`). */
+  readonly runId: string;
+  /** The item as the `flatMap` stage received it. */
+  readonly item: T;
+  /** The `flatMap` stage. */
+  readonly stage: string;
+  /** How many children it gave (each has `ctx.parentId` = this item's id). */
+  readonly children: number;
 }
 
 /**
@@ -75,6 +103,10 @@ export interface Skipped<T = unknown> {
 export interface DeadLetter<T = unknown> {
   /** Tells a dead letter apart. */
   readonly type: "DeadLetter";
+  /** The item's id, unique within the run (`ctx.id` in its stages). */
+  readonly id: number;
+  /** The run's id (`ctx.runId`). */
+  readonly runId: string;
   /** The item as the failing stage received it. */
   readonly item: T;
   /** What the last attempt threw or rejected with. */
@@ -92,6 +124,12 @@ export type DeadLetterSink<T = any> = (event: DeadLetter<T>) => void | PromiseLi
 
 /** A failed attempt that will be tried again (the `retry` event). */
 export interface RetryEvent<T = unknown> {
+  /** The item's id (a batch stage's: the first item's; `ids` has them all). */
+  readonly id: number;
+  /** A batch stage's: the ids of the batch's items; otherwise `undefined`. */
+  readonly ids: readonly number[] | undefined;
+  /** The run's id. */
+  readonly runId: string;
   /** The stage that is retrying. */
   readonly stage: string;
   /** The stage's input (a batch stage's: the batch). */
@@ -132,6 +170,8 @@ export interface FlowEvents {
   drop: (event: Dropped) => void;
   /** A stage returned `Skip` for an item: it ended on purpose. */
   skip: (event: Skipped) => void;
+  /** A `flatMap` stage expanded an item: its children go on in its place. */
+  expand: (event: Expanded) => void;
   /** An attempt failed and will be retried after `delayMs`. */
   retry: (event: RetryEvent) => void;
   /** An item failed. */
@@ -151,6 +191,7 @@ export const FLOW_EVENTS: readonly (keyof FlowEvents)[] = [
   "scale",
   "drop",
   "skip",
+  "expand",
   "retry",
   "itemError",
   "sourceError",

@@ -22,6 +22,18 @@ export interface StageContext {
   readonly stage: string;
   /** The worker running the call. */
   readonly worker: WorkerInfo;
+  /**
+   * The item's id: a number unique within the run, the same in every stage the item passes (a
+   * fan-out's branches and merge included) and on every outcome reported for it. A `flatMap`'s
+   * children get ids of their own. A batch stage's: the first item's (`ids` has them all).
+   */
+  readonly id: number;
+  /** The id of the item a `flatMap` made this one from; `undefined` for an item from the producer. */
+  readonly parentId: number | undefined;
+  /** A batch stage's: the ids of the batch's items, in order; `undefined` elsewhere. */
+  readonly ids: readonly number[] | undefined;
+  /** The run's id (a UUID drawn at `start()`): with `id`, names the item across runs and logs. */
+  readonly runId: string;
 }
 
 /** A stage's function: takes an item, returns (or resolves to) the next stage's item. */

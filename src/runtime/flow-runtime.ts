@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { type Clock, TimeCache } from "../clock/clock.js";
 import { Deferred } from "../internal/deferred.js";
@@ -6,9 +7,10 @@ import type { ScaleEvent } from "../model/events.js";
 import { shareBudget } from "./scaling/worker-budget.js";
 import { Ticker } from "./ticker.js";
 import { MAX_WORKERS } from "../scaling/worker-limits.js";
-import type { FlowEnd, FlowState, FlowStats, StageStats } from "../stats/stage-stats.js";
+import type { FlowEnd, FlowState, FlowStats } from "../stats/stage-stats.js";
+import { runStats } from "./run-stats.js";
 import { Channel } from "./queue/channel.js";
-import type { DeadLetterSink, DropReason, FlowEvents } from "../model/events.js";
+import type { DropReason, FlowEvents } from "../model/events.js";
 import type { OutletHost } from "./outlet/outlets.js";
 import { FAIR_SHARE_MS } from "./fair-share.js";
 import { downstreamOf, type Plan } from "../plan/plan.js";
@@ -36,9 +38,10 @@ const PRODUCER_REFILL_FRACTION = 0.25;
  * tick, error reporting and the lifecycle (`drain`, `stop`, `Last`, completion). A `Flow`
  * builds a new one per `start()`.
  *
- * Conservation: every item the pump takes is counted in `itemsIn` and ends in exactly one of
- * `consumed`, `outcomes.failed`, `outcomes.dropped`, `outcomes.skipped`; `finished` resolves only when all of them add up
- * (every stage done, every handler call settled).
+ * Conservation: every item the pump takes is counted in `itemsIn`, every child a `flatMap` makes
+ * in `children`, and each ends in exactly one of `consumed`, `outcomes.failed`, `outcomes.dropped`,
+ * `outcomes.skipped`, `outcomes.expanded`; `finished` resolves only when all of them add up (every
+ * stage done, every handler call settled). Every item has an id, unique in the run (`#lastId`).
  */
 export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, PushInputHost {
   readonly clock: Clock;
@@ -53,6 +56,8 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
   halted = false;
   itemsIn = 0;
   consumed = 0;
+  readonly runId = randomUUID();
+  #lastId = 0;
   inCall = 0;
   yieldAt: number;
   readonly #fairShareMs: number;
@@ -93,7 +98,7 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
       handlerTimeoutMs,
       this.#stopSignal.promise,
     );
-    this.outcomes = new Outcomes(config.events, reporter, this.cache);
+    this.outcomes = new Outcomes(config.events, reporter, this.cache, this.runId);
     this.sampleEvery = config.sampleEvery;
     this.closeTimeoutMs = config.closeTimeoutMs;
     this.statsWindowMs = config.statsWindowMs;
@@ -252,11 +257,6 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
     this.#turns.park(taker);
   }
 
-  retrying(stage: string, item: unknown, attempt: number, error: unknown, delayMs: number): void {
-    const events = this.#config.events;
-    if (events.listenerCount("retry") > 0) events.emit("retry", { stage, item, attempt, error, delayMs });
-  }
-
   random(stage: string): number {
     try {
       const r = this.#config.random();
@@ -328,7 +328,7 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
   // Outputs waiting for the stream's reader when the flow stops: dropped by the last stage.
   #dropSink(): void {
     const last = this.stages[this.stages.length - 1]!;
-    for (const item of this.#sink!.shutDown()) last.drop(item, "STOPPED");
+    this.#sink!.shutDown((item, id) => last.drop(item, id, "STOPPED"));
   }
 
   async #end(): Promise<void> {
@@ -346,23 +346,22 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
   }
 
   stats(): FlowStats {
-    const stages: StageStats[] = this.stages.map((s) => s.metrics.snapshot());
-    const o = this.outcomes;
-    return Object.freeze({
-      state: this.state,
-      now: this.clock.now(),
-      startedAt: this.startedAt,
-      itemsIn: this.itemsIn,
-      consumed: this.consumed,
-      failed: o.failed,
-      dropped: o.dropped,
-      droppedByReason: Object.freeze({ ...o.dropReasons }),
-      skipped: o.skipped,
-      inFlight: this.itemsIn - this.consumed - o.failed - o.dropped - o.skipped,
-      endedBy: this.endedBy,
-      listenerErrors: o.listenerErrors,
-      stages: Object.freeze(stages),
-    });
+    return runStats(this, this.#lastId - this.itemsIn);
+  }
+
+  /** An item enters the flow (from the source or a push): counted, and given its id. */
+  admit(): number {
+    this.itemsIn++;
+    return ++this.#lastId;
+  }
+
+  newId(): number {
+    return ++this.#lastId;
+  }
+
+  consume(id: number): void {
+    this.consumed++;
+    if (this.outcomes.lineage.active) this.outcomes.lineage.settle(id, true);
   }
 
   scaled(event: ScaleEvent): void {
@@ -383,17 +382,5 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
 
   sourceFailed(error: unknown): void {
     this.outcomes.sourceFailed(error);
-  }
-
-  failed(item: unknown, error: unknown, stage: string, attempt: number, deadLetter: DeadLetterSink | null) {
-    return this.outcomes.itemFailed(item, error, stage, attempt, deadLetter);
-  }
-
-  dropped(item: unknown, stage: string, reason: DropReason): Promise<void> {
-    return this.outcomes.itemDropped(item, stage, reason);
-  }
-
-  skipped(item: unknown, stage: string): void {
-    this.outcomes.itemSkipped(item, stage);
   }
 }

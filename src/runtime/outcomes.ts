@@ -6,11 +6,13 @@ import {
   type DropReason,
   type Dropped,
   emptyDropCounts,
+  type Expanded,
   type FlowEvents,
   type ListenerError,
   type Skipped,
   type TransformerError,
 } from "../model/events.js";
+import { Lineage } from "./lineage.js";
 import type { Reporter } from "./reporter.js";
 
 /**
@@ -22,13 +24,18 @@ export class Outcomes {
   failed = 0;
   dropped = 0;
   skipped = 0;
+  expanded = 0;
   listenerErrors = 0;
   readonly dropReasons: Record<DropReason, number> = emptyDropCounts();
+  /** Who descends from whom, and whose source waits for an outcome. */
+  readonly lineage = new Lineage(this);
 
   constructor(
     private readonly events: EventEmitter<FlowEvents>,
     readonly reporter: Reporter,
     private readonly cache: TimeCache,
+    /** The run's id, carried by every outcome. */
+    readonly runId: string,
   ) {}
 
   /**
@@ -37,16 +44,21 @@ export class Outcomes {
    */
   itemFailed(
     item: unknown,
+    id: number,
     error: unknown,
     stage: string,
     attempt: number,
     deadLetter: DeadLetterSink | null,
   ): Promise<void> {
     this.failed++;
-    const event: TransformerError = { type: "TransformerError", item, error, stage, attempt };
+    if (this.lineage.active) this.lineage.settle(id, false);
+    const runId = this.runId;
+    const event: TransformerError = { type: "TransformerError", id, runId, item, error, stage, attempt };
     this.events.emit("itemError", event);
     const letter = (): DeadLetter => ({
       type: "DeadLetter",
+      id,
+      runId,
       item,
       error,
       stage,
@@ -57,19 +69,49 @@ export class Outcomes {
   }
 
   /** Reports a `Dropped` event. */
-  itemDropped(item: unknown, stage: string, reason: DropReason): Promise<void> {
+  itemDropped(item: unknown, id: number, stage: string, reason: DropReason): Promise<void> {
     this.dropped++;
     this.dropReasons[reason]++;
-    const event: Dropped = { type: "Dropped", item, stage, reason };
+    if (this.lineage.active) this.lineage.settle(id, false);
+    const event: Dropped = { type: "Dropped", id, runId: this.runId, item, stage, reason };
     this.events.emit("drop", event);
     return this.reporter.deliver(event);
   }
 
   /** Emits a `skip` event: the item ended on purpose (never the error handler's). */
-  itemSkipped(item: unknown, stage: string): void {
+  itemSkipped(item: unknown, id: number, stage: string): void {
     this.skipped++;
-    const event: Skipped = { type: "Skipped", item, stage };
+    if (this.lineage.active) this.lineage.settle(id, true);
+    const event: Skipped = { type: "Skipped", id, runId: this.runId, item, stage };
     this.events.emit("skip", event);
+  }
+
+  /** Emits an `expand` event: a `flatMap` gave the item's children in its place. */
+  itemExpanded(item: unknown, id: number, stage: string, children: number): void {
+    this.expanded++;
+    if (this.lineage.active) this.lineage.settle(id, true);
+    const event: Expanded = { type: "Expanded", id, runId: this.runId, item, stage, children };
+    this.events.emit("expand", event);
+  }
+
+  /** The `ack` or `nack` of a source's item threw or rejected: logged once; the item's outcome stands. */
+  ackFailed(id: number, which: "ack" | "nack", error: unknown): void {
+    this.reporter.logOnce(`ack:${which}`, `[flowrhythm] the source's ${which}() for item ${id} failed:`, error);
+  }
+
+  /** Emits the `retry` event (only when someone listens); a batch's `ids` are its items'. */
+  itemRetrying(
+    stage: string,
+    item: unknown,
+    ids: number | readonly number[],
+    attempt: number,
+    error: unknown,
+    delayMs: number,
+  ): void {
+    const events = this.events;
+    if (events.listenerCount("retry") === 0) return;
+    const [id, many] = typeof ids === "number" ? [ids, undefined] : [ids[0]!, ids];
+    events.emit("retry", { stage, item, id, ids: many, runId: this.runId, attempt, error, delayMs });
   }
 
   /** A listener of `event` threw or rejected: counted and reported; items are not affected. */

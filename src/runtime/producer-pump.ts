@@ -6,6 +6,8 @@ import { FAIR_SHARE_ITEMS } from "./fair-share.js";
 import type { Outlet } from "./outlet/outlets.js";
 import type { Stage } from "./stage/stage.js";
 import type { Source } from "../model/types.js";
+import { Acked } from "../model/acked.js";
+import type { Lineage } from "./lineage.js";
 
 /** An iterator's result, checked: a hand-written `next()` that returns no object is a source error. */
 function checked<T>(result: IteratorResult<T>): IteratorResult<T> {
@@ -25,7 +27,10 @@ export interface PumpHost {
   /** See `StageRun.yieldAt` and `StageRun.turn`. */
   readonly yieldAt: number;
   turn(): Promise<void>;
-  itemsIn: number;
+  /** An item enters: counted in `itemsIn`, and given its id. */
+  admit(): number;
+  /** Who waits for an acknowledged item's outcome. */
+  readonly outcomes: { readonly lineage: Lineage };
   sourceFailed(error: unknown): void;
   /** The producer is done feeding the flow (ended, failed, or halted). */
   inputDone(): void;
@@ -124,10 +129,14 @@ export class ProducerPump<T> {
         finished = true;
         break;
       }
-      host.itemsIn++;
-      const item = result.value;
-      const sent = entry.send(item);
-      if (sent !== true && !(await sent)) this.owner.drop(item, host.refusalReason());
+      const id = host.admit();
+      let item: unknown = result.value;
+      if (item instanceof Acked) {
+        host.outcomes.lineage.acked(id, item);
+        item = item.value;
+      }
+      const sent = entry.send(item, id);
+      if (sent !== true && !(await sent)) this.owner.drop(item, id, host.refusalReason());
     }
     if (!finished && !this.#abandoned) {
       // Halted while the source was suspended at a yield: its `finally` runs now, within the
@@ -150,8 +159,13 @@ export class ProducerPump<T> {
   // What an abandoned `next()` yielded: entered, and dropped for the reason the flow halted.
   #late(result: IteratorResult<T>): void {
     if (result.done) return;
-    this.host.itemsIn++;
-    this.owner.drop(result.value, this.host.refusalReason());
+    const id = this.host.admit();
+    let item: unknown = result.value;
+    if (item instanceof Acked) {
+      this.host.outcomes.lineage.acked(id, item);
+      item = item.value;
+    }
+    this.owner.drop(item, id, this.host.refusalReason());
   }
 
   // Whether `error` is the source stopping because the flow told it to (its signal's reason).

@@ -6,7 +6,8 @@ import type { Stage } from "./stage/stage.js";
 
 /** What push mode needs from the run it feeds. */
 export interface PushInputHost {
-  itemsIn: number;
+  /** An item enters: counted in `itemsIn`, and given its id. */
+  admit(): number;
   /** Why the flow takes no more input, or `null` while it does. */
   refusal(): RefusalReason | null;
   /** Why a channel refused a value it had waited for: the flow stopped, or a `Last` cut it off. */
@@ -49,15 +50,15 @@ export class PushInput {
         `PushHandle.send(): ${this.#waiting} sends already wait for room (option "maxWaitingSends" = ${this.maxWaiting}); await each send, or raise the limit`,
         { code: "ERR_FLOW_STATE", option: "maxWaitingSends" },
       );
-    this.host.itemsIn++;
-    const sent = this.entry.send(item, undefined, signal);
+    const id = this.host.admit();
+    const sent = this.entry.send(item, id, undefined, signal);
     if (sent === true) return QUEUED;
     this.#waiting++;
     return sent.then((accepted) => {
       let result = QUEUED;
       if (!accepted) {
         const reason: DropReason = signal?.aborted ? "WITHDRAWN" : this.host.refusalReason();
-        this.owner.drop(item, reason);
+        this.owner.drop(item, id, reason);
         result = { status: "dropped", reason };
       }
       if (--this.#waiting === 0 && this.#endWhenSent) {
@@ -72,9 +73,8 @@ export class PushInput {
     const refusal = this.host.refusal();
     if (refusal !== null) return { status: "refused", reason: refusal };
     if (!this.entry.hasRoom()) return FULL;
-    this.host.itemsIn++;
     // `hasRoom` said every channel on the way takes it at once.
-    void this.entry.send(item);
+    void this.entry.send(item, this.host.admit());
     return QUEUED;
   }
 

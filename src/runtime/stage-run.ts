@@ -2,6 +2,7 @@ import type { Clock, TimeCache } from "../clock/clock.js";
 import type { ScaleEvent } from "../model/events.js";
 import type { EventEmitter } from "eventemitter3";
 import type { DeadLetterSink, DropReason, ErrorHandler, FlowEvents } from "../model/events.js";
+import type { Outcomes } from "./outcomes.js";
 
 /** What a running stage needs from the flow that runs it. */
 export interface StageRun {
@@ -26,24 +27,17 @@ export interface StageRun {
   awaitTurn(taker: { resume(): void }): void;
   /** Items that reached the end of the flow. */
   consumed: number;
+  /** The run's id (`ctx.runId`). */
+  readonly runId: string;
+  /** A new item id (a `flatMap`'s child). */
+  newId(): number;
   /** Stage calls in their synchronous part right now (0 or 1, more with a nested flow). */
   inCall: number;
   scaled(event: ScaleEvent): void;
   strategyFault(stage: string, error: unknown): void;
   workerFault(stage: string, what: string, error: unknown): void;
-  /**
-   * Reports a `TransformerError` and hands the item to the dead-letter sink (`deadLetter`, else
-   * the flow's); resolves once both are done, `handlerTimeoutMs` passed, or the flow stopped.
-   */
-  failed(
-    item: unknown,
-    error: unknown,
-    stage: string,
-    attempt: number,
-    deadLetter: DeadLetterSink | null,
-  ): Promise<void>;
-  /** Emits the `retry` event (only when someone listens). */
-  retrying(stage: string, item: unknown, attempt: number, error: unknown, delayMs: number): void;
+  /** Reports items' outcomes (failed, dropped, skipped, expanded, retrying). */
+  readonly outcomes: Outcomes;
   /**
    * A draw from the flow's random source, uniform in [0, 1); one that throws or falls outside
    * reads as 0.5 and is reported (once) for `stage`.
@@ -51,10 +45,6 @@ export interface StageRun {
   random(stage: string): number;
   /** Resolves `true` after `ms` on the flow's clock, or `false` at once when the flow stops. */
   sleep(ms: number): Promise<boolean>;
-  /** Reports a `Dropped` event. */
-  dropped(item: unknown, stage: string, reason: DropReason): Promise<void>;
-  /** Reports a `Skipped` event. */
-  skipped(item: unknown, stage: string): void;
   /** Why a channel refused a value: the flow stopped, or a `Last` cut it off. */
   refusalReason(): DropReason;
   /**

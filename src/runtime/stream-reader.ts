@@ -3,7 +3,8 @@ import { WaitingTaker } from "./queue/waiting-taker.js";
 
 /** What the reader needs from the run it reads. */
 export interface ReaderHost {
-  consumed: number;
+  /** Item `id` was handed to the reader's loop: consumed. */
+  consume(id: number): void;
   stop(): Promise<void>;
   sinkDrained(): void;
   /** Settles when the run is over (every item has its outcome, every close has run). */
@@ -17,6 +18,8 @@ export interface ReaderHost {
  */
 export class StreamReader<T> extends WaitingTaker<T> implements AsyncIterator<T> {
   #done = false;
+  /** The id of the item taken last. */
+  #id = 0;
 
   constructor(
     private readonly sink: Channel<T>,
@@ -29,8 +32,10 @@ export class StreamReader<T> extends WaitingTaker<T> implements AsyncIterator<T>
     if (this.#done) return { done: true, value: undefined };
     const sink = this.sink;
     let item: T | End;
-    if (sink.queue.length > 0) item = sink.take();
-    else if (!sink.wait(this)) item = END;
+    if (sink.queue.length > 0) {
+      item = sink.take();
+      this.#id = sink.queue.takenId;
+    } else if (!sink.wait(this)) item = END;
     else item = await this.waitForItem();
     if (item === END) {
       this.#done = true;
@@ -40,8 +45,12 @@ export class StreamReader<T> extends WaitingTaker<T> implements AsyncIterator<T>
       await this.host.finished;
       return { done: true, value: undefined };
     }
-    this.host.consumed++;
+    this.host.consume(this.#id);
     return { done: false, value: item };
+  }
+
+  protected override received(_stamp: number, id: number): void {
+    this.#id = id;
   }
 
   async return(): Promise<IteratorResult<T>> {

@@ -60,6 +60,6 @@ export function renderStatsTable(stages: readonly StageStats[]): string {
 export function renderStats(stats: FlowStats, format: "text" | "json"): string {
   if (format === "json")
     return JSON.stringify(stats, (_k, v) => (v === Number.POSITIVE_INFINITY ? "Infinity" : v), 2);
-  const head = `state=${stats.state} in=${stats.itemsIn} consumed=${stats.consumed} failed=${stats.failed} dropped=${stats.dropped} skipped=${stats.skipped} inFlight=${stats.inFlight}`;
+  const head = `state=${stats.state} in=${stats.itemsIn} consumed=${stats.consumed} failed=${stats.failed} dropped=${stats.dropped} skipped=${stats.skipped}${stats.expanded > 0 ? ` expanded=${stats.expanded} children=${stats.children}` : ""} inFlight=${stats.inFlight}`;
   return `${head}\n${renderStatsTable(stats.stages)}`;
 }

@@ -43,6 +43,8 @@ export class StageMetrics {
   overloads = 0;
   dropped = 0;
   skipped = 0;
+  expanded = 0;
+  children = 0;
   batches = 0;
   unclosed = 0;
   lastEnqueueAt: number | null = null;
@@ -166,6 +168,8 @@ export class StageMetrics {
       overloads: this.overloads,
       dropped: this.dropped,
       skipped: this.skipped,
+      expanded: this.expanded,
+      children: this.children,
       batches: this.batches,
       unclosedResources: this.unclosed,
       throughput: this.throughput,
@@ -291,6 +295,12 @@ class LiveStageStats implements StageStats {
   }
   get skipped(): number {
     return this.#m.skipped;
+  }
+  get expanded(): number {
+    return this.#m.expanded;
+  }
+  get children(): number {
+    return this.#m.children;
   }
   get batches(): number {
     return this.#m.batches;

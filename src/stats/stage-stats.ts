@@ -107,6 +107,10 @@ export interface StageStats {
   readonly dropped: number;
   /** Items this stage ended on purpose by returning `Skip`. */
   readonly skipped: number;
+  /** A `flatMap` stage's: items it expanded (each ended `expanded`); 0 elsewhere. */
+  readonly expanded: number;
+  /** A `flatMap` stage's: children it gave (each a new item); 0 elsewhere. */
+  readonly children: number;
   /** Calls of a batch stage's function (`processed / batches` is the mean batch size); 0 elsewhere. */
   readonly batches: number;
   /**
@@ -159,7 +163,14 @@ export interface FlowStats {
   readonly droppedByReason: Readonly<Record<string, number>>;
   /** Items a stage ended on purpose by returning `Skip` (each reported once, as a `Skipped` event). */
   readonly skipped: number;
-  /** Items taken and not yet in a terminal state: itemsIn − consumed − failed − dropped − skipped. */
+  /** Items a `flatMap` stage expanded into children (each reported once, as an `Expanded` event). */
+  readonly expanded: number;
+  /** Items a `flatMap` stage made: each has its own outcome, as an item from the producer does. */
+  readonly children: number;
+  /**
+   * Items not yet in a terminal state: itemsIn + children − consumed − failed − dropped − skipped
+   * − expanded.
+   */
   readonly inFlight: number;
   /** What ended the run, once something has; `null` while it runs on its own (see {@link FlowEnd}). */
   readonly endedBy: FlowEnd | null;

@@ -44,7 +44,7 @@ describe("today's implementations, beyond the contract", () => {
     const got: object[] = [];
     q.wait({ deliver: (e) => got.push(e), release() {} });
     const entry = { id: 1 };
-    q.offer(entry);
+    q.offer(entry, 1);
     expect(got[0]).toBe(entry);
     expect(q.values).toBe("shared");
   });

@@ -8,13 +8,38 @@ export type MakeQueue = (capacity: number) => StageQueue<number>;
 const END = Symbol("end");
 
 /** A taker that records what it was handed (or that it was released). */
-function recorder(): Taker<number> & { got: (number | typeof END)[] } {
+function recorder(): Taker<number> & { got: (number | typeof END)[]; ids: number[] } {
   const got: (number | typeof END)[] = [];
+  const ids: number[] = [];
   return {
     got,
-    deliver: (entry) => got.push(entry),
+    ids,
+    deliver: (entry, _stamp, id) => {
+      got.push(entry);
+      ids.push(id);
+    },
     release: () => got.push(END),
   };
+}
+
+/** The id each test gives entry `n`: whatever holds the entries must keep it beside them. */
+const idOf = (n: number): number => n * 10 + 7;
+
+/** Drains `q` through `shutDown`, checking that each entry comes with its own id. */
+function shutDownAll(q: StageQueue<number>): number[] {
+  const out: number[] = [];
+  q.shutDown((entry, id) => {
+    expect(id).toBe(idOf(entry));
+    out.push(entry);
+  });
+  return out;
+}
+
+/** Takes the next entry, checking that its id came with it. */
+function take(q: StageQueue<number>): number {
+  const entry = q.take();
+  expect(q.queue.takenId).toBe(idOf(entry));
+  return entry;
 }
 
 const settle = async (): Promise<void> => {
@@ -30,43 +55,44 @@ export function stageQueueContract(name: string, make: MakeQueue): void {
   describe(`StageQueue contract: ${name}`, () => {
     it("is bounded: accepts capacity entries, then refuses offer and reports no room", () => {
       const q = make(3);
-      expect([1, 2, 3, 4].map((n) => q.offer(n))).toEqual([true, true, true, false]);
+      expect([1, 2, 3, 4].map((n) => q.offer(n, idOf(n)))).toEqual([true, true, true, false]);
       expect(q.queue.length).toBe(3);
       expect(q.hasRoom()).toBe(false);
     });
 
     it("makes a writer wait while full and lets it in, in order, once a take makes room", async () => {
       const q = make(2);
-      q.offer(1);
-      q.offer(2);
+      q.offer(1, idOf(1));
+      q.offer(2, idOf(2));
       let accepted: boolean | null = null;
-      void q.put(3).then((a) => {
+      void q.put(3, idOf(3)).then((a) => {
         accepted = a;
       });
       await settle();
       expect(accepted).toBeNull();
       expect(q.waitingWriters).toBe(1);
-      expect(q.take()).toBe(1);
+      expect(take(q)).toBe(1);
       await settle();
       expect(accepted).toBe(true);
-      expect([q.take(), q.take()]).toEqual([2, 3]);
+      expect([take(q), take(q)]).toEqual([2, 3]);
     });
 
     it("hands an entry to a waiting taker at once, without queueing it", () => {
       const q = make(2);
       const t = recorder();
       expect(q.wait(t)).toBe(true);
-      expect(q.offer(7)).toBe(true);
+      expect(q.offer(7, idOf(7))).toBe(true);
       expect(t.got).toEqual([7]);
+      expect(t.ids).toEqual([idOf(7)]);
       expect(q.queue.length).toBe(0);
     });
 
     it("still hands out what is queued after close, then refuses takers and releases waiting ones", () => {
       const q = make(4);
-      q.offer(1);
+      q.offer(1, idOf(1));
       q.close();
       expect(q.closed).toBe(true);
-      expect(q.take()).toBe(1);
+      expect(take(q)).toBe(1);
       const t = recorder();
       expect(q.wait(t)).toBe(false);
       const q2 = make(4);
@@ -78,14 +104,14 @@ export function stageQueueContract(name: string, make: MakeQueue): void {
 
     it("shuts down: returns what was queued, answers waiting writers false, accepts nothing more", async () => {
       const q = make(1);
-      q.offer(1);
-      const late = q.put(2);
-      const drained = q.shutDown();
+      q.offer(1, idOf(1));
+      const late = q.put(2, idOf(2));
+      const drained = shutDownAll(q);
       expect(drained).toEqual([1]);
       expect(await late).toBe(false);
       expect(q.shut).toBe(true);
-      expect(q.offer(3)).toBe(false);
-      expect(await q.put(4)).toBe(false);
+      expect(q.offer(3, idOf(3))).toBe(false);
+      expect(await q.put(4, idOf(4))).toBe(false);
     });
 
     it("withdraws the longest-waiting taker and releases it", () => {
@@ -101,12 +127,12 @@ export function stageQueueContract(name: string, make: MakeQueue): void {
 
     it("withdraws a writer whose signal aborts before it got in (the entry stays the writer's)", async () => {
       const q = make(1);
-      q.offer(1);
+      q.offer(1, idOf(1));
       const ac = new AbortController();
-      const p = q.put(2, ac.signal);
+      const p = q.put(2, idOf(2), ac.signal);
       ac.abort();
       expect(await p).toBe(false);
-      expect(q.take()).toBe(1);
+      expect(take(q)).toBe(1);
       expect(q.queue.length).toBe(0);
     });
 
@@ -142,16 +168,16 @@ export function stageQueueContract(name: string, make: MakeQueue): void {
               const n = next++;
               switch (o.op) {
                 case "offer":
-                  if (q.offer(n)) accepted.push(n);
+                  if (q.offer(n, idOf(n))) accepted.push(n);
                   break;
                 case "put": {
                   const ac = new AbortController();
-                  void q.put(n, ac.signal).then((ok) => ok && accepted.push(n));
+                  void q.put(n, idOf(n), ac.signal).then((ok) => ok && accepted.push(n));
                   if (o.abort) ac.abort();
                   break;
                 }
                 case "take":
-                  if (q.queue.length > 0) out.push(q.take());
+                  if (q.queue.length > 0) out.push(take(q));
                   break;
                 case "wait": {
                   // As a worker does: it waits only when it found nothing queued.
@@ -167,16 +193,18 @@ export function stageQueueContract(name: string, make: MakeQueue): void {
                   q.close();
                   break;
                 case "shutDown":
-                  out.push(...q.shutDown());
+                  out.push(...shutDownAll(q));
                   break;
               }
               await settle();
               expect(q.queue.length).toBeLessThanOrEqual(cap);
             }
-            out.push(...q.shutDown());
+            out.push(...shutDownAll(q));
             await settle();
             expect(q.queue.length).toBe(0);
             const delivered = takers.flatMap((t) => t.got.filter((g): g is number => g !== END));
+            for (const t of takers)
+              expect(t.ids).toEqual(t.got.filter((g): g is number => g !== END).map(idOf));
             const all = [...delivered, ...out];
             // Exactly once: everything accepted came out once, nothing else came out.
             expect([...all].sort((a, b) => a - b)).toEqual([...accepted].sort((a, b) => a - b));

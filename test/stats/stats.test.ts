@@ -143,6 +143,8 @@ describe("dump renderers", () => {
       dropped: 0,
       droppedByReason: {},
       skipped: 0,
+      expanded: 0,
+      children: 0,
       inFlight: 2,
       endedBy: null,
       listenerErrors: 0,

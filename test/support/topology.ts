@@ -320,7 +320,7 @@ export class Harness {
           ...StageLike<Item, Item>[],
         ];
         const merge = this.work(spec);
-        return { stage: fanOut(branches, (results) => merge(results[0] as Item, NO_CTX)), options: opts };
+        return { stage: fanOut(branches, (results, ctx) => merge(results[0] as Item, ctx)), options: opts };
       }
       case "sub":
         return { stage: this.chain(spec.chain), options: {} };
@@ -336,13 +336,6 @@ export class Harness {
     return f;
   }
 }
-
-const NO_CTX = {
-  signal: new AbortController().signal,
-  attempt: 1,
-  stage: "merge",
-  worker: { id: 0, data: {} },
-};
 
 /**
  * Whether the flow promises input order at its end: every stage on the way keeps order (ordered,

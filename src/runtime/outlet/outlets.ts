@@ -15,8 +15,11 @@ import { Envelope, JoinRecord } from "./join-record.js";
  * has finished.
  */
 export interface Outlet {
-  /** `signal` (push mode only): withdraws the value if it aborts before the value got in. */
-  send(value: unknown, label?: unknown, signal?: AbortSignal): true | Promise<boolean>;
+  /**
+   * `id` is the item's (it travels beside the value); `label` is a classifier's output (a
+   * router's); `signal` (push mode only) withdraws the value if it aborts before the value got in.
+   */
+  send(value: unknown, id: number, label?: unknown, signal?: AbortSignal): true | Promise<boolean>;
   /** Whether `send` would take a value at once (push mode's `trySend`). */
   hasRoom(): boolean;
   addFeeder(): void;
@@ -26,12 +29,13 @@ export interface Outlet {
 /** What the outlets need from the stages they report to. */
 export interface DropTarget {
   readonly name: string;
-  drop(entry: unknown, reason: DropReason): void;
+  drop(entry: unknown, id: number, reason: DropReason): void;
 }
 
 /** What outlets need from the run. */
 export interface OutletHost {
-  consumed: number;
+  /** Item `id` reached the end of the flow: consumed. */
+  consume(id: number): void;
   /** Why a channel refused a value: the flow stopped, or a `Last` cut it off. */
   refusalReason(): DropReason;
 }
@@ -46,7 +50,7 @@ abstract class CompositeOutlet implements Outlet {
     for (const t of this.#targets) t.addFeeder();
   }
 
-  abstract send(value: unknown, label?: unknown, signal?: AbortSignal): true | Promise<boolean>;
+  abstract send(value: unknown, id: number, label?: unknown, signal?: AbortSignal): true | Promise<boolean>;
 
   hasRoom(): boolean {
     return this.#targets.every((t) => t.hasRoom());
@@ -64,8 +68,8 @@ abstract class CompositeOutlet implements Outlet {
 /** The end of a flow without a stream reader: what arrives is consumed. */
 export class ConsumedSink implements Outlet {
   constructor(private readonly host: OutletHost) {}
-  send(): true {
-    this.host.consumed++;
+  send(_value: unknown, id: number): true {
+    this.host.consume(id);
     return true;
   }
   hasRoom(): true {
@@ -78,8 +82,8 @@ export class ConsumedSink implements Outlet {
 /** Where a stage cut off by `Last` sends what it still produces: every value is dropped. */
 export class DropOutlet implements Outlet {
   constructor(private readonly stage: DropTarget) {}
-  send(value: unknown): true {
-    this.stage.drop(value, "UPSTREAM_TERMINATED");
+  send(value: unknown, id: number): true {
+    this.stage.drop(value, id, "UPSTREAM_TERMINATED");
     return true;
   }
   hasRoom(): true {
@@ -99,7 +103,7 @@ export class RouterOutlet extends CompositeOutlet {
     super(fallback ? [...arms.values(), fallback] : [...arms.values()]);
   }
 
-  send(entry: unknown, label: unknown, signal?: AbortSignal): true | Promise<boolean> {
+  send(entry: unknown, id: number, label: unknown, signal?: AbortSignal): true | Promise<boolean> {
     let arm: Outlet | null | undefined = null;
     if (label !== undefined && label !== null) {
       try {
@@ -110,10 +114,10 @@ export class RouterOutlet extends CompositeOutlet {
     }
     arm ??= this.fallback;
     if (arm === null) {
-      this.classifier.drop(entry, "ROUTER_MISS");
+      this.classifier.drop(entry, id, "ROUTER_MISS");
       return true;
     }
-    return arm.send(entry, undefined, signal);
+    return arm.send(entry, id, undefined, signal);
   }
 }
 
@@ -136,31 +140,37 @@ export class SplitOutlet extends CompositeOutlet {
 
   // `signal` can withdraw the item only while it waits for the first branch: from then on the
   // split owns it.
-  send(entry: unknown, _label?: unknown, signal?: AbortSignal): true | Promise<boolean> {
+  send(entry: unknown, id: number, _label?: unknown, signal?: AbortSignal): true | Promise<boolean> {
     const value = this.nested ? (entry as Envelope).value : entry;
     const record = new JoinRecord(entry, this.branches.length, this.fanOut.name);
     for (let i = 0; i < this.branches.length; i++) {
       const env = new Envelope(value, record, i);
-      const r = this.branches[i]!.send(env, undefined, i === 0 ? signal : undefined);
-      if (r !== true) return this.#rest(r, value, env, i);
+      const r = this.branches[i]!.send(env, id, undefined, i === 0 ? signal : undefined);
+      if (r !== true) return this.#rest(r, value, env, i, id);
     }
     return true;
   }
 
   // A branch may already have rewritten an earlier envelope's value: copies start from `value`.
   // A refusal by the first branch leaves the item with the sender (nothing of it got in).
-  async #rest(pending: Promise<boolean>, value: unknown, env: Envelope, from: number): Promise<boolean> {
+  async #rest(
+    pending: Promise<boolean>,
+    value: unknown,
+    env: Envelope,
+    from: number,
+    id: number,
+  ): Promise<boolean> {
     let r: true | Promise<boolean> = pending;
     let current = env;
     for (let i = from; ; ) {
       if (r !== true && !(await r)) {
         if (i === 0) return false;
-        this.fanOut.drop(current, this.host.refusalReason());
+        this.fanOut.drop(current, id, this.host.refusalReason());
         return true;
       }
       if (++i === this.branches.length || current.record.settled) return true;
       current = new Envelope(value, current.record, i);
-      r = this.branches[i]!.send(current);
+      r = this.branches[i]!.send(current, id);
     }
   }
 }
@@ -171,12 +181,12 @@ export class JoinOutlet extends CompositeOutlet {
     super([merge]);
   }
 
-  send(env: unknown): true | Promise<boolean> {
+  send(env: unknown, id: number): true | Promise<boolean> {
     const e = env as Envelope;
     const record = e.record;
     if (record.settled) return true;
     record.results[e.index] = e.value;
     if (--record.pending !== 0) return true;
-    return this.merge.send(record);
+    return this.merge.send(record, id);
   }
 }

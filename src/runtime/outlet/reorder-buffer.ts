@@ -6,17 +6,19 @@ import type { Outlet } from "./outlets.js";
 export const Slot = { Single: 0, Last: 1, Many: 2, Hole: 3 } as const;
 export type SlotKind = (typeof Slot)[keyof typeof Slot];
 
+/** A slot's outcome; `Many` (a batch) holds the values in `value` and their ids in `label`. */
 interface Pending {
   readonly kind: SlotKind;
   readonly value: unknown;
   readonly label: unknown;
+  readonly id: number;
 }
 
-const HOLE: Pending = { kind: Slot.Hole, value: undefined, label: undefined };
+const HOLE: Pending = { kind: Slot.Hole, value: undefined, label: undefined, id: 0 };
 
 /** The worker that emits: hands values on, waiting (blocked) for room. */
 export interface Emitter {
-  sendTo(outlet: Outlet, value: unknown, label: unknown): undefined | Promise<void>;
+  sendTo(outlet: Outlet, value: unknown, label: unknown, id: number): undefined | Promise<void>;
   /** Waits, counted as blocked, until `p` settles. */
   waitBlocked(p: Promise<void>): Promise<void>;
 }
@@ -39,6 +41,10 @@ export interface ReorderStage {
  * in order; at most `capacity` slots wait, and a worker whose slot would exceed that waits
  * (blocked) until the emitter has made room — so a slow head item backpressures the stage
  * rather than growing the buffer.
+ *
+ * A `flatMap` call emits a stream, not a value: its worker waits for its {@link ReorderBuffer.turn}
+ * (its sequence number is next and nobody emits), sends its children itself, then
+ * {@link ReorderBuffer.endTurn}s — which completes its number and emits what waited behind it.
  */
 export class ReorderBuffer {
   #nextTake = 0;
@@ -46,6 +52,10 @@ export class ReorderBuffer {
   #emitting = false;
   readonly #slots = new Map<number, Pending>();
   readonly #roomWaiters: (() => void)[] = [];
+  /** `flatMap` calls waiting to emit their children, by sequence number. */
+  readonly #turns = new Map<number, () => void>();
+  /** The sequence number of the `flatMap` call that has the turn; -1: none. */
+  #turnHolder = -1;
 
   constructor(
     private readonly stage: ReorderStage,
@@ -64,70 +74,116 @@ export class ReorderBuffer {
     kind: SlotKind,
     value: unknown,
     label: unknown,
+    id: number,
   ): undefined | Promise<void> {
-    if (seq === this.#nextEmit && !this.#emitting) return this.#emitFrom(worker, kind, value, label);
-    this.#slots.set(seq, { kind, value, label });
+    if (seq === this.#nextEmit && !this.#emitting) return this.#emitFrom(worker, kind, value, label, id);
+    this.#slots.set(seq, { kind, value, label, id });
     if (this.#slots.size <= this.capacity) return undefined;
     return worker.waitBlocked(new Promise<void>((resolve) => this.#roomWaiters.push(resolve)));
   }
 
-  #emitFrom(worker: Emitter, kind: SlotKind, value: unknown, label: unknown): undefined | Promise<void> {
+  /**
+   * Resolves (`undefined` at once) when call `seq` may emit: every earlier output has left and
+   * nobody else emits. The caller then emits itself and must call {@link endTurn}.
+   */
+  turn(worker: Emitter, seq: number): undefined | Promise<void> {
+    if (seq === this.#nextEmit && !this.#emitting) {
+      this.#emitting = true;
+      this.#turnHolder = seq;
+      return undefined;
+    }
+    return worker.waitBlocked(new Promise<void>((resolve) => this.#turns.set(seq, resolve)));
+  }
+
+  /** The call whose turn it was has emitted everything: what waited behind it goes now. */
+  endTurn(worker: Emitter): undefined | Promise<void> {
+    this.#turnHolder = -1;
+    this.#nextEmit++;
+    return this.#resume(worker);
+  }
+
+  #emitFrom(
+    worker: Emitter,
+    kind: SlotKind,
+    value: unknown,
+    label: unknown,
+    id: number,
+  ): undefined | Promise<void> {
     this.#emitting = true;
     for (;;) {
       this.#nextEmit++;
-      const r = this.#emit(worker, kind, value, label);
+      const r = this.#emit(worker, kind, value, label, id);
       if (r !== undefined) return r.then(() => this.#resume(worker));
       const next = this.#slots.get(this.#nextEmit);
       if (next === undefined) break;
       this.#slots.delete(this.#nextEmit);
       this.#wakeRoom();
-      ({ kind, value, label } = next);
+      ({ kind, value, label, id } = next);
     }
-    this.#emitting = false;
+    this.#handOver();
     return undefined;
   }
 
   #resume(worker: Emitter): undefined | Promise<void> {
     const next = this.#slots.get(this.#nextEmit);
     if (next === undefined) {
-      this.#emitting = false;
+      this.#handOver();
       return undefined;
     }
     this.#slots.delete(this.#nextEmit);
     this.#wakeRoom();
-    return this.#emitFrom(worker, next.kind, next.value, next.label);
+    return this.#emitFrom(worker, next.kind, next.value, next.label, next.id);
   }
 
-  #emit(worker: Emitter, kind: SlotKind, value: unknown, label: unknown): undefined | Promise<void> {
+  // Nothing more to emit now: the emitting turn passes to a `flatMap` call whose number is next,
+  // if one waits for it; otherwise nobody emits.
+  #handOver(): void {
+    const turn = this.#turns.get(this.#nextEmit);
+    if (turn === undefined) {
+      this.#emitting = false;
+      return;
+    }
+    this.#turns.delete(this.#nextEmit);
+    this.#emitting = true;
+    this.#turnHolder = this.#nextEmit;
+    turn();
+  }
+
+  #emit(worker: Emitter, kind: SlotKind, value: unknown, label: unknown, id: number): undefined | Promise<void> {
     switch (kind) {
       case Slot.Hole:
         return undefined;
       case Slot.Single:
-        return worker.sendTo(this.stage.outlet, value, label);
+        return worker.sendTo(this.stage.outlet, value, label, id);
       case Slot.Last:
-        return this.#last(worker, value, label);
+        return this.#last(worker, value, label, id);
       default:
-        return this.#emitMany(worker, value as readonly unknown[], 0);
+        return this.#emitMany(worker, value as readonly unknown[], label as readonly number[], 0);
     }
   }
 
   // A batch's outputs, in order; a `Last` among them ends the stage's output after its value.
-  #emitMany(worker: Emitter, values: readonly unknown[], from: number): undefined | Promise<void> {
+  #emitMany(
+    worker: Emitter,
+    values: readonly unknown[],
+    ids: readonly number[],
+    from: number,
+  ): undefined | Promise<void> {
     for (let i = from; i < values.length; i++) {
       const v = values[i];
       const r =
         v instanceof LastValue
-          ? this.#last(worker, v.value, v.value)
-          : worker.sendTo(this.stage.outlet, v, v);
-      if (r !== undefined) return r.then(() => this.#emitMany(worker, values, i + 1));
+          ? this.#last(worker, v.value, v.value, ids[i]!)
+          : worker.sendTo(this.stage.outlet, v, v, ids[i]!);
+      if (r !== undefined) return r.then(() => this.#emitMany(worker, values, ids, i + 1));
     }
     return undefined;
   }
 
   // The stage's last output; `Last(Skip)` (its item skipped already) ends the output with nothing.
-  #last(worker: Emitter, value: unknown, label: unknown): undefined | Promise<void> {
+  #last(worker: Emitter, value: unknown, label: unknown, id: number): undefined | Promise<void> {
     const outlet = this.stage.takeOutletForLast();
-    return value === Skip ? undefined : worker.sendTo(outlet, value, label);
+    return value === Skip ? undefined : worker.sendTo(outlet, value, label, id);
   }
 
   /**
@@ -135,10 +191,16 @@ export class ReorderBuffer {
    * behind it were waiting for it alone, they are dropped with `drop` at once (the flow is
    * stopping: nothing goes downstream any more), so no item waits for a call that will not end.
    */
-  abandon(seq: number, drop: (value: unknown) => void): void {
+  abandon(seq: number, drop: (value: unknown, id: number) => void): void {
     if (seq !== this.#nextEmit || this.#emitting) {
-      this.#slots.set(seq, HOLE);
-      return;
+      // A `flatMap` call given up while it had the turn: the turn ends with it.
+      if (this.#emitting && this.#turnHolder === seq) {
+        this.#turnHolder = -1;
+      } else {
+        this.#turns.delete(seq);
+        this.#slots.set(seq, HOLE);
+        return;
+      }
     }
     this.#nextEmit++;
     for (
@@ -147,12 +209,17 @@ export class ReorderBuffer {
       next = this.#slots.get(this.#nextEmit)
     ) {
       this.#slots.delete(this.#nextEmit++);
-      if (next.kind === Slot.Single || (next.kind === Slot.Last && next.value !== Skip)) drop(next.value);
-      else if (next.kind === Slot.Many)
-        for (const v of next.value as readonly unknown[])
-          if (!(v instanceof LastValue)) drop(v);
-          else if (v.value !== Skip) drop(v.value);
+      if (next.kind === Slot.Single || (next.kind === Slot.Last && next.value !== Skip))
+        drop(next.value, next.id);
+      else if (next.kind === Slot.Many) {
+        const ids = next.label as readonly number[];
+        (next.value as readonly unknown[]).forEach((v, i) => {
+          if (!(v instanceof LastValue)) drop(v, ids[i]!);
+          else if (v.value !== Skip) drop(v.value, ids[i]!);
+        });
+      }
     }
+    this.#handOver();
     this.#wakeRoom();
   }
 

@@ -4,7 +4,7 @@ import type { QueueDiscipline } from "../../model/options.js";
 
 /**
  * A stage's input queue: bounded, ordered FIFO, LIFO or by priority, with each item's enqueue
- * stamp kept beside it (for queue wait and the age of the oldest item).
+ * stamp (for queue wait and the age of the oldest item) and its id kept beside it.
  *
  * The queue itself never refuses a push: the {@link Channel} around it checks `isFull()` first
  * and makes writers wait, which is where backpressure lives.
@@ -14,6 +14,8 @@ export class BoundedQueue<T> {
   readonly capacity: number;
   /** The stamp of the item removed by the last {@link BoundedQueue.take}. */
   takenStamp = 0;
+  /** The id of the item removed by the last {@link BoundedQueue.take}. */
+  takenId = 0;
   readonly #ring: RingBuffer<T> | null;
   readonly #heap: PriorityHeap<T> | null;
   readonly #lifo: boolean;
@@ -42,24 +44,28 @@ export class BoundedQueue<T> {
   }
 
   /** Adds an item; the caller has checked `isFull()`. */
-  push(item: T, stamp: number): void {
-    if (this.#ring) this.#ring.push(item, stamp);
-    else this.#heap!.push(item, stamp, this.#priority!(item));
+  push(item: T, stamp: number, id: number): void {
+    if (this.#ring) this.#ring.push(item, stamp, id);
+    else this.#heap!.push(item, stamp, this.#priority!(item), id);
   }
 
-  /** Removes the next item to serve and sets `takenStamp`; the caller has checked `length`. */
+  /** Removes the next item to serve and sets `takenStamp` and `takenId`; the caller has checked `length`. */
   take(): T {
     const ring = this.#ring;
     if (ring) {
       if (this.#lifo) {
         this.takenStamp = ring.tailStamp();
+        this.takenId = ring.tailId();
         return ring.pop();
       }
       this.takenStamp = ring.headStamp();
+      this.takenId = ring.headId();
       return ring.shift();
     }
-    const item = this.#heap!.pop();
-    this.takenStamp = this.#heap!.lastStamp;
+    const heap = this.#heap!;
+    const item = heap.pop();
+    this.takenStamp = heap.lastStamp;
+    this.takenId = heap.lastId;
     return item;
   }
 

@@ -20,6 +20,7 @@ export interface ChannelHooks {
 
 interface Writer<T> {
   item: T;
+  id: number;
   resolve: (accepted: boolean) => void;
 }
 
@@ -75,8 +76,8 @@ export class Channel<T> implements StageQueue<T> {
   }
 
   /** {@link Outlet.send}: `offer`, else `put`. */
-  send(item: T, _label?: unknown, signal?: AbortSignal): true | Promise<boolean> {
-    return this.offer(item) ? true : this.put(item, signal);
+  send(item: T, id: number, _label?: unknown, signal?: AbortSignal): true | Promise<boolean> {
+    return this.offer(item, id) ? true : this.put(item, id, signal);
   }
 
   /** {@link Outlet.hasRoom}: whether `offer` would take an item now. */
@@ -100,19 +101,19 @@ export class Channel<T> implements StageQueue<T> {
   }
 
   /** Takes an item without waiting, if one is ready; the fast path. */
-  offer(item: T): boolean {
+  offer(item: T, id: number): boolean {
     if (this.shut) return false;
     const takers = this.#takers;
     if (takers.length > 0 && this.#batch === 0) {
       // A waiting taker means the queue is empty: hand over directly.
       const taker = takers.pop()!;
-      taker.deliver(item, this.#cache.t);
+      taker.deliver(item, this.#cache.t, id);
       this.#hooks.enqueued();
       return true;
     }
     const q = this.queue;
     if (q.length >= q.capacity) return false;
-    q.push(item, this.#cache.t);
+    q.push(item, this.#cache.t, id);
     this.#pushed();
     return true;
   }
@@ -125,21 +126,22 @@ export class Channel<T> implements StageQueue<T> {
   /** Wakes the most recently waiting taker with {@link READY} (batch stages only). */
   wakeTaker(): void {
     const taker = this.#takers.pop();
-    taker?.deliver(READY as T, this.#cache.t);
+    taker?.deliver(READY as T, this.#cache.t, 0);
   }
 
   /**
    * Waits for room, after `offer` refused. Resolves `false` if the channel was shut meanwhile, or
    * if `signal` aborted before the item got in (the writer is withdrawn).
    */
-  put(item: T, signal?: AbortSignal): Promise<boolean> {
+  put(item: T, id: number, signal?: AbortSignal): Promise<boolean> {
     if (this.shut) return Promise.resolve(false);
-    if (this.offer(item)) return Promise.resolve(true);
-    if (signal === undefined) return new Promise((resolve) => this.#writers.push({ item, resolve }));
+    if (this.offer(item, id)) return Promise.resolve(true);
+    if (signal === undefined) return new Promise((resolve) => this.#writers.push({ item, id, resolve }));
     if (signal.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
       const writer: Writer<T> = {
         item,
+        id,
         resolve: (accepted) => {
           signal.removeEventListener("abort", withdraw);
           resolve(accepted);
@@ -190,23 +192,27 @@ export class Channel<T> implements StageQueue<T> {
 
   /**
    * Stop: refuses everything from now on, releases takers and writers (writers get `false`),
-   * and returns the items that were queued, for the caller to report as dropped.
+   * and hands each item that was queued to `drop`, with its id, for the caller to report.
    */
-  shutDown(): T[] {
+  shutDown(drop: (entry: T, id: number) => void): void {
     this.shut = true;
     this.closed = true;
     const items: T[] = [];
+    const ids: number[] = [];
     const q = this.queue;
-    while (q.length > 0) items.push(q.take());
+    while (q.length > 0) {
+      items.push(q.take());
+      ids.push(q.takenId);
+    }
     const writers = this.#writers.splice(0);
     for (const w of writers) w.resolve(false);
     this.#releaseTakers();
-    return items;
+    for (let i = 0; i < items.length; i++) drop(items[i]!, ids[i]!);
   }
 
   #admitWriter(): void {
     const w = this.#writers.shift()!;
-    this.queue.push(w.item, this.#cache.t);
+    this.queue.push(w.item, this.#cache.t, w.id);
     this.#pushed();
     w.resolve(true);
   }

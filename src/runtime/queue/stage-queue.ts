@@ -6,6 +6,8 @@ export interface QueuedView {
   readonly capacity: number;
   /** The enqueue stamp of the entry taken last (for queue wait). */
   readonly takenStamp: number;
+  /** The id of the entry taken last (the item's, beside it). */
+  readonly takenId: number;
   /** The enqueue stamp of the oldest entry queued, or `null` when none is. */
   oldestStamp(): number | null;
 }
@@ -13,7 +15,7 @@ export interface QueuedView {
 /** Something that waits for entries: a worker, or the reader of `stream()`. */
 export interface Taker<T> {
   /** Hands over an entry taken for this taker; its wait resolves with it. */
-  deliver(entry: T, stamp: number): void;
+  deliver(entry: T, stamp: number, id: number): void;
   /** Ends the wait with no entry (`END`). */
   release(): void;
 }
@@ -34,7 +36,9 @@ export interface Taker<T> {
  * - **Hand-over.** A taker that waits gets an entry as soon as one is accepted; once the queue is
  *   closed and empty, every taker is released, and `wait` refuses new ones.
  * - **Shutdown.** `shutDown` accepts nothing more, answers waiting writers `false`, releases
- *   takers, and returns what was queued for the caller to report.
+ *   takers, and hands what was queued to the caller to report.
+ * - **Ids.** Each entry keeps the id it was accepted with: a taker gets it beside the entry
+ *   (`deliver`'s `id`, or `queue.takenId` after `take`).
  *
  * Where a queue may differ (a queue in another process, as a BullMQ sketch against this interface
  * showed): `offer` may refuse whenever it cannot accept synchronously (a writer then `put`s);
@@ -69,11 +73,11 @@ export interface StageQueue<T> extends Outlet {
   readonly shut: boolean;
   /** Writers waiting for room. */
   readonly waitingWriters: number;
-  /** Takes an entry without waiting if there is room (or a waiting taker); false otherwise. */
-  offer(entry: T): boolean;
+  /** Takes an entry (with its item's id) without waiting if there is room (or a waiting taker); false otherwise. */
+  offer(entry: T, id: number): boolean;
   /** Waits for room after `offer` refused; false if shut meanwhile or `signal` aborted first. */
-  put(entry: T, signal?: AbortSignal): Promise<boolean>;
-  /** Removes the next entry; the caller checked `queue.length`. */
+  put(entry: T, id: number, signal?: AbortSignal): Promise<boolean>;
+  /** Removes the next entry (its id is then `queue.takenId`); the caller checked `queue.length`. */
   take(): T;
   /**
    * Registers `taker` for the next entry (the caller found nothing queued); false, without
@@ -86,8 +90,8 @@ export interface StageQueue<T> extends Outlet {
   wakeTaker(): void;
   /** No more writers will come; what is queued still goes out. */
   close(): void;
-  /** Refuses everything from now on; returns what was queued. */
-  shutDown(): T[];
+  /** Refuses everything from now on; hands what was queued to `drop`, with each entry's id. */
+  shutDown(drop: (entry: T, id: number) => void): void;
   /** Tuning: hand entries to takers only in batches of `size` (a batch stage). */
   setBatchSize(size: number): void;
   /** Tuning: let waiting writers in only after `fraction` of the capacity has drained. */

@@ -11,8 +11,8 @@ export const RESUME: unique symbol = Symbol("flowrhythm.resume");
 export abstract class WaitingTaker<T> implements Taker<T> {
   #resolve: ((value: T | End) => void) | null = null;
 
-  deliver(item: T, stamp: number): void {
-    this.received(stamp);
+  deliver(item: T, stamp: number, id: number): void {
+    this.received(stamp, id);
     const resolve = this.#resolve!;
     this.#resolve = null;
     resolve(item);
@@ -32,7 +32,7 @@ export abstract class WaitingTaker<T> implements Taker<T> {
   }
 
   /** Called synchronously when an item is handed over, before the wait resolves. */
-  protected received(_stamp: number): void {}
+  protected received(_stamp: number, _id: number): void {}
 
   /** Resolves with the next handed-over item, or {@link END}. */
   protected waitForItem(): Promise<T | End> {

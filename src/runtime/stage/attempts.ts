@@ -22,6 +22,8 @@ export interface AttemptOwner {
   t0: number;
   /** What the function was called with for the item in hand. */
   argInHand(): unknown;
+  /** The id of the item in hand (a batch's: the ids of its items). */
+  idsInHand(): number | readonly number[];
   /** Calls the stage's function; its result, or {@link FAILED} with {@link AttemptOwner.takeError} set. */
   invoke(arg: unknown): unknown;
   /** The error of the last `invoke` that returned `failed`, cleared. */
@@ -73,7 +75,7 @@ export async function retryItem(owner: AttemptOwner, error: unknown): Promise<vo
   for (;;) {
     stage.metrics.retries++;
     const delay = retryDelay(stage.retry!, ctx.attempt, stage.run.random(stage.name), error);
-    stage.run.retrying(stage.name, owner.argInHand(), ctx.attempt, error, delay);
+    stage.run.outcomes.itemRetrying(stage.name, owner.argInHand(), owner.idsInHand(), ctx.attempt, error, delay);
     stage.setState(owner, WorkerState.Retrying);
     let woke = await stage.run.sleep(delay);
     // The token is taken in the same synchronous step as the call below.

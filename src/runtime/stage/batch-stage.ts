@@ -75,6 +75,7 @@ export class BatchStage extends Stage {
 }
 
 const NO_ENTRIES: readonly unknown[] = [];
+const NO_IDS: readonly number[] = [];
 
 /** A batch stage's worker: one call per batch, one result per item. */
 // A batch stage may have a rate limit (a call takes one token): its worker can wait for one, so it
@@ -102,10 +103,16 @@ export class BatchWorker extends RateLimitedWorker {
       // from this same queue at once: the length is read afresh on every take.
       const entries: unknown[] = [input.take()];
       const stamp = queue.takenStamp;
-      while (entries.length < size && queue.length > 0) entries.push(input.take());
+      const ids: number[] = [queue.takenId];
+      while (entries.length < size && queue.length > 0) {
+        entries.push(input.take());
+        ids.push(queue.takenId);
+      }
       stage.metrics.batches++;
       this.begin(stamp, true);
       this.#entries = entries;
+      this.hold(ids[0]!);
+      this.ctx.ids = ids;
       const args = stage.entryKind === Entry.Plain ? entries : entries.map((e) => stage.arg(e));
       this.#args = args;
       if (stage.limiter !== null && this.mustWaitForToken()) return WAIT;
@@ -130,17 +137,24 @@ export class BatchWorker extends RateLimitedWorker {
     return this.#args;
   }
 
-  protected override takeInHand(): unknown[] {
-    const entries = [...this.#entries];
+  override idsInHand(): readonly number[] {
+    return this.ctx.ids ?? NO_IDS;
+  }
+
+  protected override dropInHand(): boolean {
+    const entries = this.#entries;
+    const ids = this.idsInHand();
     this.#entries = NO_ENTRIES;
     this.#args = NO_ENTRIES;
-    return entries;
+    for (let i = 0; i < entries.length; i++) this.stage.drop(entries[i], ids[i]!, "STOPPED");
+    return entries.length > 0;
   }
 
   override handOn(out: unknown): undefined | Promise<void> {
     if (this.abandoned) return undefined;
     const stage = this.stage;
     const entries = this.#entries;
+    const ids = this.idsInHand();
     this.#entries = NO_ENTRIES;
     this.#args = NO_ENTRIES;
     const k = entries.length;
@@ -148,6 +162,7 @@ export class BatchWorker extends RateLimitedWorker {
     if (results === null && !stage.terminal)
       return this.#failAll(
         entries,
+        ids,
         new TypeError(
           `batch stage "${stage.name}" returned ${describeValue(out)} for ${k} items; expected an array of ${k} results, one per item`,
         ),
@@ -155,38 +170,45 @@ export class BatchWorker extends RateLimitedWorker {
     this.booked(k);
     if (stage.reorder !== null) {
       const values: unknown[] = [];
+      const kept: number[] = [];
       for (let i = 0; i < k; i++) {
         const r = results === null ? undefined : results[i];
         const entry = entries[i];
+        const id = ids[i]!;
         // A skipped item ends now: it holds no place in the output order.
-        if (r === Skip) stage.skipped(entry);
+        if (r === Skip) stage.skipped(entry, id);
         else if (!(r instanceof LastValue)) values.push(stage.output(entry, r));
         else {
           stage.run.lastReturned(stage);
           if (r.value !== Skip) values.push(new LastValue(stage.output(entry, r.value)));
           else {
-            stage.skipped(entry); // `Last(Skip)`: the output ends here, with nothing for this item
+            stage.skipped(entry, id); // `Last(Skip)`: the output ends here, with nothing for this item
             values.push(r);
           }
         }
+        if (r !== Skip) kept.push(id);
       }
-      return stage.reorder.complete(this, this.seq, Slot.Many, values, undefined);
+      return stage.reorder.complete(this, this.seq, Slot.Many, values, kept, ids[0]!);
     }
-    return this.#sendAll(entries, results);
+    return this.#sendAll(entries, ids, results);
   }
 
-  async #sendAll(entries: readonly unknown[], results: readonly unknown[] | null): Promise<void> {
+  async #sendAll(
+    entries: readonly unknown[],
+    ids: readonly number[],
+    results: readonly unknown[] | null,
+  ): Promise<void> {
     const stage = this.stage;
     for (let i = 0; i < entries.length; i++) {
       const r = results === null ? undefined : results[i];
       if (r === Skip) {
-        stage.skipped(entries[i]);
+        stage.skipped(entries[i], ids[i]!);
         continue;
       }
       const pending =
         r instanceof LastValue
-          ? this.last(entries[i], r.value)
-          : this.sendTo(stage.outlet, stage.output(entries[i], r), undefined);
+          ? this.last(entries[i], ids[i]!, r.value)
+          : this.sendTo(stage.outlet, stage.output(entries[i], r), undefined, ids[i]!);
       if (pending !== undefined) await pending;
     }
   }
@@ -195,15 +217,15 @@ export class BatchWorker extends RateLimitedWorker {
     const entries = this.#entries;
     this.#entries = NO_ENTRIES;
     this.#args = NO_ENTRIES;
-    return this.#failAll(entries, error);
+    return this.#failAll(entries, this.idsInHand(), error);
   }
 
   // A failed batch reports each of its items; its reorder slot becomes a hole once.
-  async #failAll(entries: readonly unknown[], error: unknown): Promise<void> {
+  async #failAll(entries: readonly unknown[], ids: readonly number[], error: unknown): Promise<void> {
     const stage = this.stage;
     const attempts = this.endAttempts();
-    for (const entry of entries) await stage.failed(entry, error, attempts);
-    const r = stage.reorder?.complete(this, this.seq, Slot.Hole, undefined, undefined);
+    for (let i = 0; i < entries.length; i++) await stage.failed(entries[i], ids[i]!, error, attempts);
+    const r = stage.reorder?.complete(this, this.seq, Slot.Hole, undefined, undefined, ids[0] ?? 0);
     if (r !== undefined) await r;
   }
 }

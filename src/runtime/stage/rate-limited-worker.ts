@@ -15,10 +15,11 @@ export class RateLimitedWorker extends StageWorker {
   /** The flow stopped while the worker waited for its token. */
   #stopped = false;
 
-  protected override call(entry: unknown, stamp: number, timed: boolean): unknown {
+  protected override call(entry: unknown, id: number, stamp: number, timed: boolean): unknown {
     const stage = this.stage;
     this.begin(stamp, timed);
     this.item = entry;
+    this.hold(id);
     if (this.mustWaitForToken()) return WAIT;
     return this.invoke(stage.entryKind === Entry.Plain ? entry : stage.arg(entry));
   }

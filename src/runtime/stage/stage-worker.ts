@@ -11,6 +11,8 @@ import { type PooledWorker, type WorkerHost, WorkerState } from "./worker-host.j
 import type { StageContext, WorkerInfo } from "../../model/types.js";
 import { RESUME, WaitingTaker } from "../queue/waiting-taker.js";
 import type { Lane } from "./call-site.js";
+import { blockedUntil, handLast, whileBlocked } from "./hand-on.js";
+import type { Lineage } from "../lineage.js";
 
 const noop = (): void => {};
 /**
@@ -48,6 +50,9 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
   /** Settles once the worker has exited and its resource is closed. */
   exited: Promise<void> = Promise.resolve();
   protected handedStamp = 0;
+  protected handedId = 0;
+  /** Who descends from whom: read for `ctx.parentId` once any item is tracked. */
+  protected readonly lineage: Lineage;
   protected fn: (item: unknown, ctx: StageContext) => unknown = noop;
   /** Calls until the next timed one; a worker times its first {@link WARM_TIMED} calls whole. */
   protected countdown = 1;
@@ -56,7 +61,7 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
   protected item: unknown = NOTHING;
   t0 = -1;
   protected error: unknown = undefined;
-  protected seq = 0;
+  seq = 0;
   /** Set when the stage's factory kept failing: calls fail with the stage's setup error. */
   broken = false;
   /** Behind `ctx.signal`; counts the calls a timeout left running. */
@@ -75,7 +80,17 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
   ) {
     super();
     this.info = { id, data: {} };
-    this.ctx = { signal: stage.run.signal, attempt: 1, stage: stage.name, worker: this.info };
+    this.ctx = {
+      signal: stage.run.signal,
+      attempt: 1,
+      stage: stage.name,
+      worker: this.info,
+      id: 0,
+      parentId: undefined,
+      ids: undefined,
+      runId: stage.run.runId,
+    };
+    this.lineage = stage.run.outcomes.lineage;
   }
 
   /** Starts the loop; the stage has counted the worker as starting. */
@@ -86,10 +101,11 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
   // An item handed over while the worker waited takes its place in the output order now, when it
   // leaves the channel, not when the worker's wait resolves a microtask later: another worker may
   // take the next item from the queue in between.
-  protected override received(stamp: number): void {
+  protected override received(stamp: number, id: number): void {
     const stage = this.stage;
     stage.setState(this, WorkerState.Busy);
     this.handedStamp = stamp;
+    this.handedId = id;
     if (stage.reorder !== null) this.seq = stage.reorder.take();
   }
 
@@ -135,21 +151,22 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
     if (this.abandoned) return;
     this.abandoned = true;
     const stage = this.stage;
-    const inHand = this.takeInHand();
-    for (const entry of inHand) stage.drop(entry, "STOPPED");
+    const held = this.dropInHand();
     // Its place in the output order will never be filled: what waits behind it goes now.
-    if (inHand.length > 0 && stage.reorder !== null)
-      stage.reorder.abandon(this.seq, (value) => stage.drop(value, "STOPPED"));
+    if (held && stage.reorder !== null)
+      stage.reorder.abandon(this.seq, (value, id) => stage.drop(value, id, "STOPPED"));
     if (this.resourceOpen)
       stage.resourceUnclosed("its worker did not finish within closeTimeoutMs after stop()");
     stage.workerExited(this, "did not finish within closeTimeoutMs");
   }
 
-  /** Takes the entries in hand away from the worker (for an abandoned worker's report). */
-  protected takeInHand(): unknown[] {
+  /** Drops the entries in hand (an abandoned worker's); whether there were any. */
+  protected dropInHand(): boolean {
     const entry = this.item;
     this.item = NOTHING;
-    return entry === NOTHING ? [] : [entry];
+    if (entry === NOTHING) return false;
+    this.stage.drop(entry, this.ctx.id, "STOPPED");
+    return true;
   }
 
   // The loop is split so that the async part holds almost nothing across its awaits: an
@@ -199,7 +216,7 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
       // The sequence number is taken with the item, in the order items leave the channel.
       if (stage.reorder !== null) this.seq = stage.reorder.take();
       const entry = input.take();
-      return this.call(entry, queue.takenStamp, --this.countdown === 0);
+      return this.call(entry, queue.takenId, queue.takenStamp, --this.countdown === 0);
     }
     if (this.state !== WorkerState.Idle) stage.setState(this, WorkerState.Idle);
     return input.wait(this) ? WAIT : EXIT;
@@ -208,7 +225,7 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
   /** Calls the function on an entry handed over while the worker waited (or looks again). */
   protected callWaited(entry: unknown): unknown {
     if (entry === RESUME) return this.resumed();
-    return this.call(entry, this.handedStamp, true);
+    return this.call(entry, this.handedId, this.handedStamp, true);
   }
 
   /** Woken without an item (the event loop's turn came): looks for the next one. */
@@ -221,10 +238,11 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
    * a rate limit runs {@link RateLimitedWorker}s instead, which take a token first: a check here
    * measured ~0.7 % of the per-item cost of every stage, limited or not.
    */
-  protected call(entry: unknown, stamp: number, timed: boolean): unknown {
+  protected call(entry: unknown, id: number, stamp: number, timed: boolean): unknown {
     const stage = this.stage;
     this.begin(stamp, timed);
     this.item = entry;
+    this.hold(id);
     // The same as `invoke`, written out: the hot path measured 25 % slower through the extra call.
     // `inCall` counts calls in their synchronous part (see FlowRuntime.stop); measured: ~2 % of
     // the per-item cost, and a module-level variable cost twice that.
@@ -254,6 +272,17 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
       this.error = error;
       return FAILED;
     }
+  }
+
+  /** Makes `id` the item in hand's: `ctx.id`, and `ctx.parentId` once lineage is tracked. */
+  protected hold(id: number): void {
+    const ctx = this.ctx;
+    ctx.id = id;
+    if (this.lineage.active) ctx.parentId = this.lineage.parentOf(id);
+  }
+
+  idsInHand(): number | readonly number[] {
+    return this.ctx.id;
   }
 
   takeError(): unknown {
@@ -302,14 +331,15 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
     const entry = this.item;
     this.item = NOTHING;
     this.booked(1);
-    if (out === Skip) return this.skip(entry);
-    if (out instanceof LastValue) return this.last(entry, out.value);
+    const id = this.ctx.id;
+    if (out === Skip) return this.skip(entry, id);
+    if (out instanceof LastValue) return this.last(entry, id, out.value);
     let value = out;
     if (stage.classifier) value = entry;
     else if (stage.entryKind !== Entry.Plain) value = stage.output(entry, out);
     const reorder = stage.reorder;
-    if (reorder !== null) return reorder.complete(this, this.seq, Slot.Single, value, out);
-    return this.sendTo(stage.outlet, value, out);
+    if (reorder !== null) return reorder.complete(this, this.seq, Slot.Single, value, out, id);
+    return this.sendTo(stage.outlet, value, out, id);
   }
 
   /** The call for the item in hand failed with `error`: retried when the policy says so, else final. */
@@ -325,7 +355,7 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
   failFinal(error: unknown): Promise<void> {
     const entry = this.item;
     this.item = NOTHING;
-    return this.failEntry(entry, error, Slot.Hole);
+    return this.failEntry(entry, this.ctx.id, error, Slot.Hole);
   }
 
   /** Ends the item's attempts: returns the number to report and resets `ctx.attempt` for the next item. */
@@ -336,64 +366,35 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
   }
 
   /** Reports `entry` failed and completes its reorder slot (with `slot`'s outcome: a hole). */
-  protected failEntry(entry: unknown, error: unknown, slot: SlotKind): Promise<void> {
+  failEntry(entry: unknown, id: number, error: unknown, slot: SlotKind): Promise<void> {
     const stage = this.stage;
-    const reported = stage.failed(entry, error, this.endAttempts());
+    const reported = stage.failed(entry, id, error, this.endAttempts());
     const reorder = stage.reorder;
     if (reorder === null) return reported;
-    const r = reorder.complete(this, this.seq, slot, undefined, undefined);
+    const r = reorder.complete(this, this.seq, slot, undefined, undefined, id);
     return r === undefined ? reported : Promise.all([reported, r]).then(noop);
   }
 
   /** The call for `entry` returned `Skip`: it ends here, and leaves no gap in the output order. */
-  protected skip(entry: unknown): undefined | Promise<void> {
+  protected skip(entry: unknown, id: number): undefined | Promise<void> {
     const stage = this.stage;
-    stage.skipped(entry);
-    return stage.reorder?.complete(this, this.seq, Slot.Hole, undefined, undefined);
+    stage.skipped(entry, id);
+    return stage.reorder?.complete(this, this.seq, Slot.Hole, undefined, undefined, id);
   }
 
-  /** The call for `entry` returned `Last(value)`. */
-  protected last(entry: unknown, value: unknown): undefined | Promise<void> {
-    const stage = this.stage;
-    if (stage.classifier || stage.inBranch) {
-      const where = stage.classifier
-        ? "a router's classifier"
-        : "a stage inside a fan-out branch (return it from the merge instead)";
-      return this.failEntry(entry, new Error(`Last() cannot be returned by ${where}`), Slot.Hole);
-    }
-    stage.run.lastReturned(stage);
-    if (value === Skip) {
-      // `Last(Skip)`: the flow ends here, and this item with it, skipped.
-      stage.skipped(entry);
-      if (stage.reorder !== null) return stage.reorder.complete(this, this.seq, Slot.Last, Skip, Skip);
-      stage.takeOutletForLast();
-      return undefined;
-    }
-    const out = stage.entryKind === Entry.Plain ? value : stage.output(entry, value);
-    if (stage.reorder !== null) return stage.reorder.complete(this, this.seq, Slot.Last, out, out);
-    return this.sendTo(stage.takeOutletForLast(), out, out);
+  /** The call for `entry` (item `id`) returned `Last(value)`. */
+  protected last(entry: unknown, id: number, value: unknown): undefined | Promise<void> {
+    return handLast(this, entry, id, value);
   }
 
-  /** Sends `value` to `outlet`; when it must wait, waits blocked and drops it if refused. */
-  sendTo(outlet: Outlet, value: unknown, label: unknown): undefined | Promise<void> {
-    const r = outlet.send(value, label);
-    if (r === true) return undefined;
-    return this.#whileBlocked(r, value);
-  }
-
-  async #whileBlocked(r: Promise<boolean>, value: unknown): Promise<void> {
-    const stage = this.stage;
-    stage.setState(this, WorkerState.Blocked);
-    const accepted = await r;
-    stage.setState(this, WorkerState.Busy);
-    if (!accepted) stage.drop(value, stage.run.refusalReason());
+  /** Sends `value` (item `id`) to `outlet`; when it must wait, waits blocked and drops it if refused. */
+  sendTo(outlet: Outlet, value: unknown, label: unknown, id: number): undefined | Promise<void> {
+    const r = outlet.send(value, id, label);
+    return r === true ? undefined : whileBlocked(this, r, value, id);
   }
 
   /** Waits, counted as blocked, until `p` settles. */
-  async waitBlocked(p: Promise<void>): Promise<void> {
-    const stage = this.stage;
-    stage.setState(this, WorkerState.Blocked);
-    await p;
-    stage.setState(this, WorkerState.Busy);
+  waitBlocked(p: Promise<void>): Promise<void> {
+    return blockedUntil(this, p);
   }
 }

@@ -237,7 +237,7 @@ export class Stage implements ChannelHooks, DropTarget, WorkerHost {
   /** Refuses all further input: what is queued is dropped with `reason`, waiting writers refused. */
   shutInput(reason: DropReason): void {
     this.pool.disarm();
-    for (const entry of this.input.shutDown()) this.drop(entry, reason);
+    this.input.shutDown((entry, id) => this.drop(entry, id, reason));
     this.closeInput();
   }
 
@@ -290,34 +290,40 @@ export class Stage implements ChannelHooks, DropTarget, WorkerHost {
    * stage counts every failed call; the item is reported once, even when several fan-out
    * branches fail it.
    */
-  failed(entry: unknown, error: unknown, attempt: number): Promise<void> {
-    if (this.run.stopping) return this.#reportDrop(entry, "STOPPED");
+  failed(entry: unknown, id: number, error: unknown, attempt: number): Promise<void> {
+    if (this.run.stopping) return this.#reportDrop(entry, id, "STOPPED");
     const m = this.metrics;
     m.errors++;
     m.lastErrorAt = this.run.cache.t;
     const target = settleEntry(entry, this.name);
     if (target === null) return RESOLVED;
-    return this.run.failed(target.item, error, target.stage, attempt, this.deadLetter);
+    return this.run.outcomes.itemFailed(target.item, id, error, target.stage, attempt, this.deadLetter);
   }
 
   /** A call for `entry` returned `Skip`: the item ends here, reported once (a fan-out's item too). */
-  skipped(entry: unknown): void {
+  skipped(entry: unknown, id: number): void {
     const target = settleEntry(entry, this.name);
     if (target === null) return;
     this.metrics.skipped++;
-    this.run.skipped(target.item, target.stage);
+    this.run.outcomes.itemSkipped(target.item, id, target.stage);
+  }
+
+  /** A `flatMap` call for `entry` gave `children` items in its place: the item ends `expanded`. */
+  expanded(entry: unknown, id: number, children: number): void {
+    this.metrics.expanded++;
+    this.run.outcomes.itemExpanded(entry, id, this.name, children);
   }
 
   /** Reports an entry (queued, in hand, or an output that could not go on) as dropped. */
-  drop(entry: unknown, reason: DropReason): void {
-    void this.#reportDrop(entry, reason);
+  drop(entry: unknown, id: number, reason: DropReason): void {
+    void this.#reportDrop(entry, id, reason);
   }
 
-  #reportDrop(entry: unknown, reason: DropReason): Promise<void> {
+  #reportDrop(entry: unknown, id: number, reason: DropReason): Promise<void> {
     const target = settleEntry(entry, this.name);
     if (target === null) return RESOLVED;
     this.metrics.dropped++;
-    return this.run.dropped(target.item, target.stage, reason);
+    return this.run.outcomes.itemDropped(target.item, id, target.stage, reason);
   }
 
   closeFailed(error: unknown): void {

@@ -69,11 +69,13 @@ export interface WorkerHost {
   /** Moves `worker` to `state`, keeping the stage's counts of each state. */
   setState(worker: { state: WorkerState }, state: WorkerState): void;
   /** Reports an entry failed for good (after `attempt` attempts). */
-  failed(entry: unknown, error: unknown, attempt: number): Promise<void>;
+  failed(entry: unknown, id: number, error: unknown, attempt: number): Promise<void>;
   /** Reports an entry dropped. */
-  drop(entry: unknown, reason: DropReason): void;
+  drop(entry: unknown, id: number, reason: DropReason): void;
   /** Reports an entry skipped (its stage's function returned `Skip`). */
-  skipped(entry: unknown): void;
+  skipped(entry: unknown, id: number): void;
+  /** Reports an entry expanded by a `flatMap` into `children` items. */
+  expanded(entry: unknown, id: number, children: number): void;
   /** The outlet for a `Last` value; the stage's other outputs are dropped from now on. */
   takeOutletForLast(): Outlet;
   /** `worker` has exited; `why` says why, when no decision retired it. */

@@ -90,6 +90,7 @@ export class BullStageQueue implements StageQueue<RemoteEntry> {
       length: prefetch.length,
       capacity: this.prefetchSize,
       takenStamp: this.#takenStamp,
+      takenId: 0, // the item's id would travel in the job's data
       oldestStamp: () => (prefetch.length === 0 ? null : prefetch[0]!.job.timestamp),
     };
   }
@@ -110,7 +111,7 @@ export class BullStageQueue implements StageQueue<RemoteEntry> {
   // makes the entry; StageQueue<T> uses one T for both directions.
   // FITS otherwise: room is checked against the last backlog read (approximate across
   // processes unless done in one Lua script), the id makes a redelivered upstream send a no-op.
-  async put(entry: RemoteEntry | unknown, signal?: AbortSignal): Promise<boolean> {
+  async put(entry: RemoteEntry | unknown, _id: number, signal?: AbortSignal): Promise<boolean> {
     if (this.shut || signal?.aborted) return false;
     while (this.#backlog >= this.capacity) {
       const ok = await new Promise<boolean>((resolve) => this.#writers.push({ entry, resolve }));
@@ -177,8 +178,8 @@ export class BullStageQueue implements StageQueue<RemoteEntry> {
   setRefillFraction(_fraction: number): void {} // FITS (local writers)
 
   // Outlet
-  send(value: unknown, _label?: unknown, signal?: AbortSignal): true | Promise<boolean> {
-    return this.put(value, signal);
+  send(value: unknown, id: number, _label?: unknown, signal?: AbortSignal): true | Promise<boolean> {
+    return this.put(value, id, signal);
   }
   // BENT: a synchronous guess from the last backlog read (push mode's trySend).
   hasRoom(): boolean {
@@ -203,7 +204,7 @@ export class BullStageQueue implements StageQueue<RemoteEntry> {
       this.#backlog = Math.max(0, this.#backlog - 1);
       const entry = new RemoteEntry(job.data.value, job, this.token);
       const taker = this.#takers.pop();
-      if (taker !== undefined) taker.deliver(entry, job.timestamp);
+      if (taker !== undefined) taker.deliver(entry, job.timestamp, 0);
       else this.#prefetch.push(entry);
       // A prefetched entry waits unprocessed while its lock runs: past lockMs BullMQ hands it to
       // another process (a duplicate), so each one needs extendLock on a timer — or a prefetch

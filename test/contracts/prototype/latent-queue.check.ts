@@ -17,9 +17,9 @@ function latent(capacity: number): StageQueue<number> {
     enqueued() {},
     inputEnded() {},
   });
-  const put = async (v: number, s?: AbortSignal): Promise<boolean> => {
+  const put = async (v: number, id: number, s?: AbortSignal): Promise<boolean> => {
     await new Promise((r) => setTimeout(r, 0));
-    return s?.aborted ? false : inner.put(v, s);
+    return s?.aborted ? false : inner.put(v, id, s);
   };
   return {
     values: "cloned",
@@ -37,7 +37,7 @@ function latent(capacity: number): StageQueue<number> {
     },
     offer: () => false,
     put,
-    send: (v: unknown, _l?: unknown, s?: AbortSignal) => put(v as number, s),
+    send: (v: unknown, id: number, _l?: unknown, s?: AbortSignal) => put(v as number, id, s),
     hasRoom: () => inner.hasRoom(),
     addFeeder: () => inner.addFeeder(),
     feederDone: () => inner.feederDone(),
@@ -46,7 +46,7 @@ function latent(capacity: number): StageQueue<number> {
     withdrawFirst: () => inner.withdrawFirst(),
     wakeTaker: () => inner.wakeTaker(),
     close: () => inner.close(),
-    shutDown: () => inner.shutDown(),
+    shutDown: (drop) => inner.shutDown(drop),
     setBatchSize: (n) => inner.setBatchSize(n),
     setRefillFraction: (f) => inner.setRefillFraction(f),
   };

@@ -187,7 +187,9 @@ describe("rateLimit", () => {
     await clock.advance(10);
     expect(f.stageStats("api")).toMatchObject({ rateLimitedWorkers: 1, retries: 1 });
     await f.stop();
-    expect(events).toEqual([{ type: "Dropped", item: 1, stage: "api", reason: "STOPPED" }]);
+    expect(events).toEqual([
+      { type: "Dropped", id: 1, runId: expect.any(String), item: 1, stage: "api", reason: "STOPPED" },
+    ]);
     expect(clock.pendingTimers).toBe(0);
   });
 

@@ -269,7 +269,9 @@ describe("retry", () => {
     await f.start();
     await clock.advance(10);
     await f.stop();
-    expect(events).toEqual([{ type: "Dropped", item: 1, stage: "flaky", reason: "STOPPED" }]);
+    expect(events).toEqual([
+      { type: "Dropped", id: 1, runId: expect.any(String), item: 1, stage: "flaky", reason: "STOPPED" },
+    ]);
     expect(clock.pendingTimers).toBe(0);
   });
 

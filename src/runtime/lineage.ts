@@ -1,0 +1,104 @@
+/** What a source gave with an acknowledged item: told once, when the item has its final outcome. */
+export interface AckHandlers {
+  /** The item was consumed, skipped, or expanded and every child of it acknowledged. */
+  ack(): unknown;
+  /** The item failed or was dropped, or a child of it did. */
+  nack(): unknown;
+}
+
+/**
+ * An item whose outcome someone waits for: an acknowledged source item, an item a `flatMap` is
+ * expanding, or a child of one. `open` counts the item itself (until its own outcome) and each
+ * of its children still without a final outcome; `ok` turns false once it or a child fails or is
+ * dropped.
+ */
+interface Node {
+  readonly id: number;
+  readonly parent: Node | null;
+  readonly handlers: AckHandlers | null;
+  open: number;
+  ok: boolean;
+  /** The item's own outcome has been reported (it may still wait for children). */
+  ended: boolean;
+}
+
+/** What the lineage reports to the run. */
+export interface LineageHost {
+  /** An `ack`/`nack` threw or rejected: reported, never an item's outcome. */
+  ackFailed(id: number, which: "ack" | "nack", error: unknown): void;
+}
+
+/**
+ * Who descends from whom, and who waits for whose outcome — kept only for the items that need it
+ * (acknowledged source items, the items a `flatMap` expands, and their children), so a flow with
+ * neither pays one boolean test per outcome.
+ *
+ * Invariants: a node leaves the map exactly when its own outcome and every child's final outcome
+ * are in (so memory is bounded by the items in flight); then its source is told once (`ack` if
+ * it and every descendant ended well, else `nack`), and its parent's count drops by one.
+ */
+export class Lineage {
+  /** Set once any item is tracked: every outcome then looks its id up. */
+  active = false;
+  readonly #nodes = new Map<number, Node>();
+
+  constructor(private readonly host: LineageHost) {}
+
+  /** Items tracked now (for tests and stats: bounded by the items in flight). */
+  get size(): number {
+    return this.#nodes.size;
+  }
+
+  /** A source item whose outcome `handlers` wait for. */
+  acked(id: number, handlers: AckHandlers): void {
+    this.active = true;
+    this.#nodes.set(id, { id, parent: null, handlers, open: 1, ok: true, ended: false });
+  }
+
+  /** `id`'s parent (a `flatMap`'s input it came from), if it has one. */
+  parentOf(id: number): number | undefined {
+    return this.#nodes.get(id)?.parent?.id;
+  }
+
+  /** Child `childId` of item `parentId`, which a `flatMap` is expanding. */
+  child(parentId: number, childId: number): void {
+    this.active = true;
+    let parent = this.#nodes.get(parentId);
+    if (parent === undefined) {
+      parent = { id: parentId, parent: null, handlers: null, open: 1, ok: true, ended: false };
+      this.#nodes.set(parentId, parent);
+    }
+    parent.open++;
+    this.#nodes.set(childId, { id: childId, parent, handlers: null, open: 1, ok: true, ended: false });
+  }
+
+  /** Item `id` reached its own outcome (`ok`: consumed, skipped or expanded). */
+  settle(id: number, ok: boolean): void {
+    const node = this.#nodes.get(id);
+    if (node === undefined || node.ended) return;
+    node.ended = true;
+    if (!ok) node.ok = false;
+    this.#close(node);
+  }
+
+  #close(node: Node): void {
+    for (let n: Node | null = node; n !== null && --n.open === 0; ) {
+      this.#nodes.delete(n.id);
+      const parent: Node | null = n.parent;
+      if (n.handlers !== null) this.#tell(n.id, n.handlers, n.ok);
+      if (parent !== null && !n.ok) parent.ok = false;
+      n = parent;
+    }
+  }
+
+  #tell(id: number, handlers: AckHandlers, ok: boolean): void {
+    const which = ok ? "ack" : "nack";
+    try {
+      const r = ok ? handlers.ack() : handlers.nack();
+      if (r !== null && typeof r === "object" && typeof (r as PromiseLike<unknown>).then === "function")
+        (r as PromiseLike<unknown>).then(undefined, (error: unknown) => this.host.ackFailed(id, which, error));
+    } catch (error) {
+      this.host.ackFailed(id, which, error);
+    }
+  }
+}
