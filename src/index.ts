@@ -11,8 +11,10 @@ export { perWorker } from "./model/per-worker.js";
 export { router } from "./model/router.js";
 export { fanOut } from "./model/fan-out.js";
 export { batch } from "./model/batch.js";
-export { Last, LastValue } from "./model/last.js";
-export { Skip } from "./model/skip.js";
+export { flatMap } from "./model/flat-map.js";
+export { acked } from "./model/item/acked.js";
+export { Last, LastValue } from "./model/item/last.js";
+export { Skip } from "./model/item/skip.js";
 export { PushHandle } from "./runtime/push-handle.js";
 export { FixedScaling } from "./scaling/fixed-scaling.js";
 export { UtilizationScaling } from "./scaling/utilization-scaling.js";
@@ -34,8 +36,10 @@ export type { Composable, StageFn, StageLike, InOf, OutOf } from "./model/compos
 export type { Router, RouterOptions } from "./model/router.js";
 export type { FanOut, FanOutOptions, BranchResults } from "./model/fan-out.js";
 export type { Batch, BatchOptions, BatchFn } from "./model/batch.js";
-export type { Unlast } from "./model/last.js";
-export type { SkipValue, Unskip } from "./model/skip.js";
+export type { FlatMap, FlatMapOptions, FlatMapFn, Children } from "./model/flat-map.js";
+export type { Acked, AckCallbacks, Unacked } from "./model/item/acked.js";
+export type { Unlast } from "./model/item/last.js";
+export type { SkipValue, Unskip } from "./model/item/skip.js";
 export type { PerWorker } from "./model/per-worker.js";
 export type {
   StageOptions,

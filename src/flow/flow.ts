@@ -6,9 +6,11 @@ import { renderStructure } from "../plan/structure.js";
 import { renderStats } from "../stats/render-stats.js";
 import type { FlowStats, StageStats } from "../stats/stage-stats.js";
 import type { Batch } from "../model/batch.js";
+import type { Acked, Unacked } from "../model/item/acked.js";
 import { type Composable, type StageFn, type StageLike, TREE } from "../model/composable.js";
-import { emptyDropCounts, type ErrorHandler, FLOW_EVENTS, type FlowEvents } from "../model/events.js";
+import { type ErrorHandler, FLOW_EVENTS, type FlowEvents } from "../model/events.js";
 import { FlowRuntime } from "../runtime/flow-runtime.js";
+import { idleStats } from "../runtime/run-stats.js";
 import { GuardedEmitter } from "./guarded-emitter.js";
 import { checkSource, claimOneShot, stageLabel, unbounded } from "./checks.js";
 import {
@@ -78,12 +80,17 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
     this.#signals = this.#options.handleSignals;
   }
 
-  /** Sets the items: an async iterable, an iterable, or a function returning one (re-runnable). */
-  setProducer<T extends I>(source: Source<T>): Flow<T, unknown extends O ? T : O> {
+  /**
+   * Sets the items: an async iterable, an iterable, or a function returning one (re-runnable).
+   * Items wrapped in `acked(value, { ack, nack })` tell their source their final outcome.
+   */
+  setProducer<T extends I | Acked<I>>(
+    source: Source<T>,
+  ): Flow<Unacked<T>, unknown extends O ? Unacked<T> : O> {
     checkSource(source, "setProducer");
     this.#assertIdle("setProducer");
     this.#source = source as Source<unknown>;
-    return this as unknown as Flow<T, unknown extends O ? T : O>;
+    return this as unknown as Flow<Unacked<T>, unknown extends O ? Unacked<T> : O>;
   }
 
   /**
@@ -187,7 +194,7 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
    * set, and with none it runs unbounded: the first stage is called with `undefined` until
    * `drain()` or `stop()`.
    */
-  async run(source?: Source<I>, options?: RunOptions): Promise<void> {
+  async run(source?: Source<I | Acked<I>>, options?: RunOptions): Promise<void> {
     const { signal } = parseRunOptions(options);
     if (source !== undefined) this.setProducer(source);
     if (this.#running())
@@ -209,7 +216,7 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
    * The last stage's outputs as an AsyncIterable. Breaking out of the loop stops the flow and
    * closes every worker's resources. A flow with a consumer cannot be streamed.
    */
-  stream(source?: Source<I>): AsyncIterable<O> {
+  stream(source?: Source<I | Acked<I>>): AsyncIterable<O> {
     if (this.#tree.consumer)
       throw new FlowConfigError(
         "stream(): this flow has a consumer; stream() yields the last transformer's outputs",
@@ -283,24 +290,7 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
   /** A snapshot of the whole flow. */
   stats(): FlowStats {
     if (this.#runtime) return this.#runtime.stats();
-    const now = this.#options.clock.now();
-    return {
-      state: "idle",
-      now,
-      startedAt: null,
-      itemsIn: 0,
-      consumed: 0,
-      failed: 0,
-      dropped: 0,
-      droppedByReason: emptyDropCounts(),
-      skipped: 0,
-      expanded: 0,
-      children: 0,
-      inFlight: 0,
-      endedBy: null,
-      listenerErrors: 0,
-      stages: [],
-    };
+    return idleStats(this.#options.clock.now());
   }
 
   /** A snapshot of one stage, or `undefined` when there is no such stage or the flow never ran. */

@@ -8,7 +8,9 @@
 export class RingBuffer<T> {
   #items: (T | undefined)[];
   #stamps: Float64Array;
-  #ids: Float64Array;
+  // A plain array, not a Float64Array: ids are small integers (Smis), and a float read would be
+  // boxed wherever it is passed on — an allocation per item.
+  #ids: number[];
   #mask: number;
   #head = 0;
   #length = 0;
@@ -18,7 +20,7 @@ export class RingBuffer<T> {
     while (cap < initialCapacity) cap *= 2;
     this.#items = new Array(cap);
     this.#stamps = new Float64Array(cap);
-    this.#ids = new Float64Array(cap);
+    this.#ids = new Array<number>(cap).fill(0);
     this.#mask = cap - 1;
   }
 
@@ -79,7 +81,7 @@ export class RingBuffer<T> {
     const cap = this.#mask + 1;
     const items: (T | undefined)[] = new Array(cap * 2);
     const stamps = new Float64Array(cap * 2);
-    const ids = new Float64Array(cap * 2);
+    const ids = new Array<number>(cap * 2).fill(0);
     for (let k = 0; k < this.#length; k++) {
       const i = (this.#head + k) & this.#mask;
       items[k] = this.#items[i];

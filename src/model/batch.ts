@@ -4,9 +4,9 @@ import { describeValue } from "../internal/describe.js";
 import { ms, name, whole } from "../internal/option-fields.js";
 import { type OptionsInput, optionsObject, parseOptions } from "../internal/parse-options.js";
 import { type Composable, SHAPE } from "./composable.js";
-import type { LastValue } from "./last.js";
+import type { LastValue } from "./item/last.js";
 import { isPerWorker, type PerWorker } from "./per-worker.js";
-import type { SkipValue } from "./skip.js";
+import type { SkipValue } from "./item/skip.js";
 import type { StageContext } from "./types.js";
 
 /** The batch settings a stage runs with when its options leave them out. */

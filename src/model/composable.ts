@@ -1,7 +1,7 @@
 import { isCallable } from "../internal/callable.js";
-import type { LastValue, Unlast } from "./last.js";
+import type { LastValue, Unlast } from "./item/last.js";
 import { isPerWorker, type PerWorker } from "./per-worker.js";
-import type { SkipValue, Unskip } from "./skip.js";
+import type { SkipValue, Unskip } from "./item/skip.js";
 import type { StageContext } from "./types.js";
 
 /**
@@ -53,7 +53,7 @@ export const SHAPE: unique symbol = Symbol.for("flowrhythm.shape");
 /** Marks a `Flow`: the key of its stage tree, for composing it into another flow. */
 export const TREE: unique symbol = Symbol.for("flowrhythm.tree");
 
-const SHAPES: readonly unknown[] = ["batch", "router", "fanOut"];
+const SHAPES: readonly unknown[] = ["batch", "router", "fanOut", "flatMap"];
 
 /** Whether `v` can stand where a stage stands (a class cannot: it is not a function to call). */
 export function isStageLike(v: unknown): boolean {
@@ -68,4 +68,4 @@ export function isStageLike(v: unknown): boolean {
 }
 
 export const STAGE_LIKE =
-  "a stage function, perWorker(...), a Flow, or a router / fanOut / batch (a class must be wrapped in a function)";
+  "a stage function, perWorker(...), a Flow, or a router / fanOut / batch / flatMap (a class must be wrapped in a function)";

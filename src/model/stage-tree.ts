@@ -6,6 +6,7 @@ import type { ScalingStrategy } from "../scaling/scaling-strategy.js";
 import type { Batch, BatchSettings } from "./batch.js";
 import { isStageLike, SHAPE, STAGE_LIKE, TREE } from "./composable.js";
 import type { FanOut } from "./fan-out.js";
+import type { FlatMap } from "./flat-map.js";
 import { parseStageOptions, STAGE_DEFAULTS, type StageSettings } from "./options.js";
 import { isPerWorker } from "./per-worker.js";
 import type { Router } from "./router.js";
@@ -22,6 +23,8 @@ export interface StageDef {
   options: StageSettings;
   name: string;
   readonly batch: BatchSettings | null;
+  /** A `flatMap` stage: its function gives each item's children. */
+  readonly expand: boolean;
   /** The default strategy of the flow this stage was composed from, if it had one. */
   readonly fallbackStrategy: ScalingStrategy | undefined;
 }
@@ -65,21 +68,7 @@ export class StageTree {
 
   /** Every stage definition, in the order items meet them (the consumer last). */
   defs(): StageDef[] {
-    const out: StageDef[] = [];
-    const walk = (nodes: readonly StageNode[]): void => {
-      for (const node of nodes) {
-        if (node.type === "stage") out.push(node.def);
-        else if (node.type === "router") {
-          out.push(node.def);
-          for (const arm of node.arms) walk(arm.nodes);
-          if (node.fallback) walk(node.fallback.nodes);
-        } else {
-          for (const b of node.branches) walk(b.nodes);
-          out.push(node.def);
-        }
-      }
-    };
-    walk(this.nodes);
+    const out = defsIn(this.nodes);
     if (this.consumer) out.push(this.consumer);
     return out;
   }
@@ -126,7 +115,7 @@ export class StageTree {
     const shape = isStageLike(x) ? tryGet(x, SHAPE) : undefined;
     if (!isCallable(x) && !isPerWorker(x) && shape !== "batch")
       throw new FlowConfigError(
-        `${where}: fn = ${describeValue(x)}: expected a function, perWorker(factory) or batch(...)`,
+        `${where}: fn = ${describeValue(x)}: expected a function, perWorker(factory) or batch(...)${shape === "flatMap" ? " (a flatMap gives items: add it with addTransformer, then a consumer)" : ""}`,
         { option: "fn" },
       );
     const b = shape === "batch" ? (x as Batch<unknown, unknown>) : null;
@@ -214,14 +203,24 @@ function makeDef(
   options: StageSettings,
   name: string,
   batch: BatchSettings | null = null,
-  fallbackStrategy: ScalingStrategy | undefined = undefined,
+  expand = false,
 ): StageDef {
-  return { role, fn, options, name, batch, fallbackStrategy };
+  return { role, fn, options, name, batch, expand, fallbackStrategy: undefined };
 }
 
 function withoutName(options: StageSettings): StageSettings {
   const { name: _name, ...rest } = options;
   return rest;
+}
+
+/** The stage definitions of `nodes`, in the order items meet them (a fan-out's merge after its branches). */
+function defsIn(nodes: readonly StageNode[]): StageDef[] {
+  return nodes.flatMap((node): StageDef[] => {
+    if (node.type === "stage") return [node.def];
+    if (node.type === "fanOut") return [...node.branches.flatMap((b) => defsIn(b.nodes)), node.def];
+    const arms = [...node.arms, ...(node.fallback ? [node.fallback] : [])];
+    return [node.def, ...arms.flatMap((b) => defsIn(b.nodes))];
+  });
 }
 
 function namesIn(node: StageNode): string[] {
@@ -252,6 +251,10 @@ function derivedName(x: unknown, fallback: string): string {
       const f = x as FanOut<unknown, unknown>;
       return f.name ?? fnName(f.merge) ?? "fanOut";
     }
+    case "flatMap": {
+      const m = x as FlatMap<unknown, unknown>;
+      return m.name ?? fnName(m.fn) ?? "flatMap";
+    }
   }
   return typeof o[TREE] === "function" ? "sub" : fallback;
 }
@@ -269,6 +272,10 @@ function toNodes(x: unknown, name: string, options: StageSettings, where: string
     case "batch": {
       const b = x as Batch<unknown, unknown>;
       return [{ type: "stage", def: makeDef("transformer", b.fn, options, name, b.settings) }];
+    }
+    case "flatMap": {
+      const m = x as FlatMap<unknown, unknown>;
+      return [{ type: "stage", def: makeDef("transformer", m.fn, options, name, null, true) }];
     }
     case "router": {
       const r = x as Router<unknown, unknown>;
@@ -295,7 +302,14 @@ function toNodes(x: unknown, name: string, options: StageSettings, where: string
         let label = base;
         for (let k = 2; used.has(label); k++) label = `${base}-${k}`;
         used.add(label);
-        return { label, nodes: toNodes(b, `${name}.${label}`, {}, where) };
+        const nodes = toNodes(b, `${name}.${label}`, {}, where);
+        const expands = defsIn(nodes).find((d) => d.expand);
+        if (expands)
+          throw new FlowConfigError(
+            `${where}: the fan-out "${name}" has a flatMap stage ("${expands.name}") in a branch; a branch gives its merge one result per item, so expand before the fan-out or after its merge`,
+            { option: "fn" },
+          );
+        return { label, nodes };
       });
       return [{ type: "fanOut", def: makeDef("merge", f.merge, options, name), branches }];
     }

@@ -182,6 +182,7 @@ function specOf(def: StageDef, entry: EntryKind, inBranch: boolean, strategy: Sc
     queue: o.queue ?? STAGE_DEFAULTS.queue,
     ordered: o.ordered ?? STAGE_DEFAULTS.ordered,
     batch: def.batch,
+    expand: def.expand,
     entry,
     inBranch,
     retry: o.retry ?? null,

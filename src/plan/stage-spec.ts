@@ -23,6 +23,8 @@ export interface StageSpec {
   readonly queue: QueueDiscipline;
   readonly ordered: boolean;
   readonly batch: BatchSettings | null;
+  /** A `flatMap` stage: each call gives the item's children. */
+  readonly expand: boolean;
   readonly entry: EntryKind;
   /** Inside a fan-out branch: `Last` is not allowed there. */
   readonly inBranch: boolean;

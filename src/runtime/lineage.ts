@@ -1,3 +1,5 @@
+import { Acked } from "../model/item/acked.js";
+
 /** What a source gave with an acknowledged item: told once, when the item has its final outcome. */
 export interface AckHandlers {
   /** The item was consumed, skipped, or expanded and every child of it acknowledged. */
@@ -49,10 +51,15 @@ export class Lineage {
     return this.#nodes.size;
   }
 
-  /** A source item whose outcome `handlers` wait for. */
-  acked(id: number, handlers: AckHandlers): void {
+  /**
+   * An item entering as `id`: an `acked(...)` wrapper is tracked (its source waits for the
+   * outcome) and taken off. Returns the item itself.
+   */
+  admit(id: number, value: unknown): unknown {
+    if (!(value instanceof Acked)) return value;
     this.active = true;
-    this.#nodes.set(id, { id, parent: null, handlers, open: 1, ok: true, ended: false });
+    this.#nodes.set(id, { id, parent: null, handlers: value, open: 1, ok: true, ended: false });
+    return value.value;
   }
 
   /** `id`'s parent (a `flatMap`'s input it came from), if it has one. */
@@ -96,7 +103,9 @@ export class Lineage {
     try {
       const r = ok ? handlers.ack() : handlers.nack();
       if (r !== null && typeof r === "object" && typeof (r as PromiseLike<unknown>).then === "function")
-        (r as PromiseLike<unknown>).then(undefined, (error: unknown) => this.host.ackFailed(id, which, error));
+        (r as PromiseLike<unknown>).then(undefined, (error: unknown) =>
+          this.host.ackFailed(id, which, error),
+        );
     } catch (error) {
       this.host.ackFailed(id, which, error);
     }

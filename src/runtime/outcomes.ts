@@ -96,7 +96,11 @@ export class Outcomes {
 
   /** The `ack` or `nack` of a source's item threw or rejected: logged once; the item's outcome stands. */
   ackFailed(id: number, which: "ack" | "nack", error: unknown): void {
-    this.reporter.logOnce(`ack:${which}`, `[flowrhythm] the source's ${which}() for item ${id} failed:`, error);
+    this.reporter.logOnce(
+      `ack:${which}`,
+      `[flowrhythm] the source's ${which}() for item ${id} failed:`,
+      error,
+    );
   }
 
   /** Emits the `retry` event (only when someone listens); a batch's `ids` are its items'. */

@@ -6,7 +6,6 @@ import { FAIR_SHARE_ITEMS } from "./fair-share.js";
 import type { Outlet } from "./outlet/outlets.js";
 import type { Stage } from "./stage/stage.js";
 import type { Source } from "../model/types.js";
-import { Acked } from "../model/acked.js";
 import type { Lineage } from "./lineage.js";
 
 /** An iterator's result, checked: a hand-written `next()` that returns no object is a source error. */
@@ -130,11 +129,7 @@ export class ProducerPump<T> {
         break;
       }
       const id = host.admit();
-      let item: unknown = result.value;
-      if (item instanceof Acked) {
-        host.outcomes.lineage.acked(id, item);
-        item = item.value;
-      }
+      const item = host.outcomes.lineage.admit(id, result.value);
       const sent = entry.send(item, id);
       if (sent !== true && !(await sent)) this.owner.drop(item, id, host.refusalReason());
     }
@@ -160,11 +155,7 @@ export class ProducerPump<T> {
   #late(result: IteratorResult<T>): void {
     if (result.done) return;
     const id = this.host.admit();
-    let item: unknown = result.value;
-    if (item instanceof Acked) {
-      this.host.outcomes.lineage.acked(id, item);
-      item = item.value;
-    }
+    const item = this.host.outcomes.lineage.admit(id, result.value);
     this.owner.drop(item, id, this.host.refusalReason());
   }
 

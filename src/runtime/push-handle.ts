@@ -1,3 +1,4 @@
+import type { Acked } from "../model/item/acked.js";
 import { FlowConfigError } from "../errors.js";
 import { describeValue } from "../internal/describe.js";
 import { readOptionsObject } from "../internal/read-value.js";
@@ -113,7 +114,7 @@ export class PushHandle<T> implements AsyncDisposable {
    * became of the item (see {@link SendResult}). Rejects with a `FlowConfigError` (code
    * `ERR_FLOW_STATE`) after `complete()`, and when more than `maxWaitingSends` sends would wait.
    */
-  send(item: T, options?: SendOptions): Promise<SendResult> {
+  send(item: T | Acked<T>, options?: SendOptions): Promise<SendResult> {
     try {
       this.#assertOpen("send");
       const signal = options === undefined ? undefined : sendSignal(options);
@@ -128,7 +129,7 @@ export class PushHandle<T> implements AsyncDisposable {
    * `{ status: "queued" }`, or `{ status: "refused", reason }` (`FULL` when there was no room).
    * Throws a `FlowConfigError` (code `ERR_FLOW_STATE`) after `complete()`.
    */
-  trySend(item: T, ...rest: never[]): SendResult {
+  trySend(item: T | Acked<T>, ...rest: never[]): SendResult {
     this.#assertOpen("trySend");
     if (rest.length > 0)
       throw new FlowConfigError("PushHandle.trySend(item): takes one item and no options (it never waits)", {

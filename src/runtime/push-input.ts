@@ -3,11 +3,14 @@ import type { DropReason } from "../model/events.js";
 import type { Outlet } from "./outlet/outlets.js";
 import type { RefusalReason, SendResult } from "./push-handle.js";
 import type { Stage } from "./stage/stage.js";
+import type { Lineage } from "./lineage.js";
 
 /** What push mode needs from the run it feeds. */
 export interface PushInputHost {
   /** An item enters: counted in `itemsIn`, and given its id. */
   admit(): number;
+  /** Who waits for an acknowledged item's outcome. */
+  readonly outcomes: { readonly lineage: Lineage };
   /** Why the flow takes no more input, or `null` while it does. */
   refusal(): RefusalReason | null;
   /** Why a channel refused a value it had waited for: the flow stopped, or a `Last` cut it off. */
@@ -41,7 +44,7 @@ export class PushInput {
     private readonly maxWaiting: number,
   ) {}
 
-  send(item: unknown, signal: AbortSignal | undefined): SendResult | Promise<SendResult> {
+  send(value: unknown, signal: AbortSignal | undefined): SendResult | Promise<SendResult> {
     const refusal = this.host.refusal();
     if (refusal !== null) return { status: "refused", reason: refusal };
     if (signal?.aborted) return ABORTED;
@@ -51,6 +54,7 @@ export class PushInput {
         { code: "ERR_FLOW_STATE", option: "maxWaitingSends" },
       );
     const id = this.host.admit();
+    const item = this.host.outcomes.lineage.admit(id, value);
     const sent = this.entry.send(item, id, undefined, signal);
     if (sent === true) return QUEUED;
     this.#waiting++;
@@ -69,12 +73,13 @@ export class PushInput {
     });
   }
 
-  trySend(item: unknown): SendResult {
+  trySend(value: unknown): SendResult {
     const refusal = this.host.refusal();
     if (refusal !== null) return { status: "refused", reason: refusal };
     if (!this.entry.hasRoom()) return FULL;
     // `hasRoom` said every channel on the way takes it at once.
-    void this.entry.send(item, this.host.admit());
+    const id = this.host.admit();
+    void this.entry.send(this.host.outcomes.lineage.admit(id, value), id);
     return QUEUED;
   }
 

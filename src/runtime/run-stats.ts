@@ -1,3 +1,4 @@
+import { emptyDropCounts } from "../model/events.js";
 import type { Clock } from "../clock/clock.js";
 import type { FlowEnd, FlowState, FlowStats, StageStats } from "../stats/stage-stats.js";
 import type { Outcomes } from "./outcomes.js";
@@ -36,4 +37,25 @@ export function runStats(run: RunCounts, children: number): FlowStats {
     listenerErrors: o.listenerErrors,
     stages: Object.freeze(stages),
   });
+}
+
+/** The stats of a flow that has not started. */
+export function idleStats(now: number): FlowStats {
+  return {
+    state: "idle",
+    now,
+    startedAt: null,
+    itemsIn: 0,
+    consumed: 0,
+    failed: 0,
+    dropped: 0,
+    droppedByReason: emptyDropCounts(),
+    skipped: 0,
+    expanded: 0,
+    children: 0,
+    inFlight: 0,
+    endedBy: null,
+    listenerErrors: 0,
+    stages: [],
+  };
 }

@@ -1,5 +1,5 @@
-import { LastValue } from "../../model/last.js";
-import { Skip } from "../../model/skip.js";
+import { LastValue } from "../../model/item/last.js";
+import { Skip } from "../../model/item/skip.js";
 import type { Outlet } from "./outlets.js";
 
 /** What a completed call left in its slot. */
@@ -149,7 +149,13 @@ export class ReorderBuffer {
     turn();
   }
 
-  #emit(worker: Emitter, kind: SlotKind, value: unknown, label: unknown, id: number): undefined | Promise<void> {
+  #emit(
+    worker: Emitter,
+    kind: SlotKind,
+    value: unknown,
+    label: unknown,
+    id: number,
+  ): undefined | Promise<void> {
     switch (kind) {
       case Slot.Hole:
         return undefined;

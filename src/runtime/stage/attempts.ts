@@ -75,7 +75,14 @@ export async function retryItem(owner: AttemptOwner, error: unknown): Promise<vo
   for (;;) {
     stage.metrics.retries++;
     const delay = retryDelay(stage.retry!, ctx.attempt, stage.run.random(stage.name), error);
-    stage.run.outcomes.itemRetrying(stage.name, owner.argInHand(), owner.idsInHand(), ctx.attempt, error, delay);
+    stage.run.outcomes.itemRetrying(
+      stage.name,
+      owner.argInHand(),
+      owner.idsInHand(),
+      ctx.attempt,
+      error,
+      delay,
+    );
     stage.setState(owner, WorkerState.Retrying);
     let woke = await stage.run.sleep(delay);
     // The token is taken in the same synchronous step as the call below.

@@ -1,7 +1,7 @@
 import { describeValue } from "../../internal/describe.js";
 import type { BatchSettings } from "../../model/batch.js";
-import { LastValue } from "../../model/last.js";
-import { Skip } from "../../model/skip.js";
+import { LastValue } from "../../model/item/last.js";
+import { Skip } from "../../model/item/skip.js";
 import { Slot } from "../outlet/reorder-buffer.js";
 import { Entry, type StageSpec } from "../../plan/stage-spec.js";
 import { Stage } from "./stage.js";

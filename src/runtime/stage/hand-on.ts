@@ -1,4 +1,4 @@
-import { Skip } from "../../model/skip.js";
+import { Skip } from "../../model/item/skip.js";
 import { Entry } from "../../plan/stage-spec.js";
 import type { Outlet } from "../outlet/outlets.js";
 import { type Emitter, Slot, type SlotKind } from "../outlet/reorder-buffer.js";
@@ -15,7 +15,12 @@ export interface HandingWorker extends Emitter {
 }
 
 /** A worker's call for `entry` (item `id`) returned `Last(value)`: the flow ends after it. */
-export function handLast(w: HandingWorker, entry: unknown, id: number, value: unknown): undefined | Promise<void> {
+export function handLast(
+  w: HandingWorker,
+  entry: unknown,
+  id: number,
+  value: unknown,
+): undefined | Promise<void> {
   const stage = w.stage;
   if (stage.classifier || stage.inBranch) {
     const where = stage.classifier

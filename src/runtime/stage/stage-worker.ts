@@ -1,8 +1,8 @@
 import { isThenable } from "../../internal/is-thenable.js";
 import { CallSignal } from "./call-signal.js";
 import { END } from "../queue/channel.js";
-import { LastValue } from "../../model/last.js";
-import { Skip } from "../../model/skip.js";
+import { LastValue } from "../../model/item/last.js";
+import { Skip } from "../../model/item/skip.js";
 import type { Outlet } from "../outlet/outlets.js";
 import { Slot, type SlotKind } from "../outlet/reorder-buffer.js";
 import { Entry } from "../../plan/stage-spec.js";

@@ -12,6 +12,7 @@ import type { StageRun } from "../stage-run.js";
 import { RateLimitedWorker } from "./rate-limited-worker.js";
 import { type CallSite, InLoopCalls } from "./call-site.js";
 import { StageWorker } from "./stage-worker.js";
+import { FlatMapWorker } from "./flat-map-worker.js";
 import { type PooledWorker, type WorkerHost, WorkerState } from "./worker-host.js";
 import { WorkerPool } from "./worker-pool.js";
 import { Entry, type EntryKind, type StageSpec } from "../../plan/stage-spec.js";
@@ -218,6 +219,7 @@ export class Stage implements ChannelHooks, DropTarget, WorkerHost {
 
   /** A new worker for this stage. */
   createWorker(id: number): PooledWorker {
+    if (this.spec.expand) return new FlatMapWorker(this, id);
     return this.limiter === null ? new StageWorker(this, id) : new RateLimitedWorker(this, id);
   }
 

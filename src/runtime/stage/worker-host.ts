@@ -54,6 +54,8 @@ export interface WorkerHost {
   readonly classifier: boolean;
   /** Inside a fan-out branch: `Last` is not allowed there. */
   readonly inBranch: boolean;
+  /** Set once a `Last` elsewhere cut the stage off: what it still produces is dropped. */
+  readonly cut: boolean;
   /** Where the stage's calls run. */
   readonly calls: CallSite;
   readonly retry: RetryPolicy | null;

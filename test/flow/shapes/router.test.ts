@@ -78,7 +78,14 @@ describe("router", () => {
     const runId = (events[0] as { runId: string }).runId;
     expect(runId).toMatch(/^[0-9a-f-]{36}$/);
     expect(events).toEqual(
-      [2, 5, 8].map((item) => ({ type: "Dropped", id: item + 1, runId, item, stage: "r", reason: "ROUTER_MISS" })),
+      [2, 5, 8].map((item) => ({
+        type: "Dropped",
+        id: item + 1,
+        runId,
+        item,
+        stage: "r",
+        reason: "ROUTER_MISS",
+      })),
     );
     expect(f.stats()).toMatchObject({ consumed: 6, dropped: 3, droppedByReason: { ROUTER_MISS: 3 } });
     expect(f.stageStats("r")!.dropped).toBe(3);

@@ -1,5 +1,5 @@
-import { FlowConfigError } from "../errors.js";
-import { describeValue } from "../internal/describe.js";
+import { FlowConfigError } from "../../errors.js";
+import { describeValue } from "../../internal/describe.js";
 
 /** How a source learns an item's final outcome (see {@link acked}). */
 export interface AckCallbacks {
