@@ -46,7 +46,7 @@ const flow = new Flow<Order>({
   deadLetter: (d: DeadLetter<Order>) =>
     appendFile(
       file,
-      `${JSON.stringify({ item: d.item, stage: d.stage, attempts: d.attempts, error: String(d.error) })}\n`,
+      `${JSON.stringify({ runId: d.runId, id: d.id, item: d.item, stage: d.stage, attempts: d.attempts, error: String(d.error) })}\n`,
     ),
   errorHandler: () => {}, // the dead-letter file is the record here
 })
@@ -81,4 +81,7 @@ await rm(file, { force: true });
 
 if (letters.length !== 8 || priced.length !== 40 || new Set(priced).size !== 40)
   throw new Error("an order went missing");
+// Each letter names its item: orders enter in order, so order n is the run's item n + 1.
+if (!letters.every((l) => l.id === l.item.id + 1 && l.runId === letters[0].runId))
+  throw new Error("a dead letter without its item's id");
 console.log("ok: every order priced, the failed ones through the dead-letter file");

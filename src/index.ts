@@ -36,8 +36,8 @@ export type { Composable, StageFn, StageLike, InOf, OutOf } from "./model/compos
 export type { Router, RouterOptions } from "./model/router.js";
 export type { FanOut, FanOutOptions, BranchResults } from "./model/fan-out.js";
 export type { Batch, BatchOptions, BatchFn } from "./model/batch.js";
-export type { FlatMap, FlatMapOptions, FlatMapFn, Children } from "./model/flat-map.js";
-export type { Acked, AckCallbacks, Unacked } from "./model/item/acked.js";
+export type { FlatMap, FlatMapOptions, FlatMapFn, FlatMapResource, Children } from "./model/flat-map.js";
+export type { Acked, AckCallbacks, NackReason, Unacked } from "./model/item/acked.js";
 export type { Unlast } from "./model/item/last.js";
 export type { SkipValue, Unskip } from "./model/item/skip.js";
 export type { PerWorker } from "./model/per-worker.js";

@@ -1,7 +1,8 @@
 import { execFile } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ensureNats } from "./support/nats.js";
 
 const dir = fileURLToPath(new URL("../examples/", import.meta.url));
 // The demo runs for ~15 s and is exercised by `npm run demo`; every other example is quick.
@@ -20,6 +21,9 @@ function run(file: string): Promise<{ code: number; out: string }> {
 }
 
 describe("examples", () => {
+  // examples/broker.ts consumes a NATS JetStream stream: start the local server if it is not up.
+  beforeAll(() => ensureNats(), 15_000);
+
   it("has one example per shape", () => {
     for (const name of [
       "router",
@@ -31,6 +35,9 @@ describe("examples", () => {
       "ordered",
       "driving",
       "dead-letters",
+      "broker",
+      "crawler",
+      "etl",
     ])
       expect(examples).toContain(`${name}.ts`);
   });

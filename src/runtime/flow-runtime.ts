@@ -10,7 +10,7 @@ import { MAX_WORKERS } from "../scaling/worker-limits.js";
 import type { FlowEnd, FlowState, FlowStats } from "../stats/stage-stats.js";
 import { runStats } from "./run-stats.js";
 import { Channel } from "./queue/channel.js";
-import type { DropReason, FlowEvents } from "../model/events.js";
+import type { FlowEvents } from "../model/events.js";
 import type { OutletHost } from "./outlet/outlets.js";
 import { FAIR_SHARE_MS } from "./fair-share.js";
 import { downstreamOf, type Plan } from "../plan/plan.js";
@@ -361,7 +361,7 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
 
   consume(id: number): void {
     this.consumed++;
-    if (this.outcomes.lineage.active) this.outcomes.lineage.settle(id, true);
+    if (this.outcomes.lineage.active) this.outcomes.lineage.settle(id, null);
   }
 
   scaled(event: ScaleEvent): void {

@@ -1,25 +1,25 @@
-import { Acked } from "../model/item/acked.js";
+import { Acked, type NackReason } from "../model/item/acked.js";
 
 /** What a source gave with an acknowledged item: told once, when the item has its final outcome. */
 export interface AckHandlers {
   /** The item was consumed, skipped, or expanded and every child of it acknowledged. */
   ack(): unknown;
-  /** The item failed or was dropped, or a child of it did. */
-  nack(): unknown;
+  /** The item failed or was dropped, or a child of it did: `why` says which item, where, and how. */
+  nack(why: NackReason): unknown;
 }
 
 /**
  * An item whose outcome someone waits for: an acknowledged source item, an item a `flatMap` is
  * expanding, or a child of one. `open` counts the item itself (until its own outcome) and each
- * of its children still without a final outcome; `ok` turns false once it or a child fails or is
- * dropped.
+ * of its children still without a final outcome; `failure` is the first failure or drop of it or
+ * a descendant (null while all went well).
  */
 interface Node {
   readonly id: number;
   readonly parent: Node | null;
   readonly handlers: AckHandlers | null;
   open: number;
-  ok: boolean;
+  failure: NackReason | null;
   /** The item's own outcome has been reported (it may still wait for children). */
   ended: boolean;
 }
@@ -58,7 +58,7 @@ export class Lineage {
   admit(id: number, value: unknown): unknown {
     if (!(value instanceof Acked)) return value;
     this.active = true;
-    this.#nodes.set(id, { id, parent: null, handlers: value, open: 1, ok: true, ended: false });
+    this.#nodes.set(id, { id, parent: null, handlers: value, open: 1, failure: null, ended: false });
     return value.value;
   }
 
@@ -72,36 +72,37 @@ export class Lineage {
     this.active = true;
     let parent = this.#nodes.get(parentId);
     if (parent === undefined) {
-      parent = { id: parentId, parent: null, handlers: null, open: 1, ok: true, ended: false };
+      parent = { id: parentId, parent: null, handlers: null, open: 1, failure: null, ended: false };
       this.#nodes.set(parentId, parent);
     }
     parent.open++;
-    this.#nodes.set(childId, { id: childId, parent, handlers: null, open: 1, ok: true, ended: false });
+    this.#nodes.set(childId, { id: childId, parent, handlers: null, open: 1, failure: null, ended: false });
   }
 
-  /** Item `id` reached its own outcome (`ok`: consumed, skipped or expanded). */
-  settle(id: number, ok: boolean): void {
+  /** Whether item `id`'s outcome is waited for (build a {@link NackReason} only then). */
+  tracks(id: number): boolean {
+    return this.#nodes.has(id);
+  }
+
+  /** Item `id` reached its own outcome: consumed, skipped or expanded (`failure` null), or not. */
+  settle(id: number, failure: NackReason | null): void {
     const node = this.#nodes.get(id);
     if (node === undefined || node.ended) return;
     node.ended = true;
-    if (!ok) node.ok = false;
-    this.#close(node);
-  }
-
-  #close(node: Node): void {
+    node.failure ??= failure;
     for (let n: Node | null = node; n !== null && --n.open === 0; ) {
       this.#nodes.delete(n.id);
       const parent: Node | null = n.parent;
-      if (n.handlers !== null) this.#tell(n.id, n.handlers, n.ok);
-      if (parent !== null && !n.ok) parent.ok = false;
+      if (n.handlers !== null) this.#tell(n.id, n.handlers, n.failure);
+      if (parent !== null) parent.failure ??= n.failure;
       n = parent;
     }
   }
 
-  #tell(id: number, handlers: AckHandlers, ok: boolean): void {
-    const which = ok ? "ack" : "nack";
+  #tell(id: number, handlers: AckHandlers, failure: NackReason | null): void {
+    const which = failure === null ? "ack" : "nack";
     try {
-      const r = ok ? handlers.ack() : handlers.nack();
+      const r = failure === null ? handlers.ack() : handlers.nack(failure);
       if (r !== null && typeof r === "object" && typeof (r as PromiseLike<unknown>).then === "function")
         (r as PromiseLike<unknown>).then(undefined, (error: unknown) =>
           this.host.ackFailed(id, which, error),

@@ -51,7 +51,8 @@ export class Outcomes {
     deadLetter: DeadLetterSink | null,
   ): Promise<void> {
     this.failed++;
-    if (this.lineage.active) this.lineage.settle(id, false);
+    const lineage = this.lineage;
+    if (lineage.active && lineage.tracks(id)) lineage.settle(id, { outcome: "failed", id, stage, error });
     const runId = this.runId;
     const event: TransformerError = { type: "TransformerError", id, runId, item, error, stage, attempt };
     this.events.emit("itemError", event);
@@ -72,7 +73,8 @@ export class Outcomes {
   itemDropped(item: unknown, id: number, stage: string, reason: DropReason): Promise<void> {
     this.dropped++;
     this.dropReasons[reason]++;
-    if (this.lineage.active) this.lineage.settle(id, false);
+    const lineage = this.lineage;
+    if (lineage.active && lineage.tracks(id)) lineage.settle(id, { outcome: "dropped", id, stage, reason });
     const event: Dropped = { type: "Dropped", id, runId: this.runId, item, stage, reason };
     this.events.emit("drop", event);
     return this.reporter.deliver(event);
@@ -81,7 +83,7 @@ export class Outcomes {
   /** Emits a `skip` event: the item ended on purpose (never the error handler's). */
   itemSkipped(item: unknown, id: number, stage: string): void {
     this.skipped++;
-    if (this.lineage.active) this.lineage.settle(id, true);
+    if (this.lineage.active) this.lineage.settle(id, null);
     const event: Skipped = { type: "Skipped", id, runId: this.runId, item, stage };
     this.events.emit("skip", event);
   }
@@ -89,7 +91,7 @@ export class Outcomes {
   /** Emits an `expand` event: a `flatMap` gave the item's children in its place. */
   itemExpanded(item: unknown, id: number, stage: string, children: number): void {
     this.expanded++;
-    if (this.lineage.active) this.lineage.settle(id, true);
+    if (this.lineage.active) this.lineage.settle(id, null);
     const event: Expanded = { type: "Expanded", id, runId: this.runId, item, stage, children };
     this.events.emit("expand", event);
   }

@@ -1,5 +1,14 @@
 import { describe, expect, it, vi } from "vitest";
-import { acked, Flow, FlowConfigError, flatMap, Last, router, Skip } from "../../src/index.js";
+import {
+  acked,
+  Flow,
+  FlowConfigError,
+  flatMap,
+  Last,
+  type NackReason,
+  router,
+  Skip,
+} from "../../src/index.js";
 import { range, runVirtual, sleep, VirtualClock } from "../helpers.js";
 
 /** A source of `n` acknowledged items, recording each ack and nack (with what had happened by then). */
@@ -89,6 +98,36 @@ describe("acknowledging sources", () => {
     expect(g.stats()).toMatchObject({ consumed: 2 });
     expect(errors.mock.calls.some((c) => String(c[0]).includes("ack() for item 2 failed"))).toBe(true);
     errors.mockRestore();
+  });
+
+  it("tells nack why: the item (or child) that failed or was dropped first, where, and how", async () => {
+    const clock = new VirtualClock();
+    const whys = new Map<number, NackReason>();
+    const boom = new Error("child 2b failed");
+    let badChild = 0;
+    const f = new Flow<number>({ clock, errorHandler: () => {} })
+      .setProducer([1, 2, 3].map((n) => acked(n, { ack: () => {}, nack: (why) => void whys.set(n, why) })))
+      .addTransformer(
+        router((n: number) => (n === 3 ? "none" : "kids"), {
+          kids: flatMap((n: number) => [`${n}a`, `${n}b`]),
+        }),
+        {
+          name: "route",
+        },
+      )
+      .setConsumer(
+        (s: string, ctx) => {
+          if (s === "2b") {
+            badChild = ctx.id;
+            throw boom;
+          }
+        },
+        { name: "store" },
+      );
+    await runVirtual(f, clock);
+    expect([...whys.keys()].sort()).toEqual([2, 3]);
+    expect(whys.get(2)).toEqual({ outcome: "failed", id: badChild, stage: "store", error: boom });
+    expect(whys.get(3)).toEqual({ outcome: "dropped", id: 3, stage: "route", reason: "ROUTER_MISS" });
   });
 
   it("refuses acked() without two functions", () => {

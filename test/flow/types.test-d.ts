@@ -6,6 +6,7 @@ import { Last, Skip, type Unskip } from "../../src/index.js";
 import type { PushHandle } from "../../src/index.js";
 import { router } from "../../src/index.js";
 import { flow } from "../../src/index.js";
+import { acked, flatMap } from "../../src/index.js";
 import { perWorker } from "../../src/index.js";
 import type { StageContext } from "../../src/index.js";
 
@@ -169,5 +170,43 @@ describe("types flow from producer to consumer", () => {
     expectTypeOf(input).toEqualTypeOf<PushHandle<number>>();
     // @ts-expect-error strings are not numbers
     void input.send("one");
+  });
+
+  it("types flatMap's children as the next stage's items, in arms, sub-flows and push", () => {
+    const f = new Flow()
+      .setProducer(["a b", "c"])
+      .addTransformer(flatMap((line: string) => line.split(" ")))
+      .addTransformer((word: string, ctx) => ({ word, id: ctx.id, parent: ctx.parentId }));
+    expectTypeOf(f).toEqualTypeOf<Flow<string, { word: string; id: number; parent: number | undefined }>>();
+    const g = new Flow<number>().addTransformer(
+      flatMap(async function* (n: number) {
+        yield n;
+        yield `${n}`;
+      }),
+    );
+    expectTypeOf(g).toEqualTypeOf<Flow<number, number | string>>();
+    const r = new Flow<number>().addTransformer(
+      router((n: number) => (n ? "many" : "one"), {
+        many: flatMap((n: number) => new Set([n, n])),
+        one: (n: number) => n,
+      }),
+    );
+    expectTypeOf(r).toEqualTypeOf<Flow<number, number>>();
+    // @ts-expect-error a flatMap's function returns an iterable, not one value
+    flatMap((n: number) => n + 1);
+    const words = new Flow().setProducer(["x"]).addTransformer(flatMap((s: string) => [s]));
+    // @ts-expect-error the children are strings, the next stage wants numbers
+    words.addTransformer((n: number) => n);
+  });
+
+  it("takes acked items from a source or a push, and types the flow by what they wrap", () => {
+    const f = new Flow()
+      .setProducer([acked(1, { ack() {}, nack() {} })])
+      .addTransformer((n: number) => `${n}`);
+    expectTypeOf(f).toEqualTypeOf<Flow<number, string>>();
+    const input = new Flow<number>().setConsumer(() => {}).push();
+    void input.send(acked(2, { ack() {}, nack() {} }));
+    // @ts-expect-error an acked string is not a number
+    void input.send(acked("2", { ack() {}, nack() {} }));
   });
 });

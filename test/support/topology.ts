@@ -13,6 +13,7 @@ import {
   type FlowErrorEvent,
   type FlowEvents,
   fanOut,
+  flatMap,
   Last,
   type LastValue,
   Skip,
@@ -32,6 +33,17 @@ import { sleep } from "../helpers.js";
 
 export interface Item {
   readonly id: number;
+  /** A `flatMap` child's place in the output order: its parent's key, then its index. */
+  readonly path?: readonly number[];
+}
+
+/** Where an item belongs in the output order: source items by id, children after their parent's key. */
+export const orderKey = (item: Item): readonly number[] => item.path ?? [item.id];
+
+/** Whether `a` comes before `b` in the output order (lexicographic; a prefix first). */
+export function before(a: readonly number[], b: readonly number[]): boolean {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! < b[i]!;
+  return a.length < b.length;
 }
 
 /** Settings every stage-bearing node has: its pool, its queue, its faults. */
@@ -70,7 +82,33 @@ export type Spec =
   | ({ kind: "batch"; size: number; flushMs: number } & Pool)
   | ({ kind: "router"; arms: Spec[][]; fallback: Spec[] | null; extraLabels: number } & Pool)
   | ({ kind: "fanOut"; branches: Spec[][] } & Pool)
+  /** Each item gets 0..`fanout` children; one in `throwEvery` has its iterator throw half-way. */
+  | ({ kind: "flatMap"; fanout: number; throwEvery: number | undefined } & Pool)
   | { kind: "sub"; chain: Spec[] };
+
+/** The chain with every flatMap made a plain stage (for fan-out branches, where flatMap is refused). */
+function withoutFlatMap(chain: Spec[]): Spec[] {
+  return chain.map((s): Spec => {
+    switch (s.kind) {
+      case "flatMap": {
+        const { fanout: _f, throwEvery: _t, ...pool } = s;
+        return { ...pool, kind: "stage", perWorker: false, lastAt: undefined };
+      }
+      case "sub":
+        return { ...s, chain: withoutFlatMap(s.chain) };
+      case "router":
+        return {
+          ...s,
+          arms: s.arms.map(withoutFlatMap),
+          fallback: s.fallback === null ? null : withoutFlatMap(s.fallback),
+        };
+      case "fanOut":
+        return { ...s, branches: s.branches.map(withoutFlatMap) };
+      default:
+        return s;
+    }
+  });
+}
 
 const poolArb = {
   workers: fc.integer({ min: 1, max: 3 }),
@@ -117,9 +155,17 @@ const { chain: chainArb } = fc.letrec<{ node: Spec; chain: Spec[] }>((tie) => ({
       extraLabels: fc.integer({ min: 0, max: 1 }),
       ...poolArb,
     }),
+    fc
+      .record({
+        kind: fc.constant("fanOut" as const),
+        branches: fc.array(tie("chain"), { minLength: 1, maxLength: 3 }),
+        ...poolArb,
+      })
+      .map((f) => ({ ...f, branches: f.branches.map(withoutFlatMap) })),
     fc.record({
-      kind: fc.constant("fanOut" as const),
-      branches: fc.array(tie("chain"), { minLength: 1, maxLength: 3 }),
+      kind: fc.constant("flatMap" as const),
+      fanout: fc.integer({ min: 0, max: 3 }),
+      throwEvery: fc.option(fc.integer({ min: 2, max: 6 }), { nil: undefined, freq: 3 }),
       ...poolArb,
     }),
     fc.record({ kind: fc.constant("sub" as const), chain: tie("chain") }),
@@ -131,6 +177,7 @@ const LISTENED: (keyof FlowEvents)[] = [
   "scale",
   "drop",
   "skip",
+  "expand",
   "retry",
   "itemError",
   "drained",
@@ -194,6 +241,9 @@ export class Harness {
   capacity = 1;
   routerMisses = false;
   lasts = false;
+  /** Ids of the children the flatMap stages made, in the order they were made. */
+  readonly children: number[] = [];
+  #nextChild = 1_000_000;
 
   constructor(
     readonly clock: Clock,
@@ -322,8 +372,32 @@ export class Harness {
         const merge = this.work(spec);
         return { stage: fanOut(branches, (results, ctx) => merge(results[0] as Item, ctx)), options: opts };
       }
+      case "flatMap": {
+        const { max, opts } = this.options(spec);
+        // A worker holds its parent and the one child it is handing on: two items, never more.
+        this.capacity += spec.queueSize + 2 * max + (spec.ordered ? spec.queueSize + max : 0);
+        let calls = 0;
+        const stage = flatMap(async (item: Item, ctx) => {
+          await this.wait(spec, item, ctx);
+          this.faults(spec, item, ctx, ++calls);
+          return this.children$(spec, item);
+        });
+        return { stage, options: opts };
+      }
       case "sub":
         return { stage: this.chain(spec.chain), options: {} };
+    }
+  }
+
+  /** The children of `item`: 0..fanout of them (none when the pool skips it), each a new id. */
+  *children$(spec: Extract<Spec, { kind: "flatMap" }>, item: Item): Generator<Item> {
+    const n = skips(spec, item) ? 0 : (item.id * 7 + 3) % (spec.fanout + 1);
+    const breaks = spec.throwEvery !== undefined && item.id % spec.throwEvery === 0;
+    for (let k = 0; k < n; k++) {
+      if (breaks && k === n >> 1) throw new Error(`iterator broke at ${item.id}`);
+      const id = this.#nextChild++;
+      this.children.push(id);
+      yield { id, path: [...orderKey(item), k] };
     }
   }
 
@@ -369,6 +443,14 @@ export interface Outcome {
   readonly events: FlowErrorEvent[];
   /** Ids of the `skip` events. */
   readonly skipped: number[];
+  /** Ids of the `expand` events' items. */
+  readonly expanded: number[];
+  /** Order keys of what arrived, in arrival order. */
+  readonly order: (readonly number[])[];
+  /** The flow's ids of every outcome: the consumer's `ctx.id`s and the events' `id`s (not for a stream). */
+  readonly flowIds: number[];
+  /** Read with `stream()`: the consumed items' flow ids are not known. */
+  readonly streaming: boolean;
   readonly listenerCalls: number;
   /** The flow as it was when `wait()`, `drain()` or `stop()` resolved (each of them that was called). */
   readonly atResolve: { what: string; inFlight: number; opened: number; closed: number; workers: number }[];
@@ -388,6 +470,9 @@ export interface Built {
   readonly arrived: number[];
   readonly events: FlowErrorEvent[];
   readonly skipped: number[];
+  readonly expanded: number[];
+  readonly order: (readonly number[])[];
+  readonly flowIds: number[];
   readonly listenerCalls: { n: number };
   readonly budget: number | undefined;
 }
@@ -404,6 +489,8 @@ export function buildScenario(sc: Scenario, clock: VirtualClock | null): Built {
   const consumed: number[] = [];
   const arrived: number[] = [];
   const events: FlowErrorEvent[] = [];
+  const order: (readonly number[])[] = [];
+  const flowIds: number[] = [];
   const streaming = sc.stream && sc.source !== "push";
 
   const build = (harness: Harness, maxTotalWorkers?: number): Flow<Item, Item> => {
@@ -422,9 +509,12 @@ export function buildScenario(sc: Scenario, clock: VirtualClock | null): Built {
     harness.capacity += 3 + 1; // the consumer: queue 3, one worker (so that arrival order is dequeue order)
     flow.setConsumer(
       async (item: Item, ctx) => {
+        const id = ctx.id;
         arrived.push(item.id);
+        order.push(orderKey(item));
         await sleep(time, 1, ctx.signal);
         consumed.push(item.id);
+        flowIds.push(id);
       },
       { queueSize: 3, scalingStrategy: new FixedScaling({ workers: 1 }) },
     );
@@ -442,9 +532,20 @@ export function buildScenario(sc: Scenario, clock: VirtualClock | null): Built {
   const f = build(h, budget);
   // The stream's sink holds up to the last stage's queue size (at most 5, or a batch's 4).
   if (streaming) h.capacity += 5;
-  f.setErrorHandler((e) => void events.push(e));
+  f.setErrorHandler((e) => {
+    events.push(e);
+    if (e.type === "TransformerError" || e.type === "Dropped") flowIds.push(e.id);
+  });
   const skipped: number[] = [];
-  f.on("skip", (e) => void skipped.push((e.item as Item).id));
+  f.on("skip", (e) => {
+    skipped.push((e.item as Item).id);
+    flowIds.push(e.id);
+  });
+  const expanded: number[] = [];
+  f.on("expand", (e) => {
+    expanded.push((e.item as Item).id);
+    flowIds.push(e.id);
+  });
   const listenerCalls = { n: 0 };
   for (const [event, how] of sc.badListeners) {
     f.on(event, () => {
@@ -453,7 +554,21 @@ export function buildScenario(sc: Scenario, clock: VirtualClock | null): Built {
       return Promise.reject(new Error(`${event} listener bug`));
     });
   }
-  return { flow: f, harness: h, time, streaming, consumed, arrived, events, skipped, listenerCalls, budget };
+  return {
+    flow: f,
+    harness: h,
+    time,
+    streaming,
+    consumed,
+    arrived,
+    events,
+    skipped,
+    expanded,
+    order,
+    flowIds,
+    listenerCalls,
+    budget,
+  };
 }
 
 /**
@@ -522,6 +637,7 @@ export async function runScenario(sc: Scenario, clock: VirtualClock | null): Pro
       const reading = (async () => {
         for await (const item of f.stream(source)) {
           arrived.push(item.id);
+          built.order.push(orderKey(item));
           consumed.push(item.id);
           sample();
         }
@@ -566,6 +682,10 @@ export async function runScenario(sc: Scenario, clock: VirtualClock | null): Pro
     consumed,
     events,
     skipped: built.skipped,
+    expanded: built.expanded,
+    order: built.order,
+    flowIds: built.flowIds,
+    streaming,
     listenerCalls: built.listenerCalls.n,
     atResolve,
     maxHeld,
@@ -583,15 +703,23 @@ export function checkOutcome(sc: Scenario, o: Outcome): void {
     events.flatMap((e) => (e.type === type ? [(e as { item: Item }).item.id] : []));
   const failed = ids("TransformerError");
   const dropped = ids("Dropped");
-  const all = [...o.consumed, ...failed, ...dropped, ...o.skipped].sort((a, b) => a - b);
-  expect(all).toEqual(Array.from({ length: s.itemsIn }, (_, i) => i));
+  // (Items from the source, and every child a flatMap made.)
+  const all = [...o.consumed, ...failed, ...dropped, ...o.skipped, ...o.expanded].sort((a, b) => a - b);
+  expect(all).toEqual([...Array.from({ length: s.itemsIn }, (_, i) => i), ...h.children]);
   expect(s).toMatchObject({
     inFlight: 0,
     consumed: o.consumed.length,
     failed: failed.length,
     dropped: dropped.length,
     skipped: o.skipped.length,
+    expanded: o.expanded.length,
+    children: h.children.length,
   });
+  // The flow's own ids: 1, 2, … one per item and child, each on exactly one outcome.
+  if (!o.streaming) {
+    const ids = [...o.flowIds].sort((a, b) => a - b);
+    expect(ids).toEqual(Array.from({ length: s.itemsIn + s.children }, (_, i) => i + 1));
+  }
   // Each item skipped is counted by the one stage whose Skip ended it (a fan-out's item: the first).
   expect(s.stages.reduce((a, st) => a + st.skipped, 0)).toBe(o.skipped.length);
   // Drops by reason match the events, and each reason has a cause.
@@ -610,7 +738,7 @@ export function checkOutcome(sc: Scenario, o: Outcome): void {
   if (sc.end === "natural" && !h.lasts) expect(s.itemsIn).toBe(sc.items);
   // Order, where every stage on the way keeps it.
   if (orderPromised(sc.chain))
-    for (let i = 1; i < o.arrived.length; i++) expect(o.arrived[i]).toBeGreaterThan(o.arrived[i - 1]!);
+    for (let i = 1; i < o.order.length; i++) expect(before(o.order[i - 1]!, o.order[i]!)).toBe(true);
   // Listener errors: each failing call counted and reported, none changed an item's fate (above).
   expect(s.listenerErrors).toBe(o.listenerCalls);
   expect(events.filter((e) => e.type === "ListenerError")).toHaveLength(o.listenerCalls);

@@ -111,7 +111,7 @@ export class BatchWorker extends RateLimitedWorker {
       stage.metrics.batches++;
       this.begin(stamp, true);
       this.#entries = entries;
-      this.hold(ids[0]!);
+      this.ctx.id = ids[0]!;
       this.ctx.ids = ids;
       const args = stage.entryKind === Entry.Plain ? entries : entries.map((e) => stage.arg(e));
       this.#args = args;

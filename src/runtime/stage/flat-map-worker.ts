@@ -46,7 +46,7 @@ export class FlatMapWorker extends RateLimitedWorker {
   protected override call(entry: unknown, id: number, stamp: number, timed: boolean): unknown {
     this.begin(stamp, timed);
     this.item = entry;
-    this.hold(id);
+    this.ctx.id = id;
     if (this.stage.limiter !== null && this.mustWaitForToken()) return WAIT;
     return this.invoke(entry);
   }

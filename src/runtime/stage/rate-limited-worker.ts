@@ -19,7 +19,7 @@ export class RateLimitedWorker extends StageWorker {
     const stage = this.stage;
     this.begin(stamp, timed);
     this.item = entry;
-    this.hold(id);
+    this.ctx.id = id;
     if (this.mustWaitForToken()) return WAIT;
     return this.invoke(stage.entryKind === Entry.Plain ? entry : stage.arg(entry));
   }

@@ -11,8 +11,8 @@ import { type PooledWorker, type WorkerHost, WorkerState } from "./worker-host.j
 import type { StageContext, WorkerInfo } from "../../model/types.js";
 import { RESUME, WaitingTaker } from "../queue/waiting-taker.js";
 import type { Lane } from "./call-site.js";
+import { type MutableContext, WorkerContext } from "./worker-context.js";
 import { blockedUntil, handLast, whileBlocked } from "./hand-on.js";
-import type { Lineage } from "../lineage.js";
 
 const noop = (): void => {};
 /**
@@ -22,9 +22,6 @@ const noop = (): void => {};
  */
 const WARM_TIMED = 8;
 const RESOLVED: Promise<void> = Promise.resolve();
-
-/** The worker's context as the runtime writes it (users see it read-only). */
-type MutableContext = { -readonly [K in keyof StageContext]: StageContext[K] };
 
 /** `takeAndCall` results that are not a call's result. */
 export const WAIT: unique symbol = Symbol("wait");
@@ -51,8 +48,6 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
   exited: Promise<void> = Promise.resolve();
   protected handedStamp = 0;
   protected handedId = 0;
-  /** Who descends from whom: read for `ctx.parentId` once any item is tracked. */
-  protected readonly lineage: Lineage;
   protected fn: (item: unknown, ctx: StageContext) => unknown = noop;
   /** Calls until the next timed one; a worker times its first {@link WARM_TIMED} calls whole. */
   protected countdown = 1;
@@ -80,17 +75,13 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
   ) {
     super();
     this.info = { id, data: {} };
-    this.ctx = {
-      signal: stage.run.signal,
-      attempt: 1,
-      stage: stage.name,
-      worker: this.info,
-      id: 0,
-      parentId: undefined,
-      ids: undefined,
-      runId: stage.run.runId,
-    };
-    this.lineage = stage.run.outcomes.lineage;
+    this.ctx = new WorkerContext(
+      stage.run.signal,
+      stage.name,
+      this.info,
+      stage.run.runId,
+      stage.run.outcomes.lineage,
+    );
   }
 
   /** Starts the loop; the stage has counted the worker as starting. */
@@ -242,7 +233,7 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
     const stage = this.stage;
     this.begin(stamp, timed);
     this.item = entry;
-    this.hold(id);
+    this.ctx.id = id;
     // The same as `invoke`, written out: the hot path measured 25 % slower through the extra call.
     // `inCall` counts calls in their synchronous part (see FlowRuntime.stop); measured: ~2 % of
     // the per-item cost, and a module-level variable cost twice that.
@@ -272,13 +263,6 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
       this.error = error;
       return FAILED;
     }
-  }
-
-  /** Makes `id` the item in hand's: `ctx.id`, and `ctx.parentId` once lineage is tracked. */
-  protected hold(id: number): void {
-    const ctx = this.ctx;
-    ctx.id = id;
-    if (this.lineage.active) ctx.parentId = this.lineage.parentOf(id);
   }
 
   idsInHand(): number | readonly number[] {

@@ -18,6 +18,10 @@ interface FlowReport {
   /** Ids of the flow's `skip` events, and its `skipped` counter. */
   skipped: number[];
   skippedCount: number;
+  /** Ids of the flow's `expand` events' items, the children its flatMaps made, and its `children` counter. */
+  expanded: number[];
+  children: number[];
+  childrenCount: number;
   opened: number;
   closed: number;
   listenerErrors: number;
@@ -74,9 +78,12 @@ describe("chaos with a real SIGTERM (child processes)", () => {
             const r = await runChild(seed, flows, afterMs);
             expect(r.code).toBe(0);
             for (const f of r.flows) {
-              const all = [...f.consumed, ...f.failed, ...f.dropped, ...f.skipped].sort((a, b) => a - b);
-              expect(all).toEqual(Array.from({ length: f.itemsIn }, (_, i) => i));
+              const all = [...f.consumed, ...f.failed, ...f.dropped, ...f.skipped, ...f.expanded].sort(
+                (a, b) => a - b,
+              );
+              expect(all).toEqual([...Array.from({ length: f.itemsIn }, (_, i) => i), ...f.children]);
               expect(f.skippedCount).toBe(f.skipped.length);
+              expect(f.childrenCount).toBe(f.children.length);
               expect(f.inFlight).toBe(0);
               expect(f.closed).toBe(f.opened);
               expect(f.listenerErrors).toBe(f.listenerCalls);
