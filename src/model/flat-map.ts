@@ -5,6 +5,7 @@ import { name } from "../internal/option-fields.js";
 import { type OptionsInput, optionsObject, parseOptions } from "../internal/parse-options.js";
 import { type Composable, SHAPE } from "./composable.js";
 import { isPerWorker, type PerWorker } from "./per-worker.js";
+import type { SkipValue } from "./item/skip.js";
 import type { StageContext } from "./types.js";
 
 const optionsShape = {
@@ -18,11 +19,14 @@ export interface FlatMapOptions extends OptionsInput<typeof optionsShape> {}
 /** What a `flatMap` function gives for one item: the children, pulled one at a time. */
 export type Children<Out> = Iterable<Out> | AsyncIterable<Out>;
 
-/** A `flatMap` function: one item in, any number of items out. */
-export type FlatMapFn<In, Out> = (item: In, ctx: StageContext) => Children<Out> | PromiseLike<Children<Out>>;
+/** A `flatMap` function: one item in, any number of items out (or `Skip`: the item is skipped). */
+export type FlatMapFn<In, Out> = (
+  item: In,
+  ctx: StageContext,
+) => Children<Out> | SkipValue | PromiseLike<Children<Out> | SkipValue>;
 
 /** A per-worker `flatMap` resource: `process` gives the children of one item. */
-export type FlatMapResource<In, Out> = PerWorker<In, Children<Out>>;
+export type FlatMapResource<In, Out> = PerWorker<In, Children<Out> | SkipValue>;
 
 /** A stage made by {@link flatMap}; pass it to `addTransformer` or `flow(...)`. */
 export class FlatMap<In, Out> implements Composable<In, Out> {
@@ -49,10 +53,11 @@ const optionsSchema = optionsObject(optionsShape);
  * 100,000-fold holds one child at a time, never a list.
  *
  * The item itself ends `expanded` (an `expand` event with its child count) once its iterator is
- * done; it has no output of its own. If the iterator throws half-way, the children already sent
- * go on and the item fails, its error saying how many it gave. `retry` and `timeoutMs` apply to
- * the call that returns the iterable (and `timeoutMs` to each pull); an iterator that fails is not
- * retried, since its children would be sent twice. `stop()` closes the iterator (`return()`);
+ * done; it has no output of its own (`fn` returning `Skip` skips it). If the iterator throws
+ * half-way, the children already sent go on and the item fails, its error saying how many it
+ * gave. A failure before the first child is an attempt like any other (`retry` applies); after it,
+ * final, since a retry would send the children twice. `timeoutMs` bounds the call and each pull.
+ * `stop()` closes the iterator (`return()`, not awaited, even while a pull is pending);
  * `drain()` lets it finish. With `ordered: true`, the children of one item come out in their order
  * and before those of later items. An acknowledged source item is acknowledged once every child
  * has its outcome.

@@ -51,8 +51,6 @@ export class Outcomes {
     deadLetter: DeadLetterSink | null,
   ): Promise<void> {
     this.failed++;
-    const lineage = this.lineage;
-    if (lineage.active && lineage.tracks(id)) lineage.settle(id, { outcome: "failed", id, stage, error });
     const runId = this.runId;
     const event: TransformerError = { type: "TransformerError", id, runId, item, error, stage, attempt };
     this.events.emit("itemError", event);
@@ -66,34 +64,45 @@ export class Outcomes {
       attempts: attempt,
       failedAt: this.cache.read(),
     });
-    return this.reporter.failed(event, letter, deadLetter);
+    const reported = this.reporter.failed(event, letter, deadLetter);
+    // The source is told once the handler and the dead-letter sink are done with the item (a
+    // source that ends a failed message for good relies on the sink having stored it).
+    const lineage = this.lineage;
+    if (!lineage.active || !lineage.tracks(id)) return reported;
+    return reported.then(() => lineage.settle(id, { outcome: "failed", id, stage, error }));
   }
 
   /** Reports a `Dropped` event. */
   itemDropped(item: unknown, id: number, stage: string, reason: DropReason): Promise<void> {
     this.dropped++;
     this.dropReasons[reason]++;
-    const lineage = this.lineage;
-    if (lineage.active && lineage.tracks(id)) lineage.settle(id, { outcome: "dropped", id, stage, reason });
     const event: Dropped = { type: "Dropped", id, runId: this.runId, item, stage, reason };
     this.events.emit("drop", event);
-    return this.reporter.deliver(event);
+    const reported = this.reporter.deliver(event);
+    const lineage = this.lineage;
+    if (!lineage.active || !lineage.tracks(id)) return reported;
+    return reported.then(() => lineage.settle(id, { outcome: "dropped", id, stage, reason }));
   }
 
   /** Emits a `skip` event: the item ended on purpose (never the error handler's). */
   itemSkipped(item: unknown, id: number, stage: string): void {
     this.skipped++;
+    // Built only when someone listens: a filter skips many items, each a hot-path event.
+    if (this.events.listenerCount("skip") > 0) {
+      const event: Skipped = { type: "Skipped", id, runId: this.runId, item, stage };
+      this.events.emit("skip", event);
+    }
     if (this.lineage.active) this.lineage.settle(id, null);
-    const event: Skipped = { type: "Skipped", id, runId: this.runId, item, stage };
-    this.events.emit("skip", event);
   }
 
   /** Emits an `expand` event: a `flatMap` gave the item's children in its place. */
   itemExpanded(item: unknown, id: number, stage: string, children: number): void {
     this.expanded++;
+    if (this.events.listenerCount("expand") > 0) {
+      const event: Expanded = { type: "Expanded", id, runId: this.runId, item, stage, children };
+      this.events.emit("expand", event);
+    }
     if (this.lineage.active) this.lineage.settle(id, null);
-    const event: Expanded = { type: "Expanded", id, runId: this.runId, item, stage, children };
-    this.events.emit("expand", event);
   }
 
   /** The `ack` or `nack` of a source's item threw or rejected: logged once; the item's outcome stands. */

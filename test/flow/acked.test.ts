@@ -130,6 +130,26 @@ describe("acknowledging sources", () => {
     expect(whys.get(3)).toEqual({ outcome: "dropped", id: 3, stage: "route", reason: "ROUTER_MISS" });
   });
 
+  it("nacks a failed item only once the error handler and the dead-letter sink are done with it", async () => {
+    const clock = new VirtualClock();
+    const order: string[] = [];
+    const f = new Flow<number>({
+      clock,
+      errorHandler: () => void order.push("handler"),
+      deadLetter: async () => {
+        await sleep(clock, 20);
+        order.push("dead letter stored");
+      },
+    })
+      .setProducer([acked(1, { ack: () => order.push("ack"), nack: () => order.push("nack") })])
+      .setConsumer((): void => {
+        throw new Error("bad");
+      });
+    f.on("itemError", () => void order.push("itemError"));
+    await runVirtual(f, clock);
+    expect(order).toEqual(["itemError", "handler", "dead letter stored", "nack"]);
+  });
+
   it("refuses acked() without two functions", () => {
     expect(() => acked(1, {} as never)).toThrow(FlowConfigError);
     expect(() => acked(1, { ack: () => {} } as never)).toThrow(

@@ -113,7 +113,7 @@ export class BatchWorker extends RateLimitedWorker {
       this.#entries = entries;
       this.ctx.id = ids[0]!;
       this.ctx.ids = ids;
-      const args = stage.entryKind === Entry.Plain ? entries : entries.map((e) => stage.arg(e));
+      const args = stage.entryKind === Entry.Plain ? entries : entries.map((e) => this.branchArg(e));
       this.#args = args;
       if (stage.limiter !== null && this.mustWaitForToken()) return WAIT;
       return this.invoke(args);

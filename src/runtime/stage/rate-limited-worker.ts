@@ -21,7 +21,7 @@ export class RateLimitedWorker extends StageWorker {
     this.item = entry;
     this.ctx.id = id;
     if (this.mustWaitForToken()) return WAIT;
-    return this.invoke(stage.entryKind === Entry.Plain ? entry : stage.arg(entry));
+    return this.invoke(stage.entryKind === Entry.Plain ? entry : this.branchArg(entry));
   }
 
   protected override resumed(): unknown {

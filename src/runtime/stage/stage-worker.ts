@@ -11,7 +11,7 @@ import { type PooledWorker, type WorkerHost, WorkerState } from "./worker-host.j
 import type { StageContext, WorkerInfo } from "../../model/types.js";
 import { RESUME, WaitingTaker } from "../queue/waiting-taker.js";
 import type { Lane } from "./call-site.js";
-import { type MutableContext, WorkerContext } from "./worker-context.js";
+import { WorkerContext } from "./worker-context.js";
 import { blockedUntil, handLast, whileBlocked } from "./hand-on.js";
 
 const noop = (): void => {};
@@ -43,7 +43,7 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
   /** Set when the worker should exit after its current item. */
   retiring = false;
   readonly info: WorkerInfo;
-  readonly ctx: MutableContext;
+  readonly ctx: WorkerContext;
   /** Settles once the worker has exited and its resource is closed. */
   exited: Promise<void> = Promise.resolve();
   protected handedStamp = 0;
@@ -240,7 +240,7 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
     const run = stage.run;
     run.inCall++;
     try {
-      const out = this.fn(stage.entryKind === Entry.Plain ? entry : stage.arg(entry), this.ctx);
+      const out = this.fn(stage.entryKind === Entry.Plain ? entry : this.branchArg(entry), this.ctx);
       run.inCall--;
       return out;
     } catch (error) {
@@ -263,6 +263,15 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
       this.error = error;
       return FAILED;
     }
+  }
+
+  /**
+   * The argument for a fan-out's entry (a branch's envelope, a merge's record). Its `ctx.parentId`
+   * is read now: another branch may settle the item (failing or skipping it) while this call runs.
+   */
+  protected branchArg(entry: unknown): unknown {
+    this.ctx.pinParent();
+    return this.stage.arg(entry);
   }
 
   idsInHand(): number | readonly number[] {

@@ -15,6 +15,9 @@ export class WorkerContext implements MutableContext {
   id = 0;
   ids: readonly number[] | undefined = undefined;
   readonly #lineage: Lineage;
+  /** `parentId` as read for item `#pinnedFor` (see {@link WorkerContext.pinParent}). */
+  #pinned: number | undefined = undefined;
+  #pinnedFor = -1;
 
   constructor(
     public signal: AbortSignal,
@@ -27,6 +30,12 @@ export class WorkerContext implements MutableContext {
   }
 
   get parentId(): number | undefined {
-    return this.#lineage.parentOf(this.id);
+    return this.#pinnedFor === this.id ? this.#pinned : this.#lineage.parentOf(this.id);
+  }
+
+  /** Reads `parentId` now, for a call whose item may reach its outcome elsewhere while it runs. */
+  pinParent(): void {
+    this.#pinned = this.#lineage.parentOf(this.id);
+    this.#pinnedFor = this.id;
   }
 }

@@ -280,4 +280,122 @@ describe("flatMap", () => {
     );
     expect(() => flatMap(42 as never)).toThrow(/flatMap: fn = 42: expected a function/);
   });
+
+  it("retries an iterator that fails before its first child, and reports the attempts made", async () => {
+    const clock = new VirtualClock();
+    let calls = 0;
+    const out: number[] = [];
+    const errors: TransformerError[] = [];
+    const f = new Flow<number>({ clock, errorHandler: (e) => void errors.push(e as TransformerError) })
+      .setProducer([1, 2])
+      .addTransformer(
+        flatMap(async function* (x: number, ctx) {
+          calls++;
+          if (x === 1 && ctx.attempt < 3) throw new Error("503 before the first page");
+          yield x;
+          if (x === 2) throw new Error("page 2 unreadable");
+        }),
+        { name: "pages", retry: { attempts: 3, backoff: { baseMs: 1 } }, ...workers(1) },
+      )
+      .setConsumer((x: number) => void out.push(x));
+    await runVirtual(f, clock);
+    expect(out.sort()).toEqual([1, 2]);
+    expect(calls).toBe(4); // item 1: three attempts; item 2: one (a child was sent: final)
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ item: 2, attempt: 1 });
+
+    // A call retried twice, then an iterator that throws after a child: attempt 3 is reported.
+    let n = 0;
+    const late: TransformerError[] = [];
+    const g = new Flow<number>({ clock, errorHandler: (e) => void late.push(e as TransformerError) })
+      .setProducer([1])
+      .addTransformer(
+        flatMap((x: number) => {
+          if (++n < 3) throw new Error("503");
+          return (function* () {
+            yield x;
+            throw new Error("broke");
+          })();
+        }),
+        { retry: { attempts: 3, backoff: { baseMs: 1 } } },
+      )
+      .setConsumer(() => {});
+    await runVirtual(g, clock);
+    expect(late).toHaveLength(1);
+    expect(late[0]).toMatchObject({ attempt: 3 });
+  });
+
+  it("skips the item when its function returns Skip, in or out of order", async () => {
+    const clock = new VirtualClock();
+    for (const ordered of [false, true]) {
+      const out: string[] = [];
+      const f = new Flow<number>({ clock })
+        .setProducer(range(6))
+        .addTransformer(
+          flatMap((x: number) => (x % 2 ? Skip : kids(x, 2))),
+          { ordered, ...workers(3) },
+        )
+        .setConsumer((s: string) => void out.push(s));
+      await runVirtual(f, clock);
+      expect(out.sort()).toEqual(["0.0", "0.1", "2.0", "2.1", "4.0", "4.1"]);
+      expect(f.stats()).toMatchObject({ skipped: 3, expanded: 3, children: 6, inFlight: 0 });
+    }
+  });
+
+  it("stop() does not wait for a pull that never settles, and closes its iterator (real timers)", async () => {
+    let returned = 0;
+    const f = new Flow<number>({ closeTimeoutMs: 3_600_000 })
+      .setProducer([1])
+      .addTransformer(
+        flatMap(() => ({
+          [Symbol.asyncIterator]: () => ({
+            next: () => new Promise<IteratorResult<number>>(() => {}), // a subscription that never delivers
+            return: async () => {
+              returned++;
+              return { done: true as const, value: undefined };
+            },
+          }),
+        })),
+        { name: "subscribe" },
+      )
+      .setConsumer(() => {});
+    await f.start();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await f.stop(); // an hour's closeTimeoutMs: finishing at all is the check
+    expect(returned).toBe(1);
+    expect(f.stats()).toMatchObject({ dropped: 1, droppedByReason: { STOPPED: 1 }, inFlight: 0 });
+  });
+
+  it("gives a fan-out branch its item's parentId even after another branch settled the item", async () => {
+    const clock = new VirtualClock();
+    const seen: (number | undefined)[] = [];
+    let parent = 0;
+    const f = new Flow<number>({ clock, errorHandler: () => {} })
+      .setProducer([1])
+      .addTransformer(
+        flatMap((x: number, ctx) => {
+          parent = ctx.id;
+          return [x];
+        }),
+      )
+      .addTransformer(
+        fanOut(
+          [
+            (): number => {
+              throw new Error("fails first");
+            },
+            async (x: number, ctx) => {
+              await sleep(clock, 10);
+              seen.push(ctx.parentId);
+              return x;
+            },
+          ],
+          ([a]) => a,
+        ),
+      )
+      .setConsumer(() => {});
+    await runVirtual(f, clock);
+    expect(seen).toEqual([parent]);
+    expect(f.stats()).toMatchObject({ failed: 1, expanded: 1, inFlight: 0 });
+  });
 });
