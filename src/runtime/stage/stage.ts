@@ -304,6 +304,12 @@ export class Stage implements ChannelHooks, DropTarget, WorkerHost {
 
   /** A call for `entry` returned `Skip`: the item ends here, reported once (a fan-out's item too). */
   skipped(entry: unknown, id: number): void {
+    if (this.entryKind === Entry.Plain) {
+      // A filter's path: no fan-out record to settle, no target to build.
+      this.metrics.skipped++;
+      this.run.outcomes.itemSkipped(entry, id, this.name);
+      return;
+    }
     const target = settleEntry(entry, this.name);
     if (target === null) return;
     this.metrics.skipped++;
