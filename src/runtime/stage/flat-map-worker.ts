@@ -9,6 +9,8 @@ import { WorkerState } from "./worker-host.js";
 
 type Children = Iterator<unknown> | AsyncIterator<unknown>;
 
+const RESOLVED: Promise<void> = Promise.resolve();
+
 /** No error: the expansion ended without one. */
 const NONE: unique symbol = Symbol("none");
 
@@ -161,6 +163,9 @@ export class FlatMapWorker extends RateLimitedWorker {
     if (this.abandoned) return;
     if (error !== NONE && n === 0) {
       // Nothing sent: a failed attempt like any other (retried, or failed for good, ending the turn).
+      // After a turn of the microtask queue: a retry loop that called `handOn` resets `ctx.attempt`
+      // as soon as it returns, and the attempt count must be set after that, not before.
+      await RESOLVED;
       this.ctx.attempt = attempt;
       return this.fail(error);
     }

@@ -398,4 +398,27 @@ describe("flatMap", () => {
     expect(seen).toEqual([parent]);
     expect(f.stats()).toMatchObject({ failed: 1, expanded: 1, inFlight: 0 });
   });
+
+  it("gives up after the last attempt when an ordered stage's iterator always fails before its first child", async () => {
+    const clock = new VirtualClock();
+    const errors: TransformerError[] = [];
+    const out: string[] = [];
+    const f = new Flow<number>({ clock, errorHandler: (e) => void errors.push(e as TransformerError) })
+      .setProducer(range(4))
+      .addTransformer(
+        flatMap(function* (x: number) {
+          if (x % 2 === 0) throw new Error(`no pages for ${x}`);
+          yield* kids(x, 2);
+        }),
+        { name: "pages", ordered: true, retry: { attempts: 3, backoff: { baseMs: 1 } }, ...workers(2) },
+      )
+      .setConsumer((s: string) => void out.push(s));
+    await runVirtual(f, clock);
+    expect(out).toEqual(["1.0", "1.1", "3.0", "3.1"]);
+    expect(errors.map((e) => [e.item, e.attempt])).toEqual([
+      [0, 3],
+      [2, 3],
+    ]);
+    expect(f.stageStats("pages")).toMatchObject({ retries: 4, expanded: 2, errors: 2 });
+  });
 });
