@@ -213,6 +213,22 @@ function withoutName(options: StageSettings): StageSettings {
   return rest;
 }
 
+/** A fan-out among `nodes` (at any depth) with a `flatMap` in one of its branches. */
+function expandingFanOut(nodes: readonly StageNode[]): StageDef | undefined {
+  for (const node of nodes) {
+    if (node.type === "stage") continue;
+    if (node.type === "fanOut" && node.branches.some((b) => defsIn(b.nodes).some((d) => d.expand)))
+      return node.def;
+    const inner =
+      node.type === "router" ? [...node.arms, ...(node.fallback ? [node.fallback] : [])] : node.branches;
+    for (const b of inner) {
+      const found = expandingFanOut(b.nodes);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
 /** The stage definitions of `nodes`, in the order items meet them (a fan-out's merge after its branches). */
 function defsIn(nodes: readonly StageNode[]): StageDef[] {
   return nodes.flatMap((node): StageDef[] => {
@@ -303,14 +319,23 @@ function toNodes(x: unknown, name: string, options: StageSettings, where: string
         for (let k = 2; used.has(label); k++) label = `${base}-${k}`;
         used.add(label);
         const nodes = toNodes(b, `${name}.${label}`, {}, where);
-        const expands = defsIn(nodes).find((d) => d.expand);
-        if (expands)
+        const inner = expandingFanOut(nodes);
+        if (inner)
           throw new FlowConfigError(
-            `${where}: the fan-out "${name}" has a flatMap stage ("${expands.name}") in a branch; a branch gives its merge one result per item, so expand before the fan-out or after its merge`,
+            `${where}: the fan-out "${inner.name}" expands (a flatMap in a branch) inside a branch of the fan-out "${name}"; a fan-out that expands cannot sit in another fan-out's branch — expand in the outer fan-out's branch, or before or after it`,
             { option: "fn" },
           );
         return { label, nodes };
       });
+      const expanding = branches.flatMap((b) => defsIn(b.nodes).filter((d) => d.expand));
+      const branchesExpanding = new Set(
+        branches.filter((b) => defsIn(b.nodes).some((d) => d.expand)).map((b) => b.label),
+      );
+      if (branchesExpanding.size > 1)
+        throw new FlowConfigError(
+          `${where}: the fan-out "${name}" has flatMap stages in ${branchesExpanding.size} branches (${expanding.map((d) => `"${d.name}"`).join(", ")}); each child merges with the other branches' results, so only one branch may expand`,
+          { option: "fn" },
+        );
       return [{ type: "fanOut", def: makeDef("merge", f.merge, options, name), branches }];
     }
   }

@@ -54,7 +54,7 @@ export function wirePlan(plan: Plan, run: StageRun & OutletHost, end: Channel<un
         o = new SplitOutlet(p.branches.map(outletOf), stageOf(p.merge), run, p.nested);
         break;
       case "join":
-        o = new JoinOutlet(stageOf(p.merge).input);
+        o = new JoinOutlet(stageOf(p.merge).input, stageOf(p.merge));
         break;
     }
     made.set(p, o);

@@ -86,7 +86,30 @@ export type Spec =
   | ({ kind: "flatMap"; fanout: number; throwEvery: number | undefined } & Pool)
   | { kind: "sub"; chain: Spec[] };
 
-/** The chain with every flatMap made a plain stage (for fan-out branches, where flatMap is refused). */
+/**
+ * The chain with every flatMap in a fan-out's branches made a plain stage: a fan-out that expands
+ * may not sit in another fan-out's branch.
+ */
+function noExpandingFanOut(chain: Spec[]): Spec[] {
+  return chain.map((s): Spec => {
+    switch (s.kind) {
+      case "fanOut":
+        return { ...s, branches: s.branches.map(withoutFlatMap) };
+      case "sub":
+        return { ...s, chain: noExpandingFanOut(s.chain) };
+      case "router":
+        return {
+          ...s,
+          arms: s.arms.map(noExpandingFanOut),
+          fallback: s.fallback === null ? null : noExpandingFanOut(s.fallback),
+        };
+      default:
+        return s;
+    }
+  });
+}
+
+/** The chain with every flatMap made a plain stage (a fan-out's branches but its first may not expand). */
 function withoutFlatMap(chain: Spec[]): Spec[] {
   return chain.map((s): Spec => {
     switch (s.kind) {
@@ -161,7 +184,11 @@ const { chain: chainArb } = fc.letrec<{ node: Spec; chain: Spec[] }>((tie) => ({
         branches: fc.array(tie("chain"), { minLength: 1, maxLength: 3 }),
         ...poolArb,
       })
-      .map((f) => ({ ...f, branches: f.branches.map(withoutFlatMap) })),
+      // Only the first branch may expand (each child merges with the others' results for its parent).
+      .map((f) => ({
+        ...f,
+        branches: f.branches.map((b, i) => (i === 0 ? noExpandingFanOut(b) : withoutFlatMap(b))),
+      })),
     fc.record({
       kind: fc.constant("flatMap" as const),
       fanout: fc.integer({ min: 0, max: 3 }),

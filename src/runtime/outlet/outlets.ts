@@ -175,18 +175,61 @@ export class SplitOutlet extends CompositeOutlet {
   }
 }
 
-/** The end of one fan-out branch: files the result; the last one in sends the record to merge. */
+/** What a join reports its waiting children's outcomes to (the merge stage). */
+export interface JoinReporter {
+  failed(entry: unknown, id: number, error: unknown, attempt: number): Promise<void>;
+  drop(entry: unknown, id: number, reason: DropReason): void;
+  skipped(entry: unknown, id: number): void;
+}
+
+/**
+ * The end of one fan-out branch: files the result; the last one in sends the record to merge.
+ * A `flatMap` child (a record with a `base`) merges with its parent's other results once they are
+ * all in, its sender waiting (blocked) until then — or takes its parent's outcome if another
+ * branch failed, dropped or skipped the parent meanwhile.
+ */
 export class JoinOutlet extends CompositeOutlet {
-  constructor(private readonly merge: Outlet) {
+  constructor(
+    private readonly merge: Outlet,
+    private readonly reporter: JoinReporter,
+  ) {
     super([merge]);
   }
 
   send(env: unknown, id: number): true | Promise<boolean> {
     const e = env as Envelope;
     const record = e.record;
+    if (record.base !== null) return this.#child(e, record, record.base, id);
     if (record.settled) return true;
     record.results[e.index] = e.value;
+    record.arrived++;
+    if (record.expansion !== null && record.arrived === record.results.length - 1) record.expansion.wake();
     if (--record.pending !== 0) return true;
+    return this.merge.send(record, id);
+  }
+
+  #child(e: Envelope, record: JoinRecord, base: JoinRecord, id: number): true | Promise<boolean> {
+    if (record.settled) return true;
+    const x = base.expansion!;
+    const spoil = x.spoil;
+    if (spoil !== null) {
+      if (spoil.kind === "failed") void this.reporter.failed(e, id, spoil.error, spoil.attempt);
+      else if (spoil.kind === "dropped") this.reporter.drop(e, id, spoil.reason);
+      else this.reporter.skipped(e, id);
+      return true;
+    }
+    if (base.arrived < base.results.length - 1)
+      return new Promise<boolean>((resolve) =>
+        x.waiters.push(() => {
+          const r = this.#child(e, record, base, id);
+          if (r === true) resolve(true);
+          else void r.then(resolve);
+        }),
+      );
+    const results = base.results.slice();
+    results[e.index] = e.value;
+    record.results = results;
+    record.pending = 0;
     return this.merge.send(record, id);
   }
 }

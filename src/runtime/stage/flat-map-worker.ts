@@ -4,6 +4,8 @@ import type { DropReason } from "../../model/events.js";
 import { withDeadline } from "./attempts.js";
 import { RateLimitedWorker } from "./rate-limited-worker.js";
 import { NOTHING, WAIT } from "./stage-worker.js";
+import { Envelope, Expansion } from "../outlet/join-record.js";
+import { Entry } from "../../plan/stage-spec.js";
 import { Skip } from "../../model/item/skip.js";
 import { WorkerState } from "./worker-host.js";
 
@@ -85,7 +87,7 @@ export class FlatMapWorker extends RateLimitedWorker {
     this.item = entry;
     this.ctx.id = id;
     if (this.stage.limiter !== null && this.mustWaitForToken()) return WAIT;
-    return this.invoke(entry);
+    return this.invoke(this.stage.entryKind === Entry.Plain ? entry : this.branchArg(entry));
   }
 
   // The attempt is read now: a retry loop that called this resets `ctx.attempt` once it returns.
@@ -117,6 +119,10 @@ export class FlatMapWorker extends RateLimitedWorker {
     let refused: DropReason | null = null;
     let it: Children | null = null;
     let done = false;
+    // In a fan-out's branch: each child merges with the other branches' results for its parent.
+    const env = entry instanceof Envelope ? entry : null;
+    const root = env === null ? null : (env.record.base ?? env.record);
+    let quiet = false;
     try {
       it = childrenOf(out, stage.name);
       for (;;) {
@@ -124,6 +130,12 @@ export class FlatMapWorker extends RateLimitedWorker {
         if (run.stopping || stage.cut) {
           refused = run.refusalReason();
           break;
+        }
+        if (env !== null) {
+          // Another branch already ended the item (nothing more to report), or spoiled its
+          // children (those made so far take that outcome; no more are made).
+          if (env.record.settled) quiet = n === 0;
+          if (env.record.settled || root!.expansion?.spoil) break;
         }
         let next: unknown = it.next();
         if (isThenable(next))
@@ -144,14 +156,19 @@ export class FlatMapWorker extends RateLimitedWorker {
         run.outcomes.lineage.child(id, child);
         stage.metrics.children++;
         n++;
-        const sent = stage.outlet.send(r.value, child);
+        let value = r.value;
+        if (env !== null) {
+          root!.expansion ??= new Expansion(env.index);
+          value = new Envelope(r.value, root!.child(r.value), env.index);
+        }
+        const sent = stage.outlet.send(value, child);
         if (sent === true) continue;
         stage.setState(this, WorkerState.Blocked);
         const accepted = await sent;
         stage.setState(this, WorkerState.Busy);
         if (!accepted) {
           refused = run.refusalReason();
-          stage.drop(r.value, child, refused);
+          stage.drop(value, child, refused);
           break;
         }
       }
@@ -159,8 +176,16 @@ export class FlatMapWorker extends RateLimitedWorker {
       error = thrown;
     }
     if (!done) close(it);
+    // Another branch ended the item while the last pull waited: its outcome is reported.
+    if (env !== null && n === 0 && env.record.settled) quiet = true;
     // Given up by stop(): the item was reported then, and its place in the order released.
     if (this.abandoned) return;
+    if (quiet) {
+      this.item = NOTHING;
+      const r = this.#endTurn();
+      if (r !== undefined) await r;
+      return;
+    }
     if (error !== NONE && n === 0) {
       // Nothing sent: a failed attempt like any other (retried, or failed for good, ending the turn).
       // After a turn of the microtask queue: a retry loop that called `handOn` resets `ctx.attempt`
@@ -176,9 +201,14 @@ export class FlatMapWorker extends RateLimitedWorker {
       const failure = new Error(`flatMap stage "${stage.name}": the iterator threw after ${n} children`, {
         cause: error,
       });
-      await stage.failed(entry, id, failure, this.broken ? 0 : attempt);
-    } else if (refused !== null) stage.drop(entry, id, refused);
-    else stage.expanded(entry, id, n);
+      await stage.failed(entry, id, failure, this.broken ? 0 : attempt, true);
+    } else if (refused !== null) stage.drop(entry, id, refused, n > 0);
+    else {
+      // In a branch, an item expanded into nothing is done: later branch outcomes are discarded
+      // (with children, they spoil the children instead).
+      if (env !== null && n === 0) env.record.settled = true;
+      stage.expanded(entry, id, n);
+    }
     const r = this.#endTurn();
     if (r !== undefined) await r;
   }

@@ -3,7 +3,7 @@ import { StageMetrics } from "../../stats/stage-metrics.js";
 import { Channel, type ChannelHooks } from "../queue/channel.js";
 import type { StageQueue } from "../queue/stage-queue.js";
 import type { DeadLetterSink, DropReason } from "../../model/events.js";
-import { Envelope, type JoinRecord, settleEntry } from "../outlet/join-record.js";
+import { Envelope, type JoinRecord, type Spoil, settleEntry } from "../outlet/join-record.js";
 import { DropOutlet, type DropTarget, type Outlet } from "../outlet/outlets.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { ReorderBuffer } from "../outlet/reorder-buffer.js";
@@ -18,6 +18,7 @@ import { WorkerPool } from "./worker-pool.js";
 import { Entry, type EntryKind, type StageSpec } from "../../plan/stage-spec.js";
 
 const RESOLVED: Promise<void> = Promise.resolve();
+const SKIPPED: Spoil = Object.freeze({ kind: "skipped" });
 
 /**
  * A running stage: its input channel, its worker pool, the controller that sizes the pool, and
@@ -292,12 +293,13 @@ export class Stage implements ChannelHooks, DropTarget, WorkerHost {
    * stage counts every failed call; the item is reported once, even when several fan-out
    * branches fail it.
    */
-  failed(entry: unknown, id: number, error: unknown, attempt: number): Promise<void> {
-    if (this.run.stopping) return this.#reportDrop(entry, id, "STOPPED");
+  failed(entry: unknown, id: number, error: unknown, attempt: number, own = false): Promise<void> {
+    if (this.run.stopping) return this.#reportDrop(entry, id, "STOPPED", own);
     const m = this.metrics;
     m.errors++;
     m.lastErrorAt = this.run.cache.t;
-    const target = settleEntry(entry, this.name);
+    const spoil = this.entryKind === Entry.Plain ? undefined : ({ kind: "failed", error, attempt } as const);
+    const target = settleEntry(entry, this.name, spoil, own);
     if (target === null) return RESOLVED;
     return this.run.outcomes.itemFailed(target.item, id, error, target.stage, attempt, this.deadLetter);
   }
@@ -310,7 +312,7 @@ export class Stage implements ChannelHooks, DropTarget, WorkerHost {
       this.run.outcomes.itemSkipped(entry, id, this.name);
       return;
     }
-    const target = settleEntry(entry, this.name);
+    const target = settleEntry(entry, this.name, SKIPPED);
     if (target === null) return;
     this.metrics.skipped++;
     this.run.outcomes.itemSkipped(target.item, id, target.stage);
@@ -319,16 +321,23 @@ export class Stage implements ChannelHooks, DropTarget, WorkerHost {
   /** A `flatMap` call for `entry` gave `children` items in its place: the item ends `expanded`. */
   expanded(entry: unknown, id: number, children: number): void {
     this.metrics.expanded++;
-    this.run.outcomes.itemExpanded(entry, id, this.name, children);
+    // In a fan-out's branch: the item as it entered the fan-out, under the fan-out's name.
+    if (entry instanceof Envelope)
+      this.run.outcomes.itemExpanded(entry.record.item, id, entry.record.name, children);
+    else this.run.outcomes.itemExpanded(entry, id, this.name, children);
   }
 
-  /** Reports an entry (queued, in hand, or an output that could not go on) as dropped. */
-  drop(entry: unknown, id: number, reason: DropReason): void {
-    void this.#reportDrop(entry, id, reason);
+  /**
+   * Reports an entry (queued, in hand, or an output that could not go on) as dropped. `own`: a
+   * `flatMap` in a fan-out branch dropping the item it was expanding (see `settleEntry`).
+   */
+  drop(entry: unknown, id: number, reason: DropReason, own = false): void {
+    void this.#reportDrop(entry, id, reason, own);
   }
 
-  #reportDrop(entry: unknown, id: number, reason: DropReason): Promise<void> {
-    const target = settleEntry(entry, this.name);
+  #reportDrop(entry: unknown, id: number, reason: DropReason, own = false): Promise<void> {
+    const spoil = this.entryKind === Entry.Plain ? undefined : ({ kind: "dropped", reason } as const);
+    const target = settleEntry(entry, this.name, spoil, own);
     if (target === null) return RESOLVED;
     this.metrics.dropped++;
     return this.run.outcomes.itemDropped(target.item, id, target.stage, reason);

@@ -71,9 +71,9 @@ export interface WorkerHost {
   /** Moves `worker` to `state`, keeping the stage's counts of each state. */
   setState(worker: { state: WorkerState }, state: WorkerState): void;
   /** Reports an entry failed for good (after `attempt` attempts). */
-  failed(entry: unknown, id: number, error: unknown, attempt: number): Promise<void>;
+  failed(entry: unknown, id: number, error: unknown, attempt: number, own?: boolean): Promise<void>;
   /** Reports an entry dropped. */
-  drop(entry: unknown, id: number, reason: DropReason): void;
+  drop(entry: unknown, id: number, reason: DropReason, own?: boolean): void;
   /** Reports an entry skipped (its stage's function returned `Skip`). */
   skipped(entry: unknown, id: number): void;
   /** Reports an entry expanded by a `flatMap` into `children` items. */

@@ -268,12 +268,92 @@ describe("flatMap", () => {
     expect(f.stats()).toMatchObject({ itemsIn: 5, children: 10, skipped: 4, consumed: 6, expanded: 5 });
   });
 
-  it("refuses a flatMap inside a fan-out branch, and as the consumer, naming the fix", () => {
-    expect(() => new Flow().addTransformer(fanOut([flatMap((x: number) => [x])], ([a]) => a))).toThrow(
-      FlowConfigError,
+  it("in a fan-out branch, merges each child with the other branches' results for its parent (a lateral join)", async () => {
+    const clock = new VirtualClock();
+    const out: string[] = [];
+    const f = new Flow<number>({ clock })
+      .setProducer(range(4))
+      .addTransformer(
+        fanOut(
+          [
+            async (x: number) => {
+              await sleep(clock, 20); // the other branch is slower: children wait for it at the join
+              return `meta${x}`;
+            },
+            flatMap((x: number) => kids(x, x)),
+          ],
+          ([meta, page]) => `${meta}/${page}`,
+        ),
+        { name: "crawl" },
+      )
+      .setConsumer((s: string) => void out.push(s));
+    const expands: Expanded[] = [];
+    f.on("expand", (e) => void expands.push(e));
+    await runVirtual(f, clock);
+    expect(out.sort()).toEqual([
+      "meta1/1.0",
+      "meta2/2.0",
+      "meta2/2.1",
+      "meta3/3.0",
+      "meta3/3.1",
+      "meta3/3.2",
+    ]);
+    expect(expands.map((e) => [e.item, e.stage, e.children]).sort()).toEqual([
+      [0, "crawl", 0],
+      [1, "crawl", 1],
+      [2, "crawl", 2],
+      [3, "crawl", 3],
+    ]);
+    expect(f.stats()).toMatchObject({ itemsIn: 4, children: 6, consumed: 6, expanded: 4, inFlight: 0 });
+  });
+
+  it("in a fan-out branch, gives the children their parent's fate when another branch fails or skips it", async () => {
+    const clock = new VirtualClock();
+    const errors: FlowErrorEvent[] = [];
+    const out: string[] = [];
+    const f = new Flow<number>({ clock, errorHandler: (e) => void errors.push(e) })
+      .setProducer(range(3))
+      .addTransformer(
+        fanOut(
+          [
+            async (x: number) => {
+              await sleep(clock, 20);
+              if (x === 1) throw new Error("no meta for 1");
+              return x === 2 ? Skip : `meta${x}`;
+            },
+            flatMap((x: number) => kids(x, 2)),
+          ],
+          ([meta, page]) => `${meta}/${page}`,
+        ),
+        { name: "crawl" },
+      )
+      .setConsumer((s: string) => void out.push(s));
+    await runVirtual(f, clock);
+    expect(out.sort()).toEqual(["meta0/0.0", "meta0/0.1"]);
+    // The first child of 1 waited at the join and failed with 1's error, that of 2 was skipped; no
+    // more children are made once the parent is spoiled; the parents themselves were expanded.
+    expect(errors.map((e) => (e.type === "TransformerError" ? [e.item, String(e.error)] : e.type))).toEqual([
+      ["1.0", "Error: no meta for 1"],
+    ]);
+    expect(f.stats()).toMatchObject({
+      itemsIn: 3,
+      children: 4,
+      consumed: 2,
+      failed: 1,
+      skipped: 1,
+      expanded: 3,
+      inFlight: 0,
+    });
+  });
+
+  it("refuses two expanding branches, an expanding fan-out in another's branch, and a flatMap consumer", () => {
+    const expand = () => flatMap((x: number) => [x]);
+    expect(() => new Flow().addTransformer(fanOut([expand(), expand()], ([a]) => a))).toThrow(
+      /flatMap stages in 2 branches .* only one branch may expand/,
     );
-    expect(() => new Flow().addTransformer(fanOut([flatMap((x: number) => [x])], ([a]) => a))).toThrow(
-      /in a branch; a branch gives its merge one result per item/,
+    const inner = fanOut([expand(), (x: number) => x], ([a]) => a);
+    expect(() => new Flow().addTransformer(fanOut([inner, (x: number) => x], ([a]) => a))).toThrow(
+      FlowConfigError,
     );
     expect(() => new Flow().setConsumer(flatMap((x: number) => [x]) as never)).toThrow(
       /a flatMap gives items: add it with addTransformer/,
