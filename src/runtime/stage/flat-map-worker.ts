@@ -152,6 +152,12 @@ export class FlatMapWorker extends RateLimitedWorker {
           done = true;
           break;
         }
+        // Another branch may have ended or spoiled the item while the pull waited: check again
+        // before making the child (one made for an ended item would have no outcome).
+        if (env !== null && (env.record.settled || root!.expansion?.spoil)) {
+          if (env.record.settled) quiet = n === 0;
+          break;
+        }
         const child = run.newId();
         run.outcomes.lineage.child(id, child);
         stage.metrics.children++;
@@ -211,6 +217,16 @@ export class FlatMapWorker extends RateLimitedWorker {
     }
     const r = this.#endTurn();
     if (r !== undefined) await r;
+  }
+
+  // Given up by stop() mid-expansion: the item is dropped as the expansion's own outcome (a
+  // fan-out's other branches only spoil an item once it has children).
+  protected override dropInHand(): boolean {
+    const entry = this.item;
+    this.item = NOTHING;
+    if (entry === NOTHING) return false;
+    this.stage.drop(entry, this.ctx.id, "STOPPED", true);
+    return true;
   }
 
   override failFinal(error: unknown): Promise<void> {

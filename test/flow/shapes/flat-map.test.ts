@@ -346,6 +346,48 @@ describe("flatMap", () => {
     });
   });
 
+  it("in a fan-out branch, makes no child for an item another branch ended while a pull waited", async () => {
+    const clock = new VirtualClock();
+    const f = new Flow<number>({ clock, errorHandler: () => {} })
+      .setProducer([0, 1])
+      .addTransformer(
+        fanOut(
+          [
+            flatMap(async function* (x: number) {
+              await sleep(clock, 10);
+              yield `${x}:0`;
+            }),
+            async (x: number) => {
+              if (x === 0) throw new Error("other branch failed first");
+              return x;
+            },
+          ],
+          ([child]) => child,
+        ),
+      )
+      .setConsumer(() => {});
+    await runVirtual(f, clock);
+    expect(f.stats()).toMatchObject({
+      itemsIn: 2,
+      failed: 1,
+      children: 1,
+      consumed: 1,
+      expanded: 1,
+      inFlight: 0,
+    });
+  });
+
+  it("stop() drops a parent whose child waits at the join for a branch that ignores its signal (real timers)", async () => {
+    const f = new Flow<number>({ closeTimeoutMs: 50 })
+      .setProducer([1])
+      .addTransformer(fanOut([flatMap((x: number) => [x]), () => new Promise<number>(() => {})], ([a]) => a))
+      .setConsumer(() => {});
+    await f.start();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await f.stop();
+    expect(f.stats()).toMatchObject({ itemsIn: 1, children: 1, dropped: 2, expanded: 0, inFlight: 0 });
+  });
+
   it("refuses two expanding branches, an expanding fan-out in another's branch, and a flatMap consumer", () => {
     const expand = () => flatMap((x: number) => [x]);
     expect(() => new Flow().addTransformer(fanOut([expand(), expand()], ([a]) => a))).toThrow(
