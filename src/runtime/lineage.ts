@@ -1,12 +1,4 @@
-import { Acked, type NackReason } from "../model/item/acked.js";
-
-/** What a source gave with an acknowledged item: told once, when the item has its final outcome. */
-export interface AckHandlers {
-  /** The item was consumed, skipped, or expanded and every child of it acknowledged. */
-  ack(): unknown;
-  /** The item failed or was dropped, or a child of it did: `why` says which item, where, and how. */
-  nack(why: NackReason): unknown;
-}
+import { type AckCallbacks, Acked, type NackReason } from "../model/item/acked.js";
 
 /**
  * An item whose outcome someone waits for: an acknowledged source item, an item a `flatMap` is
@@ -17,7 +9,7 @@ export interface AckHandlers {
 interface Node {
   readonly id: number;
   readonly parent: Node | null;
-  readonly handlers: AckHandlers | null;
+  readonly handlers: AckCallbacks | null;
   open: number;
   failure: NackReason | null;
   /** The item's own outcome has been reported (it may still wait for children). */
@@ -45,11 +37,6 @@ export class Lineage {
   readonly #nodes = new Map<number, Node>();
 
   constructor(private readonly host: LineageHost) {}
-
-  /** Items tracked now (for tests and stats: bounded by the items in flight). */
-  get size(): number {
-    return this.#nodes.size;
-  }
 
   /**
    * An item entering as `id`: an `acked(...)` wrapper is tracked (its source waits for the
@@ -99,7 +86,7 @@ export class Lineage {
     }
   }
 
-  #tell(id: number, handlers: AckHandlers, failure: NackReason | null): void {
+  #tell(id: number, handlers: AckCallbacks, failure: NackReason | null): void {
     const which = failure === null ? "ack" : "nack";
     try {
       const r = failure === null ? handlers.ack() : handlers.nack(failure);

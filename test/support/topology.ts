@@ -86,23 +86,22 @@ export type Spec =
   | ({ kind: "flatMap"; fanout: number; throwEvery: number | undefined } & Pool)
   | { kind: "sub"; chain: Spec[] };
 
-/**
- * The chain with every flatMap in a fan-out's branches made a plain stage: a fan-out that expands
- * may not sit in another fan-out's branch.
- */
-function noExpandingFanOut(chain: Spec[]): Spec[] {
+/** `chain` with `f` applied to every node where it answers, recursing into the others' chains. */
+function mapNodes(chain: Spec[], f: (s: Spec) => Spec | null): Spec[] {
   return chain.map((s): Spec => {
+    const own = f(s);
+    if (own !== null) return own;
     switch (s.kind) {
-      case "fanOut":
-        return { ...s, branches: s.branches.map(withoutFlatMap) };
       case "sub":
-        return { ...s, chain: noExpandingFanOut(s.chain) };
+        return { ...s, chain: mapNodes(s.chain, f) };
       case "router":
         return {
           ...s,
-          arms: s.arms.map(noExpandingFanOut),
-          fallback: s.fallback === null ? null : noExpandingFanOut(s.fallback),
+          arms: s.arms.map((c) => mapNodes(c, f)),
+          fallback: s.fallback === null ? null : mapNodes(s.fallback, f),
         };
+      case "fanOut":
+        return { ...s, branches: s.branches.map((c) => mapNodes(c, f)) };
       default:
         return s;
     }
@@ -111,26 +110,21 @@ function noExpandingFanOut(chain: Spec[]): Spec[] {
 
 /** The chain with every flatMap made a plain stage (a fan-out's branches but its first may not expand). */
 function withoutFlatMap(chain: Spec[]): Spec[] {
-  return chain.map((s): Spec => {
-    switch (s.kind) {
-      case "flatMap": {
-        const { fanout: _f, throwEvery: _t, ...pool } = s;
-        return { ...pool, kind: "stage", perWorker: false, lastAt: undefined };
-      }
-      case "sub":
-        return { ...s, chain: withoutFlatMap(s.chain) };
-      case "router":
-        return {
-          ...s,
-          arms: s.arms.map(withoutFlatMap),
-          fallback: s.fallback === null ? null : withoutFlatMap(s.fallback),
-        };
-      case "fanOut":
-        return { ...s, branches: s.branches.map(withoutFlatMap) };
-      default:
-        return s;
-    }
+  return mapNodes(chain, (s) => {
+    if (s.kind !== "flatMap") return null;
+    const { fanout: _f, throwEvery: _t, ...pool } = s;
+    return { ...pool, kind: "stage", perWorker: false, lastAt: undefined };
   });
+}
+
+/**
+ * The chain with every flatMap in a fan-out's branches made a plain stage: a fan-out that expands
+ * may not sit in another fan-out's branch.
+ */
+function noExpandingFanOut(chain: Spec[]): Spec[] {
+  return mapNodes(chain, (s) =>
+    s.kind === "fanOut" ? { ...s, branches: s.branches.map(withoutFlatMap) } : null,
+  );
 }
 
 const poolArb = {

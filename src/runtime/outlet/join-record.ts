@@ -29,7 +29,7 @@ export class JoinRecord {
     this.pending = branches;
   }
 
-  /** The record of a child that a `flatMap` in branch `index` made of this item. */
+  /** The record of a child that a `flatMap` in one of this item's branches made of it. */
   child(value: unknown): JoinRecord {
     const r = new JoinRecord(value, 0, this.name);
     r.base = this;
@@ -54,11 +54,6 @@ export class Expansion {
   spoil: Spoil | null = null;
   /** Children waiting at the join for the other branches. */
   readonly waiters: (() => void)[] = [];
-
-  constructor(
-    /** The expanding branch. */
-    readonly index: number,
-  ) {}
 
   wake(): void {
     for (const w of this.waiters.splice(0)) w();

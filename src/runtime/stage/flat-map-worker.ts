@@ -122,7 +122,6 @@ export class FlatMapWorker extends RateLimitedWorker {
     // In a fan-out's branch: each child merges with the other branches' results for its parent.
     const env = entry instanceof Envelope ? entry : null;
     const root = env === null ? null : (env.record.base ?? env.record);
-    let quiet = false;
     try {
       it = childrenOf(out, stage.name);
       for (;;) {
@@ -131,12 +130,9 @@ export class FlatMapWorker extends RateLimitedWorker {
           refused = run.refusalReason();
           break;
         }
-        if (env !== null) {
-          // Another branch already ended the item (nothing more to report), or spoiled its
-          // children (those made so far take that outcome; no more are made).
-          if (env.record.settled) quiet = n === 0;
-          if (env.record.settled || root!.expansion?.spoil) break;
-        }
+        // Another branch already ended the item, or spoiled its children (those made so far take
+        // that outcome; no more are made).
+        if (env !== null && (env.record.settled || root!.expansion?.spoil)) break;
         let next: unknown = it.next();
         if (isThenable(next))
           next = await untilStopped(stage.timeoutMs > 0 ? withDeadline(this, next) : next, run.signal);
@@ -152,19 +148,15 @@ export class FlatMapWorker extends RateLimitedWorker {
           done = true;
           break;
         }
-        // Another branch may have ended or spoiled the item while the pull waited: check again
-        // before making the child (one made for an ended item would have no outcome).
-        if (env !== null && (env.record.settled || root!.expansion?.spoil)) {
-          if (env.record.settled) quiet = n === 0;
-          break;
-        }
+        // Checked again: the pull may have waited (a child made for an ended item has no outcome).
+        if (env !== null && (env.record.settled || root!.expansion?.spoil)) break;
         const child = run.newId();
         run.outcomes.lineage.child(id, child);
         stage.metrics.children++;
         n++;
         let value = r.value;
         if (env !== null) {
-          root!.expansion ??= new Expansion(env.index);
+          root!.expansion ??= new Expansion();
           value = new Envelope(r.value, root!.child(r.value), env.index);
         }
         const sent = stage.outlet.send(value, child);
@@ -182,8 +174,8 @@ export class FlatMapWorker extends RateLimitedWorker {
       error = thrown;
     }
     if (!done) close(it);
-    // Another branch ended the item while the last pull waited: its outcome is reported.
-    if (env !== null && n === 0 && env.record.settled) quiet = true;
+    // Another branch ended the item before its first child: its outcome is reported already.
+    const quiet = env !== null && n === 0 && env.record.settled;
     // Given up by stop(): the item was reported then, and its place in the order released.
     if (this.abandoned) return;
     if (quiet) {
