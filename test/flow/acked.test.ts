@@ -155,5 +155,12 @@ describe("acknowledging sources", () => {
     expect(() => acked(1, { ack: () => {} } as never)).toThrow(
       /expected \{ ack: \(\) => …, nack: \(\) => … \}/,
     );
+    expect(() => acked(1, null as never)).toThrow(/acked: callbacks = null: expected \{ ack/);
+    expect(() => acked(1, { ack: () => {} } as never)).toThrow(
+      /acked: callbacks\.nack = undefined: expected a function/,
+    );
+    expect(() => acked(1, { ack: 1, nack: () => {} } as never)).toThrow(
+      /acked: callbacks\.ack = 1: expected a function/,
+    );
   });
 });

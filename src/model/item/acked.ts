@@ -84,10 +84,16 @@ export type Unacked<T> = T extends Acked<infer V> ? V : T;
  */
 export function acked<T>(value: T, callbacks: AckCallbacks): Acked<T> {
   const c = callbacks as Partial<AckCallbacks> | null | undefined;
-  if (typeof c?.ack !== "function" || typeof c.nack !== "function")
+  if (c === null || typeof c !== "object")
     throw new FlowConfigError(
       `acked: callbacks = ${describeValue(callbacks)}: expected { ack: () => …, nack: () => … }, two functions`,
       { option: "callbacks" },
     );
+  for (const key of ["ack", "nack"] as const)
+    if (typeof c[key] !== "function")
+      throw new FlowConfigError(
+        `acked: callbacks.${key} = ${describeValue(c[key])}: expected a function (expected { ack: () => …, nack: () => … })`,
+        { option: `callbacks.${key}` },
+      );
   return new Acked(value, callbacks);
 }
