@@ -8,6 +8,8 @@
 export { Flow } from "./flow/flow.js";
 export { flow } from "./flow/flow-function.js";
 export { perWorker } from "./model/per-worker.js";
+export { threaded } from "./model/threaded.js";
+export { transfer } from "./model/item/transfer.js";
 export { router } from "./model/router.js";
 export { fanOut } from "./model/fan-out.js";
 export { batch } from "./model/batch.js";
@@ -41,6 +43,7 @@ export type { Acked, AckCallbacks, NackReason, Unacked } from "./model/item/acke
 export type { Unlast } from "./model/item/last.js";
 export type { SkipValue, Unskip } from "./model/item/skip.js";
 export type { PerWorker } from "./model/per-worker.js";
+export type { Threaded, ThreadedOptions, ThreadModule, ThreadIn, ThreadOut } from "./model/threaded.js";
 export type {
   StageOptions,
   FlowOptions,

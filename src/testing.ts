@@ -172,6 +172,8 @@ export function stageStats(overrides: Partial<StageStats> = {}): StageStats {
     children: 0,
     batches: 0,
     unclosedResources: 0,
+    threads: 0,
+    threadUtilization: null,
     throughput: 0,
     arrivalRate: 0,
     latency: EMPTY,

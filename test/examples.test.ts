@@ -38,6 +38,7 @@ describe("examples", () => {
       "broker",
       "crawler",
       "etl",
+      "threads",
     ])
       expect(examples).toContain(`${name}.ts`);
   });

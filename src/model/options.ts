@@ -164,6 +164,14 @@ const flowShape = {
    * @defaultValue no limit
    */
   maxTotalWorkers: whole(1, MAX_WORKERS, " (the most workers a flow's budget may hold)").optional(),
+  /**
+   * The most threads all `threaded` stages together may run (one per worker); a threaded stage
+   * with no strategy scales up to it. Set it when the cores this process may use are fewer than
+   * the machine has (a container's CPU quota, which Node 20 does not see). At least one per
+   * threaded stage.
+   * @defaultValue `os.availableParallelism() + 1` (raised to one per threaded stage)
+   */
+  maxThreads: whole(1, MAX_WORKERS, " (the most threads all threaded stages share)").optional(),
   /** Period of the scaling tick (`onTick`, rates, liveness). @defaultValue 100 */
   tickMs: ms({ min: 1 }).default(FLOW_DEFAULTS.tickMs),
   /** Period of the `stats` event. @defaultValue 1000 */

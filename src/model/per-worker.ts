@@ -4,7 +4,7 @@ import { describeValue } from "../internal/describe.js";
 import { tryGet } from "../internal/read-value.js";
 import type { WorkerInfo, WorkerResource } from "./types.js";
 
-const PER_WORKER: unique symbol = Symbol.for("flowrhythm.perWorker");
+export const PER_WORKER: unique symbol = Symbol.for("flowrhythm.perWorker");
 
 /** A stage built from a per-worker resource factory; made by {@link perWorker}. */
 export interface PerWorker<In, Out> {

@@ -1,12 +1,14 @@
 import { isOverloadError } from "../model/overload.js";
 import { FlowConfigError } from "../errors.js";
 import { describeThrown } from "../internal/describe.js";
+import { AdaptiveScaling } from "../scaling/adaptive-scaling.js";
 import { FixedScaling } from "../scaling/fixed-scaling.js";
 import type { ScalingStrategy } from "../scaling/scaling-strategy.js";
 import { checkStrategy, workerLimitsOf } from "../scaling/worker-limits.js";
 import type { StageNode as DumpNode, StructureItem } from "./structure.js";
 import type { PerWorker } from "../model/per-worker.js";
 import { isPerWorker } from "../model/per-worker.js";
+import { threadsOf } from "../model/threaded.js";
 import { STAGE_DEFAULTS } from "../model/options.js";
 import { Entry, type EntryKind, type StageSpec } from "./stage-spec.js";
 import type { Branch, StageDef, StageNode, StageTree } from "../model/stage-tree.js";
@@ -58,14 +60,18 @@ export interface Plan {
  * flow's default, else one fixed worker; a strategy object met twice is cloned for the second
  * stage, so no two stages share scaling state.
  */
-export function compilePlan(tree: StageTree, defaultStrategy: ScalingStrategy | undefined): Plan {
+export function compilePlan(
+  tree: StageTree,
+  defaultStrategy: ScalingStrategy | undefined,
+  maxThreads: number,
+): Plan {
   const stages: PlanStage[] = [];
   const byDef = new Map<StageDef, PlanStage>();
   const used = new Set<ScalingStrategy>();
   const add = (def: StageDef, entry: EntryKind, inBranch: boolean): void => {
     const ps: PlanStage = {
       index: stages.length,
-      spec: specOf(def, entry, inBranch, resolveStrategy(def, defaultStrategy, used)),
+      spec: specOf(def, entry, inBranch, resolveStrategy(def, defaultStrategy, used, maxThreads)),
       outlet: SINK,
     };
     stages.push(ps);
@@ -134,8 +140,11 @@ function resolveStrategy(
   def: StageDef,
   flowDefault: ScalingStrategy | undefined,
   used: Set<ScalingStrategy>,
+  maxThreads: number,
 ): ScalingStrategy {
   const own = def.options.scalingStrategy;
+  // One thread buys a CPU stage nothing: with no strategy of its own it scales up to the threads.
+  if (own === undefined && threadsOf(def.fn) !== null) return new AdaptiveScaling({ maxWorkers: maxThreads });
   const base = own ?? def.fallbackStrategy ?? flowDefault;
   if (base === undefined) return new FixedScaling({ workers: 1 });
   const strategy = own === undefined || used.has(own) ? cloneOf(base, def.name) : own;
@@ -177,6 +186,7 @@ function specOf(def: StageDef, entry: EntryKind, inBranch: boolean, strategy: Sc
     role: def.role,
     fn: perWorker ? null : (def.fn as StageSpec["fn"]),
     factory: perWorker ? perWorker.factory : null,
+    threads: threadsOf(def.fn),
     strategy,
     queueSize: queueSizeOf(def),
     queue: o.queue ?? STAGE_DEFAULTS.queue,

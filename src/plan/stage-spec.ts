@@ -1,3 +1,4 @@
+import type { ThreadSpec } from "../model/threaded.js";
 import type { BatchSettings } from "../model/batch.js";
 import type { DeadLetterSink } from "../model/events.js";
 import type { QueueDiscipline } from "../model/options.js";
@@ -18,6 +19,8 @@ export interface StageSpec {
   readonly factory:
     | ((worker: WorkerInfo) => WorkerResource<any, any> | PromiseLike<WorkerResource<any, any>>)
     | null;
+  /** A `threaded` stage: how its threads are made (its calls run there, not through `factory`). */
+  readonly threads: ThreadSpec | null;
   readonly strategy: ScalingStrategy;
   readonly queueSize: number;
   readonly queue: QueueDiscipline;

@@ -4,6 +4,7 @@ import { type Clock, TimeCache } from "../clock/clock.js";
 import { Deferred } from "../internal/deferred.js";
 import { FlowConfigError } from "../errors.js";
 import type { ScaleEvent } from "../model/events.js";
+import { ThreadBudget } from "./scaling/thread-budget.js";
 import { shareBudget } from "./scaling/worker-budget.js";
 import { Ticker } from "./ticker.js";
 import { MAX_WORKERS } from "../scaling/worker-limits.js";
@@ -116,8 +117,18 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
     this.#wiring = wirePlan(plan, this, this.#sink);
     this.stages = [...this.#wiring.stages];
     for (const stage of this.stages) stage.onDone = () => this.#stageDone();
-    const budget = shareBudget(this.stages, config.maxTotalWorkers);
-    this.#ticker = new Ticker(this, config.tickMs, config.statsIntervalMs, budget, config.events);
+    const threaded = this.stages.filter((s) => s.spec.threads !== null);
+    const budgets = [
+      shareBudget(this.stages, config.maxTotalWorkers),
+      shareBudget(
+        threaded,
+        config.maxThreads,
+        "maxThreads",
+        config.maxThreadsAsked,
+        (limit) => new ThreadBudget(limit, threaded),
+      ),
+    ].filter((b) => b !== null);
+    this.#ticker = new Ticker(this, config.tickMs, config.statsIntervalMs, budgets, config.events);
     // Every in-flight call may listen on the flow's one signal (fetch does), and every worker of
     // a stage with timeoutMs links its own signal to it: twice the workers there can be. Past
     // that, listeners pile up per item (a leak), and Node's warning says so.

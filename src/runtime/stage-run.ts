@@ -71,6 +71,9 @@ export interface RuntimeConfig {
   readonly events: EventEmitter<FlowEvents>;
   /** The flow-wide worker cap, or undefined for none. */
   readonly maxTotalWorkers: number | undefined;
+  /** The threads every threaded stage shares (`maxThreads`, else the cores), and whether the user set it. */
+  readonly maxThreads: number;
+  readonly maxThreadsAsked: boolean;
   /** Push mode: how many sends may wait for room at once. */
   readonly maxWaitingSends: number;
 }

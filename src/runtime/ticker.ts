@@ -28,7 +28,7 @@ export class Ticker {
     private readonly run: TickedRun,
     private readonly tickMs: number,
     private readonly statsIntervalMs: number,
-    private readonly budget: WorkerBudget | null,
+    private readonly budgets: readonly WorkerBudget[],
     private readonly events: EventEmitter<FlowEvents>,
   ) {
     this.#nextStatsAt = run.cache.t + statsIntervalMs;
@@ -52,9 +52,10 @@ export class Ticker {
     const now = run.cache.read();
     for (const stage of run.stages) {
       stage.metrics.tick(now);
+      stage.calls.tick?.();
       if (!run.stopping && !stage.done) stage.controller.onTick();
     }
-    if (this.budget !== null && !run.stopping) this.budget.rebalance(now);
+    if (!run.stopping) for (const b of this.budgets) b.rebalance(now);
     if (now >= this.#nextStatsAt) {
       this.#nextStatsAt = now + this.statsIntervalMs;
       if (this.events.listenerCount("stats") > 0) this.events.emit("stats", run.stats());

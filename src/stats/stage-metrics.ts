@@ -47,6 +47,9 @@ export class StageMetrics {
   children = 0;
   batches = 0;
   unclosed = 0;
+  /** A threaded stage's live threads and their mean event-loop utilization (read on the tick). */
+  threads = 0;
+  threadUtilization: number | null = null;
   lastEnqueueAt: number | null = null;
   lastDequeueAt: number | null = null;
   lastScaleUpAt: number | null = null;
@@ -172,6 +175,8 @@ export class StageMetrics {
       children: this.children,
       batches: this.batches,
       unclosedResources: this.unclosed,
+      threads: this.threads,
+      threadUtilization: this.threadUtilization,
       throughput: this.throughput,
       arrivalRate: this.arrivalRate,
       latency: this.latency.summary(),
@@ -307,6 +312,12 @@ class LiveStageStats implements StageStats {
   }
   get unclosedResources(): number {
     return this.#m.unclosed;
+  }
+  get threads(): number {
+    return this.#m.threads;
+  }
+  get threadUtilization(): number | null {
+    return this.#m.threadUtilization;
   }
   get throughput(): number {
     return this.#m.throughput;

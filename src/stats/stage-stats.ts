@@ -114,10 +114,18 @@ export interface StageStats {
   /** Calls of a batch stage's function (`processed / batches` is the mean batch size); 0 elsewhere. */
   readonly batches: number;
   /**
-   * `perWorker` resources left without a settled `close()`: the close did not settle within
+   * `perWorker` resources (and `threaded` threads) left without a settled `close()`: the close did not settle within
    * `closeTimeoutMs`, or `stop()` gave up on their worker after it.
    */
   readonly unclosedResources: number;
+  /** A `threaded` stage's live threads (one per worker that has started its thread); 0 elsewhere. */
+  readonly threads: number;
+  /**
+   * A `threaded` stage's threads' mean event-loop utilization over the last tick (0–1; near 1:
+   * the threads are busy the whole time, so more of them only help while cores are free);
+   * `null` for a stage whose calls run in the event loop, or before its first thread runs.
+   */
+  readonly threadUtilization: number | null;
   /** Completions per second, smoothed (an exponential average with a 1 s time constant). */
   readonly throughput: number;
   /** Arrivals per second, smoothed. */

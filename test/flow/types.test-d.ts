@@ -7,7 +7,8 @@ import type { PushHandle } from "../../src/index.js";
 import { router } from "../../src/index.js";
 import { flow } from "../../src/index.js";
 import { acked, flatMap } from "../../src/index.js";
-import { perWorker } from "../../src/index.js";
+import { perWorker, threaded } from "../../src/index.js";
+import type { Job } from "../fixtures/threads/modes.worker.js";
 import type { StageContext } from "../../src/index.js";
 
 const parse = (line: string) => line.length;
@@ -208,5 +209,25 @@ describe("types flow from producer to consumer", () => {
     void input.send(acked(2, { ack() {}, nack() {} }));
     // @ts-expect-error an acked string is not a number
     void input.send(acked("2", { ack() {}, nack() {} }));
+  });
+
+  it("types a threaded stage by its module's default export", () => {
+    type Hash = typeof import("../fixtures/threads/cpu.worker.js");
+    const f = new Flow<number>().addTransformer(threaded<Hash>(new URL("file:///x.js")));
+    expectTypeOf(f).toEqualTypeOf<Flow<number, string>>();
+    type Modes = typeof import("../fixtures/threads/modes.worker.js");
+    const g = new Flow<Job>()
+      .addTransformer(threaded<Modes>(new URL("file:///x.js")))
+      .addTransformer((x: unknown) => x);
+    expectTypeOf(g).toEqualTypeOf<Flow<Job, unknown>>();
+    // @ts-expect-error the module hashes numbers, the producer gives strings
+    new Flow().setProducer(["a"]).addTransformer(threaded<Hash>(new URL("file:///x.js")));
+    const h = new Flow<number>().addTransformer(threaded<Hash>(new URL("file:///x.js")));
+    // @ts-expect-error its results are strings, the next stage wants numbers
+    h.addTransformer((n: number) => n);
+    const b = new Flow<number>().addTransformer(
+      batch(threaded<{ default: (xs: number[]) => string[] }>(new URL("file:///x.js")), { size: 4 }),
+    );
+    expectTypeOf(b).toEqualTypeOf<Flow<number, string>>();
   });
 });

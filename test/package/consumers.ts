@@ -19,11 +19,12 @@ export function npm(args: string[], cwd: string): string {
 /** A tiny flow in each module system, and one on virtual time: both must print [2,4,6] and see the other entries. */
 export const CONSUMERS = {
   "consumer.cjs": `
-const { Flow, flow, FixedScaling, FlowConfigError } = require("flowrhythm");
+const { Flow, flow, FixedScaling, FlowConfigError, threaded } = require("flowrhythm");
 const { simulate } = require("flowrhythm/simulate");
 const { runVirtual, VirtualClock } = require("flowrhythm/testing");
 const out = [];
 const virtual = [];
+const inThreads = [];
 const clock = new VirtualClock();
 const timed = new Flow({ clock })
   .setProducer([1, 2, 3])
@@ -33,14 +34,15 @@ flow((x) => x * 2)
   .setConsumer((x) => { out.push(x); })
   .run([1, 2, 3])
   .then(() => runVirtual(timed, clock))
+  .then(() => new Flow().addTransformer(threaded(require("node:path").join(__dirname, "double.worker.mjs"))).setConsumer((x) => { inThreads.push(x); }).run([1, 2, 3]))
   .then(() => {
     let refused = false;
     try { new FixedScaling({ workers: 0 }); } catch (e) { refused = e instanceof FlowConfigError; }
-    console.log(JSON.stringify({ out, simulate: typeof simulate, refused, virtual }));
+    console.log(JSON.stringify({ out, simulate: typeof simulate, refused, virtual, inThreads: inThreads.sort() }));
   });
 `,
   "consumer.mjs": `
-import { Flow, flow, FixedScaling, FlowConfigError } from "flowrhythm";
+import { Flow, flow, FixedScaling, FlowConfigError, threaded } from "flowrhythm";
 import { simulate } from "flowrhythm/simulate";
 import { runVirtual, VirtualClock } from "flowrhythm/testing";
 const out = [];
@@ -56,13 +58,24 @@ await runVirtual(
 );
 let refused = false;
 try { new FixedScaling({ workers: 0 }); } catch (e) { refused = e instanceof FlowConfigError; }
-console.log(JSON.stringify({ out, simulate: typeof simulate, refused, virtual }));
+const inThreads = [];
+await new Flow()
+  .addTransformer(threaded(new URL("./double.worker.mjs", import.meta.url)))
+  .setConsumer((x) => { inThreads.push(x); })
+  .run([1, 2, 3]);
+console.log(JSON.stringify({ out, simulate: typeof simulate, refused, virtual, inThreads: inThreads.sort() }));
 `,
 };
+
+/** The worker module the consumers' threaded stage loads (its threads import flowrhythm's build). */
+const WORKER = `import { threadId } from "node:worker_threads";
+export default (x) => (threadId > 0 ? x * 2 : -1);
+`;
 
 /** Runs the consumers in `app` (where flowrhythm is installed) and returns what each printed. */
 export function runConsumers(app: string): Record<string, unknown> {
   const printed: Record<string, unknown> = {};
+  writeFileSync(join(app, "double.worker.mjs"), WORKER);
   for (const [file, text] of Object.entries(CONSUMERS)) {
     writeFileSync(join(app, file), text);
     const out = execFileSync(process.execPath, [file], {

@@ -39,6 +39,7 @@ describe.runIf(process.env.FLOWRHYTHM_GIT_INSTALL === "1")("installed from a git
         simulate: "function",
         refused: true,
         virtual: [2, 4, 6],
+        inThreads: [2, 4, 6],
       });
   }, 300_000);
 

@@ -59,6 +59,7 @@ const OPTION_TYPES = {
     "TargetUtilizationScalingOptions",
     "ThroughputScalingOptions",
     "LatencyBudgetScalingOptions",
+    "ThreadedOptions",
   ],
   "flowrhythm/simulate": ["Scenario", "Phase", "SimulateOptions"],
   "flowrhythm/testing": ["VirtualClockOptions", "RunVirtualOptions"],
@@ -129,6 +130,7 @@ describe("the package, packed and installed as a user installs it", () => {
         simulate: "function",
         refused: true,
         virtual: [2, 4, 6],
+        inThreads: [2, 4, 6],
       });
   });
 

@@ -37,8 +37,8 @@ export interface ControllerHooks {
 export class ScalingController {
   readonly min: number;
   readonly max: number;
-  /** The flow's worker budget, when `maxTotalWorkers` is set. */
-  budget: WorkerBudget | null = null;
+  /** The budgets the stage's workers count in: the flow's (`maxTotalWorkers`), the threads' (`maxThreads`). */
+  readonly budgets: WorkerBudget[] = [];
 
   constructor(
     readonly stage: string,
@@ -70,8 +70,10 @@ export class ScalingController {
     }
     if (n > MAX_WORKERS) this.#overCap(n);
     const start = Number.isFinite(n) ? this.#clamp(Math.trunc(n)) : this.min;
-    if (this.budget === null || start === 0) return start;
-    return Math.max(1, Math.min(start, this.budget.room(this)));
+    if (this.budgets.length === 0 || start === 0) return start;
+    let left = start;
+    for (const b of this.budgets) left = Math.min(left, b.room(this));
+    return Math.max(1, left);
   }
 
   onEnqueue(): void {
@@ -122,7 +124,7 @@ export class ScalingController {
     if (from + delta > MAX_WORKERS) this.#overCap(from + delta);
     let to = this.#clamp(from + (Number.isFinite(delta) ? Math.trunc(delta) : delta));
     if (to === 0 && pool.hasWork) to = 1;
-    if (to > from && this.budget !== null) to = this.budget.cap(this, from, to, this.stats.now);
+    if (to > from) to = this.#capped(from, to);
     if (to === from) return from;
     // The reason is this decision's, read before anything else can decide.
     let why: string | undefined;
@@ -148,8 +150,7 @@ export class ScalingController {
    */
   regrow(target: number, reason: string): number {
     const from = this.pool.activeWorkers;
-    let to =
-      target > from && this.budget !== null ? this.budget.cap(this, from, target, this.stats.now) : target;
+    let to = target > from ? this.#capped(from, target) : target;
     if (to === 0 && this.pool.hasWork) to = 1; // the budget keeps one worker for every live stage
     return to === from ? from : this.resizeTo(to, reason);
   }
@@ -195,6 +196,12 @@ export class ScalingController {
   /** A change the budget makes (clamped to the stage's own limits); returns the count after. */
   budgetResize(target: number, reason: string): number {
     return this.resizeTo(Math.max(this.floor, Math.min(target, this.max)), reason);
+  }
+
+  /** Growth from `from` toward `to`, cut to what every budget allows. */
+  #capped(from: number, to: number): number {
+    for (const b of this.budgets) to = b.cap(this, from, to, this.stats.now);
+    return to;
   }
 
   #liveness(): void {

@@ -37,7 +37,26 @@ export class WorkerBudget {
   readonly #wanted = new Map<BudgetMember, { to: number; at: number }>();
   #lastMove: { from: BudgetMember; to: BudgetMember; at: number } | null = null;
 
-  constructor(readonly limit: number) {}
+  constructor(
+    readonly asked: number,
+    /** The option that set the limit, for the reasons of the moves it makes. */
+    readonly option = "maxTotalWorkers",
+  ) {}
+
+  /** The most workers the budget holds now: what was asked (a subclass may hold fewer for a while). */
+  get limit(): number {
+    return this.asked;
+  }
+
+  /** Why workers are shed when more run than the limit. */
+  protected overReason(): string {
+    return `budget: over ${this.option}`;
+  }
+
+  /** How its moves' reasons begin: `budget` (the flow's workers) or `thread budget`. */
+  get #label(): string {
+    return this.option === "maxThreads" ? "thread budget" : "budget";
+  }
 
   add(controller: BudgetMember): void {
     this.#controllers.push(controller);
@@ -83,7 +102,7 @@ export class WorkerBudget {
       for (const c of byPressure) {
         if (over <= 0) break;
         const give = Math.min(over, c.active - c.floor);
-        if (give > 0) over -= c.active - c.budgetResize(c.active - give, "budget: over maxTotalWorkers");
+        if (give > 0) over -= c.active - c.budgetResize(c.active - give, this.overReason());
       }
       return;
     }
@@ -131,30 +150,40 @@ export class WorkerBudget {
       this.#lastMove = { from: calmest, to: needy, at: now };
     }
     if (donor === null || moved <= 0) return;
-    const why = `budget: ${moved} to ${needy.stage} (expected queue wait ${Math.round(needyPressure)} ms)`;
+    const why = `${this.#label}: ${moved} to ${needy.stage} (expected queue wait ${Math.round(needyPressure)} ms)`;
     const freed = donor.active - donor.budgetResize(donor.active - moved, why);
-    if (freed > 0) needy.budgetResize(needy.active + freed, `budget: ${freed} from ${donor.stage}`);
+    if (freed > 0) needy.budgetResize(needy.active + freed, `${this.#label}: ${freed} from ${donor.stage}`);
   }
 }
 
 /**
- * One budget of `limit` workers shared by every stage's controller (`maxTotalWorkers`), or none
- * when no limit is set. A limit below one worker per stage is a `FlowConfigError`.
+ * One budget of `limit` workers shared by the controllers of `stages` (`maxTotalWorkers` over
+ * every stage; `maxThreads` over the threaded ones), or none when no limit is set or no stage
+ * shares it. A limit below one worker per stage is a `FlowConfigError` when the user set it; a
+ * default one (the cores, for threads) is raised to one per stage.
  */
 export function shareBudget(
-  stages: readonly { readonly controller: BudgetMember & { budget: WorkerBudget | null } }[],
+  stages: readonly { readonly controller: BudgetMember & { readonly budgets: WorkerBudget[] } }[],
   limit: number | undefined,
+  option: "maxTotalWorkers" | "maxThreads" = "maxTotalWorkers",
+  asked = true,
+  make: (limit: number) => WorkerBudget = (l) => new WorkerBudget(l, option),
 ): WorkerBudget | null {
-  if (limit === undefined) return null;
-  if (limit < stages.length)
-    throw new FlowConfigError(
-      `Flow: option "maxTotalWorkers" = ${limit}: expected at least one worker per stage (this flow has ${stages.length} stages)`,
-      { code: "ERR_FLOW_CONFIG", option: "maxTotalWorkers" },
-    );
-  const budget = new WorkerBudget(limit);
+  if (limit === undefined || stages.length === 0) return null;
+  if (limit < stages.length && asked) {
+    const per =
+      option === "maxThreads"
+        ? `thread per threaded stage (this flow has ${stages.length} threaded stages)`
+        : `worker per stage (this flow has ${stages.length} stages)`;
+    throw new FlowConfigError(`Flow: option "${option}" = ${limit}: expected at least one ${per}`, {
+      code: "ERR_FLOW_CONFIG",
+      option,
+    });
+  }
+  const budget = make(Math.max(limit, stages.length));
   for (const { controller } of stages) {
     budget.add(controller);
-    controller.budget = budget;
+    controller.budgets.push(budget);
   }
   return budget;
 }

@@ -1,4 +1,3 @@
-import { isThenable } from "../../internal/is-thenable.js";
 import type { StageContext, WorkerInfo, WorkerResource } from "../../model/types.js";
 import type { CallSignal } from "./call-signal.js";
 import { closeResource, openResource, type ResourceWorker } from "./worker-resource.js";
@@ -6,7 +5,7 @@ import type { PoolEvents } from "./worker-resource.js";
 
 /**
  * One worker's way to make calls, from the moment it starts to the moment it leaves: a resource
- * a `perWorker` factory set up for it, or (next) a thread taken from a pool.
+ * a `perWorker` factory set up for it, or a thread of its own (`threaded`).
  */
 export interface Lane {
   /**
@@ -27,23 +26,21 @@ export interface Lane {
 }
 
 /**
- * Where a stage's calls run: in this event loop today, in worker threads next. Each worker opens
- * a lane when it starts, calls through it, and closes it when it leaves; the worker pool sizes
- * the lanes like any workers.
+ * Where a stage's calls run: in this event loop (`InLoopCalls`) or in worker threads
+ * (`ThreadCalls`). Each worker opens a lane when it starts, calls through it, and closes it when
+ * it leaves; the worker pool sizes the lanes like any workers.
  *
- * What calls in another thread must honour (a prototype with a thread per lane passes the
- * contract suite, `test/contracts/thread-calls.test.ts`):
+ * What calls in another thread honour (both implementations pass the contract suite,
+ * `test/contracts/call-site.contract.ts`):
  * - An error reaches the stage with its name, message, own properties and cause: `overloadOn`,
  *   `retryAfterMs` and `retryOn` read them, and structured clone alone drops them.
  * - A lane recovers by itself: a thread that crashed fails the call in flight and is replaced on
  *   the next call (its setup runs again), so the item's retry — which stays with its worker —
  *   finds a working lane.
- * - `ctx` does not cross as it is: its `signal` is forwarded per call, and `ctx.worker.data` lives
- *   where the calls run, so it needs one thread per lane (or per-thread setup at the site's level,
- *   which then needs a teardown of its own when the stage is done — a pool like piscina cannot
- *   pin one worker's calls to one thread).
- * - A call that ignores its aborted signal can be ended where it runs (a thread terminated and
- *   replaced) once the flow's grace for late calls has passed; in this event loop it cannot.
+ * - `ctx` does not cross as it is: `ctx.worker.data` lives where the calls run, one thread per
+ *   lane (a shared pool could not pin one worker's calls to one thread), and a call whose signal
+ *   aborts is ended where it runs — its thread terminated, and replaced on the next call — which
+ *   in this event loop cannot be done.
  */
 export interface CallSite {
   /**
@@ -58,6 +55,8 @@ export interface CallSite {
    * is closed at once and the answer is a string.
    */
   open(worker: ResourceWorker): Lane | string | Promise<Lane | string>;
+  /** Called on the flow's tick: takes readings of where the calls run (threads' utilization). */
+  tick?(): void;
 }
 
 /** A lane for a stage's plain function: calls it as it is, and has nothing to close but late calls. */
@@ -66,7 +65,7 @@ function plainLane(worker: ResourceWorker, fn: (item: unknown, ctx: StageContext
 }
 
 /** A lane over a worker's own resource: `process` per call, `close()` at the end. */
-function resourceLane(worker: ResourceWorker, resource: WorkerResource<unknown, unknown>): Lane {
+export function resourceLane(worker: ResourceWorker, resource: WorkerResource<unknown, unknown>): Lane {
   return {
     call: (item, ctx) => resource.process(item, ctx),
     broken: false,
@@ -94,18 +93,27 @@ export class InLoopCalls implements CallSite {
   open(worker: ResourceWorker): Lane | string | Promise<Lane | string> {
     const factory = this.factory;
     if (factory === null) return plainLane(worker, this.fn!);
-    const error = this.pool.setupError;
-    if (error !== null)
-      return {
-        call: () => {
-          throw error;
-        },
-        broken: true,
-        close: (calls) => closeResource(worker, null, calls),
-      };
-    const opened = openResource(worker, factory);
-    return isThenable(opened)
-      ? opened.then((r) => (typeof r === "string" ? r : resourceLane(worker, r)))
-      : opened;
+    return openLane(worker, this.pool, factory);
   }
+}
+
+/**
+ * Opens a lane over the resource `factory` makes for `worker`, or a broken lane once the pool's
+ * setups have failed for good (its calls fail with the setup error).
+ */
+export function openLane(
+  worker: ResourceWorker,
+  pool: PoolEvents,
+  factory: (info: WorkerInfo) => unknown,
+): Lane | Promise<Lane | string> {
+  const error = pool.setupError;
+  if (error !== null)
+    return {
+      call: () => {
+        throw error;
+      },
+      broken: true,
+      close: (calls) => closeResource(worker, null, calls),
+    };
+  return openResource(worker, factory).then((r) => (typeof r === "string" ? r : resourceLane(worker, r)));
 }

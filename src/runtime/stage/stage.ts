@@ -11,6 +11,7 @@ import type { RetryPolicy } from "../../model/retry.js";
 import type { StageRun } from "../stage-run.js";
 import { RateLimitedWorker } from "./rate-limited-worker.js";
 import { type CallSite, InLoopCalls } from "./call-site.js";
+import { ThreadCalls } from "../threads/thread-calls.js";
 import { StageWorker } from "./stage-worker.js";
 import { FlatMapWorker } from "./flat-map-worker.js";
 import { type PooledWorker, type WorkerHost, WorkerState } from "./worker-host.js";
@@ -56,6 +57,11 @@ export class Stage implements ChannelHooks, DropTarget, WorkerHost {
   lastSeen = false;
   #wired!: Outlet;
   #dropOutlet: DropOutlet | null = null;
+  /** What sets a worker up, for messages (see `PoolOwner.setupKind`). */
+  get setupKind(): string {
+    return this.spec.threads === null ? "perWorker factory" : "thread setup (its module's load and setup())";
+  }
+
   constructor(
     readonly spec: StageSpec,
     readonly run: StageRun,
@@ -69,7 +75,6 @@ export class Stage implements ChannelHooks, DropTarget, WorkerHost {
     this.inBranch = spec.inBranch;
     this.deadLetter = spec.deadLetter;
     this.pool = new WorkerPool(this);
-    this.calls = new InLoopCalls(spec.fn, spec.factory, this.pool);
     const rl = spec.rateLimit;
     this.limiter = rl === null ? null : new RateLimiter(rl.perSecond, rl.burst);
     // The priority function is given what the stage's function gets (not a fan-out branch's
@@ -98,6 +103,10 @@ export class Stage implements ChannelHooks, DropTarget, WorkerHost {
       ? new ReorderBuffer(this, Math.max(1, Math.floor(spec.queueSize / (spec.batch?.size ?? 1))))
       : null;
     this.metrics = new StageMetrics(spec.name, this.input.queue, run.clock, run.statsWindowMs, this);
+    this.calls =
+      spec.threads === null
+        ? new InLoopCalls(spec.fn, spec.factory, this.pool)
+        : new ThreadCalls(spec.threads, this.pool, this, this.metrics);
     this.controller = new ScalingController(spec.name, spec.strategy, this, this.metrics.live, {
       scaled: (event) => {
         if (event.to > event.from) this.metrics.lastScaleUpAt = run.cache.read();

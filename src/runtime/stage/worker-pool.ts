@@ -33,6 +33,8 @@ export interface PoolOwner {
   readonly hasWork: boolean;
   readonly done: boolean;
   readonly metrics: { starting: number };
+  /** What sets a worker up, for messages: `perWorker factory`, or a threaded stage's `thread setup`. */
+  readonly setupKind: string;
   /** A new worker for the stage. */
   createWorker(id: number): PooledWorker;
 }
@@ -157,10 +159,11 @@ export class WorkerPool implements PoolEvents {
   setupFailed(error: unknown): void {
     const { run, name } = this.owner;
     const n = ++this.#setupFailures;
-    run.workerFault(name, "perWorker factory threw", error);
+    const kind = this.owner.setupKind;
+    run.workerFault(name, `${kind} failed`, error);
     if (n >= SETUP_ATTEMPTS && this.#ready === 0) {
       this.setupError = new Error(
-        `stage "${name}": the perWorker factory failed ${n} times in a row and no worker could start`,
+        `stage "${name}": the ${kind} failed ${n} times in a row and no worker could start`,
         { cause: error },
       );
       this.#respawnAt = 0;

@@ -150,6 +150,7 @@ const flowSpecs: SpecsOf<FlowOptions> = {
   clock: { kind: "clock", ok: systemClock },
   random: fn,
   maxTotalWorkers: workers(1),
+  maxThreads: workers(1),
   tickMs: ms({ min: 1 }),
   statsIntervalMs: ms({ min: 1 }),
   statsWindowMs: ms({ min: 1 }),

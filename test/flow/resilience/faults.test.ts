@@ -41,7 +41,7 @@ describe("faults lose nothing", () => {
     expect((first.error as Error).message).toMatch(/perWorker factory failed 5 times in a row/);
     expect(((first.error as Error).cause as Error).message).toBe("no connection");
     expect(f.stats()).toMatchObject({ itemsIn: 20, failed: 20, inFlight: 0, state: "drained" });
-    expect(log.mock.calls.filter((c) => /perWorker factory threw/.test(String(c[0])))).toHaveLength(1);
+    expect(log.mock.calls.filter((c) => /perWorker factory failed/.test(String(c[0])))).toHaveLength(1);
   });
 
   it("a factory that fails twice recovers: every item is consumed", async () => {

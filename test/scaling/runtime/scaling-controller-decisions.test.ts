@@ -75,13 +75,13 @@ describe("ScalingController's decisions", () => {
     const other = setup({ maxWorkers: 8 }, 3);
     budget.add(other.c);
     const a = setup({ initialWorkers: () => 5, maxWorkers: 8 }, 0);
-    a.c.budget = budget;
+    a.c.budgets.push(budget);
     budget.add(a.c);
     expect(a.c.initialWorkers()).toBe(1);
     other.pool.activeWorkers = 4; // the budget spent: still one
     expect(a.c.initialWorkers()).toBe(1);
     const zero = setup({ initialWorkers: () => 0, minWorkers: 0, maxWorkers: 8 }, 0);
-    zero.c.budget = budget;
+    zero.c.budgets.push(budget);
     expect(zero.c.initialWorkers()).toBe(0);
   });
 
@@ -226,7 +226,7 @@ describe("ScalingController.regrow", () => {
     const budget = new WorkerBudget(4);
     const other = setup({ maxWorkers: 8 }, 2);
     budget.add(other.c);
-    c.budget = budget;
+    c.budgets.push(budget);
     budget.add(c);
     pool.activeWorkers = 1;
     expect(c.regrow(5, "regrow")).toBe(2); // 4 − 2 for the other stage

@@ -28,7 +28,7 @@ describe("WorkerBudget, unit by unit", () => {
       scaled: (e) => events.push(e),
       fault: () => {},
     });
-    c.budget = budget;
+    c.budgets.push(budget);
     budget.add(c);
     return { c, pool, st, events };
   }

@@ -1,0 +1,257 @@
+import type { EventLoopUtilization } from "node:perf_hooks";
+import type { Worker } from "node:worker_threads";
+import { Piscina } from "piscina";
+import { hasTsx, isTypeScript } from "../../internal/tsx.js";
+import { LastValue } from "../../model/item/last.js";
+import { Skip } from "../../model/item/skip.js";
+import type { ThreadSpec } from "../../model/threaded.js";
+import type { StageContext, WorkerResource } from "../../model/types.js";
+import { MAX_TIMER_MS } from "../../internal/option-fields.js";
+import type { WorkerContext } from "../stage/worker-context.js";
+import { FlowConfigError } from "../../errors.js";
+import {
+  decodeError,
+  Kind,
+  type LaneInfo,
+  Op,
+  type Result,
+  type Task,
+  UNLOADABLE,
+  type WireError,
+} from "./wire.js";
+
+const ext = import.meta.url.endsWith(".ts") ? "ts" : "js";
+/** The module every thread runs (a `.ts` source under tsx and vitest, the build's `.js` otherwise). */
+const ENTRY = new URL(`./thread-entry.${ext}`, import.meta.url).href;
+
+/** What a lane tells its stage. */
+export interface LaneStage {
+  readonly name: string;
+  resourceUnclosed(why: string): void;
+}
+
+const isAbort = (e: unknown) => e instanceof Error && e.name === "AbortError";
+
+/**
+ * One worker's thread, kept by a piscina pool of exactly one thread: piscina starts it, ends it on
+ * an aborted call (a timeout, `stop()`), and starts a fresh one (whose `setup` runs again) for
+ * the next call after a crash. A pool of one pins the worker's calls, its `setup` and its `close`
+ * to one thread, which a shared pool cannot. The lane is the worker's resource: `process` per
+ * call, `close` once.
+ */
+export class ThreadLane implements WorkerResource<unknown, unknown> {
+  readonly #pool: Piscina;
+  readonly #transfer: ThreadSpec["transfer"];
+  /** Whether the module exports a `close`. */
+  #hasClose = false;
+  /** Whether the live thread ran `setup` (and so has a `close` to run). */
+  #setUp = false;
+  #elu: EventLoopUtilization | undefined;
+  #eluThread: Worker | undefined;
+  #destroyed = false;
+  readonly module: string;
+
+  constructor(
+    spec: ThreadSpec,
+    private readonly stage: LaneStage,
+    /** What every call's `ctx` shares: sent once, when the thread opens. */
+    private readonly info: LaneInfo,
+    worker: number,
+    private readonly closeTimeoutMs: number,
+  ) {
+    this.#transfer = spec.transfer;
+    this.module = spec.module;
+    const execArgv =
+      ext === "ts" && !isTypeScript(spec.module) && !hasTsx(spec.execArgv)
+        ? [...spec.execArgv, "--import", "tsx"]
+        : spec.execArgv;
+    this.#pool = new Piscina({
+      filename: ENTRY,
+      minThreads: 0,
+      maxThreads: 1,
+      idleTimeout: MAX_TIMER_MS,
+      concurrentTasksPerWorker: 1,
+      // Threads wait for tasks in their event loop: their utilization then reads true, and async
+      // work a call left behind goes on between calls.
+      atomics: "disabled",
+      recordTiming: false,
+      execArgv,
+      resourceLimits: spec.resourceLimits,
+      workerData: { module: spec.module, worker },
+    });
+    // However a thread ends but by the lane's close (a crash, an exit, its memory limit, a call
+    // ended by timeoutMs or stop()), its setup has no close: reported, and the next call sets up a fresh one.
+    this.#pool.on("workerDestroy", () => {
+      if (!this.#setUp || this.#destroyed) return;
+      this.#setUp = false;
+      if (this.#hasClose)
+        this.stage.resourceUnclosed(
+          "its thread ended before close() could run (it crashed, exited, passed its resourceLimits, or a timeout or stop() ended its call)",
+        );
+    });
+  }
+
+  /** Starts the thread and runs the module's `setup`; rejects with what went wrong (the lane is then destroyed). */
+  async open(): Promise<this> {
+    try {
+      await this.#setup();
+    } catch (error) {
+      this.#destroy();
+      throw error;
+    }
+    return this;
+  }
+
+  /** Runs `setup` in the thread (starting one if none runs); rejects with why it could not. */
+  async #setup(): Promise<void> {
+    let r: Result;
+    try {
+      r = (await this.#pool.run([Op.Open, this.info] satisfies Task)) as Result;
+    } catch (error) {
+      throw this.#failure(error);
+    }
+    if (r[0] === Kind.SetupFailed) {
+      // The thread keeps its failed load: end it, so that the next call starts another.
+      void this.#pool.threads[0]?.terminate();
+      throw this.#setupError(decodeError(r[1] as WireError));
+    }
+    this.#hasClose = r[1] === true;
+    this.#setUp = true;
+  }
+
+  readonly process = (item: unknown, ctx: StageContext): Promise<unknown> => {
+    // The thread ended (a crash, a timeout): a fresh one runs setup before the call, so that
+    // every setup is known and paired with a close or reported.
+    if (!this.#setUp) return this.#setup().then(() => this.#call(item, ctx));
+    return this.#call(item, ctx);
+  };
+
+  #call(item: unknown, ctx: StageContext): Promise<unknown> {
+    const c = ctx as WorkerContext;
+    const task: Task = [Op.Call, item, c.id, c.attempt, c.parentId, c.ids];
+    const transfer = this.#transfer;
+    return this.#pool
+      .run(
+        task,
+        transfer === null
+          ? { signal: c.signal }
+          : { signal: c.signal, transferList: transfer(item) as never },
+      )
+      .then(this.#decode, this.#failed);
+  }
+
+  readonly #decode = (answer: unknown): unknown => {
+    if (typeof answer !== "object" || answer === null) return answer;
+    const r = answer as Result;
+    switch (r[0]) {
+      case Kind.Value:
+        return r[1];
+      case Kind.Skip:
+        return Skip;
+      case Kind.Last:
+        return new LastValue(r[1]);
+      default:
+        throw decodeError(r[1] as WireError);
+    }
+  };
+
+  /** A module the thread could not use is the stage's definition at fault: a FlowConfigError that names the fix. */
+  #setupError(error: unknown): unknown {
+    if ((error as { code?: unknown })?.code !== UNLOADABLE) return error;
+    const ts =
+      isTypeScript(this.module) && /could not be loaded/.test((error as Error).message)
+        ? "; a .ts module loads in threads through tsx (installed and found from this package), or point at the compiled .js"
+        : "";
+    return new FlowConfigError(`stage "${this.stage.name}": threaded: ${(error as Error).message}${ts}`, {
+      option: "moduleUrl",
+      cause: error,
+    });
+  }
+
+  readonly #failed = (error: unknown): never => {
+    throw this.#failure(error);
+  };
+
+  /** What a rejected task means: the item could not cross, or the thread ended (then its close() cannot run). */
+  #failure(error: unknown): unknown {
+    const alive = this.#pool.threads.length > 0;
+    if (isAbort(error)) return error;
+    const stage = `stage "${this.stage.name}"`;
+    if (alive)
+      return Object.assign(
+        new Error(
+          `${stage}: the item cannot be sent to a worker thread (${describe(error)}); items cross by structured clone: plain data, arrays, Map, Set, Date, typed arrays — no functions, symbols or class instances' methods`,
+          { cause: error },
+        ),
+        { name: "DataCloneError" },
+      );
+    if (!(error instanceof Error))
+      return Object.assign(
+        new Error(
+          `${stage}: its worker thread died sending the result back: a result must survive structured clone (no functions, symbols or class instances' methods)`,
+          { cause: error },
+        ),
+        { name: "DataCloneError" },
+      );
+    const code = (error as { code?: string }).code;
+    const what =
+      code === "ERR_WORKER_OUT_OF_MEMORY"
+        ? "ran out of memory (its resourceLimits)"
+        : /exited with code/.test(error.message)
+          ? error.message.replace(/^worker /, "")
+          : `crashed: ${error.message}`;
+    return new Error(
+      `${stage}: its worker thread ${what} during the call; a fresh thread takes the next one`,
+      {
+        cause: error,
+      },
+    );
+  }
+
+  /** Runs the module's `close` in the thread (when it has one and the thread lives), then ends the thread. */
+  readonly close = async (): Promise<void> => {
+    if (this.#destroyed) return;
+    if (!this.#hasClose || !this.#setUp || this.#pool.threads.length === 0) {
+      this.#destroy();
+      return;
+    }
+    // The thread ends when close settles, or after closeTimeoutMs if it does not (then the
+    // worker's close wait, bounded alike, reports the resource as not closed).
+    const timer = setTimeout(() => this.#destroy(), this.closeTimeoutMs);
+    timer.unref();
+    try {
+      const r = (await this.#pool.run([Op.Close] satisfies Task)) as Result;
+      if (r[0] === Kind.Thrown) throw decodeError(r[1] as WireError);
+    } finally {
+      clearTimeout(timer);
+      this.#destroy();
+    }
+  };
+
+  /** The thread's event-loop utilization since the last reading (0–1), or null with no thread. */
+  utilization(): number | null {
+    const t = this.#pool.threads[0];
+    if (t === undefined) return null;
+    const perf = t.performance;
+    const now = perf.eventLoopUtilization();
+    const since = this.#eluThread === t ? this.#elu : undefined;
+    this.#elu = now;
+    this.#eluThread = t;
+    return since === undefined ? now.utilization : perf.eventLoopUtilization(now, since).utilization;
+  }
+
+  get threads(): number {
+    return this.#pool.threads.length;
+  }
+
+  #destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#pool.destroy().then(undefined, () => {});
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
