@@ -1,5 +1,7 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { threadId } from "node:worker_threads";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   batch,
   fanOut,
@@ -12,7 +14,7 @@ import {
   threaded,
 } from "../../src/index.js";
 import type { Job } from "../fixtures/threads/modes.worker.js";
-import { collect, MODES } from "./thread-support.js";
+import { CHANNEL, collect, MODES } from "./thread-support.js";
 
 const CPU = new URL("../fixtures/threads/cpu.worker.ts", import.meta.url);
 const modes = (o: Parameters<typeof threaded>[1] = {}) =>
@@ -128,7 +130,7 @@ describe("threaded(): a stage whose calls run in worker threads", () => {
       .setProducer([{ n: 1 }, { n: 2, mode: "spin" }, { n: 3 }])
       .addTransformer(modes(), {
         name: "t",
-        timeoutMs: 300,
+        timeoutMs: 1000,
         scalingStrategy: new FixedScaling({ workers: 1 }),
       });
     const { out, errors, setups, closes } = await collect(f);
@@ -220,6 +222,40 @@ describe("threaded(): a stage whose calls run in worker threads", () => {
     expect(g.stats().consumed).toBe(3);
   });
 
+  it("closes the threads a scale-down retires, in their own threads, while the run goes on", async () => {
+    // Three threads, then one once 20 items are done: two threads retire mid-run.
+    let done = 0;
+    const shrinking = {
+      minWorkers: 1,
+      maxWorkers: 3,
+      initialWorkers: () => 3,
+      onEnqueue: () => 0,
+      onDequeue: () => 0,
+      onTick: (s: { activeWorkers: number }) => (done >= 20 && s.activeWorkers > 1 ? -1 : 0),
+    };
+    const f = new Flow<Job>()
+      .setProducer(Array.from({ length: 60 }, (_, n) => ({ n, mode: "sleep", ms: 10 })))
+      .addTransformer(modes(), { name: "t", scalingStrategy: shrinking })
+      .addTransformer((n: unknown) => {
+        done++;
+        return n;
+      });
+    const closedWhile: number[] = [];
+    const channel = new BroadcastChannel(CHANNEL);
+    channel.onmessage = (e) => {
+      if (String((e as MessageEvent).data).startsWith("close")) closedWhile.push(done);
+    };
+    const { errors, setups, closes } = await collect(f);
+    channel.close();
+    expect(errors).toEqual([]);
+    expect(f.stats().consumed).toBe(60);
+    expect(setups).toHaveLength(3);
+    expect(closes).toHaveLength(3);
+    // Two closed before the last item was done: retired by the scale-down, not by the end.
+    expect(closedWhile.filter((d) => d < 60).length).toBeGreaterThanOrEqual(2);
+    expect(f.stageStats("t")!.unclosedResources).toBe(0);
+  });
+
   it("stop() ends a thread stuck in synchronous code promptly; drain() lets a call in flight finish", async () => {
     const stuck = new Flow<Job>({ closeTimeoutMs: 200 })
       .setProducer([{ n: 1, mode: "spin" }])
@@ -284,14 +320,27 @@ describe("threaded(): a stage whose calls run in worker threads", () => {
 });
 
 describe("threaded(): a module the threads cannot use", () => {
-  const failing = async (url: URL) => {
-    const f = new Flow<number>().setProducer([1, 2]).addTransformer(threaded(url), { name: "t" });
+  const failing = async (url: URL, items = 2) => {
+    const f = new Flow<number>()
+      .setProducer(Array.from({ length: items }, (_, i) => i))
+      .addTransformer(threaded(url), { name: "t" });
     const events: FlowErrorEvent[] = [];
     f.setErrorHandler((e) => {
       events.push(e);
     });
-    for await (const _ of f.stream()) {
+    const logged: string[] = [];
+    const log = vi.spyOn(console, "error").mockImplementation((...a: unknown[]) => {
+      logged.push(a.map(String).join(" "));
+    });
+    try {
+      for await (const _ of f.stream()) {
+      }
+    } finally {
+      log.mockRestore();
     }
+    // A stage none of whose workers can start once made slow start divide 0 by 0 (reported as a
+    // strategy fault, "returned NaN").
+    expect(logged.filter((m) => /NaN/.test(m))).toEqual([]);
     return { f, errors: events.filter((e): e is TransformerError => "stage" in e && "attempt" in e) };
   };
 
@@ -304,6 +353,15 @@ describe("threaded(): a module the threads cannot use", () => {
       /stage "t": threaded: the worker module .*no-default\.worker\.ts has no default export function/,
     );
     expect(f.stats().failed).toBe(2);
+  });
+
+  it("fails a whole backlog with the setup error, its strategy undisturbed by a stage with no worker", async () => {
+    const { f, errors } = await failing(
+      new URL("../fixtures/threads/broken-setup.worker.ts", import.meta.url),
+      300,
+    );
+    expect(errors).toHaveLength(300);
+    expect(f.stats().failed).toBe(300);
   });
 
   it("reports a module that fails to load, and a setup() that throws, as the stage's setup failure", async () => {
@@ -322,4 +380,36 @@ describe("threaded(): a module the threads cannot use", () => {
     expect(setup.errors).toHaveLength(2);
     expect(((setup.errors[0]!.error as Error).cause as Error).message).toBe("no database here");
   });
+});
+
+describe("threaded(): nothing outlives the run", () => {
+  const child = (hang: string) =>
+    new Promise<{ code: number | null; out: string; ms: number }>((resolve) => {
+      const t0 = performance.now();
+      execFile(
+        process.execPath,
+        ["--import", "tsx", fileURLToPath(new URL("../fixtures/threads/hang-child.ts", import.meta.url))],
+        { timeout: 20_000, env: { ...process.env, FLOWRHYTHM_HANG: hang } },
+        (error, stdout, stderr) =>
+          resolve({
+            code: error ? ((error.code as number) ?? 1) : 0,
+            out: stdout + stderr,
+            ms: performance.now() - t0,
+          }),
+      );
+    });
+
+  it.each([
+    ["setup", { consumed: 0, dropped: 3, unclosed: 0 }],
+    ["close", { consumed: 3, dropped: 0, unclosed: 1 }],
+  ])(
+    "a %s that never settles: the run ends, its thread is ended, and the process exits by itself",
+    async (hang, expected) => {
+      const { code, out } = await child(hang);
+      expect(code).toBe(0);
+      const line = out.split("\n").find((l) => l.startsWith("{"));
+      expect(JSON.parse(line!)).toEqual({ itemsIn: 3, failed: 0, inFlight: 0, ...expected });
+    },
+    30_000,
+  );
 });

@@ -71,8 +71,10 @@ export class ScalingController {
     if (n > MAX_WORKERS) this.#overCap(n);
     const start = Number.isFinite(n) ? this.#clamp(Math.trunc(n)) : this.min;
     if (this.budgets.length === 0 || start === 0) return start;
+    // Cut through each budget's cap, which remembers the wish: a budget whose limit rises later
+    // (the thread budget's) can grant it then.
     let left = start;
-    for (const b of this.budgets) left = Math.min(left, b.room(this));
+    for (const b of this.budgets) left = b.cap(this, 0, left, this.stats.now);
     return Math.max(1, left);
   }
 

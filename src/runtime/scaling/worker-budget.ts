@@ -34,7 +34,8 @@ const REVERSE_HOLD_MS = 5000;
  */
 export class WorkerBudget {
   readonly #controllers: BudgetMember[] = [];
-  readonly #wanted = new Map<BudgetMember, { to: number; at: number }>();
+  /** Growth the budget cut, by stage: what it asked for and when. */
+  protected readonly wanted = new Map<BudgetMember, { to: number; at: number }>();
   #lastMove: { from: BudgetMember; to: BudgetMember; at: number } | null = null;
 
   constructor(
@@ -82,10 +83,10 @@ export class WorkerBudget {
     const room = this.room(controller);
     const allowed = from + Math.max(0, room);
     if (to > allowed) {
-      this.#wanted.set(controller, { to, at: now });
+      this.wanted.set(controller, { to, at: now });
       return Math.max(from, allowed);
     }
-    this.#wanted.delete(controller);
+    this.wanted.delete(controller);
     return to;
   }
 
@@ -110,7 +111,7 @@ export class WorkerBudget {
     let needy: BudgetMember | null = null;
     let needyPressure = 0;
     for (const c of live) {
-      const w = this.#wanted.get(c);
+      const w = this.wanted.get(c);
       // Only a wish made on this tick counts: a strategy that still wants more asks on every tick,
       // and one that holds (to measure a step, say) is not handed workers behind its back.
       if (!w || w.at < now || w.to <= c.active) continue;
@@ -121,7 +122,7 @@ export class WorkerBudget {
       }
     }
     if (needy === null || needyPressure <= 0) return;
-    const want = this.#wanted.get(needy)!.to - needy.active;
+    const want = this.wanted.get(needy)!.to - needy.active;
     let donor: BudgetMember | null = null;
     let spare = 0;
     let calmest: BudgetMember | null = null;

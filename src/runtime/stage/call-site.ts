@@ -57,6 +57,11 @@ export interface CallSite {
   open(worker: ResourceWorker): Lane | string | Promise<Lane | string>;
   /** Called on the flow's tick: takes readings of where the calls run (threads' utilization). */
   tick?(): void;
+  /**
+   * `stop()` gave up on the stage's workers: ends what they leave behind that would outlive the
+   * run (threads still starting, or still in a call or a close).
+   */
+  abandon?(): void;
 }
 
 /** A lane for a stage's plain function: calls it as it is, and has nothing to close but late calls. */

@@ -359,11 +359,13 @@ export class Stage implements ChannelHooks, DropTarget, WorkerHost {
   /** A worker's resource will not be closed in time: counted (`unclosedResources`) and logged. */
   resourceUnclosed(why: string): void {
     this.metrics.unclosed++;
-    this.run.workerFault(this.name, `a perWorker resource was not closed: ${why}`, undefined);
+    const what = this.spec.threads === null ? "a perWorker resource" : "a thread";
+    this.run.workerFault(this.name, `${what} was not closed: ${why}`, undefined);
   }
 
   /** `stop()` waited `closeTimeoutMs` for this stage's workers: those still there are given up. */
   abandonWorkers(): void {
     this.pool.abandonAll();
+    this.calls.abandon?.();
   }
 }

@@ -53,6 +53,12 @@ export class ThreadCalls implements CallSite {
     });
   }
 
+  /** Ends every thread of the stage at once: `stop()` gave up on its workers (a setup or close that hangs). */
+  abandon(): void {
+    for (const lane of this.#lanes) lane.terminate();
+    this.#lanes.clear();
+  }
+
   /** Reads the threads' count and mean event-loop utilization since the last tick. */
   tick(): void {
     let n = 0;

@@ -27,8 +27,12 @@ const ENTRY = new URL(`./thread-entry.${ext}`, import.meta.url).href;
 /** What a lane tells its stage. */
 export interface LaneStage {
   readonly name: string;
+  readonly run: { readonly stopping: boolean };
   resourceUnclosed(why: string): void;
 }
+
+/** How long past `closeTimeoutMs` a thread whose close hangs is left before it is ended. */
+const CLOSE_GRACE_MS = 100;
 
 const isAbort = (e: unknown) => e instanceof Error && e.name === "AbortError";
 
@@ -49,6 +53,8 @@ export class ThreadLane implements WorkerResource<unknown, unknown> {
   #elu: EventLoopUtilization | undefined;
   #eluThread: Worker | undefined;
   #destroyed = false;
+  /** A fresh thread's setup under way, after a crash or a timeout. */
+  #starting: Promise<void> | null = null;
   readonly module: string;
 
   constructor(
@@ -88,6 +94,9 @@ export class ThreadLane implements WorkerResource<unknown, unknown> {
         this.stage.resourceUnclosed(
           "its thread ended before close() could run (it crashed, exited, passed its resourceLimits, or a timeout or stop() ended its call)",
         );
+      // A fresh thread starts now, not when the next call comes: its start and setup overlap the
+      // retry's backoff or the next item's wait instead of eating into that call's timeoutMs.
+      if (!stage.run.stopping) this.#ensureSetUp().then(undefined, () => {});
     });
   }
 
@@ -122,9 +131,18 @@ export class ThreadLane implements WorkerResource<unknown, unknown> {
   readonly process = (item: unknown, ctx: StageContext): Promise<unknown> => {
     // The thread ended (a crash, a timeout): a fresh one runs setup before the call, so that
     // every setup is known and paired with a close or reported.
-    if (!this.#setUp) return this.#setup().then(() => this.#call(item, ctx));
+    if (!this.#setUp) return this.#ensureSetUp().then(() => this.#call(item, ctx));
     return this.#call(item, ctx);
   };
+
+  /** The setup of a fresh thread: the one under way, or a new one. */
+  #ensureSetUp(): Promise<void> {
+    if (this.#starting === null)
+      this.#starting = this.#setup().finally(() => {
+        this.#starting = null;
+      });
+    return this.#starting;
+  }
 
   #call(item: unknown, ctx: StageContext): Promise<unknown> {
     const c = ctx as WorkerContext;
@@ -215,9 +233,10 @@ export class ThreadLane implements WorkerResource<unknown, unknown> {
       this.#destroy();
       return;
     }
-    // The thread ends when close settles, or after closeTimeoutMs if it does not (then the
-    // worker's close wait, bounded alike, reports the resource as not closed).
-    const timer = setTimeout(() => this.#destroy(), this.closeTimeoutMs);
+    // The thread ends when close settles, or a little after closeTimeoutMs if it does not: the
+    // worker's close wait, bounded by closeTimeoutMs itself, has then reported the resource as
+    // not closed and moved on (ending the thread first would read as a close that threw).
+    const timer = setTimeout(() => this.#destroy(), this.closeTimeoutMs + CLOSE_GRACE_MS);
     timer.unref();
     try {
       const r = (await this.#pool.run([Op.Close] satisfies Task)) as Result;
@@ -242,6 +261,11 @@ export class ThreadLane implements WorkerResource<unknown, unknown> {
 
   get threads(): number {
     return this.#pool.threads.length;
+  }
+
+  /** Ends the thread now, whatever it is doing (its close, if it has one, does not run). */
+  terminate(): void {
+    this.#destroy();
   }
 
   #destroy(): void {

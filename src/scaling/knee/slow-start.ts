@@ -164,6 +164,8 @@ export class SlowStart {
       this.#retestN = 0;
       this.#round(n, now);
     }
+    // No worker at all (a stage whose workers cannot start): a round measures nothing.
+    if (n <= 0) return SlowStartMove.Hold;
     // A count changed by someone else, or workers still starting: capacity on its way (and
     // workers leaving after a step down still finishing their items: capacity on its way out).
     const moving = stats.startingWorkers > 0 || stats.totalWorkers > n;
