@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { isAbsolute } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -76,15 +76,28 @@ export interface Threaded<In, Out> extends PerWorker<In, Out> {
 
 const optionsSchema = optionsObject(optionsShape);
 
-/** This process's Node flags, less those a thread cannot take (`--eval` and its script, `--print`, tsx's own hooks, …). */
+/** Flags a thread inherits, by name: module loading and warnings (the ones that take a value, apart). */
+const INHERITED = /^(--(import|require|loader|experimental-loader|conditions|disable-warning)|-r|-C)$/;
+const INHERITED_BARE =
+  /^--(enable-source-maps|no-warnings|no-deprecation|trace-warnings|trace-deprecation|throw-deprecation|pending-deprecation|experimental-(vm-modules|specifier-resolution|json-modules|wasm-modules|detect-module|require-module|default-type|import-meta-resolve))(=|$)/;
+
+/**
+ * The flags of this process its threads take over: those that load modules (`--import`,
+ * `--require`, loaders, `--conditions`) and those about warnings and source maps. Worker threads
+ * refuse V8 and process flags (`--max-old-space-size`, `--expose-gc`, `--title`, …) — a thread
+ * given one fails to start — so the rest stay with the process; tsx's own hooks are left out too
+ * (its `--import tsx` is what works in a thread).
+ */
 export function ownFlags(): string[] {
   const out: string[] = [];
   const flags = process.execArgv;
   for (let i = 0; i < flags.length; i++) {
     const f = flags[i]!;
-    if (/^(-e|--eval|-p|--print)$/.test(f)) i++;
-    else if ((f === "--require" || f === "--import") && isTsxInternal(flags[i + 1] ?? "")) i++;
-    else if (!/^(--eval=|--print=|--input-type|-i$|--interactive|--test\b|--watch)/.test(f)) out.push(f);
+    const name = f.split("=")[0]!;
+    if (INHERITED.test(name)) {
+      const value = f.includes("=") ? f.slice(f.indexOf("=") + 1) : (flags[++i] ?? "");
+      if (!isTsxInternal(value)) out.push(name, value);
+    } else if (INHERITED_BARE.test(f)) out.push(f);
   }
   return out;
 }
@@ -97,11 +110,18 @@ function moduleUrlOf(moduleUrl: unknown): string {
     );
   let url: URL;
   if (moduleUrl instanceof URL) url = moduleUrl;
-  else if (typeof moduleUrl === "string" && moduleUrl.startsWith("file:")) url = new URL(moduleUrl);
+  else if (typeof moduleUrl === "string" && /^file:/i.test(moduleUrl)) url = new URL(moduleUrl);
   else if (typeof moduleUrl === "string" && isAbsolute(moduleUrl)) url = pathToFileURL(moduleUrl);
   else throw bad("expected a file: URL or an absolute path to the worker module");
   if (url.protocol !== "file:") throw bad("expected a file: URL (a thread loads its module from disk)");
-  if (!existsSync(fileURLToPath(url))) throw bad(`no file at ${fileURLToPath(url)}`);
+  let path: string;
+  try {
+    path = fileURLToPath(url);
+  } catch (error) {
+    throw bad(`not a local file (${(error as Error).message})`);
+  }
+  if (!existsSync(path)) throw bad(`no file at ${path}`);
+  if (!statSync(path).isFile()) throw bad(`${path} is not a file`);
   return url.href;
 }
 

@@ -24,12 +24,20 @@ function moduleOf(def: Pick<CallDef, "fn" | "setup" | "close">): URL {
   return pathToFileURL(path);
 }
 
+/** The harness's stage, as a threaded stage's lanes see it: failures between calls are thrown up. */
+const laneStage = (worker: ResourceWorker) => ({
+  ...worker.stage,
+  threadFailed: (error: unknown) => {
+    throw error;
+  },
+});
+
 const siteOf = (
   def: Pick<CallDef, "fn" | "setup" | "close">,
   pool: ReturnType<typeof laneHarness>["pool"],
   worker?: ResourceWorker,
 ) =>
-  new ThreadCalls(threaded(moduleOf(def)).threads, pool, worker?.stage ?? laneHarness().worker.stage, {
+  new ThreadCalls(threaded(moduleOf(def)).threads, pool, laneStage(worker ?? laneHarness().worker), {
     threads: 0,
     threadUtilization: null,
   });
@@ -76,7 +84,7 @@ describe("ThreadCalls, beyond the contract", () => {
         }),
       ).threads,
       h.pool,
-      h.worker.stage,
+      laneStage(h.worker),
       readings,
     );
     const lane = (await site.open(h.worker)) as Lane;

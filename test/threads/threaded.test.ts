@@ -12,6 +12,7 @@ import {
   type TransformerError,
   router,
   threaded,
+  transfer,
 } from "../../src/index.js";
 import type { Job } from "../fixtures/threads/modes.worker.js";
 import { CHANNEL, collect, MODES } from "./thread-support.js";
@@ -156,6 +157,65 @@ describe("threaded(): a stage whose calls run in worker threads", () => {
       /stage "t": its worker thread died sending the result back/,
     );
     expect(f.stats().failed).toBe(2);
+  });
+
+  it("survives a thread that dies between calls (leftover async work throws): logged, replaced, nothing lost", async () => {
+    const f = new Flow<Job>()
+      .setProducer(
+        (async function* () {
+          yield { n: 1, mode: "throwLater" };
+          await new Promise((r) => setTimeout(r, 300));
+          yield { n: 2 };
+        })(),
+      )
+      .addTransformer(modes(), { name: "t", scalingStrategy: new FixedScaling({ workers: 1 }) });
+    const { out, errors, faults, setups } = await collect(f);
+    expect(errors).toEqual([]);
+    expect(out).toEqual([1, 4]);
+    expect(faults.some((m) => /a worker thread failed between calls/.test(m))).toBe(true);
+    expect(setups).toHaveLength(2);
+    expect(f.stageStats("t")!.unclosedResources).toBe(1);
+  });
+
+  it("takes a look-alike of Last's class for a plain result, and transfer() in the main thread for its value", async () => {
+    const f = new Flow<Job>()
+      .setProducer([{ n: 1, mode: "fakeLast" }, { n: 2 }])
+      .addTransformer(modes(), { name: "t", scalingStrategy: new FixedScaling({ workers: 1 }) })
+      .addTransformer((x: unknown) => transfer(x, []), { name: "main" });
+    const { out } = await collect(f);
+    expect(out).toEqual([{ value: 1 }, 4]);
+    expect(f.stats().dropped).toBe(0);
+  });
+
+  it("gives its threads only the flags a thread takes, and fails items with a FlowConfigError for flags Node refuses", async () => {
+    const bad = new Flow<Job>()
+      .setProducer([{ n: 1 }])
+      .addTransformer(modes({ execArgv: ["--import", "tsx", "--max-old-space-size=200"] }), { name: "t" });
+    const { errors } = await collect(bad);
+    expect(errors).toHaveLength(1);
+    const cause = (errors[0]!.error as Error).cause as FlowConfigError;
+    expect(cause).toBeInstanceOf(FlowConfigError);
+    expect(cause.option).toBe("execArgv");
+    expect(cause.message).toMatch(/could not start with execArgv = .*--max-old-space-size=200/);
+    // What the process itself runs with is filtered: V8 and process flags stay behind.
+    const saved = process.execArgv;
+    Object.defineProperty(process, "execArgv", {
+      value: [
+        "--max-old-space-size=300",
+        "--expose-gc",
+        "--import",
+        "tsx",
+        "--enable-source-maps",
+        "-r",
+        "x.cjs",
+      ],
+      configurable: true,
+    });
+    try {
+      expect(modes().threads.execArgv).toEqual(["--import", "tsx", "--enable-source-maps", "-r", "x.cjs"]);
+    } finally {
+      Object.defineProperty(process, "execArgv", { value: saved, configurable: true });
+    }
   });
 
   it("moves buffers both ways when asked: the sender's copy is emptied", async () => {
@@ -312,6 +372,9 @@ describe("threaded(): a stage whose calls run in worker threads", () => {
       /moduleUrl = "\.\/relative\.worker\.js": expected a file: URL or an absolute path/,
     );
     expect(() => threaded(new URL("./missing.worker.js", import.meta.url))).toThrow(/no file at/);
+    expect(() => threaded(new URL(".", import.meta.url))).toThrow(/is not a file/);
+    expect(() => threaded("file://host/x.mjs")).toThrow(FlowConfigError);
+    expect(threaded(MODES.href.replace(/^file:/, "FILE:")).threads.module).toBe(MODES.href);
     expect(() => threaded(MODES, { transfer: 3 } as never)).toThrow(/transfer/);
     expect(() => threaded(MODES, { resourceLimits: { maxOldGenerationSizeMb: -1 } })).toThrow(
       /maxOldGenerationSizeMb/,

@@ -1,8 +1,13 @@
+/** The brand of a `LastValue` (a registered symbol: the same in every copy of the module, in every thread). */
+export const LAST_BRAND: unique symbol = Symbol.for("flowrhythm.last");
+
 /**
  * What `Last(value)` returns: a marker the runtime unwraps. A stage function that returns one
  * makes `value` the final item its stage hands on.
  */
 export class LastValue<T> {
+  /** @internal Tells a `LastValue` from any other object with a `value`, in any copy of this module. */
+  readonly [LAST_BRAND] = true;
   constructor(
     /** The final item its stage hands on. */
     readonly value: T,

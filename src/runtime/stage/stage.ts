@@ -356,6 +356,15 @@ export class Stage implements ChannelHooks, DropTarget, WorkerHost {
     this.run.workerFault(this.name, "close() threw", error);
   }
 
+  /** A threaded stage's thread failed outside any call: logged once per kind (it is replaced on the next call). */
+  threadFailed(error: unknown): void {
+    this.run.workerFault(
+      this.name,
+      "a worker thread failed between calls (a fresh one takes the next call)",
+      error,
+    );
+  }
+
   /** A worker's resource will not be closed in time: counted (`unclosedResources`) and logged. */
   resourceUnclosed(why: string): void {
     this.metrics.unclosed++;

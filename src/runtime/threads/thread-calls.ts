@@ -43,7 +43,14 @@ export class ThreadCalls implements CallSite {
       return lane.open().then(
         () => ({
           process: lane.process,
-          close: () => close().finally(() => this.#lanes.delete(lane)),
+          close: () =>
+            close().finally(() => {
+              this.#lanes.delete(lane);
+              if (this.#lanes.size === 0) {
+                this.readings.threads = 0;
+                this.readings.threadUtilization = null;
+              }
+            }),
         }),
         (error) => {
           this.#lanes.delete(lane);
@@ -57,6 +64,8 @@ export class ThreadCalls implements CallSite {
   abandon(): void {
     for (const lane of this.#lanes) lane.terminate();
     this.#lanes.clear();
+    this.readings.threads = 0;
+    this.readings.threadUtilization = null;
   }
 
   /** Reads the threads' count and mean event-loop utilization since the last tick. */

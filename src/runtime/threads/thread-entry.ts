@@ -8,9 +8,9 @@ import { fileURLToPath } from "node:url";
 import { workerData } from "node:worker_threads";
 import { Piscina } from "piscina";
 import { isTypeScript } from "../../internal/tsx.js";
-import { LastValue } from "../../model/item/last.js";
+import { LAST_BRAND, type LastValue } from "../../model/item/last.js";
 import { Skip } from "../../model/item/skip.js";
-import { TransferValue } from "../../model/item/transfer.js";
+import { TRANSFER_BRAND, type TransferValue } from "../../model/item/transfer.js";
 import { encodeError, Kind, Op, type Task, UNLOADABLE } from "./wire.js";
 
 type Fn = (item: unknown, ctx: unknown) => unknown;
@@ -69,20 +69,28 @@ async function load(): Promise<Loaded> {
   return { fn: fn as Fn, close: (m.close as Loaded["close"]) ?? null };
 }
 
-/** The LastValue of the module's own copy of flowrhythm, which may not be this one (a `.ts` source beside a build). */
-const isLast = (r: unknown): r is LastValue<unknown> =>
-  r instanceof LastValue ||
-  (typeof r === "object" && r !== null && r.constructor?.name === "LastValue" && "value" in r);
+const branded = (v: unknown, brand: symbol): boolean =>
+  typeof v === "object" && v !== null && (v as Record<symbol, unknown>)[brand] === true;
 
-/** A result as it crosses: a primitive as itself, anything else as `[kind, value]` (see wire.ts). */
+/**
+ * A result as it crosses: a primitive as itself, anything else as `[kind, value]` (see wire.ts).
+ * `Last` and `transfer` are told by brand, not class: the module may import another copy of
+ * flowrhythm (a `.ts` source beside a build), and a look-alike class of the user's is no marker.
+ */
 function encode(r: unknown): unknown {
   if (typeof r !== "object" || r === null) return r === Skip ? [Kind.Skip, null] : r;
-  if (isLast(r)) return [Kind.Last, r.value];
-  if (r instanceof TransferValue || r.constructor?.name === "TransferValue") {
-    const t = r as TransferValue<unknown>;
+  if (branded(r, LAST_BRAND)) return [Kind.Last, (r as LastValue<unknown>).value];
+  if (branded(r, TRANSFER_BRAND)) {
+    let value: unknown = r;
+    const list: unknown[] = [];
+    // transfer(transfer(v, a), b) moves a and b.
+    while (branded(value, TRANSFER_BRAND)) {
+      list.push(...(value as TransferValue<unknown>).list);
+      value = (value as TransferValue<unknown>).value;
+    }
     return Piscina.move({
-      [Piscina.transferableSymbol]: [...t.list],
-      [Piscina.valueSymbol]: [Kind.Value, t.value],
+      [Piscina.transferableSymbol]: list,
+      [Piscina.valueSymbol]: [Kind.Value, value],
     } as never);
   }
   return [Kind.Value, r];

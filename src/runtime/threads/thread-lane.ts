@@ -29,6 +29,8 @@ export interface LaneStage {
   readonly name: string;
   readonly run: { readonly stopping: boolean };
   resourceUnclosed(why: string): void;
+  /** A thread failed outside any call (an error its leftover async work threw, say): logged. */
+  threadFailed(error: unknown): void;
 }
 
 /** How long past `closeTimeoutMs` a thread whose close hangs is left before it is ended. */
@@ -53,9 +55,14 @@ export class ThreadLane implements WorkerResource<unknown, unknown> {
   #elu: EventLoopUtilization | undefined;
   #eluThread: Worker | undefined;
   #destroyed = false;
+  /** The pool could not start a thread at all: it is left as it is (see `#setup`). */
+  #orphaned = false;
+  /** Fails the setup under way: its thread could not start. */
+  #failSetup: ((error: unknown) => void) | null = null;
   /** A fresh thread's setup under way, after a crash or a timeout. */
   #starting: Promise<void> | null = null;
   readonly module: string;
+  readonly execArgv: readonly string[];
 
   constructor(
     spec: ThreadSpec,
@@ -71,6 +78,7 @@ export class ThreadLane implements WorkerResource<unknown, unknown> {
       ext === "ts" && !isTypeScript(spec.module) && !hasTsx(spec.execArgv)
         ? [...spec.execArgv, "--import", "tsx"]
         : spec.execArgv;
+    this.execArgv = execArgv;
     this.#pool = new Piscina({
       filename: ENTRY,
       minThreads: 0,
@@ -95,8 +103,21 @@ export class ThreadLane implements WorkerResource<unknown, unknown> {
           "its thread ended before close() could run (it crashed, exited, passed its resourceLimits, or a timeout or stop() ended its call)",
         );
       // A fresh thread starts now, not when the next call comes: its start and setup overlap the
-      // retry's backoff or the next item's wait instead of eating into that call's timeoutMs.
-      if (!stage.run.stopping) this.#ensureSetUp().then(undefined, () => {});
+      // retry's backoff or the next item's wait instead of eating into that call's timeoutMs. On
+      // the next turn: the 'error' piscina may emit for the thread that ended comes first.
+      if (!stage.run.stopping)
+        setImmediate(() => {
+          if (!this.#destroyed && !this.#setUp) this.#ensureSetUp().then(undefined, () => {});
+        });
+    });
+    // piscina emits 'error' for a thread that fails with no task of its own: one that could not
+    // start (its setup task then waits for ever: failed here), or one whose leftover async work
+    // threw between calls (its thread is gone: reported, and the next call gets a fresh one).
+    // Unheard, the event would end the process.
+    this.#pool.on("error", (error: unknown) => {
+      if (this.#destroyed) return;
+      if (this.#failSetup !== null) this.#failSetup(this.#startError(error));
+      else stage.threadFailed(error);
     });
   }
 
@@ -114,10 +135,27 @@ export class ThreadLane implements WorkerResource<unknown, unknown> {
   /** Runs `setup` in the thread (starting one if none runs); rejects with why it could not. */
   async #setup(): Promise<void> {
     let r: Result;
+    let task: Promise<Result>;
     try {
-      r = (await this.#pool.run([Op.Open, this.info] satisfies Task)) as Result;
+      task = this.#pool.run([Op.Open, this.info] satisfies Task) as Promise<Result>;
     } catch (error) {
+      // Node refused to start the thread (its flags): the pool holds a task it will never run,
+      // whose rejection nobody could hear — leave the pool to the collector rather than destroy it.
+      this.#orphaned = true;
+      throw this.#startError(error);
+    }
+    // A thread that cannot start leaves the task queued for ever (the pool's 'error' ends the wait).
+    const failed = new Promise<never>((_, reject) => {
+      this.#failSetup = reject;
+    });
+    task.then(undefined, () => {});
+    try {
+      r = await Promise.race([task, failed]);
+    } catch (error) {
+      if (error instanceof FlowConfigError) throw error;
       throw this.#failure(error);
+    } finally {
+      this.#failSetup = null;
     }
     if (r[0] === Kind.SetupFailed) {
       // The thread keeps its failed load: end it, so that the next call starts another.
@@ -172,6 +210,16 @@ export class ThreadLane implements WorkerResource<unknown, unknown> {
         throw decodeError(r[1] as WireError);
     }
   };
+
+  /** A thread that could not start: its Node flags, when Node refused them, are the stage's definition at fault. */
+  #startError(error: unknown): unknown {
+    const code = (error as { code?: unknown })?.code;
+    if (code !== "ERR_WORKER_INVALID_EXEC_ARGV" && code !== "ERR_WORKER_INIT_FAILED") return error;
+    return new FlowConfigError(
+      `stage "${this.stage.name}": threaded: a worker thread could not start with execArgv = ${JSON.stringify(this.execArgv)} (${(error as Error).message}); worker threads take module-loading flags (--import, --require, --conditions), not V8 or process flags`,
+      { option: "execArgv", cause: error },
+    );
+  }
 
   /** A module the thread could not use is the stage's definition at fault: a FlowConfigError that names the fix. */
   #setupError(error: unknown): unknown {
@@ -256,7 +304,8 @@ export class ThreadLane implements WorkerResource<unknown, unknown> {
     const since = this.#eluThread === t ? this.#elu : undefined;
     this.#elu = now;
     this.#eluThread = t;
-    return since === undefined ? now.utilization : perf.eventLoopUtilization(now, since).utilization;
+    const u = since === undefined ? now.utilization : perf.eventLoopUtilization(now, since).utilization;
+    return Math.min(1, Math.max(0, u));
   }
 
   get threads(): number {
@@ -271,7 +320,7 @@ export class ThreadLane implements WorkerResource<unknown, unknown> {
   #destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    this.#pool.destroy().then(undefined, () => {});
+    if (!this.#orphaned) this.#pool.destroy().then(undefined, () => {});
   }
 }
 

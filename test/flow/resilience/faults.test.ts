@@ -140,6 +140,39 @@ describe("faults lose nothing", () => {
     },
   );
 
+  it("a result whose `then` cannot be read (a throwing getter, a Proxy) fails its item, as awaiting it would", async () => {
+    const clock = new VirtualClock();
+    const events: FlowErrorEvent[] = [];
+    const hostile = [
+      {
+        // biome-ignore lint/suspicious/noThenProperty: the hostile value under test
+        get then() {
+          throw new Error("then getter");
+        },
+      },
+      new Proxy(
+        {},
+        {
+          get() {
+            throw new Error("proxy trap");
+          },
+        },
+      ),
+    ];
+    const out: unknown[] = [];
+    const f = new Flow({ clock, errorHandler: (e) => void events.push(e) })
+      .setProducer(range(4))
+      .addTransformer((x: number) => (x === 1 || x === 2 ? hostile[x - 1] : x), { name: "s" })
+      .setConsumer((x) => void out.push(x));
+    await runVirtual(f, clock);
+    expect(out).toEqual([0, 3]);
+    expect(events.map((e) => ((e as TransformerError).error as Error).message)).toEqual([
+      "then getter",
+      "proxy trap",
+    ]);
+    expect(f.stats()).toMatchObject({ consumed: 2, failed: 2, inFlight: 0 });
+  });
+
   it("a consumer that fails on every item: each is reported once, none is lost", async () => {
     const clock = new VirtualClock();
     const events: FlowErrorEvent[] = [];
