@@ -116,7 +116,11 @@ export class ThreadLane implements WorkerResource<unknown, unknown> {
     // Unheard, the event would end the process.
     this.#pool.on("error", (error: unknown) => {
       if (this.#destroyed) return;
-      if (this.#failSetup !== null) this.#failSetup(this.#startError(error));
+      // A setup waits and no thread is left: the one started for it failed to start. Otherwise
+      // the error is an ended thread's (its 'error' may come after its 'exit', when the fresh
+      // thread's setup is already under way — that setup has a thread, and goes on).
+      if (this.#failSetup !== null && this.#pool.threads.length === 0)
+        this.#failSetup(this.#startError(error));
       else stage.threadFailed(error);
     });
   }
