@@ -43,21 +43,22 @@ export class ThreadCalls implements CallSite {
       return lane.open().then(
         () => ({
           process: lane.process,
-          close: () =>
-            close().finally(() => {
-              this.#lanes.delete(lane);
-              if (this.#lanes.size === 0) {
-                this.readings.threads = 0;
-                this.readings.threadUtilization = null;
-              }
-            }),
+          close: () => close().finally(() => this.#forget(lane)),
         }),
         (error) => {
-          this.#lanes.delete(lane);
+          this.#forget(lane);
           throw error;
         },
       );
     });
+  }
+
+  /** A lane is gone: with none left, the readings say so at once (not at the next tick, which may never come). */
+  #forget(lane: ThreadLane): void {
+    this.#lanes.delete(lane);
+    if (this.#lanes.size > 0) return;
+    this.readings.threads = 0;
+    this.readings.threadUtilization = null;
   }
 
   /** Ends every thread of the stage at once: `stop()` gave up on its workers (a setup or close that hangs). */

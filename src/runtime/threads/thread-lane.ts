@@ -57,6 +57,8 @@ export class ThreadLane implements WorkerResource<unknown, unknown> {
   #destroyed = false;
   /** The pool could not start a thread at all: it is left as it is (see `#setup`). */
   #orphaned = false;
+  /** An error piscina gave while a setup was under way (see the 'error' listener). */
+  #lateError: unknown = undefined;
   /** Fails the setup under way: its thread could not start. */
   #failSetup: ((error: unknown) => void) | null = null;
   /** A fresh thread's setup under way, after a crash or a timeout. */
@@ -96,7 +98,18 @@ export class ThreadLane implements WorkerResource<unknown, unknown> {
     // However a thread ends but by the lane's close (a crash, an exit, its memory limit, a call
     // ended by timeoutMs or stop()), its setup has no close: reported, and the next call sets up a fresh one.
     this.#pool.on("workerDestroy", () => {
-      if (!this.#setUp || this.#destroyed) return;
+      if (this.#destroyed) return;
+      const fail = this.#failSetup;
+      if (fail !== null) {
+        // The thread started for a setup under way ended: it could not start, or its setup
+        // crashed. The error, if piscina has one, comes right after this event.
+        setImmediate(() => {
+          if (this.#failSetup === fail)
+            fail(this.#startError(this.#lateError ?? new Error("its worker thread ended while it started")));
+        });
+        return;
+      }
+      if (!this.#setUp) return;
       this.#setUp = false;
       if (this.#hasClose)
         this.stage.resourceUnclosed(
@@ -110,17 +123,15 @@ export class ThreadLane implements WorkerResource<unknown, unknown> {
           if (!this.#destroyed && !this.#setUp) this.#ensureSetUp().then(undefined, () => {});
         });
     });
-    // piscina emits 'error' for a thread that fails with no task of its own: one that could not
-    // start (its setup task then waits for ever: failed here), or one whose leftover async work
-    // threw between calls (its thread is gone: reported, and the next call gets a fresh one).
-    // Unheard, the event would end the process.
+    // piscina emits 'error' for a thread that fails with no task of its own: one whose leftover
+    // async work threw between calls (reported; the next call gets a fresh thread), or one that
+    // could not start (its setup task would wait for ever: the setup fails with it). Unheard,
+    // the event would end the process. While a setup is under way the error is kept: the ended
+    // thread was the setup's (it fails with it), or an earlier one's whose 'error' came after its
+    // 'exit' (reported once the setup has its thread).
     this.#pool.on("error", (error: unknown) => {
       if (this.#destroyed) return;
-      // A setup waits and no thread is left: the one started for it failed to start. Otherwise
-      // the error is an ended thread's (its 'error' may come after its 'exit', when the fresh
-      // thread's setup is already under way — that setup has a thread, and goes on).
-      if (this.#failSetup !== null && this.#pool.threads.length === 0)
-        this.#failSetup(this.#startError(error));
+      if (this.#failSetup !== null) this.#lateError = error;
       else stage.threadFailed(error);
     });
   }
@@ -156,6 +167,7 @@ export class ThreadLane implements WorkerResource<unknown, unknown> {
     try {
       r = await Promise.race([task, failed]);
     } catch (error) {
+      this.#lateError = undefined;
       if (error instanceof FlowConfigError) throw error;
       throw this.#failure(error);
     } finally {
@@ -168,6 +180,12 @@ export class ThreadLane implements WorkerResource<unknown, unknown> {
     }
     this.#hasClose = r[1] === true;
     this.#setUp = true;
+    const late = this.#lateError;
+    this.#lateError = undefined;
+    if (late !== undefined) this.stage.threadFailed(late);
+    const t = this.#pool.threads[0];
+    this.#eluThread = t;
+    this.#elu = t?.performance.eventLoopUtilization();
   }
 
   readonly process = (item: unknown, ctx: StageContext): Promise<unknown> => {
@@ -302,13 +320,13 @@ export class ThreadLane implements WorkerResource<unknown, unknown> {
   /** The thread's event-loop utilization since the last reading (0–1), or null with no thread. */
   utilization(): number | null {
     const t = this.#pool.threads[0];
-    if (t === undefined) return null;
+    // Read from the end of the thread's setup on: its start (loading modules, compiling a `.ts`
+    // one) is busy time that says nothing of its calls, and read a waiting thread as busy.
+    if (t === undefined || this.#eluThread !== t || this.#elu === undefined) return null;
     const perf = t.performance;
     const now = perf.eventLoopUtilization();
-    const since = this.#eluThread === t ? this.#elu : undefined;
+    const u = perf.eventLoopUtilization(now, this.#elu).utilization;
     this.#elu = now;
-    this.#eluThread = t;
-    const u = since === undefined ? now.utilization : perf.eventLoopUtilization(now, since).utilization;
     return Math.min(1, Math.max(0, u));
   }
 
