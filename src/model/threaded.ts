@@ -88,7 +88,7 @@ const INHERITED_BARE =
  * given one fails to start — so the rest stay with the process; tsx's own hooks are left out too
  * (its `--import tsx` is what works in a thread).
  */
-export function ownFlags(): string[] {
+function ownFlags(): string[] {
   const out: string[] = [];
   const flags = process.execArgv;
   for (let i = 0; i < flags.length; i++) {

@@ -330,10 +330,6 @@ export class ThreadLane implements WorkerResource<unknown, unknown> {
     return Math.min(1, Math.max(0, u));
   }
 
-  get threads(): number {
-    return this.#pool.threads.length;
-  }
-
   /** Ends the thread now, whatever it is doing (its close, if it has one, does not run). */
   terminate(): void {
     this.#destroy();
