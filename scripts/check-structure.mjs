@@ -16,8 +16,9 @@ export const LAYERS = [
   ["src/plan/"],
   ["src/runtime/"],
   ["src/flow/"],
+  ["src/observe/"],
   ["src/simulate/", "src/testing.ts"],
-  ["src/index.ts", "src/cli.ts"],
+  ["src/index.ts", "src/cli.ts", "src/opentelemetry.ts", "src/prometheus.ts"],
 ];
 export const MAX_LINES = 400;
 export const MAX_FILES = 15;

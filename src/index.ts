@@ -18,6 +18,7 @@ export { acked } from "./model/item/acked.js";
 export { Last, LastValue } from "./model/item/last.js";
 export { Skip } from "./model/item/skip.js";
 export { PushHandle } from "./runtime/push-handle.js";
+export { reportProgress } from "./observe/progress.js";
 export { FixedScaling } from "./scaling/fixed-scaling.js";
 export { UtilizationScaling } from "./scaling/utilization-scaling.js";
 export { AdaptiveScaling } from "./scaling/adaptive-scaling.js";
@@ -90,6 +91,7 @@ export type { PolicyOptions, ResolvedPolicy } from "./scaling/policy-options.js"
 export type { Rates } from "./scaling/policy-scaling.js";
 export type { ScaleEvent } from "./model/events.js";
 export type { StageStats, FlowStats, FlowState, FlowEnd, LatencySummary } from "./stats/stage-stats.js";
+export type { ProgressOptions, ProgressHandle, ProgressStream, ProgressMode } from "./observe/progress.js";
 export type {
   StageNode,
   StructureItem,

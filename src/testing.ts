@@ -24,7 +24,8 @@ import { VirtualClock } from "./clock/virtual-clock.js";
 import { FlowConfigError } from "./errors.js";
 import { Flow } from "./flow/flow.js";
 import { describeValue } from "./internal/describe.js";
-import type { LatencySummary, StageStats } from "./stats/stage-stats.js";
+import { idleStats } from "./runtime/run-stats.js";
+import type { FlowStats, LatencySummary, StageStats } from "./stats/stage-stats.js";
 
 export { VirtualClock };
 export type { VirtualClockOptions } from "./clock/virtual-clock.js";
@@ -143,6 +144,7 @@ export function stageStats(overrides: Partial<StageStats> = {}): StageStats {
     rateLimitedWorkers: 0,
     totalWorkers: total,
     activeWorkers: overrides.activeWorkers ?? total,
+    peakWorkers: total,
     avgBusyWorkers: busy,
     avgIdleWorkers: idle,
     avgBlockedWorkers: blocked,
@@ -180,4 +182,13 @@ export function stageStats(overrides: Partial<StageStats> = {}): StageStats {
     queueWait: EMPTY,
     ...overrides,
   };
+}
+
+/**
+ * A flow's stats built by hand, for testing what reads them (a reporter, a dashboard, an
+ * exporter): a running flow with nothing counted yet, `overrides` set the fields a test cares
+ * about (`stages`: build each with {@link stageStats}).
+ */
+export function flowStats(overrides: Partial<FlowStats> = {}): FlowStats {
+  return { ...idleStats(0, "flow"), state: "running", startedAt: 0, ...overrides };
 }

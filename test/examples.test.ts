@@ -39,6 +39,8 @@ describe("examples", () => {
       "crawler",
       "etl",
       "threads",
+      "progress",
+      "prometheus",
     ])
       expect(examples).toContain(`${name}.ts`);
   });

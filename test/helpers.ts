@@ -3,7 +3,7 @@ import type { FlowErrorEvent } from "../src/index.js";
 import type { Clock } from "../src/index.js";
 import { runVirtual as runToEnd, VirtualClock } from "../src/testing.js";
 
-export { stageStats } from "../src/testing.js";
+export { flowStats, stageStats } from "../src/testing.js";
 import type { Flow } from "../src/index.js";
 
 /** Resolves after `ms` on the given clock; rejects with the signal's reason if it aborts first. */

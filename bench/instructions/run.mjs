@@ -70,6 +70,16 @@ if (perItem.adaptive !== undefined && perItem.fixed !== undefined)
   console.log(
     `AdaptiveScaling costs ${((perItem.adaptive / perItem.fixed - 1) * 100).toFixed(1)} % more than FixedScaling per item`,
   );
+for (const kind of ["metrics", "traced", "als"])
+  if (perItem[kind] !== undefined && perItem.fixed !== undefined)
+    console.log(
+      `${kind} costs ${((perItem[kind] / perItem.fixed - 1) * 100).toFixed(1)} % more than FixedScaling per item`,
+    );
+// pipeline.mjs's metrics kind exports every 10,000 items: 2N / 10,000 exports in the counted run.
+if (perItem.metrics !== undefined && perItem.fixed !== undefined)
+  console.log(
+    `one metrics export (a collection of every metric, handed to the exporter) costs about ${(((perItem.metrics - perItem.fixed) * 2 * N) / ((2 * N) / 10_000) / 1e6).toFixed(1)} M instructions, all included`,
+  );
 if (perItem.lean !== undefined && perItem.fixed !== undefined)
   console.log(
     `the lean pipeline takes ${(perItem.lean / perItem.fixed).toFixed(2)} of FixedScaling's instructions per item`,

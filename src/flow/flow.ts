@@ -1,4 +1,3 @@
-import { availableParallelism } from "node:os";
 import { isCallable } from "../internal/callable.js";
 import { FlowConfigError } from "../errors.js";
 import { describeValue } from "../internal/describe.js";
@@ -38,14 +37,8 @@ import { PushHandle } from "../runtime/push-handle.js";
 import { listenForSignals } from "../runtime/signals.js";
 import { type ComposedFlow, StageTree } from "../model/stage-tree.js";
 import type { Consumer, Source } from "../model/types.js";
-
-/**
- * `maxThreads` when not set: one thread more than the cores Node reports. The extra thread keeps
- * every core busy while a result crosses back and the next item crosses in (on 2 cores, piscina's
- * best for a 1 ms pure-JS job was 3 threads: 1.73× the event loop, against 1.63× with 2); the
- * thread budget holds busy threads at the cores actually in use + 1 either way.
- */
-const defaultMaxThreads = () => availableParallelism() + 1;
+import { ITEM_TRACER, type ItemTracer, TIMING_SINKS, type TimingSink } from "./observe.js";
+import { defaultMaxThreads, runtimeConfig } from "./runtime-config.js";
 
 /** The input type a stage appended to a `Flow<I, O>` must accept. */
 type Next<O, A> = unknown extends O ? A : O;
@@ -69,6 +62,10 @@ type Next<O, A> = unknown extends O ? A : O;
 export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> implements Composable<I, O> {
   /** @internal Carries the input and output types for inference; declared, never set. */
   declare readonly "~io": { readonly in: (item: I) => void; readonly out: O };
+  /** @internal Exporters' timing sinks (`tapTimings` in flowrhythm/opentelemetry, /prometheus). */
+  readonly [TIMING_SINKS] = new Set<TimingSink>();
+  /** @internal The item tracer (`traceItems` in flowrhythm/opentelemetry), or null. */
+  [ITEM_TRACER]: ItemTracer | null = null;
   readonly #options: FlowSettings;
   readonly #tree = new StageTree();
   #source: Source<unknown> | null = null;
@@ -87,6 +84,11 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
     this.#handler = this.#options.errorHandler;
     this.#defaultStrategy = this.#options.defaultScalingStrategy;
     this.#signals = this.#options.handleSignals;
+  }
+
+  /** The `name` option: the label of this flow's metrics. */
+  get name(): string {
+    return this.#options.name;
   }
 
   /**
@@ -204,11 +206,11 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
    * `drain()` or `stop()`.
    */
   async run(source?: Source<I | Acked<I>>, options?: RunOptions): Promise<void> {
-    const { signal } = parseRunOptions(options);
+    const { signal, total } = parseRunOptions(options);
     if (source !== undefined) this.setProducer(source);
     if (this.#running())
       throw new FlowConfigError("run(): the flow is already running", { code: "ERR_FLOW_STATE" });
-    const runtime = this.#launch(false, this.#source ?? unbounded);
+    const runtime = this.#launch(false, this.#source ?? unbounded, 0, total);
     if (signal) {
       if (signal.aborted) void runtime.stop("abort");
       else {
@@ -299,7 +301,7 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
   /** A snapshot of the whole flow. */
   stats(): FlowStats {
     if (this.#runtime) return this.#runtime.stats();
-    return idleStats(this.#options.clock.now());
+    return idleStats(this.#options.clock.now(), this.#options.name);
   }
 
   /** A snapshot of one stage, or `undefined` when there is no such stage or the flow never ran. */
@@ -347,32 +349,12 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
     source: Source<unknown> | null,
     /** Push mode only (a run fed by a producer has no sends). */
     maxWaitingSends = 0,
+    total: number | null = null,
   ): FlowRuntime {
     const plan = this.#plan("start()");
     if (source !== null) claimOneShot(source);
-    const o = this.#options;
-    const runtime = new FlowRuntime(
-      plan,
-      source,
-      {
-        clock: o.clock,
-        random: o.random ?? Math.random,
-        tickMs: o.tickMs,
-        statsIntervalMs: o.statsIntervalMs,
-        statsWindowMs: o.statsWindowMs,
-        sampleEvery: o.timingSampleEvery,
-        handler: this.#handler,
-        deadLetter: o.deadLetter,
-        handlerTimeoutMs: o.handlerTimeoutMs,
-        closeTimeoutMs: o.closeTimeoutMs,
-        events: this,
-        maxTotalWorkers: o.maxTotalWorkers,
-        maxThreads: o.maxThreads ?? defaultMaxThreads(),
-        maxThreadsAsked: o.maxThreads !== undefined,
-        maxWaitingSends,
-      },
-      withSink,
-    );
+    const config = runtimeConfig(this.#options, this.#handler, this, maxWaitingSends, total);
+    const runtime = new FlowRuntime(plan, source, config, withSink);
     this.#runtime = runtime;
     runtime.start();
     if (this.#signals) this.#listenForSignals(runtime);

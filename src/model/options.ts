@@ -147,6 +147,12 @@ const clockField = (): z.ZodType<Clock, Clock> =>
   );
 
 const flowShape = {
+  /**
+   * The flow's name: the label its metrics and progress lines carry (`flowrhythm.flow.name`), so
+   * that several flows in one process read apart. Keep it to a fixed word: it is a metric label.
+   * @defaultValue "flow"
+   */
+  name: name().default("flow"),
   /** Strategy for every stage that sets none; each stage gets its own `clone()`. @defaultValue one fixed worker */
   defaultScalingStrategy: strategyField().optional(),
   /** Where every time read and timer comes from. @defaultValue the system clock */
@@ -234,6 +240,12 @@ export interface DrainOptions extends OptionsInput<typeof drainShape> {}
 const runShape = {
   /** Aborting it stops the flow (like `stop()`). */
   signal: check<AbortSignal>((v) => v instanceof AbortSignal, "an AbortSignal").optional(),
+  /**
+   * How many items the source will give, for `stats().total`, the ETA and progress lines, when
+   * the flow cannot tell by itself (a generator, a stream). @defaultValue an array's, typed
+   * array's, `Set`'s or `Map`'s size; else unknown
+   */
+  total: whole(0).optional(),
 };
 
 /** `run()` options. */
@@ -296,7 +308,10 @@ export function parseSignalOptions(options: unknown): { exit: boolean } {
 }
 
 /** Validates `flow.run(source, options)`. */
-export function parseRunOptions(options: unknown): { signal?: AbortSignal | undefined } {
+export function parseRunOptions(options: unknown): {
+  signal?: AbortSignal | undefined;
+  total?: number | undefined;
+} {
   return parseOptions(optionsObject(runShape), options, "run");
 }
 

@@ -13,11 +13,12 @@ import { runStats } from "./run-stats.js";
 import { Channel } from "./queue/channel.js";
 import type { FlowEvents } from "../model/events.js";
 import type { OutletHost } from "./outlet/outlets.js";
+import type { TimingSink } from "../stats/latency-recorder.js";
 import { FAIR_SHARE_MS } from "./fair-share.js";
 import { downstreamOf, type Plan } from "../plan/plan.js";
 import { ProducerPump, type PumpHost } from "./producer-pump.js";
 import { Reporter } from "./reporter.js";
-import { Outcomes } from "./outcomes.js";
+import { type Outcomes, outcomesOf, tracedConsume } from "./outcomes.js";
 import type { PushHost, RefusalReason, SendResult } from "./push-handle.js";
 import { PushInput, type PushInputHost } from "./push-input.js";
 import type { Stage } from "./stage/stage.js";
@@ -50,12 +51,16 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
   readonly sampleEvery: number;
   readonly closeTimeoutMs: number;
   readonly statsWindowMs: number;
+  readonly timingSinks: ReadonlySet<TimingSink>;
   readonly stages: Stage[];
   readonly startedAt: number;
   state: FlowState = "running";
   stopping = false;
   halted = false;
   itemsIn = 0;
+  /** How many items the source will give, when known (`run()`'s `total`, or the source's size). */
+  total: number | null;
+  readonly name: string;
   consumed = 0;
   readonly runId = randomUUID();
   #lastId = 0;
@@ -91,15 +96,13 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
     this.#config = config;
     this.clock = config.clock;
     this.cache = new TimeCache(config.clock);
-    const { handler, deadLetter, handlerTimeoutMs } = config;
-    const reporter = new Reporter(
-      config.clock,
-      handler,
-      deadLetter,
-      handlerTimeoutMs,
-      this.#stopSignal.promise,
-    );
-    this.outcomes = new Outcomes(config.events, reporter, this.cache, this.runId);
+    const { handler, deadLetter, handlerTimeoutMs: ms, events, tracer } = config;
+    const reporter = new Reporter(config.clock, handler, deadLetter, ms, this.#stopSignal.promise);
+    this.outcomes = outcomesOf(events, reporter, this.cache, this.runId, tracer);
+    if (tracer) this.consume = tracedConsume(this.consume.bind(this), tracer);
+    this.name = config.name;
+    this.total = config.total;
+    this.timingSinks = config.timingSinks;
     this.sampleEvery = config.sampleEvery;
     this.closeTimeoutMs = config.closeTimeoutMs;
     this.statsWindowMs = config.statsWindowMs;

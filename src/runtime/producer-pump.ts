@@ -1,4 +1,5 @@
 import type { Clock, TimeCache } from "../clock/clock.js";
+import { sizeOf } from "../internal/size-of.js";
 import { describeValue } from "../internal/describe.js";
 import { isThenable } from "../internal/is-thenable.js";
 import { TIMED_OUT, within } from "../clock/within.js";
@@ -28,6 +29,8 @@ export interface PumpHost {
   turn(): Promise<void>;
   /** An item enters: counted in `itemsIn`, and given its id. */
   admit(): number;
+  /** How many items the source will give, when known; the pump fills it in from the source's size. */
+  total: number | null;
   /** Who waits for an acknowledged item's outcome. */
   readonly outcomes: { readonly lineage: Lineage };
   sourceFailed(error: unknown): void;
@@ -78,6 +81,7 @@ export class ProducerPump<T> {
         typeof this.source === "function" ? this.source({ signal: this.#halt.signal }) : this.source
       ) as unknown;
       const s = src as Partial<AsyncIterable<T> & Iterable<T>> | null | undefined;
+      if (host.total === null) host.total = sizeOf(src);
       if (s != null && typeof s[Symbol.asyncIterator] === "function") {
         iterator = s[Symbol.asyncIterator]!();
         isAsync = true;

@@ -3,6 +3,8 @@ import type { ScaleEvent } from "../model/events.js";
 import type { EventEmitter } from "eventemitter3";
 import type { DeadLetterSink, DropReason, ErrorHandler, FlowEvents } from "../model/events.js";
 import type { Outcomes } from "./outcomes.js";
+import type { TimingSink } from "../stats/latency-recorder.js";
+import type { ItemTracer } from "../model/item/tracer.js";
 
 /** What a running stage needs from the flow that runs it. */
 export interface StageRun {
@@ -14,6 +16,8 @@ export interface StageRun {
   /** How long a worker's closing waits (late calls, `close()`), and how long `stop()` waits for workers. */
   readonly closeTimeoutMs: number;
   readonly statsWindowMs: number;
+  /** Exporters' sinks for the stages' timing samples. */
+  readonly timingSinks: ReadonlySet<TimingSink>;
   /** Set by `stop()`: no new workers, outputs are dropped. */
   readonly stopping: boolean;
   /**
@@ -56,6 +60,13 @@ export interface StageRun {
 
 /** Settings a run is built with (already validated by the builder). */
 export interface RuntimeConfig {
+  /** The flow's `name`. */
+  readonly name: string;
+  /** `run()`'s `total`, else `null` (the pump then reads the source's size when it has one). */
+  readonly total: number | null;
+  readonly timingSinks: ReadonlySet<TimingSink>;
+  /** Wraps each worker's call and hears every outcome, when the flow is traced. */
+  readonly tracer: ItemTracer | null;
   readonly clock: Clock;
   /** The flow's random source (see `FlowOptions.random`). */
   readonly random: () => number;

@@ -17,6 +17,25 @@ function histogram(): Histogram {
   });
 }
 
+/**
+ * Receives a stage's timing samples, in ms, as they are folded into its histograms: on the flow's
+ * tick, or when someone reads the stats. A sample (see `timingSampleEvery`), at most
+ * {@link SAMPLES_PER_FLUSH} per flush; `samplesMs` is reused, so read it before returning.
+ */
+export type TimingSink = (
+  stage: string,
+  kind: "processing" | "queueWait",
+  samplesMs: Float64Array,
+  count: number,
+) => void;
+
+/** Where a recorder hands its samples: the run's sinks, under the stage's name and the timing's kind. */
+export interface TimingTap {
+  readonly sinks: ReadonlySet<TimingSink>;
+  readonly stage: string;
+  readonly kind: "processing" | "queueWait";
+}
+
 /** Samples kept between two flushes (one tick); more are not recorded until the next flush. */
 export const SAMPLES_PER_FLUSH = 512;
 
@@ -35,6 +54,15 @@ export class LatencyRecorder {
   #buffered = 0;
   #current = histogram();
   #previous = histogram();
+  /**
+   * The sums of the values in {@link #current} and {@link #previous}, in µs: the mean from them is
+   * exact and costs nothing, where the histogram's own walks every bucket (measured: 1.2 ms of a
+   * 1.5 ms summary, and a `stats()` of a three-stage flow took 7 ms).
+   */
+  #currentSumUs = 0;
+  #previousSumUs = 0;
+  /** The last summary, until a sample is folded in or the window turns: readers in one tick share it. */
+  #summary: LatencySummary | null = null;
   #scratch: Histogram | null = null;
   #windowStart: number;
   readonly #windowMs: number;
@@ -45,7 +73,11 @@ export class LatencyRecorder {
   totalMs = 0;
   totalMsSquared = 0;
 
-  constructor(windowMs: number, now: number) {
+  constructor(
+    windowMs: number,
+    now: number,
+    private readonly tap: TimingTap | null = null,
+  ) {
     this.#windowMs = windowMs;
     this.#windowStart = now;
   }
@@ -75,12 +107,23 @@ export class LatencyRecorder {
     const buf = this.#buffer;
     let sum = 0;
     const n = this.#buffered;
+    const tap = this.tap;
+    if (n > 0 && tap !== null && tap.sinks.size > 0) {
+      // An exporter's failure must not stop the flow's own timing: each sink is on its own.
+      for (const sink of tap.sinks) {
+        try {
+          sink(tap.stage, tap.kind, buf, n);
+        } catch {}
+      }
+    }
     for (let i = 0; i < n; i++) {
       const ms = buf[i]!;
       const us = ms > 0 ? Math.round(ms * 1000) : 0;
       h.recordValue(us);
       sum += us;
     }
+    this.#currentSumUs += sum;
+    if (n > 0) this.#summary = null;
     this.#recentSum += sum / 1000;
     this.#recentCount += n;
     this.#buffered = 0;
@@ -107,11 +150,20 @@ export class LatencyRecorder {
     old.reset();
     this.#previous = this.#current;
     this.#current = old;
+    this.#previousSumUs = this.#currentSumUs;
+    this.#currentSumUs = 0;
+    this.#summary = null;
     this.#windowStart = now;
   }
 
   summary(): LatencySummary {
     this.flush();
+    if (this.#summary !== null) return this.#summary;
+    this.#summary = this.#summarize();
+    return this.#summary;
+  }
+
+  #summarize(): LatencySummary {
     const cur = this.#current;
     const prev = this.#previous;
     let h: Histogram;
@@ -127,13 +179,13 @@ export class LatencyRecorder {
     // A percentile is the top of its bucket, which can lie above the largest value recorded in
     // it: cap it at the max, so that p99 never reads higher than the max.
     const max = h.maxValue;
-    return {
+    return Object.freeze({
       p50: Math.min(h.getValueAtPercentile(50), max) / 1000,
       p90: Math.min(h.getValueAtPercentile(90), max) / 1000,
       p99: Math.min(h.getValueAtPercentile(99), max) / 1000,
       max: max / 1000,
-      mean: h.mean / 1000,
+      mean: (this.#currentSumUs + this.#previousSumUs) / h.totalCount / 1000,
       count: h.totalCount,
-    };
+    });
   }
 }

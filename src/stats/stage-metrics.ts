@@ -1,5 +1,5 @@
 import type { Clock } from "../clock/clock.js";
-import { LatencyRecorder } from "./latency-recorder.js";
+import { LatencyRecorder, type TimingSink } from "./latency-recorder.js";
 import { RateMeter } from "./rate-meter.js";
 import type { LatencySummary, StageStats } from "./stage-stats.js";
 
@@ -47,6 +47,8 @@ export class StageMetrics {
   children = 0;
   batches = 0;
   unclosed = 0;
+  /** The most active workers the stage has had at once (updated as it scales, never per item). */
+  peak = 0;
   /** A threaded stage's live threads and their mean event-loop utilization (read on the tick). */
   threads = 0;
   threadUtilization: number | null = null;
@@ -76,11 +78,21 @@ export class StageMetrics {
     readonly clock: Clock,
     windowMs: number,
     readonly pool: PoolProbe = NO_POOL,
+    /** Exporters' sinks for the timing samples (see {@link TimingSink}); none by default. */
+    sinks: ReadonlySet<TimingSink> | null = null,
   ) {
     const now = clock.now();
     this.#averagedAt = now;
-    this.latency = new LatencyRecorder(windowMs, now);
-    this.queueWait = new LatencyRecorder(windowMs, now);
+    this.latency = new LatencyRecorder(
+      windowMs,
+      now,
+      sinks && { sinks, stage: stageName, kind: "processing" },
+    );
+    this.queueWait = new LatencyRecorder(
+      windowMs,
+      now,
+      sinks && { sinks, stage: stageName, kind: "queueWait" },
+    );
     this.live = new LiveStageStats(this);
   }
 
@@ -146,6 +158,7 @@ export class StageMetrics {
       rateLimitedWorkers: this.rateLimited,
       totalWorkers: this.total,
       activeWorkers: this.pool.activeWorkers,
+      peakWorkers: this.peak,
       avgBusyWorkers: this.avgBusy,
       avgIdleWorkers: this.avgIdle,
       avgBlockedWorkers: this.avgBlocked,
@@ -232,6 +245,10 @@ class LiveStageStats implements StageStats {
   get totalWorkers(): number {
     return this.#m.total;
   }
+  get peakWorkers(): number {
+    return this.#m.peak;
+  }
+
   get activeWorkers(): number {
     return this.#m.pool.activeWorkers;
   }

@@ -40,6 +40,8 @@ export interface StageStats {
   readonly totalWorkers: number;
   /** Workers the pool counts toward its target: all but those retiring after their current item. */
   readonly activeWorkers: number;
+  /** The most active workers the stage has had at once in this run. */
+  readonly peakWorkers: number;
   /** Busy workers averaged over about the last second (sampled on each tick). */
   readonly avgBusyWorkers: number;
   /** Idle workers averaged over about the last second. */
@@ -153,6 +155,8 @@ export type FlowEnd = "source" | "drain" | "stop" | "last" | "abort" | "SIGINT" 
 
 /** The whole flow at one moment. */
 export interface FlowStats {
+  /** The flow's `name` option (`"flow"` when not set): the label its metrics carry. */
+  readonly name: string;
   /** Where the flow is in its life. */
   readonly state: FlowState;
   /** The flow clock's reading when the snapshot was taken. */
@@ -161,6 +165,17 @@ export interface FlowStats {
   readonly startedAt: number | null;
   /** Items taken from the producer. */
   readonly itemsIn: number;
+  /**
+   * How many items the source will give, when that is known before they are taken: an array, a
+   * typed array, a `Set` or a `Map` (or a function returning one), or `run()`'s `total` option;
+   * `null` otherwise (a generator, a stream, push mode).
+   */
+  readonly total: number | null;
+  /**
+   * Milliseconds until every item is done at the mean pace since the start, when `total` is
+   * known and an item has finished; `null` otherwise, and 0 once the run has ended.
+   */
+  readonly etaMs: number | null;
   /** Items that completed the last stage (or were read from `stream()`). */
   readonly consumed: number;
   /** Items reported as `TransformerError`. */

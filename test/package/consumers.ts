@@ -73,6 +73,38 @@ export default (x) => (threadId > 0 ? x * 2 : -1);
 `;
 
 /** Runs the consumers in `app` (where flowrhythm is installed) and returns what each printed. */
+/**
+ * The observability entries as a user reaches them, with the optional peers installed: OpenTelemetry
+ * metrics and traces through the SDK, and Prometheus text through prom-client.
+ */
+export const OBSERVING = `
+import { Flow } from "flowrhythm";
+import { observeMetrics, traceItems } from "flowrhythm/opentelemetry";
+import { registerFlowMetrics } from "flowrhythm/prometheus";
+import { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, AggregationTemporality } from "@opentelemetry/sdk-metrics";
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { Registry } from "prom-client";
+const flow = new Flow({ name: "pkg" }).addTransformer((x) => x * 2, { name: "double" }).setConsumer(() => {}, { name: "sink" });
+const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60000 });
+const meters = new MeterProvider({ readers: [reader] });
+observeMetrics(flow, meters.getMeter("pkg"));
+const spans = new InMemorySpanExporter();
+traceItems(flow, { tracerProvider: new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }), sampleRate: 1 });
+const registry = new Registry();
+registerFlowMetrics(flow, { registry });
+await flow.run([1, 2, 3]);
+await reader.forceFlush();
+const names = exporter.getMetrics().flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics.map((m) => m.descriptor.name)));
+const text = await registry.metrics();
+await meters.shutdown();
+console.log(JSON.stringify({
+  otel: names.includes("flowrhythm.stage.items"),
+  spans: spans.getFinishedSpans().filter((s) => s.name === "pkg item").length,
+  prometheus: /flowrhythm_stage_items_total{[^}]*stage="double"[^}]*} 3/.test(text),
+}));
+`;
+
 export function runConsumers(app: string): Record<string, unknown> {
   const printed: Record<string, unknown> = {};
   writeFileSync(join(app, "double.worker.mjs"), WORKER);

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CONSUMERS, npm, root, runConsumers } from "./consumers.js";
+import { CONSUMERS, npm, OBSERVING, root, runConsumers } from "./consumers.js";
 
 /**
  * The package as a user gets it: `npm pack` (which builds through `prepare`), the tarball
@@ -22,6 +22,19 @@ const grouped = batch(async (xs: number[]) => xs, { size: 4, flushMs: 20 });
 const scenario: Scenario = { id: "mine", phases: [{ durationS: 1, rate: 10, nRef: 1 }] };
 void flow; void strategy; void grouped; void simulate; void scenario;
 `;
+
+/** The optional peers a user adds for flowrhythm/opentelemetry and flowrhythm/prometheus, at the versions the tests run. */
+const PEERS = [
+  "@opentelemetry/api",
+  "@opentelemetry/sdk-metrics",
+  "@opentelemetry/sdk-trace-base",
+  "prom-client",
+].map((name) => {
+  const { devDependencies } = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+    devDependencies: Record<string, string>;
+  };
+  return `${name}@${devDependencies[name]}`;
+});
 
 /** The option fields whose docs an editor must show, found in {@link CONSUMER_TS}. */
 const DOCUMENTED = [
@@ -60,8 +73,11 @@ const OPTION_TYPES = {
     "ThroughputScalingOptions",
     "LatencyBudgetScalingOptions",
     "ThreadedOptions",
+    "ProgressOptions",
   ],
   "flowrhythm/simulate": ["Scenario", "Phase", "SimulateOptions"],
+  "flowrhythm/opentelemetry": ["TraceOptions"],
+  "flowrhythm/prometheus": ["PrometheusMetricsOptions"],
   "flowrhythm/testing": ["VirtualClockOptions", "RunVirtualOptions"],
 };
 
@@ -69,6 +85,8 @@ describe("the package, packed and installed as a user installs it", () => {
   let tmp: string;
   let files: string[];
   let app: string;
+  /** What importing every entry but the observability ones printed, before the optional peers were installed. */
+  let withoutPeers = "";
 
   beforeAll(() => {
     tmp = mkdtempSync(join(tmpdir(), "flowrhythm-pack-"));
@@ -81,6 +99,17 @@ describe("the package, packed and installed as a user installs it", () => {
     execFileSync("mkdir", [app]);
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", private: true }));
     npm(["install", join(tmp, pack!.filename)], app);
+    // The optional peers are not installed with the package: the core entries load without them.
+    withoutPeers = execFileSync(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `for (const m of ["flowrhythm", "flowrhythm/simulate", "flowrhythm/testing"]) await import(m); console.log("ok")`,
+      ],
+      { cwd: app, encoding: "utf8" },
+    ).trim();
+    npm(["install", ...PEERS], app);
   }, 240_000);
 
   afterAll(() => {
@@ -132,6 +161,13 @@ describe("the package, packed and installed as a user installs it", () => {
         virtual: [2, 4, 6],
         inThreads: [2, 4, 6],
       });
+  });
+
+  it("loads without its optional peers, and with them exports metrics and traces through the SDK and prom-client", () => {
+    expect(withoutPeers).toBe("ok");
+    writeFileSync(join(app, "observing.mjs"), OBSERVING);
+    const out = execFileSync(process.execPath, ["observing.mjs"], { cwd: app, encoding: "utf8" });
+    expect(JSON.parse(out.trim().split("\n").pop()!)).toEqual({ otel: true, spans: 3, prometheus: true });
   });
 
   it("gives TypeScript its types, with every option's docs", () => {

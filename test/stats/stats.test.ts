@@ -5,7 +5,7 @@ import { RateMeter } from "../../src/stats/rate-meter.js";
 import { renderStructure } from "../../src/plan/structure.js";
 import { renderStats } from "../../src/stats/render-stats.js";
 import { StageMetrics } from "../../src/stats/stage-metrics.js";
-import { VirtualClock } from "../helpers.js";
+import { flowStats, VirtualClock } from "../helpers.js";
 
 describe("LatencyRecorder", () => {
   it("reports percentiles in milliseconds", () => {
@@ -18,6 +18,24 @@ describe("LatencyRecorder", () => {
     expect(s.p99).toBeCloseTo(99, 0);
     expect(s.max).toBeCloseTo(100, 0);
     expect(s.mean).toBeCloseTo(50.5, 0);
+  });
+
+  it("gives the exact mean of the last two windows, and one summary per fold (readers of a tick share it)", () => {
+    const r = new LatencyRecorder(1000, 0);
+    const first = [0.5, 1.25, 7, 3.125];
+    for (const v of first) r.record(v);
+    const a = r.summary();
+    expect(a.mean).toBeCloseTo(first.reduce((x, y) => x + y) / first.length, 6);
+    expect(r.summary()).toBe(a); // nothing new: the same summary
+    r.rotate(1000);
+    r.record(11);
+    const b = r.summary();
+    expect(b).not.toBe(a);
+    expect(b.mean).toBeCloseTo((first.reduce((x, y) => x + y) + 11) / 5, 6);
+    r.rotate(2000); // the first window leaves
+    expect(r.summary().mean).toBeCloseTo(11, 6);
+    r.rotate(3000);
+    expect(r.summary()).toMatchObject({ count: 0, mean: 0 });
   });
 
   it("forgets values older than two windows", () => {
@@ -133,28 +151,25 @@ describe("dump renderers", () => {
       1000,
     );
     m.processed = 7;
-    const stats = {
-      state: "running" as const,
-      now: 0,
-      startedAt: 0,
-      itemsIn: 9,
-      consumed: 7,
-      failed: 0,
-      dropped: 0,
-      droppedByReason: {},
-      skipped: 0,
-      expanded: 0,
-      children: 0,
-      inFlight: 2,
-      endedBy: null,
-      listenerErrors: 0,
-      stages: [m.snapshot()],
-    };
+    const stats = flowStats({ itemsIn: 9, consumed: 7, inFlight: 2, stages: [m.snapshot()] });
     const text = renderStats(stats, "text").split("\n");
     expect(text[0]).toBe("state=running in=9 consumed=7 failed=0 dropped=0 skipped=0 inFlight=2");
-    expect(text[1]).toMatch(/^stage\s+busy/);
-    expect(text[2]).toMatch(/^parse\s+0\s+0\s+0\s+0\s+0\s+0\s+2\/∞/); // busy idle blkd rtry rlim total
-    expect(text[1]!.length).toBe(text[2]!.length);
+    // Three tables sharing the name column, headed in words, none past 80 columns.
+    expect(text[1]).toMatch(/^workers\s+busy\s+idle\s+blocked\s+retrying\s+rate-limited\s+total\s+queue$/);
+    expect(text[2]).toMatch(/^parse\s+0\s+0\s+0\s+0\s+0\s+0\s+2\/∞$/);
+    expect(text[3]).toMatch(/^items\s+arrived\/s\s+done\/s\s+done\s+failed\s+retries\s+overloads\s+dropped$/);
+    expect(text[4]).toMatch(/^parse\s+0\s+0\s+7\s+0\s+0\s+0\s+0$/);
+    expect(text[5]).toMatch(/^time \(ms\)\s+processing p50\s+processing p99\s+queue wait p99$/);
+    expect(text[6]).toMatch(/^parse\s+0\s+0\s+0$/);
+    expect(text).toHaveLength(7);
+    for (const [header, row] of [
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ] as const) {
+      expect(text[header]!.length).toBe(text[row]!.length);
+      expect(text[header]!.length).toBeLessThanOrEqual(80);
+    }
     expect(JSON.parse(renderStats(stats, "json")).stages[0].queueCapacity).toBe("Infinity");
   });
 });

@@ -117,7 +117,8 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
         return;
       }
       lane = opened;
-      this.fn = lane.call;
+      const tracer = stage.run.outcomes.tracer;
+      this.fn = tracer === null ? lane.call : tracer.wrap(stage.name, lane.call);
       this.broken = lane.broken;
       await this.#loop();
     } finally {

@@ -102,13 +102,21 @@ export class Stage implements ChannelHooks, DropTarget, WorkerHost {
     this.reorder = spec.ordered
       ? new ReorderBuffer(this, Math.max(1, Math.floor(spec.queueSize / (spec.batch?.size ?? 1))))
       : null;
-    this.metrics = new StageMetrics(spec.name, this.input.queue, run.clock, run.statsWindowMs, this);
+    this.metrics = new StageMetrics(
+      spec.name,
+      this.input.queue,
+      run.clock,
+      run.statsWindowMs,
+      this,
+      run.timingSinks,
+    );
     this.calls =
       spec.threads === null
         ? new InLoopCalls(spec.fn, spec.factory, this.pool)
         : new ThreadCalls(spec.threads, this.pool, this, this.metrics);
     this.controller = new ScalingController(spec.name, spec.strategy, this, this.metrics.live, {
       scaled: (event) => {
+        if (event.to > this.metrics.peak) this.metrics.peak = event.to;
         if (event.to > event.from) this.metrics.lastScaleUpAt = run.cache.read();
         else this.metrics.lastScaleDownAt = run.cache.read();
         run.scaled(event);

@@ -146,6 +146,7 @@ const stageSpecs: SpecsOf<StageOptions> = {
 };
 
 const flowSpecs: SpecsOf<FlowOptions> = {
+  name,
   defaultScalingStrategy: strategy,
   clock: { kind: "clock", ok: systemClock },
   random: fn,
@@ -268,6 +269,7 @@ const ENTRIES: Entry[] = [
   entry<SignalOptions>("handleSignals(options)", (o) => new Flow().handleSignals(o as never), { exit: bool }),
   entry<RunOptions>("run(source, options)", (o) => new Flow().setConsumer(id).run([1], o as never), {
     signal: { kind: "signal", ok: new AbortController().signal },
+    total: int(0),
   }),
   entry<PushOptions>(
     "push(options)",

@@ -72,17 +72,21 @@ describe("rateLimit", () => {
     });
     await clock.advance(1_000);
     expect(f.stageStats("api")).toMatchObject({ busyWorkers: 0, rateLimitedWorkers: 4, processed: 2 });
-    // The stats table shows them in a column of their own (and overloads beside retries).
+    // The stats table shows them in a column of their own among the workers (and overloads among
+    // the items, beside retries).
     const table = f.dump({ mode: "stats" }).split("\n");
-    const cells = (prefix: string) =>
-      table
-        .find((line) => line.startsWith(prefix))!
+    const cell = (section: string, column: string) => {
+      const at = table.findIndex((line) => line.startsWith(`${section} `));
+      const header = table[at]!.trim().split(/\s{2,}/);
+      const row = table
+        .slice(at + 1)
+        .find((line) => line.startsWith("api "))!
         .trim()
         .split(/\s{2,}/);
-    const header = cells("stage ");
-    const row = cells("api ");
-    expect(row[header.indexOf("rlim")]).toBe("4");
-    expect(row[header.indexOf("ovld")]).toBe("0");
+      return row[header.indexOf(column)];
+    };
+    expect(cell("workers", "rate-limited")).toBe("4");
+    expect(cell("items", "overloads")).toBe("0");
     await f.stop();
   });
 

@@ -1,0 +1,42 @@
+import type { TimingSink } from "../stats/latency-recorder.js";
+import type { ItemTracer } from "../model/item/tracer.js";
+
+export type { TimingSink } from "../stats/latency-recorder.js";
+export type { ItemOutcome, ItemTracer, StageCall } from "../model/item/tracer.js";
+
+/** Where a flow keeps the sinks exporters tap its timing samples with (see {@link tapTimings}). */
+export const TIMING_SINKS: unique symbol = Symbol("flowrhythm.timingSinks");
+
+/** Where a flow keeps its item tracer (see {@link traceWith}). */
+export const ITEM_TRACER: unique symbol = Symbol("flowrhythm.itemTracer");
+
+/** What {@link tapTimings} and {@link traceWith} need of a flow: a `Flow` has it. */
+export interface TimingTapped {
+  readonly [TIMING_SINKS]: Set<TimingSink>;
+  [ITEM_TRACER]: ItemTracer | null;
+}
+
+/**
+ * Hands `sink` the timing samples of `flow`'s stages as they are folded into its histograms (on
+ * the flow's tick, or when someone reads its stats), in this run and every later one, until the
+ * returned function is called. For exporters (OpenTelemetry, Prometheus): they see what the flow
+ * times — one call in `timingSampleEvery` — at no cost per item. A sink that throws is ignored.
+ */
+export function tapTimings(flow: TimingTapped, sink: TimingSink): () => void {
+  flow[TIMING_SINKS].add(sink);
+  return () => {
+    flow[TIMING_SINKS].delete(sink);
+  };
+}
+
+/**
+ * Traces `flow`'s items with `tracer` from its next run on (a run in progress keeps what it
+ * started with), until the returned function is called. One tracer at a time: a second one
+ * replaces the first.
+ */
+export function traceWith(flow: TimingTapped, tracer: ItemTracer): () => void {
+  flow[ITEM_TRACER] = tracer;
+  return () => {
+    if (flow[ITEM_TRACER] === tracer) flow[ITEM_TRACER] = null;
+  };
+}
