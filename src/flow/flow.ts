@@ -11,6 +11,7 @@ import { type Composable, type StageFn, type StageLike, TREE } from "../model/co
 import { type ErrorHandler, FLOW_EVENTS, type FlowEvents } from "../model/events.js";
 import { FlowRuntime } from "../runtime/flow-runtime.js";
 import { idleStats } from "../runtime/run-stats.js";
+import type { EventEmitter } from "eventemitter3";
 import { GuardedEmitter } from "./guarded-emitter.js";
 import { checkSource, claimOneShot, stageLabel, unbounded } from "./checks.js";
 import {
@@ -37,7 +38,7 @@ import { PushHandle } from "../runtime/push-handle.js";
 import { listenForSignals } from "../runtime/signals.js";
 import { type ComposedFlow, StageTree } from "../model/stage-tree.js";
 import type { Consumer, Source } from "../model/types.js";
-import { ITEM_TRACER, type ItemTracer, TIMING_SINKS, type TimingSink } from "./observe.js";
+import { ITEM_TRACER, RUN_END_SINKS, runEnded, TIMING_SINKS, type TimingTapped } from "./observe.js";
 import { defaultMaxThreads, runtimeConfig } from "./runtime-config.js";
 
 /** The input type a stage appended to a `Flow<I, O>` must accept. */
@@ -63,9 +64,11 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
   /** @internal Carries the input and output types for inference; declared, never set. */
   declare readonly "~io": { readonly in: (item: I) => void; readonly out: O };
   /** @internal Exporters' timing sinks (`tapTimings` in flowrhythm/opentelemetry, /prometheus). */
-  readonly [TIMING_SINKS] = new Set<TimingSink>();
+  readonly [TIMING_SINKS]: TimingTapped[typeof TIMING_SINKS] = new Set();
+  /** @internal Told each run's final stats before `drained`/`stopped` listeners (see `onRunEnd`). */
+  readonly [RUN_END_SINKS]: TimingTapped[typeof RUN_END_SINKS] = new Set();
   /** @internal The item tracer (`traceItems` in flowrhythm/opentelemetry), or null. */
-  [ITEM_TRACER]: ItemTracer | null = null;
+  [ITEM_TRACER]: TimingTapped[typeof ITEM_TRACER] = null;
   readonly #options: FlowSettings;
   readonly #tree = new StageTree();
   #source: Source<unknown> | null = null;
@@ -336,6 +339,15 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
         code: "ERR_FLOW_STATE",
       });
     return compilePlan(this.#tree, this.#defaultStrategy, this.#options.maxThreads ?? defaultMaxThreads());
+  }
+
+  /** A run's end reaches the run-end sinks first (see `onRunEnd`), then the listeners. */
+  override emit<T extends EventEmitter.EventNames<FlowEvents>>(
+    event: T,
+    ...args: EventEmitter.EventArgs<FlowEvents, T>
+  ): boolean {
+    if (event === "drained" || event === "stopped") runEnded(this);
+    return super.emit(event, ...args);
   }
 
   /** A listener of one of this flow's events failed: the run counts and reports it. */

@@ -1,5 +1,6 @@
 import type { TimingSink } from "../stats/latency-recorder.js";
 import type { ItemTracer } from "../model/item/tracer.js";
+import type { FlowStats } from "../stats/stage-stats.js";
 
 export type { TimingSink } from "../stats/latency-recorder.js";
 export type { ItemOutcome, ItemTracer, StageCall } from "../model/item/tracer.js";
@@ -10,9 +11,16 @@ export const TIMING_SINKS: unique symbol = Symbol("flowrhythm.timingSinks");
 /** Where a flow keeps its item tracer (see {@link traceWith}). */
 export const ITEM_TRACER: unique symbol = Symbol("flowrhythm.itemTracer");
 
-/** What {@link tapTimings} and {@link traceWith} need of a flow: a `Flow` has it. */
+/** Where a flow keeps the sinks told of each run's end (see {@link onRunEnd}). */
+export const RUN_END_SINKS: unique symbol = Symbol("flowrhythm.runEndSinks");
+
+/** Receives a run's final stats as it ends. */
+export type RunEndSink = (stats: FlowStats) => void;
+
+/** What {@link tapTimings}, {@link onRunEnd} and {@link traceWith} need of a flow: a `Flow` has it. */
 export interface TimingTapped {
   readonly [TIMING_SINKS]: Set<TimingSink>;
+  readonly [RUN_END_SINKS]: Set<RunEndSink>;
   [ITEM_TRACER]: ItemTracer | null;
 }
 
@@ -39,4 +47,28 @@ export function traceWith(flow: TimingTapped, tracer: ItemTracer): () => void {
   return () => {
     if (flow[ITEM_TRACER] === tracer) flow[ITEM_TRACER] = null;
   };
+}
+
+/**
+ * Hands `sink` each run's final stats as the run ends — before any listener of `drained` or
+ * `stopped` runs, so a listener that starts the next run at once cannot take the ended run's
+ * last counts with it — until the returned function is called. For exporters whose counters
+ * carry over runs. A sink that throws is ignored.
+ */
+export function onRunEnd(flow: TimingTapped, sink: RunEndSink): () => void {
+  flow[RUN_END_SINKS].add(sink);
+  return () => {
+    flow[RUN_END_SINKS].delete(sink);
+  };
+}
+
+/** A run of `flow` has ended: its sinks get the final stats (see {@link onRunEnd}). */
+export function runEnded(flow: TimingTapped & { stats(): FlowStats }): void {
+  if (flow[RUN_END_SINKS].size === 0) return;
+  const stats = flow.stats();
+  for (const sink of flow[RUN_END_SINKS]) {
+    try {
+      sink(stats);
+    } catch {}
+  }
 }

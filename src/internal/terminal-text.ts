@@ -26,6 +26,7 @@ const EMOJI = /\p{Emoji_Presentation}|\p{Extended_Pictographic}\ufe0f/u;
 const WIDE: readonly (readonly [number, number])[] = [
   [0x1100, 0x115f],
   [0x231a, 0x231b],
+  [0x2329, 0x232a],
   [0x2e80, 0x303e],
   [0x3041, 0x33ff],
   [0x3400, 0x4dbf],
@@ -38,15 +39,34 @@ const WIDE: readonly (readonly [number, number])[] = [
   [0xfe30, 0xfe6f],
   [0xff00, 0xff60],
   [0xffe0, 0xffe6],
+  [0x16fe0, 0x16fe4],
+  [0x16ff0, 0x16ff1],
+  [0x17000, 0x187f7],
+  [0x18800, 0x18cd5],
+  [0x18d00, 0x18d08],
+  [0x1aff0, 0x1affe],
+  [0x1b000, 0x1b2fb],
+  [0x1f004, 0x1f004],
+  [0x1f0cf, 0x1f0cf],
+  [0x1f18e, 0x1f18e],
+  [0x1f191, 0x1f19a],
+  [0x1f200, 0x1f265],
   [0x1f300, 0x1f64f],
+  [0x1f680, 0x1f6ff],
   [0x1f900, 0x1f9ff],
+  [0x1fa70, 0x1faff],
   [0x20000, 0x3fffd],
 ];
 
-const segmenter = new Intl.Segmenter();
+// Made on first use: a Segmenter loads ICU's break data (~28 ms measured), which every
+// `import "flowrhythm"` paid while this was made at load.
+let segmenter: Intl.Segmenter | undefined;
+const graphemes = (text: string) => (segmenter ??= new Intl.Segmenter()).segment(text);
 
 /** The columns one grapheme takes: 0 (combining marks, zero-width), 1, or 2 (wide, emoji). */
 function graphemeWidth(g: string): number {
+  // The soft hyphen is a format character that terminals draw anyway (tmux, xterm: one column).
+  if (g === "\u00ad") return 1;
   if (ZERO_WIDTH.test(g)) return 0;
   if (EMOJI.test(g)) return 2;
   const cp = g.codePointAt(0)!;
@@ -59,7 +79,7 @@ export function textWidth(text: string): number {
   // ASCII is one column a character: the common case needs no segmenting.
   if (/^[\x20-\x7e]*$/.test(text)) return text.length;
   let width = 0;
-  for (const { segment } of segmenter.segment(text)) width += graphemeWidth(segment);
+  for (const { segment } of graphemes(text)) width += graphemeWidth(segment);
   return width;
 }
 
@@ -72,7 +92,7 @@ export function fitText(text: string, width: number): string {
   if (textWidth(text) <= width) return text;
   let out = "";
   let used = 0;
-  for (const { segment } of segmenter.segment(text)) {
+  for (const { segment } of graphemes(text)) {
     const w = graphemeWidth(segment);
     if (used + w > width - 1) break;
     out += segment;

@@ -1,4 +1,5 @@
 import type { Flow } from "../flow/flow.js";
+import { onRunEnd } from "../flow/observe.js";
 import type { ScaleEvent } from "../model/events.js";
 import type { FlowStats, StageStats } from "../stats/stage-stats.js";
 import {
@@ -46,7 +47,7 @@ const isLive = (s: FlowStats): boolean =>
  * here runs per item: the counters are the flow's own, read when a collector asks.
  *
  * Counters stay monotonic across runs of the flow. A run's counters start from zero, so when a
- * run ends (its `drained` or `stopped` event, emitted in the same turn as its state changes) its
+ * run ends (`onRunEnd`: before any `drained` or `stopped` listener could start the next run) its
  * final counts are folded into a base, and a reading is base + the live run's counts while one
  * runs, or the base alone once it has ended. Stages that existed in an earlier run keep their
  * counter series; gauges are only the current run's stages.
@@ -57,12 +58,9 @@ export class FlowReader {
   readonly #stageBase = new Map<string, Float64Array>();
   /** Scale events per stage and reason kind: bounded by stages × {@link SCALE_REASON_KINDS}. */
   readonly #scales = new Map<string, Float64Array>();
-  readonly #onEnd = (): void => {
-    const s = this.#flow.stats();
-    // A listener that started the next run before this one heard the end: that run's counts
-    // are live, not final (the ended run's last counts since the previous reading are lost).
-    if (!isLive(s)) this.#fold(s);
-  };
+  /** Told of a run's end before any listener of the flow's: its final counts, never a next run's. */
+  readonly #onEnd = (s: FlowStats): void => this.#fold(s);
+  readonly #offEnd: () => void;
   readonly #onScale = (event: ScaleEvent): void => {
     const row = this.#scaleRow(event.stage);
     row[SCALE_REASON_KINDS.indexOf(scaleReasonKind(event.reason))]! += 1;
@@ -72,8 +70,7 @@ export class FlowReader {
   constructor(flow: Flow<any, any>) {
     this.#flow = flow;
     flow.on("scale", this.#onScale);
-    flow.on("drained", this.#onEnd);
-    flow.on("stopped", this.#onEnd);
+    this.#offEnd = onRunEnd(flow, this.#onEnd);
     // Observed after a run ended: that run's counts are final, and count.
     const s = flow.stats();
     if (s.state === "drained" || s.state === "stopped") this.#fold(s);
@@ -119,8 +116,7 @@ export class FlowReader {
     if (this.#closed) return;
     this.#closed = true;
     this.#flow.off("scale", this.#onScale);
-    this.#flow.off("drained", this.#onEnd);
-    this.#flow.off("stopped", this.#onEnd);
+    this.#offEnd();
   }
 
   #fold(s: FlowStats): void {

@@ -7,7 +7,8 @@ import {
   ValueType,
 } from "@opentelemetry/api";
 import { FlowConfigError } from "../errors.js";
-import { Flow } from "../flow/flow.js";
+import type { Flow } from "../flow/flow.js";
+import { checkFlow } from "./check-flow.js";
 import { tapTimings } from "../flow/observe.js";
 import { isCallable } from "../internal/callable.js";
 import { describeValue } from "../internal/describe.js";
@@ -33,11 +34,7 @@ const METER_METHODS = [
 ] as const;
 
 function checkArguments(flow: unknown, meter: unknown): asserts meter is Meter {
-  if (!(flow instanceof Flow))
-    throw new FlowConfigError(
-      `observeMetrics: flow = ${describeValue(flow)}: expected a Flow (new Flow(...) or flow(...))`,
-      { option: "flow" },
-    );
+  checkFlow("observeMetrics", flow);
   const missing =
     typeof meter === "object" && meter !== null
       ? METER_METHODS.filter((m) => !isCallable((meter as Record<string, unknown>)[m]))

@@ -9,11 +9,10 @@ import {
   type TracerProvider,
   trace,
 } from "@opentelemetry/api";
-import { FlowConfigError } from "../errors.js";
-import { Flow } from "../flow/flow.js";
+import type { Flow } from "../flow/flow.js";
+import { checkFlow } from "./check-flow.js";
 import { type ItemOutcome, type ItemTracer, type StageCall, traceWith } from "../flow/observe.js";
 import { isCallable } from "../internal/callable.js";
-import { describeValue } from "../internal/describe.js";
 import { between } from "../internal/option-fields.js";
 import { check, optionsObject, parseOptions } from "../internal/parse-options.js";
 import type { OptionsInput } from "../internal/parse-options.js";
@@ -64,6 +63,8 @@ const FAILURES: ReadonlySet<ItemOutcome> = new Set(["failed", "dropped"]);
 class OtelItemTracer implements ItemTracer {
   readonly #items = new Map<number, ItemTrace>();
   readonly #expanded = new Map<number, Context>();
+  /** Children of traced items: traced with their parent, whatever their own id's hash says. */
+  readonly #children = new Set<number>();
   /** Items whose id hashes below this are sampled. */
   readonly #threshold: number;
   /** Drawn once: which ids are sampled differs between tracers, not between stages. */
@@ -78,9 +79,14 @@ class OtelItemTracer implements ItemTracer {
     this.#threshold = rate >= 1 ? 2 ** 32 : Math.floor(rate * 2 ** 32);
   }
 
-  /** Whether item `id` is traced: a hash of its id, so every stage agrees without storing anything. */
+  /**
+   * Whether item `id` is traced: a hash of its id, so every stage agrees without storing anything
+   * for the items left out — or it is a child of a traced item, so a traced tree is whole.
+   */
   sampled(id: number): boolean {
-    return this.#on && Math.imul(id ^ this.#salt, 0x9e3779b1) >>> 0 < this.#threshold;
+    if (!this.#on) return false;
+    if (Math.imul(id ^ this.#salt, 0x9e3779b1) >>> 0 < this.#threshold) return true;
+    return this.#children.size > 0 && this.#children.has(id);
   }
 
   wrap(stage: string, call: StageCall): StageCall {
@@ -89,8 +95,13 @@ class OtelItemTracer implements ItemTracer {
       this.sampled(ctx.id) ? this.#traced(name, stage, call, item, ctx) : call(item, ctx);
   }
 
+  child(parentId: number, childId: number): void {
+    if (this.sampled(parentId)) this.#children.add(childId);
+  }
+
   ended(id: number, outcome: ItemOutcome): void {
     if (!this.sampled(id)) return;
+    this.#children.delete(id);
     const t = this.#items.get(id);
     if (t === undefined) return;
     this.#items.delete(id);
@@ -98,27 +109,24 @@ class OtelItemTracer implements ItemTracer {
       this.#expanded.set(id, t.context);
       if (this.#expanded.size > EXPANDED_KEPT) this.#expanded.delete(this.#expanded.keys().next().value!);
     }
-    try {
+    guarded(() => {
       t.span.setAttribute("flowrhythm.item.outcome", outcome);
       if (FAILURES.has(outcome)) t.span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
       t.span.end();
-    } catch {}
+    });
   }
 
   /** Ends the spans of items still open, and traces nothing more. */
   off(): void {
     this.#on = false;
-    for (const t of this.#items.values()) {
-      try {
-        t.span.end();
-      } catch {}
-    }
+    for (const t of this.#items.values()) guarded(() => t.span.end());
     this.#items.clear();
     this.#expanded.clear();
+    this.#children.clear();
   }
 
   #traced(name: string, stage: string, call: StageCall, item: unknown, ctx: StageContext): unknown {
-    let span: Span;
+    let attempt: AttemptSpan;
     let active: Context;
     try {
       const parent = this.#itemContext(ctx);
@@ -128,8 +136,9 @@ class OtelItemTracer implements ItemTracer {
         "flowrhythm.attempt": ctx.attempt,
       };
       if (ctx.ids !== undefined) attributes["flowrhythm.batch.size"] = ctx.ids.length;
-      span = this.tracer.startSpan(name, { attributes }, parent);
+      const span = this.tracer.startSpan(name, { attributes }, parent);
       active = trace.setSpan(parent, span);
+      attempt = new AttemptSpan(span, ctx.signal);
     } catch {
       // A tracer that throws must not cost the item its call: it runs untraced.
       return call(item, ctx);
@@ -138,21 +147,30 @@ class OtelItemTracer implements ItemTracer {
     try {
       out = context.with(active, call, undefined, item, ctx);
     } catch (error) {
-      failed(span, error);
+      attempt.end(error);
       throw error;
     }
-    if (out === null || (typeof out !== "object" && typeof out !== "function")) {
-      span.end();
+    if (out instanceof Promise) {
+      // A side chain on the call's own promise: the worker awaits that promise, not one of ours,
+      // so a traced item takes no more turns than an untraced one.
+      out.then(
+        () => attempt.end(),
+        (error: unknown) => attempt.end(error),
+      );
       return out;
     }
-    // One `then` on the user's value, the promise's own: the worker awaits ours.
+    if (out === null || (typeof out !== "object" && typeof out !== "function")) {
+      attempt.end();
+      return out;
+    }
+    // Another thenable: its `then` is called once, by the promise the worker then awaits.
     return Promise.resolve(out).then(
       (value) => {
-        span.end();
+        attempt.end();
         return value;
       },
       (error: unknown) => {
-        failed(span, error);
+        attempt.end(error);
         throw error;
       },
     );
@@ -179,6 +197,62 @@ class OtelItemTracer implements ItemTracer {
   }
 }
 
+/**
+ * One attempt's span, ended once: when the call settles, or when its signal aborts first (a
+ * `timeoutMs` deadline or `stop()`: the attempt has failed then, whatever the call does later,
+ * and a call that never settles still gets its span ended).
+ */
+class AttemptSpan {
+  #open = true;
+
+  constructor(
+    private readonly span: Span,
+    private readonly signal: AbortSignal,
+  ) {
+    if (signal.aborted) this.end(signal.reason ?? new Error("aborted"));
+    else watchAbort(signal, this);
+  }
+
+  /** Ends the span, failed when `error` is given (a throw of the tracer's is ignored). */
+  end(...failure: [] | [unknown]): void {
+    if (!this.#open) return;
+    this.#open = false;
+    attemptsOf.get(this.signal)?.delete(this);
+    const span = this.span;
+    guarded(() => (failure.length > 0 ? failed(span, failure[0]) : span.end()));
+  }
+}
+
+/**
+ * The open attempts of each signal, behind one 'abort' listener a signal: without a `timeoutMs`,
+ * every worker's calls share the run's signal, and a listener per traced call in flight would
+ * trip its MaxListenersExceededWarning on a wide stage.
+ */
+const attemptsOf = new WeakMap<AbortSignal, Set<AttemptSpan>>();
+
+function watchAbort(signal: AbortSignal, attempt: AttemptSpan): void {
+  let open = attemptsOf.get(signal);
+  if (open === undefined) {
+    const all = new Set<AttemptSpan>();
+    attemptsOf.set(signal, (open = all));
+    signal.addEventListener(
+      "abort",
+      () => {
+        for (const a of [...all]) a.end(signal.reason ?? new Error("aborted"));
+      },
+      { once: true },
+    );
+  }
+  open.add(attempt);
+}
+
+/** Runs `fn`, ignoring what it throws: the tracer's failures never reach an item. */
+function guarded(fn: () => void): void {
+  try {
+    fn();
+  } catch {}
+}
+
 function failed(span: Span, error: unknown): void {
   try {
     if (error instanceof Error) span.recordException(error);
@@ -202,11 +276,7 @@ function failed(span: Span, error: unknown): void {
  * ```
  */
 export function traceItems(flow: Flow<any, any>, options: TraceOptions = {}): () => void {
-  if (!(flow instanceof Flow))
-    throw new FlowConfigError(
-      `traceItems: flow = ${describeValue(flow)}: expected a Flow (new Flow(...) or flow(...))`,
-      { option: "flow" },
-    );
+  checkFlow("traceItems", flow);
   const o = parseOptions(optionsObject(traceShape), options, "traceItems");
   const provider = o.tracerProvider ?? trace.getTracerProvider();
   const tracer = new OtelItemTracer(provider.getTracer("flowrhythm"), flow.name, o.sampleRate ?? 0.01);

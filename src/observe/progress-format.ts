@@ -6,7 +6,7 @@ import type { FlowStats, StageStats } from "../stats/stage-stats.js";
 interface Overall {
   readonly name: string;
   readonly state: string;
-  /** Items from the source that reached an outcome (a `flatMap` parent counts once). */
+  /** Items that reached an outcome, a `flatMap`'s children and their parents each counted. */
   readonly done: number;
   readonly total: number | null;
   readonly etaMs: number | null;
@@ -23,13 +23,14 @@ function overall(stats: FlowStats): Overall {
   // flow) may lack them, and the reporter shows what there is rather than throwing.
   const s = stats as Partial<Pick<FlowStats, "name" | "total" | "etaMs">> & FlowStats;
   const elapsedMs = stats.startedAt === null ? 0 : Math.max(0, stats.now - stats.startedAt);
-  // itemsIn − inFlight = outcomes − children: each source item once, whatever became of it.
-  const done = Math.max(0, stats.itemsIn - stats.inFlight);
+  // Every item with an outcome, over the source's total and the children made so far: the
+  // fraction the ETA is computed from, so a flatMap flow's bar moves as its children finish.
+  const done = stats.consumed + stats.failed + stats.dropped + stats.skipped + stats.expanded;
   return {
     name: cleanText(s.name ?? "flow"),
     state: stats.state,
     done,
-    total: s.total ?? null,
+    total: s.total == null ? null : s.total + stats.children,
     etaMs: s.etaMs ?? null,
     elapsedMs,
     rate: elapsedMs > 0 ? (done * 1000) / elapsedMs : null,

@@ -3,8 +3,56 @@ import type { Flow } from "../flow/flow.js";
 import { isCallable } from "../internal/callable.js";
 import { ms, whole } from "../internal/option-fields.js";
 import { check, type OptionsInput, optionsObject, parseOptions } from "../internal/parse-options.js";
+import { isThenable } from "../internal/is-thenable.js";
 import type { FlowStats } from "../stats/stage-stats.js";
+import { checkFlow } from "./check-flow.js";
 import { progressFrame, progressLine } from "./progress-format.js";
+
+/**
+ * The reporters listening for each stream's 'error' events, behind one listener a stream: ten
+ * reporters on `process.stderr` would otherwise trip its MaxListenersExceededWarning.
+ */
+const watchers = new WeakMap<object, { readonly all: Set<() => void>; readonly listener: () => void }>();
+
+function watchErrors(stream: ProgressStream, onError: () => void): void {
+  let w = watchers.get(stream);
+  if (w === undefined) {
+    const all = new Set<() => void>();
+    w = {
+      all,
+      listener: () => {
+        for (const f of [...all]) f();
+      },
+    };
+    try {
+      stream.on?.("error", w.listener);
+    } catch {
+      // Without an 'error' listener the reporter still works; a failing write then stops it.
+    }
+    watchers.set(stream, w);
+  }
+  w.all.add(onError);
+}
+
+function unwatchErrors(stream: ProgressStream, onError: () => void): void {
+  const w = watchers.get(stream);
+  if (w === undefined || !w.all.delete(onError) || w.all.size > 0) return;
+  watchers.delete(stream);
+  try {
+    stream.off?.("error", w.listener);
+  } catch {
+    // A stream whose `off` throws is left as it is: the reporter is done with it either way.
+  }
+}
+
+/** Whether `stream` says it is a terminal; a getter that throws reads as no. */
+function isTerminal(stream: ProgressStream): boolean {
+  try {
+    return stream.isTTY === true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Where progress is written: a writable stream, or anything with `write(text)`. `isTTY`,
@@ -103,9 +151,10 @@ const CLEAR_BELOW = "\x1b[J";
  * ```
  */
 export function reportProgress(flow: Flow<any, any>, options?: ProgressOptions): ProgressHandle {
+  checkFlow("reportProgress", flow);
   const o = parseOptions(progressSchema, options, "reportProgress");
   const stream: ProgressStream = o.stream ?? process.stderr;
-  const mode = o.mode === "auto" ? (stream.isTTY === true ? "tty" : "lines") : o.mode;
+  const mode = o.mode === "auto" ? (isTerminal(stream) ? "tty" : "lines") : o.mode;
   let stopped = false;
   /** Lines of the frame on screen, which the next redraw moves up over. */
   let drawn = 0;
@@ -121,7 +170,9 @@ export function reportProgress(flow: Flow<any, any>, options?: ProgressOptions):
 
   const write = (text: string): void => {
     if (stream.writable === false) throw new Error("the stream is closed");
-    stream.write(text);
+    const written = stream.write(text);
+    // An async write (a promise-returning sink) that rejects stops the reporter, never the process.
+    if (isThenable(written)) Promise.resolve(written).catch(stop);
   };
 
   const draw = (final: boolean): void => {
@@ -160,11 +211,7 @@ export function reportProgress(flow: Flow<any, any>, options?: ProgressOptions):
     if (timer !== undefined) clearInterval(timer);
     flow.off("drained", onEnd);
     flow.off("stopped", onEnd);
-    try {
-      stream.off?.("error", onError);
-    } catch {
-      // A stream whose `off` throws is left as it is: the reporter is done with it either way.
-    }
+    unwatchErrors(stream, onError);
   }
 
   const handle: ProgressHandle = { stop, [Symbol.dispose]: stop };
@@ -172,13 +219,9 @@ export function reportProgress(flow: Flow<any, any>, options?: ProgressOptions):
     stopped = true;
     return handle;
   }
-  try {
-    // A write that fails later (EPIPE, a closed stream) is reported as an 'error' event: heard
-    // here, it stops the reporter instead of crashing a process that had no listener.
-    stream.on?.("error", onError);
-  } catch {
-    // Without an 'error' listener the reporter still works; a failing write then stops it.
-  }
+  // A write that fails later (EPIPE, a closed stream) is reported as an 'error' event: heard
+  // here, it stops the reporter instead of crashing a process that had no listener.
+  watchErrors(stream, onError);
   flow.on("drained", onEnd);
   flow.on("stopped", onEnd);
   const intervalMs =

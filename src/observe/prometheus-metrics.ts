@@ -8,7 +8,8 @@ import {
   register,
 } from "prom-client";
 import { FlowConfigError } from "../errors.js";
-import { Flow } from "../flow/flow.js";
+import type { Flow } from "../flow/flow.js";
+import { checkFlow } from "./check-flow.js";
 import { tapTimings } from "../flow/observe.js";
 import { isCallable } from "../internal/callable.js";
 import { describeValue } from "../internal/describe.js";
@@ -60,13 +61,15 @@ const shape = {
    * registry with one prefix share their histograms, so they must agree on the buckets.
    * @defaultValue 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300
    */
-  buckets: check<readonly number[]>(
-    (v) =>
-      Array.isArray(v) &&
-      v.length > 0 &&
-      v.every((b, i) => typeof b === "number" && Number.isFinite(b) && b > 0 && (i === 0 || b > v[i - 1])),
-    "a non-empty array of finite numbers of seconds > 0, strictly increasing",
-  ).optional(),
+  buckets: check<readonly number[]>((v) => {
+    if (!Array.isArray(v) || v.length === 0) return false;
+    // Index by index, not `every`: a sparse array's holes would be skipped and pass.
+    for (let i = 0; i < v.length; i++) {
+      const b: unknown = v[i];
+      if (typeof b !== "number" || !Number.isFinite(b) || b <= 0 || (i > 0 && b <= v[i - 1])) return false;
+    }
+    return true;
+  }, "a non-empty array of finite numbers of seconds > 0, strictly increasing").optional(),
 };
 
 const schema = optionsObject(shape);
@@ -85,6 +88,8 @@ interface StageSeries {
 interface Member {
   readonly reader: FlowReader;
   readonly name: string;
+  /** Takes the flow's timing tap off. */
+  untap(): void;
   /** Each stage's histogram series, made (at zero) when the stage is first seen. */
   readonly stages: Map<string, StageSeries>;
 }
@@ -114,6 +119,12 @@ class Group {
         );
     }
     for (const def of METRICS) this.#create(def);
+  }
+
+  /** Whether the registry still holds this group's metrics (a `clear()` takes them out). */
+  get registered(): boolean {
+    const [def, metric] = this.metrics.entries().next().value!;
+    return this.registry.getSingleMetric(prometheusName(def, this.prefix)) === metric;
   }
 
   #create(def: MetricDef): void {
@@ -213,6 +224,17 @@ function groupFor(registry: AnyRegistry, prefix: string, buckets: readonly numbe
   let byPrefix = groups.get(registry);
   if (!byPrefix) groups.set(registry, (byPrefix = new Map()));
   let group = byPrefix.get(prefix);
+  if (group && !group.registered) {
+    // The registry was cleared (`registry.clear()`, as test suites do between tests): the old
+    // flows' series are gone with it, so they leave, and the flows registered now start afresh.
+    for (const m of group.members) {
+      m.untap();
+      m.reader.close();
+    }
+    group.members.clear(); // an old unregister function then finds nothing to take out
+    byPrefix.delete(prefix);
+    group = undefined;
+  }
   if (group) {
     if (group.buckets.length !== buckets.length || group.buckets.some((b, i) => b !== buckets[i]))
       throw new FlowConfigError(
@@ -261,11 +283,7 @@ function groupFor(registry: AnyRegistry, prefix: string, buckets: readonly numbe
  * ```
  */
 export function registerFlowMetrics(flow: Flow<any, any>, options?: PrometheusMetricsOptions): () => void {
-  if (!(flow instanceof Flow))
-    throw new FlowConfigError(
-      `registerFlowMetrics: flow = ${describeValue(flow)}: expected a Flow (new Flow(...) or flow(...))`,
-      { option: "flow" },
-    );
+  checkFlow("registerFlowMetrics", flow);
   const o = parseOptions(schema, options, "registerFlowMetrics");
   const registry = o.registry ?? register;
   const group = groupFor(
@@ -280,16 +298,20 @@ export function registerFlowMetrics(flow: Flow<any, any>, options?: PrometheusMe
         `registerFlowMetrics: flow ${describeValue(name)} is already registered on this registry; expected each flow to have its own name (new Flow({ name }))`,
         { option: "flow" },
       );
-  const member: Member = { reader: new FlowReader(flow), name, stages: new Map() };
+  const member: Member = {
+    reader: new FlowReader(flow),
+    name,
+    stages: new Map(),
+    untap: tapTimings(flow, (stage, kind, samplesMs, count) => {
+      group.stageSeries(member, stage)[kind].add(samplesMs, count);
+    }),
+  };
   group.members.add(member);
-  const untap = tapTimings(flow, (stage, kind, samplesMs, count) => {
-    group.stageSeries(member, stage)[kind].add(samplesMs, count);
-  });
   let done = false;
   return () => {
     if (done) return;
     done = true;
-    untap();
+    member.untap();
     member.reader.close();
     group.leave(member);
   };

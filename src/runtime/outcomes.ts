@@ -111,6 +111,11 @@ export class Outcomes {
     if (this.lineage.active) this.lineage.settle(id, null);
   }
 
+  /** A `flatMap` made item `childId` from item `parentId`. */
+  childMade(parentId: number, childId: number): void {
+    this.lineage.child(parentId, childId);
+  }
+
   /** The `ack` or `nack` of a source's item threw or rejected: logged once; the item's outcome stands. */
   ackFailed(id: number, which: "ack" | "nack", error: unknown): void {
     this.reporter.logOnce(
@@ -189,6 +194,11 @@ export class TracedOutcomes extends Outcomes {
   override itemDropped(...call: Parameters<Outcomes["itemDropped"]>): Promise<void> {
     this.itemTracer.ended(call[1], "dropped");
     return super.itemDropped(...call);
+  }
+
+  override childMade(parentId: number, childId: number): void {
+    super.childMade(parentId, childId);
+    this.itemTracer.child(parentId, childId);
   }
 
   override itemSkipped(item: unknown, id: number, stage: string): void {

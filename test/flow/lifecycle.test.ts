@@ -1,8 +1,94 @@
 import { describe, expect, it } from "vitest";
-import type { FlowErrorEvent } from "../../src/index.js";
-import { Flow } from "../../src/index.js";
-import { FixedScaling } from "../../src/index.js";
+import type { FlowErrorEvent, StageContext } from "../../src/index.js";
+import { batch, FixedScaling, Flow, fanOut, flatMap, router, systemClock } from "../../src/index.js";
 import { range, sleep, VirtualClock } from "../helpers.js";
+
+/** Calls that started with their signal already aborted (after stop()). */
+let startedAborted = 0;
+/** Waits until the call's signal aborts, listening for the event only (as much user code does). */
+const untilAbort = (ctx: StageContext) => {
+  if (ctx.signal.aborted) startedAborted++;
+  return new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve()));
+};
+/** A stage that holds its item until its signal aborts, then passes it on. */
+const held = async <T>(x: T, ctx: StageContext): Promise<T> => {
+  await untilAbort(ctx);
+  return x;
+};
+
+describe("stop() in the same tick as run()", () => {
+  // Found by a helper: the items handed to waiting workers in that tick were called after stop(),
+  // with their signal already aborted; code that only listens for `abort` then held stop() for
+  // closeTimeoutMs (5 s). They are dropped instead, never called.
+  const shapes: [string, () => Flow<number, any>][] = [
+    ["a plain stage", () => new Flow<number>().addTransformer(held)],
+    [
+      "an ordered stage",
+      () =>
+        new Flow<number>().addTransformer(held, {
+          ordered: true,
+          scalingStrategy: new FixedScaling({ workers: 3 }),
+        }),
+    ],
+    [
+      "a flatMap",
+      () =>
+        new Flow<number>().addTransformer(
+          flatMap(async (x: number, ctx: StageContext) => [await held(x, ctx)]),
+          { scalingStrategy: new FixedScaling({ workers: 2 }) },
+        ),
+    ],
+    [
+      "a rate-limited stage",
+      () =>
+        new Flow<number>().addTransformer(held, {
+          rateLimit: { perSecond: 1000 },
+          scalingStrategy: new FixedScaling({ workers: 2 }),
+        }),
+    ],
+    [
+      "a batch stage",
+      () =>
+        new Flow<number>().addTransformer(batch(held<number[]>, { size: 2 }), {
+          scalingStrategy: new FixedScaling({ workers: 2 }),
+        }),
+    ],
+    [
+      "a router",
+      () =>
+        new Flow<number>().addTransformer(
+          router((x: number) => (x % 2 ? "odd" : "even"), {
+            odd: held,
+            even: held,
+          }),
+        ),
+    ],
+    [
+      "a fan-out",
+      () => new Flow<number>().addTransformer(fanOut([held, (x: number) => x], (outs) => outs[0])),
+    ],
+  ];
+  for (const [shape, make] of shapes)
+    it(`${shape}: no call starts after stop(), stop() is prompt, every item has one outcome`, async () => {
+      const flow = make().setConsumer(() => {});
+      flow.setErrorHandler(() => {});
+      startedAborted = 0;
+      let stopped = false;
+      const t0 = systemClock.now();
+      const done = flow.run(range(20));
+      const stop = flow.stop().then(() => {
+        stopped = true;
+      });
+      await stop;
+      await done;
+      expect(stopped).toBe(true);
+      expect(systemClock.now() - t0).toBeLessThan(2_000);
+      const s = flow.stats();
+      expect(s.inFlight).toBe(0);
+      expect(s.consumed + s.failed + s.dropped + s.skipped + s.expanded).toBe(s.itemsIn + s.children);
+      expect(startedAborted).toBe(0);
+    });
+});
 
 describe("stop()", () => {
   it("reports an item that an abandoned next() yields afterwards as Dropped (STOPPED), never lost", async () => {

@@ -174,6 +174,85 @@ describe("traceItems", () => {
     expect(f.stats().consumed).toBe(50);
   });
 
+  it("a span processor that throws costs no item anything (a trial found every traced item failing)", async () => {
+    const throwing = {
+      onStart() {},
+      onEnd() {
+        throw new Error("processor onEnd failed");
+      },
+      forceFlush: async () => {},
+      shutdown: async () => {},
+    };
+    const tracerProvider = new BasicTracerProvider({ spanProcessors: [throwing] });
+    const out: number[] = [];
+    const f = new Flow<number>()
+      .addTransformer(async (x: number) => x * 2, { name: "double" })
+      .addTransformer((x: number) => x + 1, { name: "sync" })
+      .setConsumer((x: number) => void out.push(x));
+    traceItems(f, { tracerProvider, sampleRate: 1 });
+    await f.run(range(30));
+    expect(out.sort((a, b) => a - b)).toEqual(range(30).map((x) => x * 2 + 1));
+    expect(f.stats()).toMatchObject({ consumed: 30, failed: 0 });
+  });
+
+  it("traces a traced item's flatMap children with it, whatever their own ids' hashes", async () => {
+    const { exporter, tracerProvider } = provider();
+    const f = new Flow<number>()
+      .addTransformer(
+        flatMap((x: number) => [x, x, x, x]),
+        { name: "split" },
+      )
+      .setConsumer(() => {}, { name: "save" });
+    traceItems(f, { tracerProvider, sampleRate: 0.2 });
+    await f.run(range(300));
+    const items = itemSpans(exporter.getFinishedSpans());
+    const parents = items.filter((s) => attr(s, "flowrhythm.item.outcome") === "expanded");
+    expect(parents.length).toBeGreaterThan(20);
+    for (const p of parents) {
+      const children = items.filter(
+        (s) => attr(s, "flowrhythm.item.parent_id") === attr(p, "flowrhythm.item.id"),
+      );
+      expect(children).toHaveLength(4);
+      for (const c of children) expect(parentOf(c)).toBe(p.spanContext().spanId);
+    }
+  });
+
+  it("ends an attempt's span when its deadline passes, failed, though the call never settles", async () => {
+    const { exporter, tracerProvider } = provider();
+    const f = new Flow<number>({ errorHandler: () => {} }).setConsumer(
+      (x: number) => (x === 1 ? new Promise(() => {}) : undefined),
+      { name: "s", timeoutMs: 30 },
+    );
+    traceItems(f, { tracerProvider, sampleRate: 1 });
+    await f.run([1, 2]);
+    const spans = exporter.getFinishedSpans();
+    const hung = spans.find((s) => s.name === "flow s" && attr(s, "flowrhythm.item.id") === 1)!;
+    expect(hung.status.code).toBe(SpanStatusCode.ERROR);
+    expect(hung.status.message).toMatch(/timeout|time/i);
+    expect(
+      attr(itemSpans(spans).find((s) => attr(s, "flowrhythm.item.id") === 1)!, "flowrhythm.item.outcome"),
+    ).toBe("failed");
+  });
+
+  it("listens for aborts once per signal: 40 traced calls in flight warn of no listener leak", async () => {
+    const { tracerProvider } = provider();
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => void warnings.push(w.name);
+    process.on("warning", onWarning);
+    const f = new Flow<number>().setConsumer(
+      async () => {
+        await new Promise((r) => setTimeout(r, 20));
+      },
+      { scalingStrategy: new FixedScaling({ workers: 40 }) },
+    );
+    traceItems(f, { tracerProvider, sampleRate: 1 });
+    await f.run(range(200));
+    await new Promise((r) => setImmediate(r));
+    process.off("warning", onWarning);
+    expect(warnings).not.toContain("MaxListenersExceededWarning");
+    expect(f.stats().consumed).toBe(200);
+  });
+
   it("refuses what is not a flow, a provider or a rate in [0, 1], naming the option", () => {
     const cases: [unknown, unknown, string][] = [
       [{}, {}, "flow"],

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { FixedScaling, Flow, FlowConfigError, type FlowStats, reportProgress } from "../../src/index.js";
 import { textWidth } from "../../src/internal/terminal-text.js";
 import { formatDuration, progressFrame, progressLine } from "../../src/observe/progress-format.js";
-import { flowStats, stageStats } from "../helpers.js";
+import { flowStats, range, stageStats } from "../helpers.js";
 
 /** A stream that keeps what is written; `isTTY`, `columns`, `rows` as a terminal would set them. */
 class FakeStream extends EventEmitter {
@@ -107,7 +107,8 @@ describe("progress frame and line", () => {
     const frame = progressFrame(shopStats({ total: null, etaMs: null, failed: 0, dropped: 0 }), {
       columns: 80,
     });
-    expect(frame[1]).toBe("450 done  36.6/s");
+    // Done counts every outcome: 440 consumed, with no failures or drops in this snapshot.
+    expect(frame[1]).toBe("440 done  35.8/s");
     expect(frame.join("\n")).not.toMatch(/ETA|%/);
     expect(progressLine(shopStats({ total: null, etaMs: null }), 80)).toMatch(
       /^\[shop\] 12\.3s 450 done 36\.6\/s failed 7 dropped 3 \| fetch 3\/4 q0 36\.6\/s$/,
@@ -160,8 +161,12 @@ function gatedFlow(n = 20) {
     .addTransformer(
       async (x: number, ctx) => {
         await new Promise<void>((resolve) => {
-          void gate.then(resolve);
-          ctx.signal.addEventListener("abort", () => resolve());
+          const onAbort = (): void => resolve();
+          ctx.signal.addEventListener("abort", onAbort, { once: true });
+          void gate.then(() => {
+            ctx.signal.removeEventListener("abort", onAbort);
+            resolve();
+          });
         });
         return x;
       },
@@ -321,6 +326,73 @@ describe("reportProgress", () => {
     await done;
     expect(erroring.chunks).toHaveLength(written);
     expect(f.stats()).toMatchObject({ state: "drained", consumed: 20, listenerErrors: 0 });
+  });
+
+  it("an async write that rejects stops it; the process goes on (found by a trial: it crashed)", async () => {
+    let writes = 0;
+    const rejecting = {
+      write: () => {
+        writes++;
+        return Promise.reject(new Error("disk full"));
+      },
+    };
+    const f = new Flow<number>().setConsumer(async () => {
+      await new Promise((r) => setTimeout(r, 2));
+    });
+    reportProgress(f, { stream: rejecting, mode: "lines", intervalMs: 10 });
+    await f.run(range(30));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(writes).toBe(1); // the first write's rejection stopped it
+    expect(f.stats().consumed).toBe(30);
+  });
+
+  it("refuses what is not a flow, and reads a stream whose isTTY throws as no terminal", () => {
+    for (const bad of [null, {}, "flow"]) {
+      let error: unknown;
+      try {
+        reportProgress(bad as never);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(FlowConfigError);
+      expect((error as FlowConfigError).option).toBe("flow");
+    }
+    const chunks: string[] = [];
+    const odd = {
+      get isTTY(): boolean {
+        throw new Error("no");
+      },
+      write: (t: string) => void chunks.push(t),
+    };
+    const h = reportProgress(new Flow(), { stream: odd });
+    h.stop();
+    expect(chunks).toEqual([]);
+  });
+
+  it("counts a flatMap's children in done and total, so the bar moves as they finish (a trial saw 0 % for most of the run)", () => {
+    const line = progressLine(
+      flowStats({
+        name: "fm",
+        now: 1000,
+        itemsIn: 10,
+        total: 10,
+        children: 40,
+        consumed: 20,
+        expanded: 5,
+        inFlight: 25,
+        etaMs: 1000,
+      }),
+      80,
+    );
+    expect(line).toMatch(/ 25\/50 50% /);
+  });
+
+  it("shares one 'error' listener among the reporters of a stream (12 on stderr warned of a leak)", () => {
+    const stream = new FakeStream(false);
+    const handles = Array.from({ length: 12 }, () => reportProgress(new Flow(), { stream }));
+    expect(stream.listenerCount("error")).toBe(1);
+    for (const h of handles) h.stop();
+    expect(stream.listenerCount("error")).toBe(0);
   });
 
   it("never holds the process open", async () => {

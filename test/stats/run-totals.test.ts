@@ -132,6 +132,23 @@ describe("stats(): total and ETA", () => {
     expect(f.stats().consumed).toBe(3);
   });
 
+  it("reads a size that is not a whole number ≥ 0 as unknown (a Set subclass, a proxy's length)", async () => {
+    class Vague extends Set<number> {
+      override get size(): number {
+        return "unknown" as never;
+      }
+    }
+    const negative = new Proxy([1, 2], {
+      get: (t, p, r) => (p === "length" ? -5 : Reflect.get(t, p, r)),
+    });
+    for (const source of [new Vague([1, 2, 3]), negative]) {
+      const clock = new VirtualClock();
+      const f = timed(clock).setProducer(source as never);
+      await runVirtual(f, clock);
+      expect(f.stats().total).toBeNull();
+    }
+  });
+
   it("refuses a `total` that is not a whole number ≥ 0, naming the option", async () => {
     for (const total of [-1, 1.5, "3", Number.NaN]) {
       const f = new Flow().setConsumer(() => {});

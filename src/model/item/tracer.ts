@@ -15,5 +15,7 @@ export type ItemOutcome = "consumed" | "failed" | "dropped" | "skipped" | "expan
  */
 export interface ItemTracer {
   wrap(stage: string, call: StageCall): StageCall;
+  /** A `flatMap` made item `childId` from item `parentId`. */
+  child(parentId: number, childId: number): void;
   ended(id: number, outcome: ItemOutcome): void;
 }

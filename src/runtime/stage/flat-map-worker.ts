@@ -151,7 +151,7 @@ export class FlatMapWorker extends RateLimitedWorker {
         // Checked again: the pull may have waited (a child made for an ended item has no outcome).
         if (env !== null && (env.record.settled || root!.expansion?.spoil)) break;
         const child = run.newId();
-        run.outcomes.lineage.child(id, child);
+        run.outcomes.childMade(id, child);
         stage.metrics.children++;
         n++;
         let value = r.value;

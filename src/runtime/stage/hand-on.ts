@@ -62,3 +62,12 @@ export async function blockedUntil(w: HandingWorker, p: Promise<void>): Promise<
   await p;
   stage.setState(w, WorkerState.Busy);
 }
+
+/**
+ * The flow is stopping and `w`'s call that took the slot `w.seq` will not run or not end: the
+ * slot is given up, and what waited behind it alone is dropped (`STOPPED`) at once.
+ */
+export function giveUpSlot(w: Pick<HandingWorker, "stage" | "seq">): void {
+  const stage = w.stage;
+  if (stage.reorder !== null) stage.reorder.abandon(w.seq, (value, id) => stage.drop(value, id, "STOPPED"));
+}

@@ -12,7 +12,7 @@ import type { StageContext, WorkerInfo } from "../../model/types.js";
 import { RESUME, WaitingTaker } from "../queue/waiting-taker.js";
 import type { Lane } from "./call-site.js";
 import { WorkerContext } from "./worker-context.js";
-import { blockedUntil, handLast, whileBlocked } from "./hand-on.js";
+import { blockedUntil, giveUpSlot, handLast, whileBlocked } from "./hand-on.js";
 
 const noop = (): void => {};
 /**
@@ -143,10 +143,7 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
     if (this.abandoned) return;
     this.abandoned = true;
     const stage = this.stage;
-    const held = this.dropInHand();
-    // Its place in the output order will never be filled: what waits behind it goes now.
-    if (held && stage.reorder !== null)
-      stage.reorder.abandon(this.seq, (value, id) => stage.drop(value, id, "STOPPED"));
+    if (this.dropInHand()) giveUpSlot(this);
     if (this.resourceOpen)
       stage.resourceUnclosed("its worker did not finish within closeTimeoutMs after stop()");
     stage.workerExited(this, "did not finish within closeTimeoutMs");
@@ -217,7 +214,16 @@ export class StageWorker extends WaitingTaker<unknown> implements PooledWorker, 
   /** Calls the function on an entry handed over while the worker waited (or looks again). */
   protected callWaited(entry: unknown): unknown {
     if (entry === RESUME) return this.resumed();
+    // Handed over in the turn stop() came in: a call now would start already aborted (see dropHanded).
+    if (this.stage.run.stopping) return this.dropHanded(entry);
     return this.call(entry, this.handedId, this.handedStamp, true);
+  }
+
+  /** Drops an entry handed over as the flow stopped, and exits (code listening for `abort` would wait). */
+  protected dropHanded(entry: unknown): typeof EXIT {
+    this.stage.drop(entry, this.handedId, "STOPPED");
+    giveUpSlot(this);
+    return EXIT;
   }
 
   /** Woken without an item (the event loop's turn came): looks for the next one. */
