@@ -14,6 +14,7 @@ import { checkFlow } from "./check-flow.js";
 import { type ItemOutcome, type ItemTracer, type StageCall, traceWith } from "../flow/observe.js";
 import { isCallable } from "../internal/callable.js";
 import { between } from "../internal/option-fields.js";
+import { SharedListener } from "../internal/shared-listener.js";
 import { check, optionsObject, parseOptions } from "../internal/parse-options.js";
 import type { OptionsInput } from "../internal/parse-options.js";
 import type { StageContext } from "../model/types.js";
@@ -204,20 +205,21 @@ class OtelItemTracer implements ItemTracer {
  */
 class AttemptSpan {
   #open = true;
+  readonly #aborted = (): void => this.end(this.signal.reason ?? new Error("aborted"));
 
   constructor(
     private readonly span: Span,
     private readonly signal: AbortSignal,
   ) {
-    if (signal.aborted) this.end(signal.reason ?? new Error("aborted"));
-    else watchAbort(signal, this);
+    if (signal.aborted) this.#aborted();
+    else aborts.add(signal, this.#aborted);
   }
 
   /** Ends the span, failed when `error` is given (a throw of the tracer's is ignored). */
   end(...failure: [] | [unknown]): void {
     if (!this.#open) return;
     this.#open = false;
-    attemptsOf.get(this.signal)?.delete(this);
+    aborts.delete(this.signal, this.#aborted);
     const span = this.span;
     guarded(() => (failure.length > 0 ? failed(span, failure[0]) : span.end()));
   }
@@ -226,25 +228,13 @@ class AttemptSpan {
 /**
  * The open attempts of each signal, behind one 'abort' listener a signal: without a `timeoutMs`,
  * every worker's calls share the run's signal, and a listener per traced call in flight would
- * trip its MaxListenersExceededWarning on a wide stage.
+ * trip its MaxListenersExceededWarning on a wide stage. The listener comes off when the signal's
+ * last open attempt ends: the run's signal lives for the run, and must not gather one per lull.
  */
-const attemptsOf = new WeakMap<AbortSignal, Set<AttemptSpan>>();
-
-function watchAbort(signal: AbortSignal, attempt: AttemptSpan): void {
-  let open = attemptsOf.get(signal);
-  if (open === undefined) {
-    const all = new Set<AttemptSpan>();
-    attemptsOf.set(signal, (open = all));
-    signal.addEventListener(
-      "abort",
-      () => {
-        for (const a of [...all]) a.end(signal.reason ?? new Error("aborted"));
-      },
-      { once: true },
-    );
-  }
-  open.add(attempt);
-}
+const aborts = new SharedListener<AbortSignal>(
+  (signal, fire) => signal.addEventListener("abort", fire, { once: true }),
+  (signal, fire) => signal.removeEventListener("abort", fire),
+);
 
 /** Runs `fn`, ignoring what it throws: the tracer's failures never reach an item. */
 function guarded(fn: () => void): void {

@@ -4,46 +4,28 @@ import { isCallable } from "../internal/callable.js";
 import { ms, whole } from "../internal/option-fields.js";
 import { check, type OptionsInput, optionsObject, parseOptions } from "../internal/parse-options.js";
 import { isThenable } from "../internal/is-thenable.js";
+import { SharedListener } from "../internal/shared-listener.js";
 import type { FlowStats } from "../stats/stage-stats.js";
 import { checkFlow } from "./check-flow.js";
 import { progressFrame, progressLine } from "./progress-format.js";
 
 /**
  * The reporters listening for each stream's 'error' events, behind one listener a stream: ten
- * reporters on `process.stderr` would otherwise trip its MaxListenersExceededWarning.
+ * reporters on `process.stderr` would otherwise trip its MaxListenersExceededWarning. A stream
+ * whose `on`/`off` throws is left without: a failing write then stops the reporter instead.
  */
-const watchers = new WeakMap<object, { readonly all: Set<() => void>; readonly listener: () => void }>();
-
-function watchErrors(stream: ProgressStream, onError: () => void): void {
-  let w = watchers.get(stream);
-  if (w === undefined) {
-    const all = new Set<() => void>();
-    w = {
-      all,
-      listener: () => {
-        for (const f of [...all]) f();
-      },
-    };
+const streamErrors = new SharedListener<ProgressStream>(
+  (stream, fire) => {
     try {
-      stream.on?.("error", w.listener);
-    } catch {
-      // Without an 'error' listener the reporter still works; a failing write then stops it.
-    }
-    watchers.set(stream, w);
-  }
-  w.all.add(onError);
-}
-
-function unwatchErrors(stream: ProgressStream, onError: () => void): void {
-  const w = watchers.get(stream);
-  if (w === undefined || !w.all.delete(onError) || w.all.size > 0) return;
-  watchers.delete(stream);
-  try {
-    stream.off?.("error", w.listener);
-  } catch {
-    // A stream whose `off` throws is left as it is: the reporter is done with it either way.
-  }
-}
+      stream.on?.("error", fire);
+    } catch {}
+  },
+  (stream, fire) => {
+    try {
+      stream.off?.("error", fire);
+    } catch {}
+  },
+);
 
 /** Whether `stream` says it is a terminal; a getter that throws reads as no. */
 function isTerminal(stream: ProgressStream): boolean {
@@ -211,7 +193,7 @@ export function reportProgress(flow: Flow<any, any>, options?: ProgressOptions):
     if (timer !== undefined) clearInterval(timer);
     flow.off("drained", onEnd);
     flow.off("stopped", onEnd);
-    unwatchErrors(stream, onError);
+    streamErrors.delete(stream, onError);
   }
 
   const handle: ProgressHandle = { stop, [Symbol.dispose]: stop };
@@ -221,7 +203,7 @@ export function reportProgress(flow: Flow<any, any>, options?: ProgressOptions):
   }
   // A write that fails later (EPIPE, a closed stream) is reported as an 'error' event: heard
   // here, it stops the reporter instead of crashing a process that had no listener.
-  watchErrors(stream, onError);
+  streamErrors.add(stream, onError);
   flow.on("drained", onEnd);
   flow.on("stopped", onEnd);
   const intervalMs =
