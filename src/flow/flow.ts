@@ -38,7 +38,7 @@ import { PushHandle } from "../runtime/push-handle.js";
 import { listenForSignals } from "../runtime/signals.js";
 import { type ComposedFlow, StageTree } from "../model/stage-tree.js";
 import type { Consumer, Source } from "../model/types.js";
-import { ITEM_TRACER, RUN_END_SINKS, runEnded, TIMING_SINKS, type TimingTapped } from "./observe.js";
+import { ITEM_TRACER, RUN_END_SINKS, runEnded, TIMING_SINKS, type FlowHooks } from "./observe.js";
 import { defaultMaxThreads, runtimeConfig } from "./runtime-config.js";
 
 /** The input type a stage appended to a `Flow<I, O>` must accept. */
@@ -64,11 +64,11 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
   /** @internal Carries the input and output types for inference; declared, never set. */
   declare readonly "~io": { readonly in: (item: I) => void; readonly out: O };
   /** @internal Exporters' timing sinks (`tapTimings` in flowrhythm/opentelemetry, /prometheus). */
-  readonly [TIMING_SINKS]: TimingTapped[typeof TIMING_SINKS] = new Set();
+  readonly [TIMING_SINKS]: FlowHooks[typeof TIMING_SINKS] = new Set();
   /** @internal Told each run's final stats before `drained`/`stopped` listeners (see `onRunEnd`). */
-  readonly [RUN_END_SINKS]: TimingTapped[typeof RUN_END_SINKS] = new Set();
+  readonly [RUN_END_SINKS]: FlowHooks[typeof RUN_END_SINKS] = new Set();
   /** @internal The item tracer (`traceItems` in flowrhythm/opentelemetry), or null. */
-  [ITEM_TRACER]: TimingTapped[typeof ITEM_TRACER] = null;
+  [ITEM_TRACER]: FlowHooks[typeof ITEM_TRACER] = null;
   readonly #options: FlowSettings;
   readonly #tree = new StageTree();
   #source: Source<unknown> | null = null;

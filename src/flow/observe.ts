@@ -17,8 +17,8 @@ export const RUN_END_SINKS: unique symbol = Symbol("flowrhythm.runEndSinks");
 /** Receives a run's final stats as it ends. */
 export type RunEndSink = (stats: FlowStats) => void;
 
-/** What {@link tapTimings}, {@link onRunEnd} and {@link traceWith} need of a flow: a `Flow` has it. */
-export interface TimingTapped {
+/** The hooks exporters reach a flow by ({@link tapTimings}, {@link onRunEnd}, {@link traceWith}): a `Flow` has them. */
+export interface FlowHooks {
   readonly [TIMING_SINKS]: Set<TimingSink>;
   readonly [RUN_END_SINKS]: Set<RunEndSink>;
   [ITEM_TRACER]: ItemTracer | null;
@@ -30,7 +30,7 @@ export interface TimingTapped {
  * returned function is called. For exporters (OpenTelemetry, Prometheus): they see what the flow
  * times — one call in `timingSampleEvery` — at no cost per item. A sink that throws is ignored.
  */
-export function tapTimings(flow: TimingTapped, sink: TimingSink): () => void {
+export function tapTimings(flow: FlowHooks, sink: TimingSink): () => void {
   flow[TIMING_SINKS].add(sink);
   return () => {
     flow[TIMING_SINKS].delete(sink);
@@ -42,7 +42,7 @@ export function tapTimings(flow: TimingTapped, sink: TimingSink): () => void {
  * started with), until the returned function is called. One tracer at a time: a second one
  * replaces the first.
  */
-export function traceWith(flow: TimingTapped, tracer: ItemTracer): () => void {
+export function traceWith(flow: FlowHooks, tracer: ItemTracer): () => void {
   flow[ITEM_TRACER] = tracer;
   return () => {
     if (flow[ITEM_TRACER] === tracer) flow[ITEM_TRACER] = null;
@@ -55,7 +55,7 @@ export function traceWith(flow: TimingTapped, tracer: ItemTracer): () => void {
  * last counts with it — until the returned function is called. For exporters whose counters
  * carry over runs. A sink that throws is ignored.
  */
-export function onRunEnd(flow: TimingTapped, sink: RunEndSink): () => void {
+export function onRunEnd(flow: FlowHooks, sink: RunEndSink): () => void {
   flow[RUN_END_SINKS].add(sink);
   return () => {
     flow[RUN_END_SINKS].delete(sink);
@@ -63,7 +63,7 @@ export function onRunEnd(flow: TimingTapped, sink: RunEndSink): () => void {
 }
 
 /** A run of `flow` has ended: its sinks get the final stats (see {@link onRunEnd}). */
-export function runEnded(flow: TimingTapped & { stats(): FlowStats }): void {
+export function runEnded(flow: FlowHooks & { stats(): FlowStats }): void {
   if (flow[RUN_END_SINKS].size === 0) return;
   const stats = flow.stats();
   for (const sink of flow[RUN_END_SINKS]) {

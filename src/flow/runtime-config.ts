@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os";
 import type { ErrorHandler } from "../model/events.js";
 import type { FlowSettings } from "../model/options.js";
 import type { RuntimeConfig } from "../runtime/stage-run.js";
-import { ITEM_TRACER, TIMING_SINKS, type TimingTapped } from "./observe.js";
+import { ITEM_TRACER, TIMING_SINKS, type FlowHooks } from "./observe.js";
 
 /**
  * `maxThreads` when not set: one thread more than the cores Node reports. The extra thread keeps
@@ -16,7 +16,7 @@ export const defaultMaxThreads = (): number => availableParallelism() + 1;
 export function runtimeConfig(
   o: FlowSettings,
   handler: ErrorHandler | undefined,
-  flow: RuntimeConfig["events"] & TimingTapped,
+  flow: RuntimeConfig["events"] & FlowHooks,
   maxWaitingSends: number,
   total: number | null | undefined,
 ): RuntimeConfig {

@@ -19,8 +19,9 @@ export function cleanText(text: string): string {
   return text.replace(ANSI, "").replace(CONTROL, "?");
 }
 
-const ZERO_WIDTH = /^(?:\p{Mn}|\p{Me}|\p{Cf})+$/u;
-const EMOJI = /\p{Emoji_Presentation}|\p{Extended_Pictographic}\ufe0f/u;
+const ZERO_WIDTH = /^(?:\p{Mn}|\p{Me}|\p{Cf})$/u;
+const EMOJI = /^\p{Emoji_Presentation}$/u;
+const PICTOGRAPHIC = /^\p{Extended_Pictographic}$/u;
 
 /** East Asian wide and fullwidth ranges (the blocks a terminal draws two columns wide). */
 const WIDE: readonly (readonly [number, number])[] = [
@@ -63,13 +64,26 @@ const WIDE: readonly (readonly [number, number])[] = [
 let segmenter: Intl.Segmenter | undefined;
 const graphemes = (text: string) => (segmenter ??= new Intl.Segmenter()).segment(text);
 
-/** The columns one grapheme takes: 0 (combining marks, zero-width), 1, or 2 (wide, emoji). */
+/**
+ * The columns one grapheme takes, as a terminal that measures code point by code point (tmux,
+ * glibc's wcwidth) draws it: the sum of its code points' widths. So "कि", "กำ" and "👍🏽" take
+ * 2, 2 and 4, where a grapheme-aware terminal draws 1, 1 and 2: over-counting only cuts a name
+ * a little early, while under-counting wrapped lines and piled frames up (found by a trial).
+ */
 function graphemeWidth(g: string): number {
+  let width = 0;
+  const cps = [...g];
+  for (let i = 0; i < cps.length; i++) width += codePointWidth(cps[i]!, cps[i + 1]);
+  return width;
+}
+
+/** One code point's columns: 0 (combining, zero-width), 1, or 2 (wide, emoji). */
+function codePointWidth(c: string, next: string | undefined): number {
   // The soft hyphen is a format character that terminals draw anyway (tmux, xterm: one column).
-  if (g === "\u00ad") return 1;
-  if (ZERO_WIDTH.test(g)) return 0;
-  if (EMOJI.test(g)) return 2;
-  const cp = g.codePointAt(0)!;
+  if (c === "\u00ad") return 1;
+  if (ZERO_WIDTH.test(c)) return 0;
+  if (EMOJI.test(c) || (next === "\ufe0f" && PICTOGRAPHIC.test(c))) return 2;
+  const cp = c.codePointAt(0)!;
   for (const [lo, hi] of WIDE) if (cp >= lo && cp <= hi) return 2;
   return 1;
 }
