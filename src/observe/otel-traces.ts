@@ -14,7 +14,6 @@ import { checkFlow } from "./check-flow.js";
 import { type ItemOutcome, type ItemTracer, type StageCall, traceWith } from "../flow/observe.js";
 import { isCallable } from "../internal/callable.js";
 import { between } from "../internal/option-fields.js";
-import { SharedListener } from "../internal/shared-listener.js";
 import { check, optionsObject, parseOptions } from "../internal/parse-options.js";
 import type { OptionsInput } from "../internal/parse-options.js";
 import type { StageContext } from "../model/types.js";
@@ -38,10 +37,34 @@ const traceShape = {
 /** `traceItems` options. */
 export interface TraceOptions extends OptionsInput<typeof traceShape> {}
 
-/** The item's own span, and the context its stages' spans start in. */
-interface ItemTrace {
+/**
+ * A traced item: its own span, the context its stages' spans start in, and its attempt still
+ * open, if any. An attempt abandoned by a `timeoutMs` deadline or `stop()` (its call may never
+ * settle) is ended when the item moves on — its next attempt or its outcome, both of which the
+ * flow guarantees — failed with its signal's reason. No listener on the signal: Node's
+ * EventTarget costs a traced call more than its span does, and its maps change per run.
+ */
+class ItemTrace {
+  open: OpenAttempt | null = null;
+  constructor(
+    readonly span: Span,
+    readonly context: Context,
+  ) {}
+
+  /** Ends the open attempt, as abandoned: its call has not settled, and the item moved on. */
+  abandon(): void {
+    const a = this.open;
+    if (a === null) return;
+    this.open = null;
+    const signal = a.signal;
+    failed(a.span, signal.aborted ? (signal.reason ?? new Error("aborted")) : new Error("abandoned"));
+  }
+}
+
+/** One attempt's span and the signal its call got. */
+interface OpenAttempt {
   readonly span: Span;
-  readonly context: Context;
+  readonly signal: AbortSignal;
 }
 
 /**
@@ -90,10 +113,21 @@ class OtelItemTracer implements ItemTracer {
     return this.#children.size > 0 && this.#children.has(id);
   }
 
+  /**
+   * The worker's call, traced when its item is sampled. An item left out pays the hash and one
+   * call more: the hash is written out here rather than through `sampled`.
+   */
   wrap(stage: string, call: StageCall): StageCall {
     const name = `${this.flowName} ${stage}`;
-    return (item, ctx) =>
-      this.sampled(ctx.id) ? this.#traced(name, stage, call, item, ctx) : call(item, ctx);
+    const salt = this.#salt;
+    const threshold = this.#threshold;
+    const children = this.#children;
+    return (item, ctx) => {
+      const id = ctx.id;
+      if (Math.imul(id ^ salt, 0x9e3779b1) >>> 0 >= threshold && (children.size === 0 || !children.has(id)))
+        return call(item, ctx);
+      return this.#on ? this.#traced(name, stage, call, item, ctx) : call(item, ctx);
+    };
   }
 
   child(parentId: number, childId: number): void {
@@ -110,6 +144,7 @@ class OtelItemTracer implements ItemTracer {
       this.#expanded.set(id, t.context);
       if (this.#expanded.size > EXPANDED_KEPT) this.#expanded.delete(this.#expanded.keys().next().value!);
     }
+    t.abandon();
     guarded(() => {
       t.span.setAttribute("flowrhythm.item.outcome", outcome);
       if (FAILURES.has(outcome)) t.span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
@@ -120,26 +155,32 @@ class OtelItemTracer implements ItemTracer {
   /** Ends the spans of items still open, and traces nothing more. */
   off(): void {
     this.#on = false;
-    for (const t of this.#items.values()) guarded(() => t.span.end());
+    for (const t of this.#items.values()) {
+      t.abandon();
+      guarded(() => t.span.end());
+    }
     this.#items.clear();
     this.#expanded.clear();
     this.#children.clear();
   }
 
   #traced(name: string, stage: string, call: StageCall, item: unknown, ctx: StageContext): unknown {
-    let attempt: AttemptSpan;
+    let t: ItemTrace;
+    let attempt: OpenAttempt;
     let active: Context;
     try {
-      const parent = this.#itemContext(ctx);
+      t = this.#itemTrace(ctx);
+      t.abandon();
       const attributes: Attributes = {
         "flowrhythm.stage.name": stage,
         "flowrhythm.item.id": ctx.id,
         "flowrhythm.attempt": ctx.attempt,
       };
       if (ctx.ids !== undefined) attributes["flowrhythm.batch.size"] = ctx.ids.length;
-      const span = this.tracer.startSpan(name, { attributes }, parent);
-      active = trace.setSpan(parent, span);
-      attempt = new AttemptSpan(span, ctx.signal);
+      const span = this.tracer.startSpan(name, { attributes }, t.context);
+      active = trace.setSpan(t.context, span);
+      attempt = { span, signal: ctx.signal };
+      t.open = attempt;
     } catch {
       // A tracer that throws must not cost the item its call: it runs untraced.
       return call(item, ctx);
@@ -148,39 +189,39 @@ class OtelItemTracer implements ItemTracer {
     try {
       out = context.with(active, call, undefined, item, ctx);
     } catch (error) {
-      attempt.end(error);
+      settled(t, attempt, true, error);
       throw error;
     }
     if (out instanceof Promise) {
       // A side chain on the call's own promise: the worker awaits that promise, not one of ours,
       // so a traced item takes no more turns than an untraced one.
       out.then(
-        () => attempt.end(),
-        (error: unknown) => attempt.end(error),
+        () => settled(t, attempt, false, undefined),
+        (error: unknown) => settled(t, attempt, true, error),
       );
       return out;
     }
     if (out === null || (typeof out !== "object" && typeof out !== "function")) {
-      attempt.end();
+      settled(t, attempt, false, undefined);
       return out;
     }
     // Another thenable: its `then` is called once, by the promise the worker then awaits.
     return Promise.resolve(out).then(
       (value) => {
-        attempt.end();
+        settled(t, attempt, false, undefined);
         return value;
       },
       (error: unknown) => {
-        attempt.end(error);
+        settled(t, attempt, true, error);
         throw error;
       },
     );
   }
 
-  /** The item's context: its span started at its first call, under its parent item's when open. */
-  #itemContext(ctx: StageContext): Context {
+  /** The item's trace: its span started at its first call, under its parent item's when open. */
+  #itemTrace(ctx: StageContext): ItemTrace {
     const known = this.#items.get(ctx.id);
-    if (known !== undefined) return known.context;
+    if (known !== undefined) return known;
     const parentId = ctx.parentId;
     const parent =
       (parentId !== undefined && (this.#items.get(parentId)?.context ?? this.#expanded.get(parentId))) ||
@@ -192,49 +233,22 @@ class OtelItemTracer implements ItemTracer {
     };
     if (parentId !== undefined) attributes["flowrhythm.item.parent_id"] = parentId;
     const span = this.tracer.startSpan(`${this.flowName} item`, { attributes }, parent);
-    const t = { span, context: trace.setSpan(parent, span) };
+    const t = new ItemTrace(span, trace.setSpan(parent, span));
     this.#items.set(ctx.id, t);
-    return t.context;
+    return t;
   }
 }
 
 /**
- * One attempt's span, ended once: when the call settles, or when its signal aborts first (a
- * `timeoutMs` deadline or `stop()`: the attempt has failed then, whatever the call does later,
- * and a call that never settles still gets its span ended).
+ * An attempt's call settled: its span ends (failed when `isError`), unless the item already moved
+ * on and ended it as abandoned.
  */
-class AttemptSpan {
-  #open = true;
-  readonly #aborted = (): void => this.end(this.signal.reason ?? new Error("aborted"));
-
-  constructor(
-    private readonly span: Span,
-    private readonly signal: AbortSignal,
-  ) {
-    if (signal.aborted) this.#aborted();
-    else aborts.add(signal, this.#aborted);
-  }
-
-  /** Ends the span, failed when `error` is given (a throw of the tracer's is ignored). */
-  end(...failure: [] | [unknown]): void {
-    if (!this.#open) return;
-    this.#open = false;
-    aborts.delete(this.signal, this.#aborted);
-    const span = this.span;
-    guarded(() => (failure.length > 0 ? failed(span, failure[0]) : span.end()));
-  }
+function settled(t: ItemTrace, attempt: OpenAttempt, isError: boolean, error: unknown): void {
+  if (t.open !== attempt) return;
+  t.open = null;
+  if (isError) failed(attempt.span, error);
+  else guarded(() => attempt.span.end());
 }
-
-/**
- * The open attempts of each signal, behind one 'abort' listener a signal: without a `timeoutMs`,
- * every worker's calls share the run's signal, and a listener per traced call in flight would
- * trip its MaxListenersExceededWarning on a wide stage. The listener comes off when the signal's
- * last open attempt ends: the run's signal lives for the run, and must not gather one per lull.
- */
-const aborts = new SharedListener<AbortSignal>(
-  (signal, fire) => signal.addEventListener("abort", fire, { once: true }),
-  (signal, fire) => signal.removeEventListener("abort", fire),
-);
 
 /** Runs `fn`, ignoring what it throws: the tracer's failures never reach an item. */
 function guarded(fn: () => void): void {

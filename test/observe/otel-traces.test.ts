@@ -234,6 +234,47 @@ describe("traceItems", () => {
     ).toBe("failed");
   });
 
+  it("ends a timed-out attempt's span, failed, when its retry starts: one span per attempt, none left open", async () => {
+    const { exporter, tracerProvider } = provider();
+    const clock = new VirtualClock();
+    let calls = 0;
+    const f = new Flow<number>({ clock, errorHandler: () => {} }).setConsumer(
+      () => (calls++ === 0 ? new Promise(() => {}) : undefined),
+      { name: "s", timeoutMs: 30, retry: { attempts: 2 } },
+    );
+    traceItems(f, { tracerProvider, sampleRate: 1 });
+    await runVirtual(f.setProducer([7]), clock);
+    const attempts = exporter
+      .getFinishedSpans()
+      .filter((s) => s.name === "flow s")
+      .sort((a, b) => Number(attr(a, "flowrhythm.attempt")) - Number(attr(b, "flowrhythm.attempt")));
+    expect(attempts.map((s) => attr(s, "flowrhythm.attempt"))).toEqual([1, 2]);
+    expect(attempts[0]!.status.code).toBe(SpanStatusCode.ERROR);
+    expect(attempts[0]!.status.message).toMatch(/timeout|time/i);
+    expect(attempts[1]!.status.code).not.toBe(SpanStatusCode.ERROR);
+    // The abandoned attempt ended before its retry began, not when the item ended.
+    const end0 = attempts[0]!.endTime;
+    const start1 = attempts[1]!.startTime;
+    expect(end0[0] * 1e9 + end0[1]).toBeLessThanOrEqual(start1[0] * 1e9 + start1[1]);
+    expect(attr(itemSpans(exporter.getFinishedSpans())[0]!, "flowrhythm.item.outcome")).toBe("consumed");
+  });
+
+  it("ends a hung call's span, failed, when stop() gives up on it", async () => {
+    const { exporter, tracerProvider } = provider();
+    const f = new Flow<number>({ closeTimeoutMs: 50 }).setConsumer(() => new Promise(() => {}), {
+      name: "s",
+    });
+    traceItems(f, { tracerProvider, sampleRate: 1 });
+    const done = f.run([1, 2, 3]);
+    await new Promise((r) => setTimeout(r, 20));
+    await f.stop();
+    await done.catch(() => {});
+    const spans = exporter.getFinishedSpans().filter((s) => s.name === "flow s");
+    expect(spans.length).toBeGreaterThan(0);
+    for (const s of spans) expect(s.status.code).toBe(SpanStatusCode.ERROR);
+    expect(itemSpans(exporter.getFinishedSpans()).length).toBe(spans.length);
+  });
+
   it("listens for aborts once per signal: 40 traced calls in flight warn of no listener leak", async () => {
     const { tracerProvider } = provider();
     const warnings: string[] = [];
