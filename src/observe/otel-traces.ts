@@ -38,34 +38,46 @@ const traceShape = {
 export interface TraceOptions extends OptionsInput<typeof traceShape> {}
 
 /**
- * A traced item: its own span, the context its stages' spans start in, and its attempt still
- * open, if any. An attempt abandoned by a `timeoutMs` deadline or `stop()` (its call may never
- * settle) is ended when the item moves on — its next attempt or its outcome, both of which the
- * flow guarantees — failed with its signal's reason. No listener on the signal: Node's
- * EventTarget costs a traced call more than its span does, and its maps change per run.
+ * A traced item: its own span, the context its stages' spans start in, and its attempts whose
+ * calls have not settled — at most one a stage, and a `fanOut`'s branches run at once. An
+ * attempt the flow abandoned (a `timeoutMs` deadline, `stop()`: its call may never settle) ends
+ * when the item moves on — its retry at that stage, or its outcome, both of which the flow
+ * guarantees — failed with its signal's reason. No listener on the signal: Node's EventTarget
+ * cost a traced call more than its spans, and its maps changed per run.
  */
 class ItemTrace {
-  open: OpenAttempt | null = null;
+  readonly open: OpenAttempt[] = [];
   constructor(
     readonly span: Span,
     readonly context: Context,
   ) {}
 
-  /** Ends the open attempt, as abandoned: its call has not settled, and the item moved on. */
-  abandon(): void {
-    const a = this.open;
-    if (a === null) return;
-    this.open = null;
-    const signal = a.signal;
-    failed(a.span, signal.aborted ? (signal.reason ?? new Error("aborted")) : new Error("abandoned"));
+  /** Ends the open attempts at `stage` (at every stage when null): the item moved on without them. */
+  abandon(stage: string | null): void {
+    const open = this.open;
+    for (let i = open.length - 1; i >= 0; i--) {
+      const a = open[i]!;
+      if (stage !== null && a.stage !== stage) continue;
+      open.splice(i, 1);
+      failed(a.span, a.signal.aborted ? abortReason(a.signal) : new Error("abandoned"));
+    }
+  }
+
+  /** Ends the open attempts as they stand (tracing was turned off: they did not fail). */
+  close(): void {
+    for (const a of this.open) guarded(() => a.span.end());
+    this.open.length = 0;
   }
 }
 
-/** One attempt's span and the signal its call got. */
+/** One attempt's span, its stage, and the signal its call got. */
 interface OpenAttempt {
   readonly span: Span;
+  readonly stage: string;
   readonly signal: AbortSignal;
 }
+
+const abortReason = (signal: AbortSignal): unknown => signal.reason ?? new Error("aborted");
 
 /**
  * Expanded items whose context their children may still ask for: a `flatMap` reports its item
@@ -144,7 +156,7 @@ class OtelItemTracer implements ItemTracer {
       this.#expanded.set(id, t.context);
       if (this.#expanded.size > EXPANDED_KEPT) this.#expanded.delete(this.#expanded.keys().next().value!);
     }
-    t.abandon();
+    t.abandon(null);
     guarded(() => {
       t.span.setAttribute("flowrhythm.item.outcome", outcome);
       if (FAILURES.has(outcome)) t.span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
@@ -156,7 +168,7 @@ class OtelItemTracer implements ItemTracer {
   off(): void {
     this.#on = false;
     for (const t of this.#items.values()) {
-      t.abandon();
+      t.close();
       guarded(() => t.span.end());
     }
     this.#items.clear();
@@ -170,7 +182,7 @@ class OtelItemTracer implements ItemTracer {
     let active: Context;
     try {
       t = this.#itemTrace(ctx);
-      t.abandon();
+      t.abandon(stage);
       const attributes: Attributes = {
         "flowrhythm.stage.name": stage,
         "flowrhythm.item.id": ctx.id,
@@ -179,17 +191,29 @@ class OtelItemTracer implements ItemTracer {
       if (ctx.ids !== undefined) attributes["flowrhythm.batch.size"] = ctx.ids.length;
       const span = this.tracer.startSpan(name, { attributes }, t.context);
       active = trace.setSpan(t.context, span);
-      attempt = { span, signal: ctx.signal };
-      t.open = attempt;
+      attempt = { span, stage, signal: ctx.signal };
+      t.open.push(attempt);
     } catch {
       // A tracer that throws must not cost the item its call: it runs untraced.
       return call(item, ctx);
     }
     let out: unknown;
+    let called = false;
     try {
-      out = context.with(active, call, undefined, item, ctx);
+      out = context.with(
+        active,
+        (i: unknown, c: StageContext) => {
+          called = true;
+          return call(i, c);
+        },
+        undefined,
+        item,
+        ctx,
+      );
     } catch (error) {
       settled(t, attempt, true, error);
+      // A context manager that throws before the call must not cost the item its call either.
+      if (!called) return call(item, ctx);
       throw error;
     }
     if (out instanceof Promise) {
@@ -240,13 +264,16 @@ class OtelItemTracer implements ItemTracer {
 }
 
 /**
- * An attempt's call settled: its span ends (failed when `isError`), unless the item already moved
- * on and ended it as abandoned.
+ * An attempt's call settled: its span ends — failed when the call failed, or when its signal
+ * aborted first (the flow failed the attempt then, whatever the call did later) — unless the item
+ * already moved on and ended it.
  */
 function settled(t: ItemTrace, attempt: OpenAttempt, isError: boolean, error: unknown): void {
-  if (t.open !== attempt) return;
-  t.open = null;
-  if (isError) failed(attempt.span, error);
+  const i = t.open.indexOf(attempt);
+  if (i < 0) return;
+  t.open.splice(i, 1);
+  if (attempt.signal.aborted) failed(attempt.span, abortReason(attempt.signal));
+  else if (isError) failed(attempt.span, error);
   else guarded(() => attempt.span.end());
 }
 

@@ -1,4 +1,4 @@
-import { context, SpanStatusCode, trace } from "@opentelemetry/api";
+import { context, ROOT_CONTEXT, SpanStatusCode, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import {
   BasicTracerProvider,
@@ -8,7 +8,7 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FixedScaling, Flow, FlowConfigError, flatMap, Skip, systemClock } from "../../src/index.js";
+import { FixedScaling, Flow, FlowConfigError, fanOut, flatMap, Skip, systemClock } from "../../src/index.js";
 import { traceItems } from "../../src/observe/otel-traces.js";
 import { range, runVirtual, sleep, VirtualClock } from "../helpers.js";
 
@@ -236,14 +236,16 @@ describe("traceItems", () => {
 
   it("ends a timed-out attempt's span, failed, when its retry starts: one span per attempt, none left open", async () => {
     const { exporter, tracerProvider } = provider();
-    const clock = new VirtualClock();
     let calls = 0;
-    const f = new Flow<number>({ clock, errorHandler: () => {} }).setConsumer(
-      () => (calls++ === 0 ? new Promise(() => {}) : undefined),
+    // Real timers: the SDK stamps spans with the wall clock. The retry takes 20 ms, so an attempt
+    // span ended at the item's outcome instead of at the retry's start would end 20 ms late.
+    const f = new Flow<number>({ errorHandler: () => {} }).setConsumer(
+      () => (calls++ === 0 ? new Promise(() => {}) : sleep(systemClock, 20)),
       { name: "s", timeoutMs: 30, retry: { attempts: 2 } },
     );
     traceItems(f, { tracerProvider, sampleRate: 1 });
-    await runVirtual(f.setProducer([7]), clock);
+    await f.run([7]);
+    const ns = (t: [number, number]) => t[0] * 1e9 + t[1];
     const attempts = exporter
       .getFinishedSpans()
       .filter((s) => s.name === "flow s")
@@ -252,11 +254,88 @@ describe("traceItems", () => {
     expect(attempts[0]!.status.code).toBe(SpanStatusCode.ERROR);
     expect(attempts[0]!.status.message).toMatch(/timeout|time/i);
     expect(attempts[1]!.status.code).not.toBe(SpanStatusCode.ERROR);
-    // The abandoned attempt ended before its retry began, not when the item ended.
-    const end0 = attempts[0]!.endTime;
-    const start1 = attempts[1]!.startTime;
-    expect(end0[0] * 1e9 + end0[1]).toBeLessThanOrEqual(start1[0] * 1e9 + start1[1]);
+    // Ended as its retry began (the SDK's start times are whole milliseconds: 1 ms of slack).
+    expect(ns(attempts[0]!.endTime)).toBeLessThanOrEqual(ns(attempts[1]!.startTime) + 1e6);
     expect(attr(itemSpans(exporter.getFinishedSpans())[0]!, "flowrhythm.item.outcome")).toBe("consumed");
+  });
+
+  it("fails an aborted attempt whose call resolves after the abort; fan-out branches of one item end apart", async () => {
+    const { exporter, tracerProvider } = provider();
+    const f = new Flow<number>({ name: "f" })
+      .addTransformer(
+        fanOut(
+          [
+            async function slow(x: number) {
+              await sleep(systemClock, 30);
+              return x;
+            },
+            async function fast(x: number) {
+              await sleep(systemClock, 2);
+              return x;
+            },
+          ],
+          ([a]) => a,
+          { name: "both" },
+        ),
+      )
+      .addTransformer(
+        (x: number, ctx) => new Promise<number>((r) => ctx.signal.addEventListener("abort", () => r(x))),
+        { name: "work" },
+      )
+      .setConsumer(() => {});
+    traceItems(f, { tracerProvider, sampleRate: 1 });
+    const done = f.run([1]);
+    await sleep(systemClock, 60);
+    await f.stop();
+    await done;
+    const spans = exporter.getFinishedSpans();
+    const branches = spans.filter((s) => s.name.startsWith("f both."));
+    expect(branches.length).toBe(2);
+    for (const b of branches) expect(b.status.code).not.toBe(SpanStatusCode.ERROR);
+    const work = spans.filter((s) => s.name === "f work");
+    expect(work.length).toBe(1);
+    expect(work[0]!.status.code).toBe(SpanStatusCode.ERROR);
+  });
+
+  it("untrace() mid-run ends the calls' spans as they stand, not failed; a context manager that throws fails no item", async () => {
+    const { exporter, tracerProvider } = provider();
+    const f = new Flow<number>().setConsumer(() => sleep(systemClock, 30), { name: "s" });
+    const untrace = traceItems(f, { tracerProvider, sampleRate: 1 });
+    const done = f.run([1]);
+    await sleep(systemClock, 10);
+    untrace();
+    await done;
+    const [attempt] = exporter.getFinishedSpans().filter((s) => s.name === "flow s");
+    expect(attempt!.status.code).not.toBe(SpanStatusCode.ERROR);
+
+    const throwing = {
+      active: () => ROOT_CONTEXT,
+      with: () => {
+        throw new Error("context manager broke");
+      },
+      bind: <T>(_c: unknown, t: T) => t,
+      enable() {
+        return this;
+      },
+      disable() {
+        return this;
+      },
+    };
+    context.disable();
+    context.setGlobalContextManager(throwing);
+    try {
+      const g = new Flow<number>({ errorHandler: () => {} }).setConsumer((x: number) => {
+        seen.push(x);
+      });
+      const seen: number[] = [];
+      traceItems(g, { tracerProvider, sampleRate: 1 });
+      await g.run([1, 2, 3]);
+      expect(seen).toEqual([1, 2, 3]);
+      expect(g.stats().failed).toBe(0);
+    } finally {
+      context.disable();
+      context.setGlobalContextManager(manager.enable());
+    }
   });
 
   it("ends a hung call's span, failed, when stop() gives up on it", async () => {
