@@ -11,7 +11,7 @@ import {
 } from "@opentelemetry/api";
 import type { Flow } from "../flow/flow.js";
 import { checkFlow } from "./check-flow.js";
-import { type ItemOutcome, type ItemTracer, type StageCall, traceWith } from "../flow/observe.js";
+import { type ItemOutcome, type ItemTracer, onRunEnd, type StageCall, traceWith } from "../flow/observe.js";
 import { isCallable } from "../internal/callable.js";
 import { between } from "../internal/option-fields.js";
 import { check, optionsObject, parseOptions } from "../internal/parse-options.js";
@@ -52,14 +52,18 @@ class ItemTrace {
     readonly context: Context,
   ) {}
 
-  /** Ends the open attempts at `stage` (at every stage when null): the item moved on without them. */
-  abandon(stage: string | null): void {
+  /**
+   * The item moved on: its retry at `stage` starts, or (null) it reached its outcome. The open
+   * attempts at that stage (at every stage) whose signal aborted end, failed with its reason; one
+   * still running unaborted (a `fanOut` branch the outcome did not wait for) ends when it settles.
+   */
+  movedOn(stage: string | null): void {
     const open = this.open;
     for (let i = open.length - 1; i >= 0; i--) {
       const a = open[i]!;
-      if (stage !== null && a.stage !== stage) continue;
+      if ((stage !== null && a.stage !== stage) || !a.signal.aborted) continue;
       open.splice(i, 1);
-      failed(a.span, a.signal.aborted ? abortReason(a.signal) : new Error("abandoned"));
+      failed(a.span, abortReason(a.signal));
     }
   }
 
@@ -78,6 +82,17 @@ interface OpenAttempt {
 }
 
 const abortReason = (signal: AbortSignal): unknown => signal.reason ?? new Error("aborted");
+
+/** A deadline's abort: the flow failed the attempt then, whatever its call did later. */
+const timedOut = (signal: AbortSignal): boolean =>
+  signal.aborted && (signal.reason as { name?: unknown } | undefined)?.name === "TimeoutError";
+
+/**
+ * Items that reached their outcome lately, whose calls may still come (a `fanOut` branch that runs
+ * on): such a call runs untraced instead of opening a second item span. The last this many are
+ * kept; the run's end forgets them all (ids start again with the next run).
+ */
+const ENDED_KEPT = 4096;
 
 /**
  * Expanded items whose context their children may still ask for: a `flatMap` reports its item
@@ -99,6 +114,7 @@ const FAILURES: ReadonlySet<ItemOutcome> = new Set(["failed", "dropped"]);
 class OtelItemTracer implements ItemTracer {
   readonly #items = new Map<number, ItemTrace>();
   readonly #expanded = new Map<number, Context>();
+  readonly #ended = new Set<number>();
   /** Children of traced items: traced with their parent, whatever their own id's hash says. */
   readonly #children = new Set<number>();
   /** Items whose id hashes below this are sampled. */
@@ -152,11 +168,13 @@ class OtelItemTracer implements ItemTracer {
     const t = this.#items.get(id);
     if (t === undefined) return;
     this.#items.delete(id);
+    this.#ended.add(id);
+    if (this.#ended.size > ENDED_KEPT) this.#ended.delete(this.#ended.values().next().value!);
     if (outcome === "expanded") {
       this.#expanded.set(id, t.context);
       if (this.#expanded.size > EXPANDED_KEPT) this.#expanded.delete(this.#expanded.keys().next().value!);
     }
-    t.abandon(null);
+    t.movedOn(null);
     guarded(() => {
       t.span.setAttribute("flowrhythm.item.outcome", outcome);
       if (FAILURES.has(outcome)) t.span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
@@ -167,11 +185,20 @@ class OtelItemTracer implements ItemTracer {
   /** Ends the spans of items still open, and traces nothing more. */
   off(): void {
     this.#on = false;
+    this.runEnded();
+  }
+
+  /**
+   * A run ended: every item has its outcome, so what is still open is a call that came after it
+   * (older than the ids kept in `#ended`); it ends as it stands. Ids start again with the next run.
+   */
+  runEnded(): void {
     for (const t of this.#items.values()) {
       t.close();
       guarded(() => t.span.end());
     }
     this.#items.clear();
+    this.#ended.clear();
     this.#expanded.clear();
     this.#children.clear();
   }
@@ -181,8 +208,9 @@ class OtelItemTracer implements ItemTracer {
     let attempt: OpenAttempt;
     let active: Context;
     try {
+      if (this.#ended.size > 0 && this.#ended.has(ctx.id)) return call(item, ctx);
       t = this.#itemTrace(ctx);
-      t.abandon(stage);
+      t.movedOn(stage);
       const attributes: Attributes = {
         "flowrhythm.stage.name": stage,
         "flowrhythm.item.id": ctx.id,
@@ -197,24 +225,40 @@ class OtelItemTracer implements ItemTracer {
       // A tracer that throws must not cost the item its call: it runs untraced.
       return call(item, ctx);
     }
+    // 0: not called yet, 1: the call returned, 2: it threw. A context manager that throws around
+    // the call must not cost the item its call, nor drop what the call returned.
+    let state = 0;
     let out: unknown;
-    let called = false;
+    let thrown: unknown;
     try {
-      out = context.with(
+      context.with(
         active,
         (i: unknown, c: StageContext) => {
-          called = true;
-          return call(i, c);
+          try {
+            out = call(i, c);
+            state = 1;
+          } catch (error) {
+            thrown = error;
+            state = 2;
+          }
+          return out;
         },
         undefined,
         item,
         ctx,
       );
-    } catch (error) {
-      settled(t, attempt, true, error);
-      // A context manager that throws before the call must not cost the item its call either.
-      if (!called) return call(item, ctx);
-      throw error;
+    } catch {}
+    if (state === 0) {
+      try {
+        out = call(item, ctx);
+      } catch (error) {
+        thrown = error;
+        state = 2;
+      }
+    }
+    if (state === 2) {
+      settled(t, attempt, true, thrown);
+      throw thrown;
     }
     if (out instanceof Promise) {
       // A side chain on the call's own promise: the worker awaits that promise, not one of ours,
@@ -264,15 +308,16 @@ class OtelItemTracer implements ItemTracer {
 }
 
 /**
- * An attempt's call settled: its span ends — failed when the call failed, or when its signal
- * aborted first (the flow failed the attempt then, whatever the call did later) — unless the item
- * already moved on and ended it.
+ * An attempt's call settled: its span ends — failed when the call failed, or when its deadline
+ * passed first (the flow failed the attempt then, whatever the call did later; after `stop()` a
+ * call that completes is what the flow goes by, and the item's span says what became of the
+ * item) — unless the item already moved on and ended it.
  */
 function settled(t: ItemTrace, attempt: OpenAttempt, isError: boolean, error: unknown): void {
   const i = t.open.indexOf(attempt);
   if (i < 0) return;
   t.open.splice(i, 1);
-  if (attempt.signal.aborted) failed(attempt.span, abortReason(attempt.signal));
+  if (timedOut(attempt.signal)) failed(attempt.span, abortReason(attempt.signal));
   else if (isError) failed(attempt.span, error);
   else guarded(() => attempt.span.end());
 }
@@ -312,8 +357,10 @@ export function traceItems(flow: Flow<any, any>, options: TraceOptions = {}): ()
   const provider = o.tracerProvider ?? trace.getTracerProvider();
   const tracer = new OtelItemTracer(provider.getTracer("flowrhythm"), flow.name, o.sampleRate ?? 0.01);
   const untrace = traceWith(flow, tracer);
+  const unwatch = onRunEnd(flow, () => tracer.runEnded());
   return () => {
     untrace();
+    unwatch();
     tracer.off();
   };
 }

@@ -1,4 +1,4 @@
-import { context, ROOT_CONTEXT, SpanStatusCode, trace } from "@opentelemetry/api";
+import { type ContextManager, context, ROOT_CONTEXT, SpanStatusCode, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import {
   BasicTracerProvider,
@@ -24,6 +24,23 @@ function provider() {
   const exporter = new InMemorySpanExporter();
   const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
   return { exporter, tracerProvider };
+}
+
+/** A context manager whose `with` is `withFn` (one that throws, for the tests of hostile ones). */
+function throwingContextManager(
+  withFn: (c: unknown, fn: (...a: unknown[]) => unknown, thisArg: unknown, ...args: unknown[]) => unknown,
+): ContextManager {
+  return {
+    active: () => ROOT_CONTEXT,
+    with: withFn as ContextManager["with"],
+    bind: <T>(_c: unknown, t: T) => t,
+    enable() {
+      return this;
+    },
+    disable() {
+      return this;
+    },
+  };
 }
 
 const itemSpans = (spans: ReadableSpan[]) => spans.filter((s) => s.name.endsWith(" item"));
@@ -259,7 +276,7 @@ describe("traceItems", () => {
     expect(attr(itemSpans(exporter.getFinishedSpans())[0]!, "flowrhythm.item.outcome")).toBe("consumed");
   });
 
-  it("fails an aborted attempt whose call resolves after the abort; fan-out branches of one item end apart", async () => {
+  it("after stop(), a call that completes ends its span by its own result, the item's span says it was dropped; fan-out branches end apart", async () => {
     const { exporter, tracerProvider } = provider();
     const f = new Flow<number>({ name: "f" })
       .addTransformer(
@@ -294,7 +311,10 @@ describe("traceItems", () => {
     for (const b of branches) expect(b.status.code).not.toBe(SpanStatusCode.ERROR);
     const work = spans.filter((s) => s.name === "f work");
     expect(work.length).toBe(1);
-    expect(work[0]!.status.code).toBe(SpanStatusCode.ERROR);
+    expect(work[0]!.status.code).not.toBe(SpanStatusCode.ERROR);
+    const [itemSpan] = itemSpans(spans);
+    expect(attr(itemSpan!, "flowrhythm.item.outcome")).toBe("dropped");
+    expect(itemSpan!.status.code).toBe(SpanStatusCode.ERROR);
   });
 
   it("untrace() mid-run ends the calls' spans as they stand, not failed; a context manager that throws fails no item", async () => {
@@ -308,21 +328,12 @@ describe("traceItems", () => {
     const [attempt] = exporter.getFinishedSpans().filter((s) => s.name === "flow s");
     expect(attempt!.status.code).not.toBe(SpanStatusCode.ERROR);
 
-    const throwing = {
-      active: () => ROOT_CONTEXT,
-      with: () => {
-        throw new Error("context manager broke");
-      },
-      bind: <T>(_c: unknown, t: T) => t,
-      enable() {
-        return this;
-      },
-      disable() {
-        return this;
-      },
-    };
     context.disable();
-    context.setGlobalContextManager(throwing);
+    context.setGlobalContextManager(
+      throwingContextManager(() => {
+        throw new Error("context manager broke");
+      }),
+    );
     try {
       const g = new Flow<number>({ errorHandler: () => {} }).setConsumer((x: number) => {
         seen.push(x);
@@ -332,6 +343,78 @@ describe("traceItems", () => {
       await g.run([1, 2, 3]);
       expect(seen).toEqual([1, 2, 3]);
       expect(g.stats().failed).toBe(0);
+    } finally {
+      context.disable();
+      context.setGlobalContextManager(manager.enable());
+    }
+  });
+
+  it("a fanOut branch that runs on after its item's outcome opens no second item span; none stay open across runs", async () => {
+    const { exporter } = provider();
+    const started = new Set<unknown>();
+    const ended = new Set<unknown>();
+    const tracking = {
+      onStart: (s: { spanContext(): { spanId: string } }) => void started.add(s.spanContext().spanId),
+      onEnd: (s: ReadableSpan) => void ended.add(s.spanContext().spanId),
+      forceFlush: async () => {},
+      shutdown: async () => {},
+    };
+    const both = new BasicTracerProvider({
+      spanProcessors: [new SimpleSpanProcessor(exporter), tracking as never],
+    });
+    const sub = new Flow<number>()
+      .addTransformer(async (v: number) => {
+        await sleep(systemClock, 15);
+        return v;
+      })
+      .addTransformer((v: number) => v);
+    const f = new Flow<number>({ name: "f", errorHandler: () => {} })
+      .addTransformer(
+        fanOut(
+          [
+            async function bad(): Promise<number> {
+              await sleep(systemClock, 2);
+              throw new Error("bad");
+            },
+            sub,
+          ],
+          (r) => r,
+          { name: "fo" },
+        ),
+      )
+      .setConsumer(() => {});
+    traceItems(f, { tracerProvider: both, sampleRate: 1 });
+    await f.run([1, 2, 3]);
+    await sleep(systemClock, 40);
+    await f.run([4, 5]);
+    await sleep(systemClock, 40);
+    const items = itemSpans(exporter.getFinishedSpans());
+    expect(items.length).toBe(5);
+    expect(new Set(items.map((s) => attr(s, "flowrhythm.item.outcome")))).toEqual(new Set(["failed"]));
+    expect([...started].filter((id) => !ended.has(id))).toEqual([]);
+  });
+
+  it("a context manager that throws after calling the stage keeps the call's own result", async () => {
+    const { tracerProvider } = provider();
+    context.disable();
+    context.setGlobalContextManager(
+      throwingContextManager((_c, fn, thisArg, ...args) => {
+        fn.apply(thisArg, args);
+        throw new Error("cm boom");
+      }),
+    );
+    try {
+      const errors: unknown[] = [];
+      const g = new Flow<number>({
+        errorHandler: (e) => void errors.push("error" in e ? e.error : e),
+      }).setConsumer(async (x: number) => {
+        await sleep(systemClock, 2);
+        if (x === 2) throw new Error("user rejects");
+      });
+      traceItems(g, { tracerProvider, sampleRate: 1 });
+      await g.run([1, 2, 3]);
+      expect(g.stats().consumed).toBe(2);
+      expect(errors.map((e) => (e as Error).message)).toEqual(["user rejects"]);
     } finally {
       context.disable();
       context.setGlobalContextManager(manager.enable());
