@@ -47,6 +47,8 @@ export interface TraceOptions extends OptionsInput<typeof traceShape> {}
  */
 class ItemTrace {
   readonly open: OpenAttempt[] = [];
+  /** Set when the item reached its outcome with calls still running: where its tracer keeps it. */
+  orphans: Set<ItemTrace> | null = null;
   constructor(
     readonly span: Span,
     readonly context: Context,
@@ -115,6 +117,8 @@ class OtelItemTracer implements ItemTracer {
   readonly #items = new Map<number, ItemTrace>();
   readonly #expanded = new Map<number, Context>();
   readonly #ended = new Set<number>();
+  /** Items past their outcome with calls still running (a `fanOut` branch): closed at the run's end. */
+  readonly #orphans = new Set<ItemTrace>();
   /** Children of traced items: traced with their parent, whatever their own id's hash says. */
   readonly #children = new Set<number>();
   /** Items whose id hashes below this are sampled. */
@@ -175,6 +179,10 @@ class OtelItemTracer implements ItemTracer {
       if (this.#expanded.size > EXPANDED_KEPT) this.#expanded.delete(this.#expanded.keys().next().value!);
     }
     t.movedOn(null);
+    if (t.open.length > 0) {
+      t.orphans = this.#orphans;
+      this.#orphans.add(t);
+    }
     guarded(() => {
       t.span.setAttribute("flowrhythm.item.outcome", outcome);
       if (FAILURES.has(outcome)) t.span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
@@ -197,6 +205,8 @@ class OtelItemTracer implements ItemTracer {
       t.close();
       guarded(() => t.span.end());
     }
+    for (const t of this.#orphans) t.close();
+    this.#orphans.clear();
     this.#items.clear();
     this.#ended.clear();
     this.#expanded.clear();
@@ -317,6 +327,7 @@ function settled(t: ItemTrace, attempt: OpenAttempt, isError: boolean, error: un
   const i = t.open.indexOf(attempt);
   if (i < 0) return;
   t.open.splice(i, 1);
+  if (t.open.length === 0) t.orphans?.delete(t);
   if (timedOut(attempt.signal)) failed(attempt.span, abortReason(attempt.signal));
   else if (isError) failed(attempt.span, error);
   else guarded(() => attempt.span.end());
