@@ -164,7 +164,9 @@ describe("threaded(): a stage whose calls run in worker threads", () => {
       .setProducer(
         (async function* () {
           yield { n: 1, mode: "throwLater" };
-          await new Promise((r) => setTimeout(r, 300));
+          // Time for the thread's death to reach the main thread before the next call: 300 ms was
+          // too short twice with the machine loaded (valgrind runs beside the suite).
+          await new Promise((r) => setTimeout(r, 1000));
           yield { n: 2 };
         })(),
       )
