@@ -1,15 +1,15 @@
 /**
- * Many callbacks behind one listener per target: a target (a stream's 'error', a signal's
- * 'abort') gets a single listener however many callers watch it, so a wide flow or many
- * reporters never trip Node's MaxListenersExceededWarning. `attach` adds the one listener when
- * a target gets its first callback; `detach`, if given, takes it off when the last one leaves.
+ * Many callbacks behind one listener per target: a target (a stream's 'error') gets a single
+ * listener however many callers watch it, so many reporters never trip Node's
+ * MaxListenersExceededWarning. `attach` adds the one listener when a target gets its first
+ * callback; `detach` takes it off when the last one leaves.
  */
 export class SharedListener<T extends object> {
   readonly #byTarget = new WeakMap<T, { readonly all: Set<() => void>; readonly fire: () => void }>();
 
   constructor(
     private readonly attach: (target: T, fire: () => void) => void,
-    private readonly detach?: (target: T, fire: () => void) => void,
+    private readonly detach: (target: T, fire: () => void) => void,
   ) {}
 
   /** Calls `fn` when `target`'s event comes (after the callbacks added before it). */
@@ -34,6 +34,6 @@ export class SharedListener<T extends object> {
     const entry = this.#byTarget.get(target);
     if (entry === undefined || !entry.all.delete(fn) || entry.all.size > 0) return;
     this.#byTarget.delete(target);
-    this.detach?.(target, entry.fire);
+    this.detach(target, entry.fire);
   }
 }

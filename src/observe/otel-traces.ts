@@ -103,6 +103,10 @@ const ENDED_KEPT = 4096;
  */
 const EXPANDED_KEPT = 1024;
 
+/** Whether item `id` is in the sample: a salted multiplicative hash of its id below `threshold`. */
+const inSample = (id: number, salt: number, threshold: number): boolean =>
+  Math.imul(id ^ salt, 0x9e3779b1) >>> 0 < threshold;
+
 /** An outcome that is a failure of the item: its span's status is an error. */
 const FAILURES: ReadonlySet<ItemOutcome> = new Set(["failed", "dropped"]);
 
@@ -141,13 +145,12 @@ class OtelItemTracer implements ItemTracer {
    */
   sampled(id: number): boolean {
     if (!this.#on) return false;
-    if (Math.imul(id ^ this.#salt, 0x9e3779b1) >>> 0 < this.#threshold) return true;
-    return this.#children.size > 0 && this.#children.has(id);
+    return inSample(id, this.#salt, this.#threshold) || (this.#children.size > 0 && this.#children.has(id));
   }
 
   /**
    * The worker's call, traced when its item is sampled. An item left out pays the hash and one
-   * call more: the hash is written out here rather than through `sampled`.
+   * call more: the salt and threshold are read once here, not through `sampled` on every call.
    */
   wrap(stage: string, call: StageCall): StageCall {
     const name = `${this.flowName} ${stage}`;
@@ -156,7 +159,7 @@ class OtelItemTracer implements ItemTracer {
     const children = this.#children;
     return (item, ctx) => {
       const id = ctx.id;
-      if (Math.imul(id ^ salt, 0x9e3779b1) >>> 0 >= threshold && (children.size === 0 || !children.has(id)))
+      if (!inSample(id, salt, threshold) && (children.size === 0 || !children.has(id)))
         return call(item, ctx);
       return this.#on ? this.#traced(name, stage, call, item, ctx) : call(item, ctx);
     };
