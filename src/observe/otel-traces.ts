@@ -159,7 +159,9 @@ class OtelItemTracer implements ItemTracer {
     const children = this.#children;
     return (item, ctx) => {
       const id = ctx.id;
-      if (!inSample(id, salt, threshold) && (children.size === 0 || !children.has(id)))
+      // `inSample`, written out: through the call, items left out measured up to +160 instructions
+      // each (steady state, medians of three, against a fixed baseline that moved +60 that run).
+      if (Math.imul(id ^ salt, 0x9e3779b1) >>> 0 >= threshold && (children.size === 0 || !children.has(id)))
         return call(item, ctx);
       return this.#on ? this.#traced(name, stage, call, item, ctx) : call(item, ctx);
     };
