@@ -17,8 +17,9 @@ export const LAYERS = [
   ["src/runtime/"],
   ["src/flow/"],
   ["src/observe/"],
+  ["src/remote/"],
   ["src/simulate/", "src/testing.ts"],
-  ["src/index.ts", "src/cli.ts", "src/opentelemetry.ts", "src/prometheus.ts"],
+  ["src/index.ts", "src/cli.ts", "src/opentelemetry.ts", "src/prometheus.ts", "src/redis.ts"],
 ];
 export const MAX_LINES = 400;
 export const MAX_FILES = 15;

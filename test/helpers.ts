@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import type { FlowErrorEvent } from "../src/index.js";
+import { FlowConfigError, type FlowErrorEvent } from "../src/index.js";
 import type { Clock } from "../src/index.js";
 import { runVirtual as runToEnd, VirtualClock } from "../src/testing.js";
 
@@ -87,4 +87,16 @@ export function withHole(first: unknown, last: unknown): unknown[] {
   const a: unknown[] = [first];
   a[2] = last;
   return a;
+}
+
+/** The `FlowConfigError` `f` throws (the test fails if it throws something else, or nothing). */
+export function configErrorOf(f: () => unknown): FlowConfigError {
+  let error: unknown;
+  try {
+    f();
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(FlowConfigError);
+  return error as FlowConfigError;
 }

@@ -13,7 +13,7 @@ import { FlowRuntime } from "../runtime/flow-runtime.js";
 import { idleStats } from "../runtime/run-stats.js";
 import type { EventEmitter } from "eventemitter3";
 import { GuardedEmitter } from "./guarded-emitter.js";
-import { checkSource, claimOneShot, stageLabel, unbounded } from "./checks.js";
+import { checkSource, claimOneShot, stageLabel, stopOnAbort, unbounded } from "./checks.js";
 import {
   type DrainOptions,
   type DumpOptions,
@@ -36,9 +36,10 @@ import type { PerWorker } from "../model/per-worker.js";
 import { compilePlan, type Plan, structureOf } from "../plan/plan.js";
 import { PushHandle } from "../runtime/push-handle.js";
 import { listenForSignals } from "../runtime/signals.js";
-import { type ComposedFlow, StageTree } from "../model/stage-tree.js";
+import { type ComposedFlow, type StageDef, type StageNode, StageTree } from "../model/stage-tree.js";
 import type { Consumer, Source } from "../model/types.js";
-import { ITEM_TRACER, RUN_END_SINKS, runEnded, TIMING_SINKS, type FlowHooks } from "./observe.js";
+import { ITEM_TRACER, RUN_END_SINKS, runEnded, SEGMENT, TIMING_SINKS, type FlowHooks } from "./observe.js";
+import type { SegmentLaunch } from "../runtime/stage-run.js";
 import { defaultMaxThreads, runtimeConfig } from "./runtime-config.js";
 
 /** The input type a stage appended to a `Flow<I, O>` must accept. */
@@ -69,7 +70,8 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
   readonly [RUN_END_SINKS]: FlowHooks[typeof RUN_END_SINKS] = new Set();
   /** @internal The item tracer (`traceItems` in flowrhythm/opentelemetry), or null. */
   [ITEM_TRACER]: FlowHooks[typeof ITEM_TRACER] = null;
-  readonly #options: FlowSettings;
+  #options: FlowSettings;
+  #segment: SegmentLaunch | null = null;
   readonly #tree = new StageTree();
   #source: Source<unknown> | null = null;
   #handler: ErrorHandler | undefined;
@@ -196,11 +198,8 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
 
   /** Resolves once every item of the current run reached a terminal state. */
   wait(): Promise<void> {
-    if (!this.#runtime)
-      return Promise.reject(
-        new FlowConfigError("wait(): the flow was never started", { code: "ERR_FLOW_STATE" }),
-      );
-    return this.#runtime.wait();
+    const never = () => new FlowConfigError("wait(): the flow was never started", { code: "ERR_FLOW_STATE" });
+    return this.#runtime ? this.#runtime.wait() : Promise.reject(never());
   }
 
   /**
@@ -214,15 +213,7 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
     if (this.#running())
       throw new FlowConfigError("run(): the flow is already running", { code: "ERR_FLOW_STATE" });
     const runtime = this.#launch(false, this.#source ?? unbounded, 0, total);
-    if (signal) {
-      if (signal.aborted) void runtime.stop("abort");
-      else {
-        const onAbort = (): void => void runtime.stop("abort");
-        signal.addEventListener("abort", onAbort, { once: true });
-        // The caller's signal may outlive many runs: leave no listener on it.
-        void runtime.finished.then(() => signal.removeEventListener("abort", onAbort));
-      }
-    }
+    if (signal) stopOnAbort(signal, runtime);
     await runtime.finished;
   }
 
@@ -333,6 +324,22 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
     return { tree: this.#tree, defaultStrategy: this.#defaultStrategy };
   }
 
+  /** @internal A flow of `nodes` and `consumer` with this one's settings, runs launched as `launch` says. */
+  [SEGMENT](nodes: readonly StageNode[], consumer: StageDef | null, launch: SegmentLaunch): Flow {
+    const f = new Flow();
+    [f.#options, f.#handler, f.#defaultStrategy, f.#segment] = [
+      this.#options,
+      this.#handler,
+      this.#defaultStrategy,
+      launch,
+    ];
+    f.#tree.nodes.push(...nodes);
+    f.#tree.consumer = consumer;
+    f[ITEM_TRACER] = this[ITEM_TRACER];
+    for (const sink of this[TIMING_SINKS]) f[TIMING_SINKS].add(sink);
+    return f;
+  }
+
   #plan(where: string): Plan {
     if (this.#tree.isEmpty)
       throw new FlowConfigError(`${where}: the flow has no stages; add a transformer or a consumer`, {
@@ -365,7 +372,7 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
   ): FlowRuntime {
     const plan = this.#plan("start()");
     if (source !== null) claimOneShot(source);
-    const config = runtimeConfig(this.#options, this.#handler, this, maxWaitingSends, total);
+    const config = runtimeConfig(this.#options, this.#handler, this, maxWaitingSends, total, this.#segment);
     const runtime = new FlowRuntime(plan, source, config, withSink);
     this.#runtime = runtime;
     runtime.start();

@@ -11,6 +11,9 @@ export const TIMING_SINKS: unique symbol = Symbol("flowrhythm.timingSinks");
 /** Where a flow keeps its item tracer (see {@link traceWith}). */
 export const ITEM_TRACER: unique symbol = Symbol("flowrhythm.itemTracer");
 
+/** A flow's hook for `flowrhythm/redis`: a flow of some of its stages, run as a remote segment. */
+export const SEGMENT: unique symbol = Symbol("flowrhythm.segment");
+
 /** Where a flow keeps the sinks told of each run's end (see {@link onRunEnd}). */
 export const RUN_END_SINKS: unique symbol = Symbol("flowrhythm.runEndSinks");
 

@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import type { ErrorHandler } from "../model/events.js";
 import type { FlowSettings } from "../model/options.js";
-import type { RuntimeConfig } from "../runtime/stage-run.js";
+import type { RuntimeConfig, SegmentLaunch } from "../runtime/stage-run.js";
 import { ITEM_TRACER, TIMING_SINKS, type FlowHooks } from "./observe.js";
 
 /**
@@ -19,6 +19,7 @@ export function runtimeConfig(
   flow: RuntimeConfig["events"] & FlowHooks,
   maxWaitingSends: number,
   total: number | null | undefined,
+  segment: SegmentLaunch | null = null,
 ): RuntimeConfig {
   return {
     name: o.name,
@@ -40,5 +41,6 @@ export function runtimeConfig(
     maxThreads: o.maxThreads ?? defaultMaxThreads(),
     maxThreadsAsked: o.maxThreads !== undefined,
     maxWaitingSends,
+    segment,
   };
 }

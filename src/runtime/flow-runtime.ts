@@ -3,7 +3,7 @@ import { setMaxListeners } from "node:events";
 import { type Clock, TimeCache } from "../clock/clock.js";
 import { Deferred } from "../internal/deferred.js";
 import { FlowConfigError } from "../errors.js";
-import type { ScaleEvent } from "../model/events.js";
+import type { FlowEvents, ScaleEvent } from "../model/events.js";
 import { ThreadBudget } from "./scaling/thread-budget.js";
 import { shareBudget } from "./scaling/worker-budget.js";
 import { Ticker } from "./ticker.js";
@@ -11,7 +11,6 @@ import { MAX_WORKERS } from "../scaling/worker-limits.js";
 import type { FlowEnd, FlowState, FlowStats } from "../stats/stage-stats.js";
 import { runStats } from "./run-stats.js";
 import { Channel } from "./queue/channel.js";
-import type { FlowEvents } from "../model/events.js";
 import type { OutletHost } from "./outlet/outlets.js";
 import type { TimingSink } from "../stats/latency-recorder.js";
 import { FAIR_SHARE_MS } from "./fair-share.js";
@@ -31,7 +30,6 @@ import { sleepUnless } from "../clock/sleep.js";
 
 const ABORT_REASON = "flow stopped";
 const RESOLVED: Promise<void> = Promise.resolve();
-
 /** The producer, once blocked on a full first queue, resumes when a quarter of it has drained. */
 const PRODUCER_REFILL_FRACTION = 0.25;
 
@@ -43,7 +41,8 @@ const PRODUCER_REFILL_FRACTION = 0.25;
  * Conservation: every item the pump takes is counted in `itemsIn`, every child a `flatMap` makes
  * in `children`, and each ends in exactly one of `consumed`, `outcomes.failed`, `outcomes.dropped`,
  * `outcomes.skipped`, `outcomes.expanded`; `finished` resolves only when all of them add up (every
- * stage done, every handler call settled). Every item has an id, unique in the run (`#lastId`).
+ * stage done, every handler call settled). Every item has an id, unique in the run (`#lastId`, or
+ * in a remote stage's segment the feeder's id, which `config.segment` reads).
  */
 export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, PushInputHost {
   readonly clock: Clock;
@@ -62,7 +61,8 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
   total: number | null;
   readonly name: string;
   consumed = 0;
-  readonly runId = randomUUID();
+  readonly runId: string;
+  readonly #idOf: (() => number) | null;
   #lastId = 0;
   inCall = 0;
   yieldAt: number;
@@ -94,6 +94,8 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
   /** `source` null: fed by a push handle. `withSink`: outputs go to a stream reader. */
   constructor(plan: Plan, source: Source<unknown> | null, config: RuntimeConfig, withSink: boolean) {
     this.#config = config;
+    this.runId = config.segment?.runId ?? randomUUID();
+    this.#idOf = config.segment?.idOf ?? null;
     this.clock = config.clock;
     this.cache = new TimeCache(config.clock);
     const { handler, deadLetter, handlerTimeoutMs: ms, events, tracer } = config;
@@ -132,9 +134,8 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
       ),
     ].filter((b) => b !== null);
     this.#ticker = new Ticker(this, config.tickMs, config.statsIntervalMs, budgets, config.events);
-    // Every in-flight call may listen on the flow's one signal (fetch does), and every worker of
-    // a stage with timeoutMs links its own signal to it: twice the workers there can be. Past
-    // that, listeners pile up per item (a leak), and Node's warning says so.
+    // Every in-flight call may listen on the flow's one signal (fetch does), and every worker of a stage
+    // with timeoutMs links its own to it: twice the workers there can be (past that, a leak: Node warns).
     let workers = 0;
     for (const stage of this.stages) workers += stage.controller.max;
     setMaxListeners(Math.min(2 * workers, 2 * MAX_WORKERS) + 10, this.#abort.signal);
@@ -194,18 +195,15 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
     return null;
   }
 
-  endInput(): void {
-    this.inputDone();
-  }
+  readonly endInput = (): void => this.inputDone();
 
   refusalReason(): "STOPPED" | "UPSTREAM_TERMINATED" {
     return this.stopping ? "STOPPED" : "UPSTREAM_TERMINATED";
   }
 
   /**
-   * `stage` returned `Last(...)`: the flow takes no more input and every stage its outputs
-   * cannot reach is cut off (queues dropped, outputs dropped); the stage's own queue is dropped.
-   * A stage already cut off by an earlier `Last` cuts nothing.
+   * `stage` returned `Last(...)`: the flow takes no more input and every stage its outputs cannot reach
+   * is cut off (queues and outputs dropped), its own queue too; one cut off already cuts nothing.
    */
   lastReturned(stage: Stage): void {
     if (stage.cut || stage.lastSeen || this.stopping) return;
@@ -366,7 +364,8 @@ export class FlowRuntime implements StageRun, PumpHost, OutletHost, PushHost, Pu
   /** An item enters the flow (from the source or a push): counted, and given its id. */
   admit(): number {
     this.itemsIn++;
-    return ++this.#lastId;
+    ++this.#lastId;
+    return this.#idOf === null ? this.#lastId : this.#idOf();
   }
 
   newId(): number {

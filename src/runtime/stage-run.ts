@@ -87,4 +87,13 @@ export interface RuntimeConfig {
   readonly maxThreadsAsked: boolean;
   /** Push mode: how many sends may wait for room at once. */
   readonly maxWaitingSends: number;
+  /** A remote stage's segment (`flowrhythm/redis`): the feeder's run id, and each entering item's id. */
+  readonly segment: SegmentLaunch | null;
+}
+
+/** How a segment of a flow with remote stages runs: in the run it serves, with its items' own ids. */
+export interface SegmentLaunch {
+  readonly runId: string;
+  /** The id of the item the source gave last (read as the item enters); `null`: ids of the run's own. */
+  readonly idOf: (() => number) | null;
 }

@@ -1,10 +1,10 @@
 import { Counter, type OpenMetricsContentType, Registry } from "prom-client";
 import { describe, expect, it, vi } from "vitest";
-import { Flow, FlowConfigError, Skip, UtilizationScaling } from "../../src/index.js";
+import { Flow, Skip, UtilizationScaling } from "../../src/index.js";
 import type { FlowStats, ScaleEvent } from "../../src/index.js";
 import { DEFAULT_BUCKETS, METRICS, prometheusName, scaleReasonKind } from "../../src/observe/metric-set.js";
 import { registerFlowMetrics } from "../../src/prometheus.js";
-import { range, runVirtual, sleep, VirtualClock } from "../helpers.js";
+import { configErrorOf, range, runVirtual, sleep, VirtualClock } from "../helpers.js";
 import { type Family, parseExposition, sampleOf } from "./prometheus-text.js";
 
 /** A stage name that needs every escape of the format: quotes, backslashes, a newline. */
@@ -227,16 +227,10 @@ describe("registerFlowMetrics (Prometheus)", () => {
     const flow = new Flow({ name: "x" });
     const registry = new Registry();
     const bad = (f: () => unknown, option: string, expected: RegExp) => {
-      let error: unknown;
-      try {
-        f();
-      } catch (e) {
-        error = e;
-      }
-      expect(error).toBeInstanceOf(FlowConfigError);
-      expect((error as FlowConfigError).option).toBe(option);
-      expect((error as Error).message).toMatch(/^registerFlowMetrics: /);
-      expect((error as Error).message).toMatch(expected);
+      const error = configErrorOf(f);
+      expect(error.option).toBe(option);
+      expect(error.message).toMatch(/^registerFlowMetrics: /);
+      expect(error.message).toMatch(expected);
     };
     bad(() => registerFlowMetrics({} as never), "flow", /expected a Flow/);
     bad(

@@ -105,6 +105,19 @@ console.log(JSON.stringify({
 }));
 `;
 
+/** flowrhythm/redis as a user reaches it: one stage's queue in Redis, the feeder serving it. */
+export const REMOTE = `
+import { Flow } from "flowrhythm";
+import { distribute } from "flowrhythm/redis";
+const out = [];
+const flow = new Flow({ name: "pkg" }).addTransformer((x) => x * 2, { name: "double" }).addTransformer((x) => x + 1, { name: "inc" }).setConsumer((x) => { out.push(x); }, { name: "sink" });
+const d = distribute(flow, { connection: { host: "127.0.0.1", port: 6379 }, remote: ["inc"], prefix: process.env.PREFIX });
+await d.run([1, 2, 3]);
+const s = d.stats();
+await d.close();
+console.log(JSON.stringify({ itemsIn: s.itemsIn, consumed: s.consumed, out: out.sort((a, b) => a - b) }));
+`;
+
 export function runConsumers(app: string): Record<string, unknown> {
   const printed: Record<string, unknown> = {};
   writeFileSync(join(app, "double.worker.mjs"), WORKER);

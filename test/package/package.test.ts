@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CONSUMERS, npm, OBSERVING, root, runConsumers } from "./consumers.js";
+import { CONSUMERS, npm, OBSERVING, REMOTE, root, runConsumers } from "./consumers.js";
+import { redisUp } from "../remote/redis-up.js";
 
 /**
  * The package as a user gets it: `npm pack` (which builds through `prepare`), the tarball
@@ -23,12 +24,14 @@ const scenario: Scenario = { id: "mine", phases: [{ durationS: 1, rate: 10, nRef
 void flow; void strategy; void grouped; void simulate; void scenario;
 `;
 
-/** The optional peers a user adds for flowrhythm/opentelemetry and flowrhythm/prometheus, at the versions the tests run. */
+/** The optional peers a user adds for flowrhythm/opentelemetry, /prometheus and /redis, at the versions the tests run. */
 const PEERS = [
   "@opentelemetry/api",
   "@opentelemetry/sdk-metrics",
   "@opentelemetry/sdk-trace-base",
   "prom-client",
+  "bullmq",
+  "ioredis",
 ].map((name) => {
   const { devDependencies } = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
     devDependencies: Record<string, string>;
@@ -78,6 +81,7 @@ const OPTION_TYPES = {
   "flowrhythm/simulate": ["Scenario", "Phase", "SimulateOptions"],
   "flowrhythm/opentelemetry": ["TraceOptions"],
   "flowrhythm/prometheus": ["PrometheusMetricsOptions"],
+  "flowrhythm/redis": ["DistributeOptions"],
   "flowrhythm/testing": ["VirtualClockOptions", "RunVirtualOptions"],
 };
 
@@ -168,6 +172,17 @@ describe("the package, packed and installed as a user installs it", () => {
     writeFileSync(join(app, "observing.mjs"), OBSERVING);
     const out = execFileSync(process.execPath, ["observing.mjs"], { cwd: app, encoding: "utf8" });
     expect(JSON.parse(out.trim().split("\n").pop()!)).toEqual({ otel: true, spans: 3, prometheus: true });
+  });
+
+  it("runs a flow with a remote stage through Redis, with bullmq and ioredis installed", async () => {
+    await redisUp().then((r) => r.disconnect());
+    writeFileSync(join(app, "remote.mjs"), REMOTE);
+    const out = execFileSync(process.execPath, ["remote.mjs"], {
+      cwd: app,
+      encoding: "utf8",
+      env: { ...process.env, PREFIX: `pkg${process.pid}` },
+    });
+    expect(JSON.parse(out.trim().split("\n").pop()!)).toEqual({ itemsIn: 3, consumed: 3, out: [3, 5, 7] });
   });
 
   it("gives TypeScript its types, with every option's docs", () => {

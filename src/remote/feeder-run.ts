@@ -1,0 +1,185 @@
+import { Deferred } from "../internal/deferred.js";
+import type { Flow } from "../flow/flow.js";
+import type { Source } from "../model/types.js";
+import type { FlowStats } from "../stats/stage-stats.js";
+import type { Ledger, OutcomeKind } from "./ledger.js";
+
+/**
+ * How often the feeder reads the run's counts and state while it goes on (for `stats()`, and to
+ * see a `Last` in a remote stage); its end is told at once (published with the last outcome).
+ */
+const READ_MS = 500;
+/** After `stop()`, how long the feeder waits for the servers to report the items they drop. */
+const STOP_WAIT_MS = 1_000;
+/** How often the feeder tells Redis its run is alive (the keys' expiry is pushed on). */
+const TOUCH_MS = 5_000;
+
+/**
+ * One run fed from this process: the first segment's flow (the source and the stages before the
+ * first remote stage), and the run's ledger, which every process writes outcomes to. The run ends
+ * when the ledger has an outcome for every item the first segment took in.
+ */
+export class FeederRun {
+  readonly flow: Flow<unknown, unknown>;
+  #stopped = false;
+  /** A `Last(...)` in a remote stage cut the run: the source is done, what is here is dropped. */
+  #cut = false;
+  #counts: Record<string, number> = {};
+  readonly #pending = new Set<Promise<unknown>>();
+  readonly #ended = new Deferred<void>();
+
+  constructor(
+    readonly runId: string,
+    private readonly ledger: Ledger,
+    private readonly keepSeconds: number,
+    make: (runId: string) => Flow<unknown, unknown>,
+  ) {
+    this.flow = make(runId);
+    const record = (id: number, kind: OutcomeKind, field: string = kind) => {
+      const p = ledger
+        .record(runId, id, kind, field)
+        .catch((error) => console.error(`[flowrhythm] recording item ${id}'s outcome failed:`, error));
+      this.#pending.add(p);
+      void p.finally(() => this.#pending.delete(p));
+    };
+    this.flow.on("itemError", (e) => record(e.id, "failed"));
+    this.flow.on("drop", (e) =>
+      record(
+        e.id,
+        "dropped",
+        `dropped:${this.#cut && e.reason === "STOPPED" ? "UPSTREAM_TERMINATED" : e.reason}`,
+      ),
+    );
+    this.flow.on("skip", (e) => record(e.id, "skipped"));
+    this.flow.on("expand", (e) => record(e.id, "expanded"));
+  }
+
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  async run(
+    source: Source<unknown>,
+    options: { signal?: AbortSignal | undefined; total?: number | undefined },
+  ): Promise<void> {
+    const { ledger, runId, keepSeconds } = this;
+    const onAbort = () => void this.stop();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    await ledger.setState(runId, "running", keepSeconds);
+    const touch = setInterval(() => void ledger.touch(runId, keepSeconds).catch(() => {}), TOUCH_MS);
+    touch.unref();
+    const watch = setInterval(() => void this.#watch(), READ_MS);
+    watch.unref();
+    try {
+      await this.flow.run(source, options.total === undefined ? {} : { total: options.total });
+      while (this.#pending.size > 0) await Promise.all([...this.#pending]);
+      const local = this.flow.stats();
+      const last = local.itemsIn + local.children;
+      let wake: (() => void) | null = null;
+      const unlisten = await ledger.onEnd(runId, () => wake?.());
+      try {
+        let deadline: number | null = null;
+        let done = await ledger.expect(runId, last);
+        while (done < last) {
+          if (this.#stopped) {
+            deadline ??= Date.now() + STOP_WAIT_MS;
+            if (Date.now() >= deadline) await this.#dropMissing(last);
+          }
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            setTimeout(resolve, this.#stopped ? 100 : READ_MS);
+          });
+          wake = null;
+          this.#counts = await ledger.counts(runId);
+          done = outcomesIn(this.#counts);
+        }
+      } finally {
+        unlisten();
+      }
+      this.#counts = await ledger.counts(runId);
+      await ledger.setState(runId, this.#stopped ? "stopped" : "ended", keepSeconds);
+      await ledger.touch(runId, keepSeconds);
+    } finally {
+      clearInterval(touch);
+      clearInterval(watch);
+      options.signal?.removeEventListener("abort", onAbort);
+      this.#ended.resolve();
+    }
+  }
+
+  /** Takes no more items from the source; resolves once the run has ended everywhere. */
+  async drain(): Promise<void> {
+    await this.flow.drain();
+    await this.#ended.promise;
+  }
+
+  /** Stops the run everywhere: servers drop what they hold of it and what is queued, reported. */
+  async stop(): Promise<void> {
+    if (!this.#stopped) {
+      this.#stopped = true;
+      await this.ledger.setState(this.runId, "stopped", this.keepSeconds).catch(() => {});
+      await this.flow.stop();
+    }
+    await this.#ended.promise;
+  }
+
+  // A Last(...) returned in a remote stage: no more items from the source, and what is still in
+  // this segment (all upstream of that stage) is dropped, as a Last drops what is upstream of it.
+  async #watch(): Promise<void> {
+    this.#counts = await this.ledger.counts(this.runId).catch(() => this.#counts);
+    if (this.#cut || this.#stopped) return;
+    const [state] = await this.ledger.states([this.runId]).catch(() => [null]);
+    if (state?.startsWith("last:") !== true || this.#cut) return;
+    this.#cut = true;
+    await this.flow.stop();
+  }
+
+  /** Whether a `Last(...)` in a remote stage ended the run. */
+  get cut(): boolean {
+    return this.#cut;
+  }
+
+  // Items no server reported after a stop (their servers died or left): dropped here, once.
+  async #dropMissing(last: number): Promise<void> {
+    const codes = await this.ledger.outcomes(this.runId, last);
+    for (let id = 1; id <= last; id++)
+      if (codes[id] === 0) await this.ledger.record(this.runId, id, "dropped", "dropped:STOPPED");
+  }
+
+  /** The run's counts, wherever its items ended; the first segment's own figures for the rest. */
+  stats(): FlowStats {
+    const s = this.flow.stats();
+    const c = this.#counts;
+    const droppedByReason: Record<string, number> = {};
+    let dropped = 0;
+    for (const [k, v] of Object.entries(c))
+      if (k.startsWith("dropped:")) {
+        droppedByReason[k.slice(8)] = v;
+        dropped += v;
+      }
+    const consumed = c.consumed ?? 0;
+    const failed = c.failed ?? 0;
+    const skipped = c.skipped ?? 0;
+    const expanded = c.expanded ?? 0;
+    return Object.freeze({
+      ...s,
+      ...(this.#cut
+        ? { endedBy: "last" as const, state: s.state === "stopped" ? ("drained" as const) : s.state }
+        : {}),
+      consumed,
+      failed,
+      dropped,
+      droppedByReason: Object.freeze(droppedByReason),
+      skipped,
+      expanded,
+      inFlight: s.itemsIn + s.children - consumed - failed - dropped - skipped - expanded,
+    });
+  }
+}
+
+/** Items with an outcome, from a run's counts. */
+export function outcomesIn(c: Record<string, number>): number {
+  let n = (c.consumed ?? 0) + (c.failed ?? 0) + (c.skipped ?? 0) + (c.expanded ?? 0);
+  for (const [k, v] of Object.entries(c)) if (k.startsWith("dropped:")) n += v;
+  return n;
+}

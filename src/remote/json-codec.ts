@@ -1,0 +1,71 @@
+import type { Codec } from "./options.js";
+
+/**
+ * Where `value` would not come back the same through JSON, as a path and a reason (`null` when it
+ * would): a `Date`, `Map`, `Set`, class instance, `undefined`, function, symbol, `BigInt`, a
+ * number JSON cannot hold (`NaN`, `Infinity`, `-0`), an object with a `toJSON`, or a cycle.
+ */
+export function jsonLoss(value: unknown): string | null {
+  const seen = new Set<object>();
+  const at = (path: string, v: unknown): string | null => {
+    switch (typeof v) {
+      case "string":
+      case "boolean":
+        return null;
+      case "number":
+        return Number.isFinite(v) && !Object.is(v, -0)
+          ? null
+          : `${path} is ${String(Object.is(v, -0) ? "-0" : v)} (JSON has no such number)`;
+      case "object": {
+        if (v === null) return null;
+        if (seen.has(v)) return `${path} is a cycle (it contains itself)`;
+        const proto = Object.getPrototypeOf(v);
+        if (Array.isArray(v)) {
+          seen.add(v);
+          for (let i = 0; i < v.length; i++) {
+            if (!(i in v)) return `${path}[${i}] is a hole`;
+            const lost = at(`${path}[${i}]`, v[i]);
+            if (lost) return lost;
+          }
+          seen.delete(v);
+          return null;
+        }
+        if (proto !== Object.prototype && proto !== null)
+          return `${path} is a ${proto?.constructor?.name ?? "class instance"} (JSON keeps only plain objects and arrays)`;
+        if (typeof (v as { toJSON?: unknown }).toJSON === "function") return `${path} has a toJSON()`;
+        if (Object.getOwnPropertySymbols(v).length > 0) return `${path} has symbol keys`;
+        seen.add(v);
+        for (const [k, x] of Object.entries(v)) {
+          const lost = at(`${path}.${k}`, x);
+          if (lost) return lost;
+        }
+        seen.delete(v);
+        return null;
+      }
+      default:
+        return `${path} is ${typeof v === "undefined" ? "undefined" : `a ${typeof v}`} (JSON drops or refuses it)`;
+    }
+  };
+  return at("item", value);
+}
+
+/** Thrown for an item that cannot cross to another process. */
+export class ItemCodecError extends TypeError {
+  /** Always `"ItemCodecError"`. */
+  override readonly name = "ItemCodecError";
+}
+
+/** JSON, refusing (with an {@link ItemCodecError} saying where) what would not come back the same. */
+export const jsonCodec: Codec = {
+  encode(value: unknown): string {
+    const lost = jsonLoss(value);
+    if (lost !== null)
+      throw new ItemCodecError(
+        `the item cannot cross to another process as JSON: ${lost}; pass a codec to distribute() for such items`,
+      );
+    return JSON.stringify(value);
+  },
+  decode(text: string): unknown {
+    return JSON.parse(text);
+  },
+};

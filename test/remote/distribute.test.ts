@@ -1,0 +1,304 @@
+import { isDeepStrictEqual } from "node:util";
+import fc from "fast-check";
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { batch, FixedScaling, Flow, FlowConfigError, flatMap, Last, router, Skip } from "../../src/index.js";
+import { distribute, ItemCodecError, jsonCodec } from "../../src/redis.js";
+import { freshPrefix, redisUp } from "./redis-up.js";
+import { configErrorOf } from "../helpers.js";
+
+const connection = { host: "127.0.0.1", port: 6379 };
+const id = (x: unknown) => x;
+const chain = (name = "chain") =>
+  new Flow({ name })
+    .addTransformer(id, { name: "a" })
+    .addTransformer(id, { name: "b" })
+    .setConsumer(() => {}, { name: "c" });
+
+describe("what cannot cross is refused when distribute() is called", () => {
+  const refused = (build: () => unknown, option: string, text: RegExp) => {
+    const error = configErrorOf(build);
+    expect(error.option).toBe(option);
+    expect(error.message).toMatch(text);
+  };
+  it("names that are no top-level stage, and bad options", () => {
+    refused(() => distribute(chain(), { connection, remote: ["nope"] }), "remote", /"nope".*a, b, c/);
+    refused(() => distribute(chain(), { connection, remote: [] }), "remote", /non-empty array/);
+    refused(
+      () => distribute(chain(), { remote: ["a"] } as never),
+      "connection",
+      /ioredis connection options/,
+    );
+    refused(() => distribute(chain(), { connection, remote: ["a"], lockMs: 0 }), "lockMs", /integer ≥ 1/);
+    refused(() => distribute(chain("has space"), { connection, remote: ["a"] }), "name", /"has space"/);
+    const d = distribute(chain(), { connection, remote: ["b"] });
+    return Promise.all([
+      expect(d.run([1], { total: -1 })).rejects.toThrow(/run: option "total" = -1: expected an integer ≥ 0/),
+      expect(d.serve({ handleSignals: "yes" } as never)).rejects.toThrow(
+        /serve: option "handleSignals" = "yes": expected true or false/,
+      ),
+      expect(d.run(42 as never)).rejects.toThrow(FlowConfigError),
+    ]);
+  });
+  it("shapes a remote queue cannot honour", () => {
+    const routed = new Flow({ name: "r" }).addTransformer(
+      router(() => "x", { x: id }),
+      { name: "route" },
+    );
+    refused(() => distribute(routed, { connection, remote: ["route"] }), "remote", /is a router/);
+    const batched = new Flow({ name: "b" }).addTransformer(
+      batch(async (xs: unknown[]) => xs, { size: 2 }),
+      { name: "bt" },
+    );
+    refused(() => distribute(batched, { connection, remote: ["bt"] }), "remote", /batch stage/);
+    const expanding = new Flow({ name: "f" }).addTransformer(id, { name: "a" }).addTransformer(
+      flatMap((x: unknown) => [x]),
+      { name: "fm" },
+    );
+    refused(() => distribute(expanding, { connection, remote: ["a"] }), "remote", /flatMap/);
+    const ordered = new Flow({ name: "o" })
+      .addTransformer(id, { name: "a" })
+      .addTransformer(id, { name: "b", ordered: true });
+    refused(() => distribute(ordered, { connection, remote: ["a"] }), "ordered", /ordered = true/);
+    refused(() => distribute(chain(), { connection, remote: ["a:1"] as never }), "remote", /"a:1"/);
+  });
+  it("a flatMap before the first remote stage, and the consumer as a remote stage, are fine", () => {
+    const f = new Flow({ name: "ok" })
+      .addTransformer(
+        flatMap((x: number) => [x, x]),
+        { name: "fm" },
+      )
+      .addTransformer(id, { name: "a" })
+      .setConsumer(() => {}, { name: "c" });
+    expect(distribute(f, { connection, remote: ["a", "c"] }).topology.remote).toEqual(["a", "c"]);
+    expect(distribute(chain(), { connection, remote: "all" }).topology.remote).toEqual(["a", "b", "c"]);
+  });
+  it("the topology hash follows names and shapes, not functions", () => {
+    const h = (f: Flow<number, unknown>) => distribute(f, { connection, remote: ["b"] }).topology.hash;
+    const other = new Flow({ name: "chain" })
+      .addTransformer((x: number) => x + 1, { name: "a" })
+      .addTransformer(id, { name: "b" })
+      .setConsumer(() => {}, { name: "c" });
+    expect(h(other)).toBe(h(chain()));
+    expect(h(chain().configure("a", { name: "a2" }))).not.toBe(h(chain()));
+  });
+});
+
+describe("the JSON codec", () => {
+  it("refuses what would not come back the same, saying where", () => {
+    class Point {
+      x = 1;
+    }
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    for (const [value, text] of [
+      [{ at: new Date(0) }, /item\.at is a Date/],
+      [[new Map()], /item\[0\] is a Map/],
+      [new Point(), /Point/],
+      [cycle, /cycle/],
+      [{ a: undefined }, /undefined/],
+      [Number.NaN, /NaN/],
+      [10n, /bigint/],
+    ] as const)
+      expect(() => jsonCodec.encode(value)).toThrow(text);
+    expect(() => jsonCodec.encode({ at: new Date(0) })).toThrow(ItemCodecError);
+  });
+  it("what it lets through comes back deep-equal (generated values)", () => {
+    fc.assert(
+      fc.property(
+        fc.anything({
+          withDate: true,
+          withMap: true,
+          withSet: true,
+          withBigInt: true,
+          withNullPrototype: true,
+          withTypedArray: true,
+          withSparseArray: true,
+          withBoxedValues: true,
+        }),
+        (v) => {
+          let text: string;
+          try {
+            text = jsonCodec.encode(v);
+          } catch (e) {
+            return e instanceof ItemCodecError;
+          }
+          return (
+            isDeepStrictEqual(JSON.parse(text), v) ||
+            isDeepStrictEqual(JSON.parse(text), JSON.parse(JSON.stringify(v)))
+          );
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+});
+
+describe("against Redis, in one process", () => {
+  let redis: Redis;
+  beforeAll(async () => {
+    redis = await redisUp();
+  });
+  afterAll(() => redis.disconnect());
+
+  it("counts every outcome once, wherever it happened; an item that cannot cross fails, reported", async () => {
+    const errors: { stage: string; error: unknown }[] = [];
+    const f = new Flow({ name: "one" })
+      .addTransformer((x: number) => (x === 7 ? { at: new Date(0) } : x), { name: "parse" })
+      .addTransformer((x: unknown) => ((x as number) % 10 === 3 ? Skip : x), { name: "fetch" })
+      .addTransformer(
+        (x: number, ctx) => {
+          if (x === 5 && ctx.attempt < 2) throw new Error("once");
+          if (x === 9) throw new Error("always");
+          return x;
+        },
+        {
+          name: "store",
+          retry: { attempts: 2, backoff: { baseMs: 1 } },
+          scalingStrategy: new FixedScaling({ workers: 2 }),
+        },
+      )
+      .setConsumer(() => {}, { name: "save" })
+      .setErrorHandler((e) => {
+        if (e.type === "TransformerError") errors.push({ stage: e.stage, error: e.error });
+      });
+    const d = distribute(f, { connection, remote: ["fetch", "store"], prefix: freshPrefix("one") });
+    try {
+      await d.run(Array.from({ length: 40 }, (_, i) => i));
+      const s = d.stats();
+      expect(s).toMatchObject({ itemsIn: 40, failed: 2, skipped: 4, consumed: 34, dropped: 0, inFlight: 0 });
+      expect(errors.map((e) => e.stage).sort()).toEqual(["fetch:send", "store"]);
+      expect(errors.find((e) => e.stage === "fetch:send")!.error).toBeInstanceOf(ItemCodecError);
+      expect(s.stages.map((x) => x.stageName)).toEqual([
+        "parse",
+        "fetch:send",
+        "fetch",
+        "store:send",
+        "store",
+        "save",
+      ]);
+    } finally {
+      await d.close();
+    }
+  });
+
+  it("timeouts, retries and dead letters keep their meaning in a remote stage, with the item's own id", async () => {
+    const dead: { id: number; stage: string; error: unknown }[] = [];
+    const ids: number[] = [];
+    const f = new Flow({
+      name: "resilient",
+      deadLetter: (e) => void dead.push({ id: e.id, stage: e.stage, error: e.error }),
+    })
+      .addTransformer((x: number) => x, { name: "parse" })
+      .addTransformer(
+        async (x: number, ctx) => {
+          ids.push(ctx.id);
+          if (x === 3) await new Promise((r) => setTimeout(r, 1_000));
+          return x;
+        },
+        { name: "slow", timeoutMs: 50, retry: { attempts: 2, backoff: { baseMs: 1 } } },
+      )
+      .setConsumer(() => {}, { name: "c" });
+    const d = distribute(f, { connection, remote: ["slow"], prefix: freshPrefix("res") });
+    try {
+      await d.run([0, 1, 2, 3, 4]);
+      expect(d.stats()).toMatchObject({ itemsIn: 5, consumed: 4, failed: 1 });
+      expect(dead).toHaveLength(1);
+      expect(dead[0]).toMatchObject({ id: 4, stage: "slow" });
+      expect((dead[0]!.error as Error).name).toBe("TimeoutError");
+      // ids in the remote stage are the feeder's (1..5), the timed-out item's twice (two attempts).
+      expect([...new Set(ids)].sort()).toEqual([1, 2, 3, 4, 5]);
+      expect(ids.filter((i) => i === 4)).toHaveLength(2);
+    } finally {
+      await d.close();
+    }
+  });
+
+  it("a process with another topology under the same name is refused", async () => {
+    const prefix = freshPrefix("topo");
+    const a = distribute(chain("topo"), { connection, remote: ["b"], prefix });
+    const b = distribute(chain("topo"), { connection, remote: ["a", "b"], prefix });
+    const serving = a.serve();
+    while ((await redis.get(`${prefix}:topo:topology`)) === null) await new Promise((r) => setTimeout(r, 5));
+    try {
+      await expect(b.serve()).rejects.toThrow(/another topology/);
+    } finally {
+      await a.stop();
+      await serving;
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("stop() from the feeder ends the run everywhere: what was out is dropped, each item once", async () => {
+    const prefix = freshPrefix("stop");
+    let started = 0;
+    const f = new Flow({ name: "stopping" })
+      .addTransformer(
+        async (x: number, ctx) => {
+          started++;
+          await new Promise((r) => setTimeout(r, 20));
+          ctx.signal.throwIfAborted();
+          return x;
+        },
+        { name: "slow", scalingStrategy: new FixedScaling({ workers: 4 }) },
+      )
+      .setConsumer(() => {}, { name: "c" })
+      .setErrorHandler(() => {});
+    const d = distribute(f, { connection, remote: ["slow"], prefix });
+    const run = d.run(Array.from({ length: 500 }, (_, i) => i));
+    while (started < 10) await new Promise((r) => setTimeout(r, 5));
+    await d.stop();
+    await run;
+    const s = d.stats();
+    expect(s.itemsIn).toBeGreaterThan(0);
+    expect(s.consumed + s.failed + s.dropped).toBe(s.itemsIn);
+    expect(s.dropped).toBeGreaterThan(0);
+    expect(s.inFlight).toBe(0);
+    await d.close();
+  });
+});
+
+describe("Last(...) across processes", () => {
+  let redis: Redis;
+  beforeAll(async () => {
+    redis = await redisUp();
+  });
+  afterAll(() => redis.disconnect());
+
+  it("a Last in a remote stage cuts the run: upstream items are dropped, downstream ones finish, each once", async () => {
+    const consumed: number[] = [];
+    const f = new Flow({ name: "lastly" })
+      .addTransformer((x: number) => x, { name: "parse" })
+      .addTransformer((x: number) => (x === 50 ? Last(x) : x), {
+        name: "cut",
+        scalingStrategy: new FixedScaling({ workers: 1 }),
+      })
+      .addTransformer(
+        async (x: number) => {
+          await new Promise((r) => setTimeout(r, 2));
+          return x;
+        },
+        { name: "after" },
+      )
+      .setConsumer((x: number) => void consumed.push(x), { name: "c" })
+      .setErrorHandler(() => {});
+    const d = distribute(f, { connection, remote: ["cut", "after"], prefix: freshPrefix("last") });
+    try {
+      await d.run(function* () {
+        for (let i = 0; i < 100_000; i++) yield i;
+      });
+      const s = d.stats();
+      expect(s.endedBy).toBe("last");
+      expect(consumed).toContain(50);
+      expect(new Set(consumed).size).toBe(consumed.length);
+      expect(s.consumed).toBe(consumed.length);
+      expect(s.itemsIn).toBeLessThan(100_000);
+      expect(s.consumed + s.dropped + s.failed).toBe(s.itemsIn);
+      expect(s.droppedByReason.UPSTREAM_TERMINATED).toBe(s.dropped);
+      expect(s.dropped).toBeGreaterThan(0);
+    } finally {
+      await d.close();
+    }
+  }, 30_000);
+});
