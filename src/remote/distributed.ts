@@ -3,6 +3,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { FlowConfigError } from "../errors.js";
 import { Flow } from "../flow/flow.js";
+import { Deferred } from "../internal/deferred.js";
 import { SEGMENT } from "../flow/observe.js";
 import { TREE } from "../model/composable.js";
 import { FLOW_EVENTS } from "../model/events.js";
@@ -28,6 +29,8 @@ import { cutAtRemote, type FlowTopology, type Segment, type Topology } from "./t
 
 /** The events a segment's flow passes on to the flow the user built (its run's end is the handle's). */
 const FORWARDED = FLOW_EVENTS.filter((e) => e !== "drained" && e !== "stopped" && e !== "stats");
+/** How many of BullMQ's events each remote stage's queue keeps in Redis. */
+const EVENTS_KEPT = 1_000;
 /** How long the topology claim lives without a live process refreshing it. */
 const TOPOLOGY_TTL_S = 30;
 
@@ -68,6 +71,10 @@ export class Distributed<I = unknown, O = unknown> {
   #serving: Promise<void> | null = null;
   #endServing: (() => void) | null = null;
   #feeder: FeederRun | null = null;
+  /** Set from `start()` until its run has ended. */
+  #feeding = false;
+  /** The run started last, to its end. */
+  #run: Promise<void> | null = null;
   /** The run fed last (its stats stay readable after it ends). */
   #lastRun: FeederRun | null = null;
   #claim: ReturnType<typeof setInterval> | null = null;
@@ -94,27 +101,62 @@ export class Distributed<I = unknown, O = unknown> {
 
   /**
    * Feeds the flow from `source` and resolves once every item of the run has its outcome, in
-   * whichever process it ended. Serves the remote stages here too unless `serve: false`.
+   * whichever process it ended (`start()` + `wait()`). Serves the remote stages here too unless
+   * `serve: false`.
    */
-  async run(source: Source<I>, runOptions: RunRemoteOptions = {}): Promise<void> {
-    checkSource(source, "run");
+  async run(source: Source<I>, options: RunRemoteOptions = {}): Promise<void> {
+    await this.start(source, options);
+    await this.wait();
+  }
+
+  /** Starts feeding `source`: resolves once this process has joined and the run has begun. */
+  async start(source: Source<I>, runOptions: RunRemoteOptions = {}): Promise<void> {
+    checkSource(source, "start");
     const options = parseRunRemoteOptions(runOptions);
-    if (this.#feeder !== null)
-      throw new FlowConfigError("run(): this process is feeding a run already", { code: "ERR_FLOW_STATE" });
-    await this.#join();
-    if (this.#settings.serve) this.#startServing();
-    const runId = randomUUID();
-    const feeder = new FeederRun(runId, this.#ledger!, this.#settings.keepRunSeconds, (run) =>
-      this.#segmentFlow(this.#topology.segments[0]!, run, null),
+    if (this.#feeding)
+      throw new FlowConfigError("start(): this process is feeding a run already", { code: "ERR_FLOW_STATE" });
+    this.#feeding = true;
+    const started = new Deferred<void>();
+    this.#run = this.#feed(source, options, started);
+    this.#run.catch(() => {}); // the caller sees it through wait() (or start() below)
+    await started.promise;
+  }
+
+  /** Resolves once the run started last has ended everywhere (every item has its outcome). */
+  wait(): Promise<void> {
+    return (
+      this.#run ??
+      Promise.reject(new FlowConfigError("wait(): no run was started", { code: "ERR_FLOW_STATE" }))
     );
+  }
+
+  async #feed(
+    source: Source<I>,
+    options: ReturnType<typeof parseRunRemoteOptions>,
+    started: Deferred<void>,
+  ): Promise<void> {
+    let feeder: FeederRun;
+    try {
+      await this.#join();
+      if (this.#settings.serve) this.#startServing();
+      feeder = new FeederRun(randomUUID(), this.#ledger!, this.#settings.keepRunSeconds, (run) =>
+        this.#segmentFlow(this.#topology.segments[0]!, run, null),
+      );
+    } catch (error) {
+      this.#feeding = false;
+      started.reject(error);
+      throw error;
+    }
     this.#feeder = feeder;
     this.#lastRun = feeder;
+    started.resolve();
     const unlisten = options.handleSignals === true ? this.#onSignals(() => this.drain()) : () => {};
     try {
       await feeder.run(source, options);
     } finally {
       unlisten();
       this.#feeder = null;
+      this.#feeding = false;
       this.#flow.emit(feeder.stopped ? "stopped" : "drained");
     }
   }
@@ -147,7 +189,9 @@ export class Distributed<I = unknown, O = unknown> {
 
   /** The feeder: takes no more items from the source and resolves once the run has ended everywhere. A server: finishes what it holds and stops serving. */
   async drain(): Promise<void> {
-    await Promise.all([this.#feeder?.drain(), this.#stopServing(false)]);
+    // The run first: what it has queued in Redis still needs serving, here too.
+    await this.#feeder?.drain();
+    await this.#stopServing(false);
   }
 
   /** The feeder: stops the run everywhere (what is queued in Redis is dropped, reported). A server: hands what it holds back to the queue. */
@@ -262,6 +306,8 @@ export class Distributed<I = unknown, O = unknown> {
       q = new Queue(this.#queueName(stage), {
         connection: { ...this.#settings.connection, maxRetriesPerRequest: null },
         prefix: this.#settings.prefix,
+        // BullMQ's event stream per queue, which nothing here reads: kept short (10,000 by default).
+        streams: { events: { maxLen: EVENTS_KEPT } },
       });
       q.on("error", (error) => console.error(`[flowrhythm] BullMQ queue of stage "${stage}":`, error));
       this.#queues.set(stage, q);

@@ -20,6 +20,8 @@ export const jobIdOf = (runId: string, id: number): string => `${runId}.${id}`;
  */
 export class QueueRoom {
   #estimate = 0;
+  /** Adds this process has started and not seen finish: not yet in a backlog it reads. */
+  #adding = 0;
   #reading: Promise<void> | null = null;
 
   constructor(
@@ -27,6 +29,7 @@ export class QueueRoom {
     readonly capacity: number,
   ) {}
 
+  /** Waits for room for one more job, and counts it; call `added()` once its add settled. */
   async take(): Promise<void> {
     while (this.#estimate >= this.capacity) {
       this.#reading ??= this.#read().finally(() => {
@@ -35,12 +38,19 @@ export class QueueRoom {
       await this.#reading;
     }
     this.#estimate++;
+    this.#adding++;
+  }
+
+  added(): void {
+    this.#adding--;
   }
 
   async #read(): Promise<void> {
+    const adding = this.#adding;
     const backlog = await this.queue.count();
     if (backlog >= this.capacity) await new Promise((r) => setTimeout(r, 20));
-    this.#estimate = backlog;
+    // An add that finished while the count ran is counted twice: room is underestimated, never over.
+    this.#estimate = backlog + Math.max(adding, this.#adding);
   }
 }
 
@@ -49,10 +59,14 @@ export function remoteSink(queue: Queue, room: QueueRoom, codec: Codec) {
   return async (item: unknown, ctx: StageContext): Promise<void> => {
     const data: JobData = { r: ctx.runId, i: ctx.id, v: codec.encode(item) };
     await room.take();
-    await queue.add("item", data, {
-      jobId: jobIdOf(ctx.runId, ctx.id),
-      removeOnComplete: true,
-      removeOnFail: true,
-    });
+    try {
+      await queue.add("item", data, {
+        jobId: jobIdOf(ctx.runId, ctx.id),
+        removeOnComplete: true,
+        removeOnFail: true,
+      });
+    } finally {
+      room.added();
+    }
   };
 }

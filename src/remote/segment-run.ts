@@ -120,26 +120,37 @@ export class SegmentRun {
         : why.outcome;
     if (kind !== null) {
       const field = why?.outcome === "dropped" ? `dropped:${why.reason}` : kind;
-      await this.#record(id, kind, field);
+      if (!(await this.#record(id, kind, field))) return this.#abandon(id, held);
     }
     this.#held.delete(id);
     held.done.resolve();
   }
 
-  // The ledger must have the outcome before the job completes; a write that fails is retried.
-  async #record(id: number, kind: OutcomeKind, field: string): Promise<void> {
+  // The ledger must have the outcome before the job completes, so a write that fails is retried
+  // (the first failures told once) until it works or this process leaves: then the job is not
+  // completed, and its lock runs out, so another process takes the item again (false).
+  async #record(id: number, kind: OutcomeKind, field: string): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.host.ledger.record(this.runId, id, kind, field);
-        return;
+        return true;
       } catch (error) {
-        if (attempt >= 5) {
-          this.host.fault(`writing item ${id}'s outcome (${field}) to run ${this.runId}'s ledger`, error);
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 100 * attempt));
+        if (attempt === 5)
+          this.host.fault(
+            `writing item ${id}'s outcome (${field}) to run ${this.runId}'s ledger (retrying)`,
+            error,
+          );
+        if (this.#leaving) return false;
+        await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * attempt)));
       }
     }
+  }
+
+  // Left to its lock running out (Redis cannot take the outcome): the job is neither completed
+  // nor failed (its processor never settles; the worker is closed by force), and another process
+  // takes the item again.
+  #abandon(id: number, _held: Held): void {
+    this.#held.delete(id);
   }
 
   // Back to the queue at once, rather than after its lock runs out.
@@ -169,7 +180,7 @@ export class SegmentRun {
     const held = this.#held.get(id);
     if (held === undefined) return;
     if (this.#leaving) return this.#giveBack(id, held);
-    await this.#record(id, "dropped", `dropped:${this.#dropReason}`);
+    if (!(await this.#record(id, "dropped", `dropped:${this.#dropReason}`))) return this.#abandon(id, held);
     this.#held.delete(id);
     held.done.resolve();
   }

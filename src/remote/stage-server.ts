@@ -178,9 +178,10 @@ export class StageServer {
   async stop(): Promise<void> {
     if (this.#leaving) return;
     this.#leaving = true;
-    const closing = this.#worker.close();
+    // Handed back while the worker's connection is open; then closed by force: a job whose item
+    // could not be handed back (Redis gone) is left to its lock running out, not waited for.
     await Promise.all([...this.#runs.values()].map((r) => r.leave()));
-    await closing;
+    await this.#worker.close(true);
     clearInterval(this.#poll);
   }
 }

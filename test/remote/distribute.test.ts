@@ -214,6 +214,64 @@ describe("against Redis, in one process", () => {
     }
   });
 
+  it("a remote stage's queue in Redis stays within its queueSize; drain() from the feeder ends the run", async () => {
+    const prefix = freshPrefix("bound");
+    const f = new Flow({ name: "bounded" })
+      .addTransformer((x: number) => x, { name: "parse" })
+      .addTransformer(
+        async (x: number) => {
+          await new Promise((r) => setTimeout(r, 2));
+          return x;
+        },
+        { name: "slow", queueSize: 20, scalingStrategy: new FixedScaling({ workers: 2 }) },
+      )
+      .setConsumer(() => {}, { name: "c" });
+    const d = distribute(f, { connection, remote: ["slow"], prefix });
+    let most = 0;
+    let sampling = true;
+    const sample = (async () => {
+      while (sampling) {
+        most = Math.max(most, await redis.llen(`${prefix}:bounded.slow:wait`));
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    })();
+    const run = d.run(function* () {
+      for (let i = 0; ; i++) yield i;
+    });
+    await new Promise((r) => setTimeout(r, 600));
+    await d.drain();
+    await run;
+    sampling = false;
+    await sample;
+    try {
+      const s = d.stats();
+      expect(most).toBeGreaterThan(10);
+      expect(most).toBeLessThanOrEqual(20);
+      expect(s.itemsIn).toBeGreaterThan(50);
+      expect(s).toMatchObject({ consumed: s.itemsIn, failed: 0, dropped: 0, inFlight: 0, endedBy: "drain" });
+    } finally {
+      await d.close();
+    }
+  });
+
+  it('remote: "all" puts every stage, the consumer too, on Redis; start() and wait() split run()', async () => {
+    const got: number[] = [];
+    const f = new Flow({ name: "everything" })
+      .addTransformer((x: number) => x + 1, { name: "a" })
+      .addTransformer((x: number) => x * 10, { name: "b" })
+      .setConsumer((x: number) => void got.push(x), { name: "c" });
+    const d = distribute(f, { connection, remote: "all", prefix: freshPrefix("all") });
+    try {
+      await d.start([1, 2, 3]);
+      await expect(d.start([4])).rejects.toThrow(/feeding a run already/);
+      await d.wait();
+      expect(got.sort((x, y) => x - y)).toEqual([20, 30, 40]);
+      expect(d.stats().stages.map((s) => s.stageName)).toEqual(["a:send", "a", "b:send", "b", "c:send", "c"]);
+    } finally {
+      await d.close();
+    }
+  });
+
   it("a process with another topology under the same name is refused", async () => {
     const prefix = freshPrefix("topo");
     const a = distribute(chain("topo"), { connection, remote: ["b"], prefix });
