@@ -13,7 +13,7 @@ import { FixedScaling } from "../scaling/fixed-scaling.js";
 import type { ScalingStrategy } from "../scaling/scaling-strategy.js";
 import type { FlowStats } from "../stats/stage-stats.js";
 import { ItemCodecError, jsonCodec } from "./json-codec.js";
-import { Ledger } from "./ledger.js";
+import { bounded, Ledger } from "./ledger.js";
 import {
   type DistributeOptions,
   type DistributeSettings,
@@ -75,9 +75,12 @@ export class Distributed<I = unknown, O = unknown> {
   #feeding = false;
   /** The run started last, to its end. */
   #run: Promise<void> | null = null;
+  /** Settles once the run started last has begun (or failed to). */
+  #starting: Promise<void> | null = null;
   /** The run fed last (its stats stay readable after it ends). */
   #lastRun: FeederRun | null = null;
   #claim: ReturnType<typeof setInterval> | null = null;
+  readonly #faultsTold = new Map<string, number>();
 
   constructor(flow: Flow<I, O>, options: DistributeOptions) {
     if (!(flow instanceof Flow))
@@ -117,6 +120,7 @@ export class Distributed<I = unknown, O = unknown> {
       throw new FlowConfigError("start(): this process is feeding a run already", { code: "ERR_FLOW_STATE" });
     this.#feeding = true;
     const started = new Deferred<void>();
+    this.#starting = started.promise;
     this.#run = this.#feed(source, options, started);
     this.#run.catch(() => {}); // the caller sees it through wait() (or start() below)
     await started.promise;
@@ -167,7 +171,8 @@ export class Distributed<I = unknown, O = unknown> {
     await this.#join();
     const serving = this.#startServing();
     const onAbort = () => void this.stop();
-    signal?.addEventListener("abort", onAbort, { once: true });
+    if (signal?.aborted === true) void this.stop();
+    else signal?.addEventListener("abort", onAbort, { once: true });
     const unlisten = handleSignals === true ? this.#onSignals(() => this.#stopServing(false)) : () => {};
     try {
       await serving;
@@ -189,6 +194,7 @@ export class Distributed<I = unknown, O = unknown> {
 
   /** The feeder: takes no more items from the source and resolves once the run has ended everywhere. A server: finishes what it holds and stops serving. */
   async drain(): Promise<void> {
+    await this.#starting?.catch(() => {});
     // The run first: what it has queued in Redis still needs serving, here too.
     await this.#feeder?.drain();
     await this.#stopServing(false);
@@ -196,6 +202,7 @@ export class Distributed<I = unknown, O = unknown> {
 
   /** The feeder: stops the run everywhere (what is queued in Redis is dropped, reported). A server: hands what it holds back to the queue. */
   async stop(): Promise<void> {
+    await this.#starting?.catch(() => {}); // a run still joining is stopped once it has begun
     const feeder = this.#feeder;
     if (feeder !== null) for (const server of this.#servers) server.runStopped(feeder.runId);
     await Promise.all([feeder?.stop(), this.#stopServing(true)]);
@@ -205,7 +212,8 @@ export class Distributed<I = unknown, O = unknown> {
   async close(): Promise<void> {
     await this.stop();
     if (this.#claim !== null) clearInterval(this.#claim);
-    await Promise.all([...this.#queues.values()].map((q) => q.close()));
+    await Promise.all([...this.#queues.values()].map((q) => bounded(q.close())));
+    for (const q of this.#queues.values()) void q.disconnect().catch(() => {});
     this.#queues.clear();
     this.#redis?.disconnect();
     this.#redis = null;
@@ -237,6 +245,7 @@ export class Distributed<I = unknown, O = unknown> {
   async #join(): Promise<void> {
     if (this.#redis !== null) return;
     const redis = new Redis({ ...this.#settings.connection, maxRetriesPerRequest: null, lazyConnect: true });
+    redis.on("error", (error) => this.#fault("the connection to Redis", error));
     await redis.connect();
     const key = `${this.#base}:topology`;
     const mine = this.#topology.hash;
@@ -276,7 +285,7 @@ export class Distributed<I = unknown, O = unknown> {
         last: segment.next === null,
         laterJobKeys: (jobId) => later.map((q) => `${q}:${jobId}`),
         makeFlow: (runId, idOf) => this.#segmentFlow(segment, runId, idOf),
-        fault: (what, error) => console.error(`[flowrhythm] ${what} failed:`, error),
+        fault: (what, error) => this.#fault(what, error),
         failed: (runId, id, at, error) => this.#failedBeforeRun(runId, id, at, error),
       });
     });
@@ -309,7 +318,7 @@ export class Distributed<I = unknown, O = unknown> {
         // BullMQ's event stream per queue, which nothing here reads: kept short (10,000 by default).
         streams: { events: { maxLen: EVENTS_KEPT } },
       });
-      q.on("error", (error) => console.error(`[flowrhythm] BullMQ queue of stage "${stage}":`, error));
+      q.on("error", (error) => this.#fault(`BullMQ queue of stage "${stage}"`, error));
       this.#queues.set(stage, q);
     }
     return q;
@@ -347,6 +356,16 @@ export class Distributed<I = unknown, O = unknown> {
       },
     });
     return sinkFlow[TREE]().tree.consumer!;
+  }
+
+  // What failed outside any item (a connection, a record being retried): told on stderr, at most
+  // once per thing every 10 s (a Redis outage would otherwise print a line per command).
+  #fault(what: string, error: unknown): void {
+    const now = Date.now();
+    if ((this.#faultsTold.get(what) ?? 0) > now - 10_000) return;
+    this.#faultsTold.set(what, now);
+    if (this.#faultsTold.size > 100) this.#faultsTold.clear();
+    console.error(`[flowrhythm] ${what} failed (told at most once every 10 s):`, error);
   }
 
   // An item that failed before its segment could run it: recorded, and told to the flow's listeners.

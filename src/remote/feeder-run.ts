@@ -1,8 +1,10 @@
+import { systemClock } from "../clock/clock.js";
+import { TIMED_OUT, within } from "../clock/within.js";
 import { Deferred } from "../internal/deferred.js";
 import type { Flow } from "../flow/flow.js";
 import type { Source } from "../model/types.js";
 import type { FlowStats } from "../stats/stage-stats.js";
-import type { Ledger, OutcomeKind } from "./ledger.js";
+import { bounded, type Ledger, type OutcomeKind } from "./ledger.js";
 
 /**
  * How often the feeder reads the run's counts and state while it goes on (for `stats()`, and to
@@ -11,6 +13,8 @@ import type { Ledger, OutcomeKind } from "./ledger.js";
 const READ_MS = 500;
 /** After `stop()`, how long the feeder waits for the servers to report the items they drop. */
 const STOP_WAIT_MS = 1_000;
+const STOPPED_FIRST = Symbol("stopped first");
+
 /** How often the feeder tells Redis its run is alive (the keys' expiry is pushed on). */
 const TOUCH_MS = 5_000;
 
@@ -22,11 +26,16 @@ const TOUCH_MS = 5_000;
 export class FeederRun {
   readonly flow: Flow<unknown, unknown>;
   #stopped = false;
+  /** A call to Redis on the way out went unanswered. */
+  #redisGone = false;
+  /** After a stop with Redis gone: items whose outcome no process could record (dropped here). */
+  #unrecorded = 0;
   /** A `Last(...)` in a remote stage cut the run: the source is done, what is here is dropped. */
   #cut = false;
   #counts: Record<string, number> = {};
   readonly #pending = new Set<Promise<unknown>>();
   readonly #ended = new Deferred<void>();
+  readonly #stopping = new Deferred<void>();
 
   constructor(
     readonly runId: string,
@@ -64,41 +73,63 @@ export class FeederRun {
   ): Promise<void> {
     const { ledger, runId, keepSeconds } = this;
     const onAbort = () => void this.stop();
-    options.signal?.addEventListener("abort", onAbort, { once: true });
-    await ledger.setState(runId, "running", keepSeconds);
+    if (options.signal?.aborted === true) void this.stop();
+    else options.signal?.addEventListener("abort", onAbort, { once: true });
+    await this.#whileRunning(ledger.setState(runId, "running", keepSeconds), undefined);
     const touch = setInterval(() => void ledger.touch(runId, keepSeconds).catch(() => {}), TOUCH_MS);
     touch.unref();
     const watch = setInterval(() => void this.#watch(), READ_MS);
     watch.unref();
     try {
-      await this.flow.run(source, options.total === undefined ? {} : { total: options.total });
-      while (this.#pending.size > 0) await Promise.all([...this.#pending]);
+      // stop() before the run began (an aborted signal): no item is taken.
+      if (!this.#stopped)
+        await this.flow.run(source, options.total === undefined ? {} : { total: options.total });
+      // Outcomes this segment is still writing; given up on a while after a stop (Redis gone).
+      while (
+        this.#pending.size > 0 &&
+        !(this.#stopped && !(await this.#onExit(Promise.all([...this.#pending]))))
+      )
+        await this.#whileRunning(Promise.all([...this.#pending]), undefined);
       const local = this.flow.stats();
       const last = local.itemsIn + local.children;
       let wake: (() => void) | null = null;
-      const unlisten = await ledger.onEnd(runId, () => wake?.());
+      const unlisten = await this.#whileRunning(
+        ledger.onEnd(runId, () => wake?.()),
+        () => {},
+      );
       try {
         let deadline: number | null = null;
-        let done = await ledger.expect(runId, last);
+        let done = await this.#whileRunning(ledger.expect(runId, last), 0);
         while (done < last) {
           if (this.#stopped) {
             deadline ??= Date.now() + STOP_WAIT_MS;
-            if (Date.now() >= deadline) await this.#dropMissing(last);
+            if (Date.now() >= deadline && !(await this.#onExit(this.#dropMissing(last)))) {
+              // Redis does not answer: what no process reported is dropped here, unrecorded.
+              this.#unrecorded = last - done;
+              break;
+            }
           }
           await new Promise<void>((resolve) => {
             wake = resolve;
             setTimeout(resolve, this.#stopped ? 100 : READ_MS);
           });
           wake = null;
-          this.#counts = await ledger.counts(runId);
+          const counts = await this.#whileRunning(ledger.counts(runId), null);
+          if (counts !== null) this.#counts = counts;
           done = outcomesIn(this.#counts);
         }
       } finally {
         unlisten();
       }
-      this.#counts = await ledger.counts(runId);
-      await ledger.setState(runId, this.#stopped ? "stopped" : "ended", keepSeconds);
-      await ledger.touch(runId, keepSeconds);
+      const wrapUp = async () => {
+        this.#counts = await ledger.counts(runId);
+        const [state] = await ledger.states([runId]);
+        if (state?.startsWith("last:") === true) this.#cut = true;
+        await ledger.setState(runId, this.#stopped ? "stopped" : "ended", keepSeconds);
+        await ledger.touch(runId, keepSeconds);
+      };
+      if (this.#unrecorded > 0 || this.#redisGone) await this.#onExit(wrapUp());
+      else await wrapUp();
     } finally {
       clearInterval(touch);
       clearInterval(watch);
@@ -117,10 +148,37 @@ export class FeederRun {
   async stop(): Promise<void> {
     if (!this.#stopped) {
       this.#stopped = true;
-      await this.ledger.setState(this.runId, "stopped", this.keepSeconds).catch(() => {});
-      await this.flow.stop();
+      this.#stopping.resolve();
+      await Promise.all([
+        this.#onExit(this.ledger.setState(this.runId, "stopped", this.keepSeconds)),
+        this.flow.stop(),
+      ]);
     }
     await this.#ended.promise;
+  }
+
+  // A call to Redis after a stop: given up on after a while; once one was, Redis is taken to be
+  // gone and later ones are not waited for at all (so that stop() stays prompt).
+  async #onExit(call: PromiseLike<unknown>): Promise<boolean> {
+    if (this.#redisGone) return false;
+    const ok = await bounded(call);
+    if (!ok) this.#redisGone = true;
+    return ok;
+  }
+
+  // A read of the run's counts: waited for while the run goes on (Redis may come back); once it is
+  // stopped, given up on after a while so that stop() stays prompt (`fallback` then).
+  async #whileRunning<T>(read: Promise<T>, fallback: T): Promise<T> {
+    if (!this.#stopped) {
+      const first = await Promise.race([read, this.#stopping.promise.then(() => STOPPED_FIRST)]);
+      if (first !== STOPPED_FIRST) return first as T;
+    }
+    try {
+      const r = await within(systemClock, read, STOP_WAIT_MS);
+      return r === TIMED_OUT ? fallback : r;
+    } catch {
+      return fallback;
+    }
   }
 
   // A Last(...) returned in a remote stage: no more items from the source, and what is still in
@@ -128,7 +186,16 @@ export class FeederRun {
   async #watch(): Promise<void> {
     this.#counts = await this.ledger.counts(this.runId).catch(() => this.#counts);
     if (this.#cut || this.#stopped) return;
-    const [state] = await this.ledger.states([this.runId]).catch(() => [null]);
+    const read = await this.ledger.states([this.runId]).catch(() => undefined);
+    if (read === undefined) return;
+    const [state] = read;
+    if (state === null && !this.#stopped) {
+      // Redis lost the run (restarted without persistence, or its keys were deleted): what was
+      // queued there is gone, so the run is stopped, and every item without an outcome dropped.
+      console.error(`[flowrhythm] run ${this.runId}'s keys are gone from Redis; stopping the run`);
+      void this.stop();
+      return;
+    }
     if (state?.startsWith("last:") !== true || this.#cut) return;
     this.#cut = true;
     await this.flow.stop();
@@ -157,6 +224,10 @@ export class FeederRun {
         droppedByReason[k.slice(8)] = v;
         dropped += v;
       }
+    if (this.#unrecorded > 0) {
+      droppedByReason.STOPPED = (droppedByReason.STOPPED ?? 0) + this.#unrecorded;
+      dropped += this.#unrecorded;
+    }
     const consumed = c.consumed ?? 0;
     const failed = c.failed ?? 0;
     const skipped = c.skipped ?? 0;

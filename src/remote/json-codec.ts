@@ -3,7 +3,9 @@ import type { Codec } from "./options.js";
 /**
  * Where `value` would not come back the same through JSON, as a path and a reason (`null` when it
  * would): a `Date`, `Map`, `Set`, class instance, `undefined`, function, symbol, `BigInt`, a
- * number JSON cannot hold (`NaN`, `Infinity`, `-0`), an object with a `toJSON`, or a cycle.
+ * number JSON cannot hold (`NaN`, `Infinity`, `-0`), an object with a `toJSON`, an array subclass
+ * or an array with properties of its own, a hole, or a cycle. An object with a null prototype
+ * passes: it comes back a plain object with the same properties.
  */
 export function jsonLoss(value: unknown): string | null {
   const seen = new Set<object>();
@@ -21,6 +23,10 @@ export function jsonLoss(value: unknown): string | null {
         if (seen.has(v)) return `${path} is a cycle (it contains itself)`;
         const proto = Object.getPrototypeOf(v);
         if (Array.isArray(v)) {
+          if (proto !== Array.prototype)
+            return `${path} is a ${proto?.constructor?.name ?? "subclass of Array"} (JSON keeps only plain arrays)`;
+          if (Object.keys(v).length !== v.length || Object.getOwnPropertySymbols(v).length > 0)
+            return `${path} is an array with properties of its own besides its elements (JSON drops them)`;
           seen.add(v);
           for (let i = 0; i < v.length; i++) {
             if (!(i in v)) return `${path}[${i}] is a hole`;
@@ -58,12 +64,22 @@ export class ItemCodecError extends TypeError {
 /** JSON, refusing (with an {@link ItemCodecError} saying where) what would not come back the same. */
 export const jsonCodec: Codec = {
   encode(value: unknown): string {
-    const lost = jsonLoss(value);
+    let lost: string | null;
+    let text: string;
+    try {
+      lost = jsonLoss(value);
+      text = lost === null ? JSON.stringify(value) : "";
+    } catch (error) {
+      // A getter or a Proxy trap of the item threw while it was read.
+      throw new ItemCodecError(`the item could not be read to cross to another process: ${String(error)}`, {
+        cause: error,
+      });
+    }
     if (lost !== null)
       throw new ItemCodecError(
         `the item cannot cross to another process as JSON: ${lost}; pass a codec to distribute() for such items`,
       );
-    return JSON.stringify(value);
+    return text;
   },
   decode(text: string): unknown {
     return JSON.parse(text);

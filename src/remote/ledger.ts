@@ -1,4 +1,6 @@
 import type { Redis } from "ioredis";
+import { systemClock } from "../clock/clock.js";
+import { TIMED_OUT, within } from "../clock/within.js";
 
 /** Each item's outcome in a run's ledger: 4 bits at the item's id (0: none yet). */
 export const OUTCOME_CODE = { consumed: 1, failed: 2, dropped: 3, skipped: 4, expanded: 5 } as const;
@@ -175,5 +177,20 @@ export class Ledger {
       .expire(k.counts, ttlSeconds)
       .expire(k.state, ttlSeconds)
       .exec();
+  }
+}
+
+/** How long a call to Redis on a way out (stop, close) may take before it is given up on. */
+export const EXIT_WAIT_MS = 1_000;
+
+/**
+ * `p`, given up on after `ms` (Redis down: its client queues commands until it is back): true if
+ * it settled in time without an error.
+ */
+export async function bounded(p: PromiseLike<unknown>, ms = EXIT_WAIT_MS): Promise<boolean> {
+  try {
+    return (await within(systemClock, p, ms)) !== TIMED_OUT;
+  } catch {
+    return false;
   }
 }

@@ -14,8 +14,11 @@ const isCodec = (v: unknown): boolean =>
   typeof (v as Codec).encode === "function" &&
   typeof (v as Codec).decode === "function";
 
-const positiveInt = (what: string) =>
-  check<number>((v) => typeof v === "number" && Number.isInteger(v) && v >= 1, what);
+const intIn = (min: number, max: number, unit = "") =>
+  check<number>(
+    (v) => typeof v === "number" && Number.isInteger(v) && v >= min && v <= max,
+    `an integer from ${min.toLocaleString("en")} to ${max.toLocaleString("en")}${unit}`,
+  );
 
 /** Stage and flow names that go into Redis keys and BullMQ queue names (no `:`, no spaces). */
 export const KEY_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
@@ -47,22 +50,22 @@ const distributeShape = {
    * extended while the item is held). Default 30,000 ms: a process that dies has its items
    * redelivered after at most this long.
    */
-  lockMs: positiveInt("an integer ≥ 1 (milliseconds)").optional(),
+  lockMs: intIn(1_000, 86_400_000, " (milliseconds; BullMQ renews a lock at a quarter of it)").optional(),
   /**
    * How many times an item may lose its process (its lock expired) before it fails for good
    * (`TransformerError`, "stalled"): a guard against an item that kills whoever runs it. Default 2.
    */
-  maxStalledCount: check<number>(
-    (v) => typeof v === "number" && Number.isInteger(v) && v >= 0,
-    "an integer ≥ 0",
-  ).optional(),
+  maxStalledCount: intIn(0, 1_000).optional(),
   /**
    * How many jobs of one remote stage a process holds at once (its local queue). Default: twice the
    * most workers the stage may run (its strategy's `maxWorkers`), from 2 to 256.
    */
-  prefetch: positiveInt("an integer ≥ 1").optional(),
-  /** How long a run's keys (its outcomes and counts) stay in Redis after the run ends. Default 3,600 s. */
-  keepRunSeconds: positiveInt("an integer ≥ 1 (seconds)").optional(),
+  prefetch: intIn(1, 4_096).optional(),
+  /**
+   * How long a run's keys (its outcomes and counts) stay in Redis after the feeder last renewed
+   * them (every 5 s while the run goes on, and at its end). Default 3,600 s; at least 60.
+   */
+  keepRunSeconds: intIn(60, 2_592_000, " (seconds; the feeder renews them every 5 s)").optional(),
   /** Whether the feeding process serves the remote stages too. Default true. */
   serve: check<boolean>((v) => typeof v === "boolean", "true or false").optional(),
 };

@@ -1,5 +1,7 @@
 import type { Queue } from "bullmq";
 import type { StageContext } from "../model/types.js";
+import { describeValue } from "../internal/describe.js";
+import { ItemCodecError } from "./json-codec.js";
 import type { Codec } from "./options.js";
 
 /** What a job carries: the run, the item's id in it, and the item as the codec wrote it. */
@@ -29,9 +31,10 @@ export class QueueRoom {
     readonly capacity: number,
   ) {}
 
-  /** Waits for room for one more job, and counts it; call `added()` once its add settled. */
-  async take(): Promise<void> {
+  /** Waits for room for one more job (until `signal` aborts), and counts it; call `added()` once its add settled. */
+  async take(signal: AbortSignal): Promise<void> {
     while (this.#estimate >= this.capacity) {
+      signal.throwIfAborted();
       this.#reading ??= this.#read().finally(() => {
         this.#reading = null;
       });
@@ -57,8 +60,11 @@ export class QueueRoom {
 /** The consumer of a segment followed by a remote stage: each item goes into that stage's queue. */
 export function remoteSink(queue: Queue, room: QueueRoom, codec: Codec) {
   return async (item: unknown, ctx: StageContext): Promise<void> => {
-    const data: JobData = { r: ctx.runId, i: ctx.id, v: codec.encode(item) };
-    await room.take();
+    const v = codec.encode(item);
+    if (typeof v !== "string")
+      throw new ItemCodecError(`the codec's encode() returned ${describeValue(v)}: expected a string`);
+    const data: JobData = { r: ctx.runId, i: ctx.id, v };
+    await room.take(ctx.signal);
     try {
       await queue.add("item", data, {
         jobId: jobIdOf(ctx.runId, ctx.id),

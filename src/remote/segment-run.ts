@@ -2,7 +2,7 @@ import { type Job, WaitingError } from "bullmq";
 import type { Flow } from "../flow/flow.js";
 import { Deferred } from "../internal/deferred.js";
 import { acked, type NackReason } from "../model/item/acked.js";
-import type { Ledger, OutcomeKind } from "./ledger.js";
+import { bounded, type Ledger, type OutcomeKind } from "./ledger.js";
 import { SegmentInput } from "./segment-input.js";
 
 /** An item this process holds: its job (the latest delivery of it), until the item's outcome here. */
@@ -156,11 +156,9 @@ export class SegmentRun {
   // Back to the queue at once, rather than after its lock runs out.
   async #giveBack(id: number, held: Held): Promise<void> {
     this.#held.delete(id);
-    try {
-      await held.job.moveToWait(held.token);
-    } catch {
-      // The lock is gone already: BullMQ's stalled check hands the job out again.
-    }
+    // If that fails (its lock is gone, Redis does not answer), BullMQ's stalled check hands the
+    // job out again once its lock runs out.
+    if (!(await bounded(held.job.moveToWait(held.token)))) return this.#abandon(id, held);
     held.done.reject(new WaitingError());
   }
 

@@ -1,6 +1,6 @@
 import { type Job, Worker } from "bullmq";
 import type { Flow } from "../flow/flow.js";
-import { type Ledger, type RunState, runsIn } from "./ledger.js";
+import { bounded, EXIT_WAIT_MS, type Ledger, type RunState, runsIn } from "./ledger.js";
 import type { Codec } from "./options.js";
 import type { JobData } from "./remote-sink.js";
 import { SegmentRun } from "./segment-run.js";
@@ -26,6 +26,25 @@ export interface StageServerConfig {
   fault(what: string, error: unknown): void;
   /** An item failed here before its segment ran it (it could not be read, or stalled too often). */
   failed(runId: string, id: number, stage: string, error: unknown): Promise<void>;
+}
+
+const RUN_ID = /^[0-9a-f-]{36}$/;
+/** The largest item id a job may name (its ledger holds half a byte per id up to it). */
+const MAX_ID = 2 ** 32;
+
+/** Whether a job's data has the shape this library writes (a foreign job must not grow a ledger). */
+function isJobData(d: unknown): d is JobData {
+  const j = d as Partial<JobData> | null;
+  return (
+    typeof j === "object" &&
+    j !== null &&
+    typeof j.r === "string" &&
+    RUN_ID.test(j.r) &&
+    Number.isSafeInteger(j.i) &&
+    j.i! >= 1 &&
+    j.i! <= MAX_ID &&
+    typeof j.v === "string"
+  );
 }
 
 /** How often the servers read the states of the runs they hold items of. */
@@ -77,8 +96,16 @@ export class StageServer {
   }
 
   async #process(job: Job<JobData>, token: string): Promise<void> {
-    const { r: runId, i: id, v } = job.data;
     const cfg = this.config;
+    const { r: runId, i: id, v } = job.data;
+    if (!isJobData(job.data)) {
+      // Not a job of this library's (someone else wrote to the queue): completed, never run.
+      cfg.fault(
+        `job ${job.id} of stage "${cfg.stage}"`,
+        new Error("its data is not { r: run id, i: item id, v: string }; skipped"),
+      );
+      return;
+    }
     const state = this.#states.has(runId) ? this.#states.get(runId)! : await this.#readState(runId);
     if (!runsIn(state, cfg.index)) {
       // The run was stopped or ended by a Last (or its keys expired): the item is dropped, recorded.
@@ -180,8 +207,8 @@ export class StageServer {
     this.#leaving = true;
     // Handed back while the worker's connection is open; then closed by force: a job whose item
     // could not be handed back (Redis gone) is left to its lock running out, not waited for.
-    await Promise.all([...this.#runs.values()].map((r) => r.leave()));
-    await this.#worker.close(true);
+    await bounded(Promise.all([...this.#runs.values()].map((r) => r.leave())), EXIT_WAIT_MS + 5_000);
+    await bounded(this.#worker.close(true));
     clearInterval(this.#poll);
   }
 }

@@ -76,6 +76,14 @@ export function cutAtRemote(tree: StageTree, flowName: string, remote: readonly 
   if (consumer && segments.length > 0) checkDef(consumer, "after a remote stage");
   close(null, consumer);
   const order = segments.flatMap((s) => (s.remote === null ? [] : [s.remote]));
+  // Each segment before a remote stage ends in a consumer named "<stage>:send".
+  const all = new Set(tree.names());
+  for (const name of order)
+    if (all.has(`${name}:send`))
+      throw new FlowConfigError(
+        `${WHERE}: a stage is named "${name}:send", the name of the consumer that sends items to remote stage "${name}"; rename it`,
+        { option: "name" },
+      );
   return { segments, remote: order, hash: hashOf(flowName, order, tree) };
 }
 

@@ -1,16 +1,17 @@
 import { execFileSync } from "node:child_process";
 import { Redis } from "ioredis";
 
-/** Redis at 127.0.0.1:6379, started if it is not answering (as `.ci/run` does). */
-export async function redisUp(): Promise<Redis> {
+/** Redis at 127.0.0.1:`port`, waited for; on 6379 started if it is not answering (as `.ci/run` does). */
+export async function redisUp(port = 6379): Promise<Redis> {
   const ping = async () => {
     const r = new Redis({
       host: "127.0.0.1",
-      port: 6379,
+      port,
       lazyConnect: true,
       maxRetriesPerRequest: 1,
       retryStrategy: () => null,
     });
+    r.on("error", () => {});
     try {
       await r.connect();
       await r.ping();
@@ -21,7 +22,7 @@ export async function redisUp(): Promise<Redis> {
     }
   };
   let r = await ping();
-  if (r === null) {
+  if (r === null && port === 6379) {
     execFileSync("redis-server", [
       "--daemonize",
       "yes",
@@ -34,6 +35,8 @@ export async function redisUp(): Promise<Redis> {
       "--appendonly",
       "no",
     ]);
+  }
+  if (r === null) {
     for (let i = 0; i < 50 && r === null; i++) {
       await new Promise((ok) => setTimeout(ok, 100));
       r = await ping();
