@@ -421,23 +421,25 @@ async function runOurs(procs: number, monitor: boolean): Promise<RunResult> {
       problems.push(`${label}: consumed ${s.consumed} failed ${s.failed} dropped ${s.dropped} of ${N}`);
     await endChildren(children, label);
     if ((await within(d.close(), 10_000)) === "timeout") problems.push(`${label}: d.close() hung`);
-    const dd = delta(before, after);
-    return {
-      ms,
-      redisCpu: dd.cpu,
-      nodeCpuMs: feederCpuMs + lastChildCpuMs,
-      commands: dd.total,
-      cmds: dd.cmds,
-      monitor: m,
-      consumed: s.consumed,
-      failed: s.failed,
-      lost,
-    };
+    return resultOf(ms, feederCpuMs, delta(before, after), m, s.consumed, s.failed);
   } finally {
     for (const c of children)
       if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill("SIGKILL");
     await cleanup(prefix);
   }
+}
+
+/** One timed run's figures (the children's CPU is the last ones to have exited). */
+function resultOf(
+  ms: number,
+  feederCpuMs: number,
+  dd: ReturnType<typeof delta>,
+  monitor: RunResult["monitor"],
+  consumed: number,
+  failed: number,
+): RunResult {
+  const base = { ms, redisCpu: dd.cpu, nodeCpuMs: feederCpuMs + lastChildCpuMs, commands: dd.total };
+  return { ...base, cmds: dd.cmds, monitor, consumed, failed, lost: N - consumed - failed };
 }
 
 async function runBull(procs: number, monitor: boolean): Promise<RunResult> {
@@ -480,18 +482,7 @@ async function runBull(procs: number, monitor: boolean): Promise<RunResult> {
     poller.disconnect();
     if (done < N) problems.push(`${label}: only ${done}/${N} done`);
     await endChildren(children, label);
-    const dd = delta(before, after);
-    return {
-      ms,
-      redisCpu: dd.cpu,
-      nodeCpuMs: feederCpuMs + lastChildCpuMs,
-      commands: dd.total,
-      cmds: dd.cmds,
-      monitor: m,
-      consumed: done,
-      failed: 0,
-      lost: N - done,
-    };
+    return resultOf(ms, feederCpuMs, delta(before, after), m, done, 0);
   } finally {
     await fetchQ.close();
     for (const c of children)
