@@ -212,7 +212,10 @@ export class Distributed<I = unknown, O = unknown> {
   async close(): Promise<void> {
     await this.stop();
     if (this.#claim !== null) clearInterval(this.#claim);
-    await Promise.all([...this.#queues.values()].map((q) => bounded(q.close())));
+    // A queue still connecting is waited for first: closing it then races in BullMQ (an 'error' with no listener).
+    await Promise.all(
+      [...this.#queues.values()].map(async (q) => (await bounded(q.waitUntilReady())) && bounded(q.close())),
+    );
     for (const q of this.#queues.values()) void q.disconnect().catch(() => {});
     this.#queues.clear();
     this.#redis?.disconnect();

@@ -35,6 +35,9 @@ export class FeederRun {
   #counts: Record<string, number> = {};
   readonly #pending = new Set<Promise<unknown>>();
   readonly #ended = new Deferred<void>();
+  /** The run has ended everywhere. */
+  #over = false;
+  #draining = false;
   readonly #stopping = new Deferred<void>();
 
   constructor(
@@ -93,10 +96,7 @@ export class FeederRun {
       const local = this.flow.stats();
       const last = local.itemsIn + local.children;
       let wake: (() => void) | null = null;
-      const unlisten = await this.#whileRunning(
-        ledger.onEnd(runId, () => wake?.()),
-        () => {},
-      );
+      const unlisten = ledger.onEnd(runId, () => wake?.());
       try {
         let deadline: number | null = null;
         let done = await this.#whileRunning(ledger.expect(runId, last), 0);
@@ -134,12 +134,14 @@ export class FeederRun {
       clearInterval(touch);
       clearInterval(watch);
       options.signal?.removeEventListener("abort", onAbort);
+      this.#over = true;
       this.#ended.resolve();
     }
   }
 
   /** Takes no more items from the source; resolves once the run has ended everywhere. */
   async drain(): Promise<void> {
+    this.#draining = true;
     await this.flow.drain();
     await this.#ended.promise;
   }
@@ -234,9 +236,17 @@ export class FeederRun {
     const expanded = c.expanded ?? 0;
     return Object.freeze({
       ...s,
-      ...(this.#cut
-        ? { endedBy: "last" as const, state: s.state === "stopped" ? ("drained" as const) : s.state }
-        : {}),
+      ...(this.#cut ? { endedBy: "last" as const } : {}),
+      // The run's state, not the first segment's: it goes on while items are out elsewhere.
+      state: !this.#over
+        ? this.#stopped
+          ? ("stopping" as const)
+          : this.#draining
+            ? ("draining" as const)
+            : ("running" as const)
+        : this.#stopped && !this.#cut
+          ? ("stopped" as const)
+          : ("drained" as const),
       consumed,
       failed,
       dropped,

@@ -25,7 +25,11 @@ export function jsonLoss(value: unknown): string | null {
         if (Array.isArray(v)) {
           if (proto !== Array.prototype)
             return `${path} is a ${proto?.constructor?.name ?? "subclass of Array"} (JSON keeps only plain arrays)`;
-          if (Object.keys(v).length !== v.length || Object.getOwnPropertySymbols(v).length > 0)
+          // Own properties besides the elements and `length` (enumerable or not) are lost.
+          if (
+            Object.getOwnPropertyNames(v).length !== v.length + 1 ||
+            Object.getOwnPropertySymbols(v).length > 0
+          )
             return `${path} is an array with properties of its own besides its elements (JSON drops them)`;
           seen.add(v);
           for (let i = 0; i < v.length; i++) {
@@ -40,6 +44,8 @@ export function jsonLoss(value: unknown): string | null {
           return `${path} is a ${proto?.constructor?.name ?? "class instance"} (JSON keeps only plain objects and arrays)`;
         if (typeof (v as { toJSON?: unknown }).toJSON === "function") return `${path} has a toJSON()`;
         if (Object.getOwnPropertySymbols(v).length > 0) return `${path} has symbol keys`;
+        if (Object.getOwnPropertyNames(v).length !== Object.keys(v).length)
+          return `${path} has properties that are not enumerable (JSON drops them)`;
         seen.add(v);
         for (const [k, x] of Object.entries(v)) {
           const lost = at(`${path}.${k}`, x);

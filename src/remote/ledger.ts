@@ -119,12 +119,13 @@ export class Ledger {
     return this.#redis.flowrhythmExpect(this.keys(runId).counts, expected, this.keepSeconds);
   }
 
-  /** Calls `end` when the outcome that completes run `runId` is recorded; resolves to what stops listening. */
-  async onEnd(runId: string, end: () => void): Promise<() => void> {
+  /** Calls `end` when the outcome that completes run `runId` is recorded; returns what stops listening. */
+  onEnd(runId: string, end: () => void): () => void {
     const sub = this.#redis.duplicate();
     sub.on("message", () => end());
     sub.on("error", () => {});
-    await sub.subscribe(`${this.keys(runId).counts}:end`);
+    // Not waited for (Redis may be down): the caller reads the counts after this anyway.
+    sub.subscribe(`${this.keys(runId).counts}:end`).catch(() => {});
     return () => sub.disconnect();
   }
 

@@ -29,8 +29,8 @@ export interface StageServerConfig {
 }
 
 const RUN_ID = /^[0-9a-f-]{36}$/;
-/** The largest item id a job may name (its ledger holds half a byte per id up to it). */
-const MAX_ID = 2 ** 32;
+/** The largest item id a job may name (its ledger holds half a byte per id up to it: 128 MiB). */
+export const MAX_ID = 2 ** 28;
 
 /** Whether a job's data has the shape this library writes (a foreign job must not grow a ledger). */
 function isJobData(d: unknown): d is JobData {
@@ -97,16 +97,25 @@ export class StageServer {
 
   async #process(job: Job<JobData>, token: string): Promise<void> {
     const cfg = this.config;
-    const { r: runId, i: id, v } = job.data;
     if (!isJobData(job.data)) {
       // Not a job of this library's (someone else wrote to the queue): completed, never run.
       cfg.fault(
-        `job ${job.id} of stage "${cfg.stage}"`,
-        new Error("its data is not { r: run id, i: item id, v: string }; skipped"),
+        `a foreign job in stage "${cfg.stage}"'s queue`,
+        new Error(`job ${job.id}'s data is not { r: run id, i: item id, v: string }; skipped`),
       );
       return;
     }
+    const { r: runId, i: id, v } = job.data;
     const state = this.#states.has(runId) ? this.#states.get(runId)! : await this.#readState(runId);
+    if (state === null) {
+      // No such run (its keys expired, or the job is forged): nobody counts its items any more, so
+      // it is completed without a record (which would make a ledger for it).
+      cfg.fault(
+        `a job of an unknown run in stage "${cfg.stage}"'s queue`,
+        new Error(`run ${runId} has no state in Redis; job ${job.id} skipped`),
+      );
+      return;
+    }
     if (!runsIn(state, cfg.index)) {
       // The run was stopped or ended by a Last (or its keys expired): the item is dropped, recorded.
       await cfg.ledger.record(
@@ -195,6 +204,7 @@ export class StageServer {
   async drain(): Promise<void> {
     // BullMQ's close waits for the jobs held here, whose items the segments still run; only then
     // can no item come any more, and the segments' inputs end.
+    await bounded(this.#worker.waitUntilReady()); // closing one still connecting races in BullMQ
     await this.#worker.close();
     for (const run of this.#runs.values()) run.end();
     await Promise.all([...this.#runs.values()].map((r) => r.finished));
@@ -208,6 +218,7 @@ export class StageServer {
     // Handed back while the worker's connection is open; then closed by force: a job whose item
     // could not be handed back (Redis gone) is left to its lock running out, not waited for.
     await bounded(Promise.all([...this.#runs.values()].map((r) => r.leave())), EXIT_WAIT_MS + 5_000);
+    await bounded(this.#worker.waitUntilReady());
     await bounded(this.#worker.close(true));
     clearInterval(this.#poll);
   }

@@ -118,6 +118,8 @@ describe("the JSON codec", () => {
       [Number.NaN, /NaN/],
       [10n, /bigint/],
       [Object.assign([1], { extra: true }), /properties of its own/],
+      [Object.defineProperty({ a: 1 }, "hidden", { value: 2 }), /not enumerable/],
+      [Object.defineProperty([1], "hidden", { value: 2 }), /properties of its own/],
       [new (class List extends Array {})(), /List/],
       [
         {
@@ -265,6 +267,7 @@ describe("against Redis, in one process", () => {
     });
     // The feeder's stats give the whole run's counts while it goes on (read from Redis).
     while (d.stats().consumed === 0) await new Promise((r) => setTimeout(r, 20));
+    expect(d.stats().state).toBe("running");
     await new Promise((r) => setTimeout(r, 300));
     await d.drain();
     await run;
@@ -275,7 +278,14 @@ describe("against Redis, in one process", () => {
       expect(most).toBeGreaterThan(10);
       expect(most).toBeLessThanOrEqual(20);
       expect(s.itemsIn).toBeGreaterThan(50);
-      expect(s).toMatchObject({ consumed: s.itemsIn, failed: 0, dropped: 0, inFlight: 0, endedBy: "drain" });
+      expect(s).toMatchObject({
+        consumed: s.itemsIn,
+        failed: 0,
+        dropped: 0,
+        inFlight: 0,
+        endedBy: "drain",
+        state: "drained",
+      });
     } finally {
       await d.close();
     }
@@ -389,6 +399,40 @@ describe("Last(...) across processes", () => {
 });
 
 describe("driving it badly", () => {
+  it("jobs it did not write (foreign data, an unknown run) are completed unrun, leaving no ledger", async () => {
+    const prefix = freshPrefix("foreign");
+    const ran: unknown[] = [];
+    const f = new Flow({ name: "foreign" })
+      .addTransformer((x: unknown) => void ran.push(x), { name: "w" })
+      .setConsumer(() => {}, { name: "c" });
+    const d = distribute(f, { connection, remote: ["w"], prefix });
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const serving = d.serve();
+    const { Queue } = await import("bullmq");
+    const q = new Queue("foreign.w", { connection: { ...connection, maxRetriesPerRequest: null }, prefix });
+    const redis = await redisUp();
+    try {
+      for (const data of [
+        null,
+        { r: "x", i: 1e9, v: 1 },
+        { r: "00000000-0000-0000-0000-000000000000", i: 1e8, v: "1" },
+      ])
+        await q.add("item", data, { removeOnComplete: true });
+      while ((await q.count()) > 0 || (await q.getActiveCount()) > 0)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(ran).toEqual([]);
+      expect(await q.getFailedCount()).toBe(0);
+      expect(await redis.keys(`${prefix}:foreign:run:*`)).toEqual([]);
+    } finally {
+      errors.mockRestore();
+      await q.close();
+      redis.disconnect();
+      await d.stop();
+      await serving;
+      await d.close();
+    }
+  });
+
   beforeAll(async () => {
     (await redisUp()).disconnect();
   });
