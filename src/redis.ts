@@ -11,6 +11,7 @@
  *   .addTransformer(store, { name: "store" });
  * const d = distribute(pipeline, { connection: { host: "127.0.0.1" }, remote: ["fetch", "store"] });
  * await d.run(urls);   // in one process; in the others: await d.serve({ handleSignals: true })
+ * await d.close();      // closes the connections, so that the process can exit
  * ```
  *
  * @packageDocumentation

@@ -57,17 +57,3 @@ export function stageLabel(name: unknown, fn: unknown, fallback: string): string
     fn !== null && (typeof fn === "object" || typeof fn === "function") ? tryGet(fn, "name") : undefined;
   return typeof own === "string" && own.length > 0 ? own : fallback;
 }
-
-/** `run()`'s `signal`: aborting it stops the run; the caller's signal may outlive many runs, so no listener stays. */
-export function stopOnAbort(
-  signal: AbortSignal,
-  runtime: { stop(end: "abort"): Promise<void>; readonly finished: Promise<void> },
-): void {
-  if (signal.aborted) {
-    void runtime.stop("abort");
-    return;
-  }
-  const onAbort = (): void => void runtime.stop("abort");
-  signal.addEventListener("abort", onAbort, { once: true });
-  void runtime.finished.then(() => signal.removeEventListener("abort", onAbort));
-}

@@ -13,7 +13,8 @@ import { FlowRuntime } from "../runtime/flow-runtime.js";
 import { idleStats } from "../runtime/run-stats.js";
 import type { EventEmitter } from "eventemitter3";
 import { GuardedEmitter } from "./guarded-emitter.js";
-import { checkSource, claimOneShot, stageLabel, stopOnAbort, unbounded } from "./checks.js";
+import { checkSource, claimOneShot, stageLabel, unbounded } from "./checks.js";
+import { whenAborted } from "../internal/shared-listener.js";
 import {
   type DrainOptions,
   type DumpOptions,
@@ -213,7 +214,7 @@ export class Flow<I = unknown, O = I> extends GuardedEmitter<FlowEvents> impleme
     if (this.#running())
       throw new FlowConfigError("run(): the flow is already running", { code: "ERR_FLOW_STATE" });
     const runtime = this.#launch(false, this.#source ?? unbounded, 0, total);
-    if (signal) stopOnAbort(signal, runtime);
+    void runtime.finished.then(whenAborted(signal, () => void runtime.stop("abort")));
     await runtime.finished;
   }
 

@@ -37,3 +37,17 @@ export class SharedListener<T extends object> {
     this.detach(target, entry.fire);
   }
 }
+
+/**
+ * Calls `act` once `signal` aborts — at once if it has already — and returns what takes the
+ * listener off (a caller's signal may outlive many runs, so none stays behind).
+ */
+export function whenAborted(signal: AbortSignal | undefined, act: () => void): () => void {
+  if (signal === undefined) return () => {};
+  if (signal.aborted) {
+    act();
+    return () => {};
+  }
+  signal.addEventListener("abort", act, { once: true });
+  return () => signal.removeEventListener("abort", act);
+}

@@ -4,6 +4,7 @@ import { Redis } from "ioredis";
 import { FlowConfigError } from "../errors.js";
 import { Flow } from "../flow/flow.js";
 import { Deferred } from "../internal/deferred.js";
+import { whenAborted } from "../internal/shared-listener.js";
 import { SEGMENT } from "../flow/observe.js";
 import { TREE } from "../model/composable.js";
 import { FLOW_EVENTS } from "../model/events.js";
@@ -170,14 +171,12 @@ export class Distributed<I = unknown, O = unknown> {
     const { signal, handleSignals } = parseServeOptions(options);
     await this.#join();
     const serving = this.#startServing();
-    const onAbort = () => void this.stop();
-    if (signal?.aborted === true) void this.stop();
-    else signal?.addEventListener("abort", onAbort, { once: true });
+    const off = whenAborted(signal, () => void this.stop());
     const unlisten = handleSignals === true ? this.#onSignals(() => this.#stopServing(false)) : () => {};
     try {
       await serving;
     } finally {
-      signal?.removeEventListener("abort", onAbort);
+      off();
       unlisten();
     }
   }

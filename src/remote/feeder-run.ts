@@ -1,6 +1,7 @@
 import { systemClock } from "../clock/clock.js";
 import { TIMED_OUT, within } from "../clock/within.js";
 import { Deferred } from "../internal/deferred.js";
+import { whenAborted } from "../internal/shared-listener.js";
 import type { Flow } from "../flow/flow.js";
 import type { Source } from "../model/types.js";
 import type { FlowStats } from "../stats/stage-stats.js";
@@ -75,9 +76,7 @@ export class FeederRun {
     options: { signal?: AbortSignal | undefined; total?: number | undefined },
   ): Promise<void> {
     const { ledger, runId, keepSeconds } = this;
-    const onAbort = () => void this.stop();
-    if (options.signal?.aborted === true) void this.stop();
-    else options.signal?.addEventListener("abort", onAbort, { once: true });
+    const off = whenAborted(options.signal, () => void this.stop());
     await this.#whileRunning(ledger.setState(runId, "running", keepSeconds), undefined);
     const touch = setInterval(() => void ledger.touch(runId, keepSeconds).catch(() => {}), TOUCH_MS);
     touch.unref();
@@ -116,7 +115,7 @@ export class FeederRun {
           wake = null;
           const counts = await this.#whileRunning(ledger.counts(runId), null);
           if (counts !== null) this.#counts = counts;
-          done = outcomesIn(this.#counts);
+          done = this.#counts.done ?? 0;
         }
       } finally {
         unlisten();
@@ -133,7 +132,7 @@ export class FeederRun {
     } finally {
       clearInterval(touch);
       clearInterval(watch);
-      options.signal?.removeEventListener("abort", onAbort);
+      off();
       this.#over = true;
       this.#ended.resolve();
     }
@@ -203,11 +202,6 @@ export class FeederRun {
     await this.flow.stop();
   }
 
-  /** Whether a `Last(...)` in a remote stage ended the run. */
-  get cut(): boolean {
-    return this.#cut;
-  }
-
   // Items no server reported after a stop (their servers died or left): dropped here, once.
   async #dropMissing(last: number): Promise<void> {
     const codes = await this.ledger.outcomes(this.runId, last);
@@ -256,11 +250,4 @@ export class FeederRun {
       inFlight: s.itemsIn + s.children - consumed - failed - dropped - skipped - expanded,
     });
   }
-}
-
-/** Items with an outcome, from a run's counts. */
-export function outcomesIn(c: Record<string, number>): number {
-  let n = (c.consumed ?? 0) + (c.failed ?? 0) + (c.skipped ?? 0) + (c.expanded ?? 0);
-  for (const [k, v] of Object.entries(c)) if (k.startsWith("dropped:")) n += v;
-  return n;
 }

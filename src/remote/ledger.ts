@@ -6,6 +6,12 @@ import { TIMED_OUT, within } from "../clock/within.js";
 export const OUTCOME_CODE = { consumed: 1, failed: 2, dropped: 3, skipped: 4, expanded: 5 } as const;
 export type OutcomeKind = keyof typeof OUTCOME_CODE;
 
+/** Item `id`'s outcome code in a run's outcomes as read from Redis (BITFIELD u4 at `#id`: big-endian nibbles). */
+export function outcomeAt(outcomes: Uint8Array, id: number): number {
+  const byte = outcomes[id >> 1] ?? 0;
+  return (id & 1) === 0 ? byte >> 4 : byte & 15;
+}
+
 /**
  * What a run looks like from Redis: going on, stopped by its feeder, ended, or cut by a `Last(...)`
  * returned in the segment of remote stage `k` (`last:k`; 0 is the feeder's own segment): stages up to
@@ -141,10 +147,7 @@ export class Ledger {
   async outcomes(runId: string, last: number): Promise<Uint8Array> {
     const buf = (await this.#redis.getBuffer(this.keys(runId).outcomes)) ?? Buffer.alloc(0);
     const out = new Uint8Array(last + 1);
-    for (let id = 1; id <= last; id++) {
-      const byte = buf[id >> 1] ?? 0;
-      out[id] = (id & 1) === 0 ? byte >> 4 : byte & 15;
-    }
+    for (let id = 1; id <= last; id++) out[id] = outcomeAt(buf, id);
     return out;
   }
 

@@ -12,7 +12,7 @@ export interface JobData {
 }
 
 /** A job's id: the run and the item (the stage is the queue's), so a second add of it is a no-op. */
-export const jobIdOf = (runId: string, id: number): string => `${runId}.${id}`;
+const jobIdOf = (runId: string, id: number): string => `${runId}.${id}`;
 
 /**
  * The bound of a remote stage's queue, as this process sees it: it counts its own adds on top of

@@ -15,11 +15,6 @@ export class SegmentInput implements AsyncIterable<Acked<unknown>> {
     return this.#ended;
   }
 
-  /** How many items wait to be taken by the run. */
-  get length(): number {
-    return this.#items.length;
-  }
-
   push(value: Acked<unknown>, id: number): void {
     const waiter = this.#waiter;
     if (waiter !== null) {

@@ -30,7 +30,7 @@ export interface StageServerConfig {
 
 const RUN_ID = /^[0-9a-f-]{36}$/;
 /** The largest item id a job may name (its ledger holds half a byte per id up to it: 128 MiB). */
-export const MAX_ID = 2 ** 28;
+const MAX_ID = 2 ** 28;
 
 /** Whether a job's data has the shape this library writes (a foreign job must not grow a ledger). */
 function isJobData(d: unknown): d is JobData {

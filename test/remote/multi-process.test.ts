@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { outcomeAt, OUTCOME_CODE } from "../../src/remote/ledger.js";
 import { freshPrefix, redisUp } from "./redis-up.js";
 
 const NODE = fileURLToPath(new URL("./fixtures/node.mts", import.meta.url));
@@ -63,13 +64,7 @@ it("three processes, one SIGKILLed mid-run: every item has one outcome, duplicat
   const survivor = report(servers[1]!);
 
   // The flow's accounting: each item id has exactly one outcome in the run's ledger.
-  const buf = (await redis.getBuffer(`${prefix}:mp:run:${fed.runId}:out`))!;
-  let withOutcome = 0;
-  for (let id = 1; id <= N; id++) {
-    const byte = buf[id >> 1] ?? 0;
-    if (((id & 1) === 0 ? byte >> 4 : byte & 15) === 1) withOutcome++;
-  }
-  expect(withOutcome).toBe(N);
+  expect(await withCode(prefix, fed.runId, N, OUTCOME_CODE.consumed)).toBe(N);
   expect(fed).toMatchObject({ itemsIn: N, consumed: N, failed: 0, dropped: 0 });
   // Each item was consumed at least once; calls beyond one per item come from the killed server.
   let duplicates = 0;
@@ -95,11 +90,15 @@ it("three processes, one SIGKILLed mid-run: every item has one outcome, duplicat
 async function withCode(prefix: string, runId: string, n: number, code: number): Promise<number> {
   const buf = (await redis.getBuffer(`${prefix}:mp:run:${runId}:out`)) ?? Buffer.alloc(0);
   let count = 0;
-  for (let id = 1; id <= n; id++) {
-    const byte = buf[id >> 1] ?? 0;
-    if (((id & 1) === 0 ? byte >> 4 : byte & 15) === code) count++;
-  }
+  for (let id = 1; id <= n; id++) if (outcomeAt(buf, id) === code) count++;
   return count;
+}
+
+/** A serving process, ready, then a feeder of `n` items. */
+async function serverThenFeeder(prefix: string, n: number): Promise<{ server: Proc; feeder: Proc }> {
+  const server = start("serve", prefix, n);
+  await server.ready;
+  return { server, feeder: start("feed", prefix, n) };
 }
 
 const until = async (what: () => Promise<boolean>) => {
@@ -109,9 +108,7 @@ const until = async (what: () => Promise<boolean>) => {
 it("SIGTERM to a server mid-run: it finishes what it holds and leaves; the others go on, nothing runs twice", async () => {
   const prefix = freshPrefix("term");
   const n = 5_000;
-  const server = start("serve", prefix, n);
-  await server.ready;
-  const feeder = start("feed", prefix, n);
+  const { server, feeder } = await serverThenFeeder(prefix, n);
   await until(async () => Number((await redis.get(`${prefix}:test:held:${server.child.pid}`)) ?? 0) > 0);
   await until(async () => (await redis.hlen(`${prefix}:test:calls:consumer`)) >= n / 4);
   server.child.kill("SIGTERM");
@@ -122,7 +119,7 @@ it("SIGTERM to a server mid-run: it finishes what it holds and leaves; the other
   expect(await feeder.exited).toBe(0);
   const fed = report(feeder);
   expect(fed).toMatchObject({ itemsIn: n, consumed: n, failed: 0, dropped: 0 });
-  expect(await withCode(prefix, fed.runId, n, 1)).toBe(n);
+  expect(await withCode(prefix, fed.runId, n, OUTCOME_CODE.consumed)).toBe(n);
   for (const stage of ["fetch", "store", "consumer"]) {
     const calls = Object.values(await redis.hgetall(`${prefix}:test:calls:${stage}`));
     expect(calls).toHaveLength(n);
@@ -133,9 +130,7 @@ it("SIGTERM to a server mid-run: it finishes what it holds and leaves; the other
 it("the feeder dies: the servers take what is in Redis to its outcome, and the run's keys expire", async () => {
   const prefix = freshPrefix("dead");
   const n = 20_000;
-  const server = start("serve", prefix, n);
-  await server.ready;
-  const feeder = start("feed", prefix, n);
+  const { server, feeder } = await serverThenFeeder(prefix, n);
   await until(async () => (await redis.hlen(`${prefix}:test:calls:consumer`)) >= 1_000);
   feeder.child.kill("SIGKILL");
   await feeder.exited;
@@ -157,7 +152,7 @@ it("the feeder dies: the servers take what is in Redis to its outcome, and the r
       Number((await redis.get(`${prefix}:test:held:${server.child.pid}`)) ?? 1) === 0,
   );
   // Each item that reached its outcome has it once, and was consumed once per outcome.
-  const consumed = await withCode(prefix, runId, n, 1);
+  const consumed = await withCode(prefix, runId, n, OUTCOME_CODE.consumed);
   expect(consumed).toBeGreaterThanOrEqual(1_000);
   expect(consumed).toBe(await redis.hlen(`${prefix}:test:calls:consumer`));
   expect(Number(await redis.hget(`${prefix}:mp:run:${runId}:n`, "consumed"))).toBe(consumed);
